@@ -1,0 +1,85 @@
+/**
+ * Defaults every environment starts from: the single 4 vCPU / 16 GiB VPS our users run
+ * today. An environment file overrides only what differs. `{domain}` in a host is
+ * replaced by the environment's domain.
+ */
+import type { PlatformConfigInput } from './schema';
+
+export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
+  domain: 'example.com',
+  extraHosts: [],
+  cluster: { nodes: 1, nodeCpu: '4', nodeMemory: '16Gi' },
+  storageClass: 'local-path',
+  namespaces: { app: 'app', data: 'data', edge: 'edge', monitoring: 'monitoring', backup: 'backup' },
+  limitRange: {
+    defaultRequest: { cpu: '50m', memory: '64Mi' },
+    defaultLimit: { memory: '256Mi' },
+  },
+  images: {},
+  postgres: {
+    major: 16,
+    replicas: 1,
+    storage: { size: '20Gi' },
+    resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi' } },
+    database: 'app',
+    appUser: 'app',
+    tuning: {
+      maxConnections: 100,
+      superuserReservedConnections: 3,
+      sharedBuffers: '1Gi',
+      effectiveCacheSize: '3Gi',
+      workMem: '32Mi',
+      maintenanceWorkMem: '256Mi',
+      walBuffers: '32Mi',
+      maxSlotWalKeepSize: '4Gi',
+    },
+  },
+  pgbouncer: {
+    replicas: 2,
+    resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+    maxClientConn: 100,
+    defaultPoolSize: 20,
+    minPoolSize: 5,
+    reservePoolSize: 5,
+    reservePoolTimeoutSeconds: 3,
+    serverLifetimeSeconds: 3600,
+    serverIdleTimeoutSeconds: 600,
+  },
+  apps: {
+    crm: {
+      image: 'ghcr.io/example/crm:1.4.2',
+      kind: 'web',
+      port: 3000,
+      hosts: ['crm.{domain}'],
+      healthPath: '/api/health',
+      replicas: { min: 1, max: 3 },
+      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '768Mi' } },
+      metricsPort: 3000,
+      migration: { command: ['npx', 'prisma', 'migrate', 'deploy'] },
+    },
+    web: {
+      image: 'ghcr.io/example/web:2.0.1',
+      kind: 'web',
+      port: 3001,
+      hosts: ['{domain}', 'www.{domain}'],
+      healthPath: '/api/health',
+      replicas: { min: 1, max: 3 },
+      resources: { requests: { cpu: '100m', memory: '200Mi' }, limits: { memory: '384Mi' } },
+    },
+    worker: {
+      image: 'ghcr.io/example/worker:1.4.2',
+      kind: 'worker',
+      port: 3002,
+      healthPath: '/api/health',
+      replicas: { min: 1, max: 2 },
+      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+    },
+  },
+  backup: {
+    timeZone: 'Etc/UTC',
+    schedules: [
+      { name: 'daily', cron: '0 3 * * *', retentionDays: 30 },
+      { name: 'business-hours', cron: '0 9-18 * * 1-5', retentionDays: 7 },
+    ],
+  },
+};

@@ -1,0 +1,83 @@
+/** Reusable zod field types. Each message says what is wrong and how to fix it. */
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { isQuantity, parseQuantity } from './quantity';
+
+/** A replica count: a whole number ≥ 0. */
+export const replicas = () =>
+  z.number().int('must be a whole number of replicas; fix: use 0, 1, 2, ...').min(0, 'must not be negative; fix: use 0 or more replicas');
+
+/** A positive whole number. */
+export const positiveInt = (what: string) =>
+  z.number().int(`must be a whole number of ${what}`).positive(`must be greater than 0; fix: use at least 1 ${what}`);
+
+/** A Kubernetes quantity such as 512Mi, 10Gi, 250m. */
+export const quantity = () =>
+  z.string().refine(isQuantity, 'is not a Kubernetes quantity; fix: write it like 512Mi, 10Gi (memory, storage) or 250m, 2 (CPU)');
+
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const DNS_NAME = new RegExp(`^(?=.{1,253}$)${DNS_LABEL}(\\.${DNS_LABEL})+$`);
+
+/** A fully qualified DNS name with at least two labels, lower case (RFC 1123). */
+export const dnsName = () =>
+  z.string().regex(DNS_NAME, 'is not a DNS name; fix: use lower-case letters, digits, "-" and dots, like example.com');
+
+/** A Kubernetes object name (RFC 1123 label). */
+export const k8sName = () =>
+  z
+    .string()
+    .regex(new RegExp(`^(?=.{1,63}$)${DNS_LABEL}$`), 'is not a valid Kubernetes name; fix: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit');
+
+/** A five-field cron expression as Kubernetes CronJobs accept it. */
+export const cron = () =>
+  z.string().refine(isCron, 'is not a five-field cron expression; fix: write it like "0 3 * * *" (minute hour day month weekday)');
+
+function isCron(value: string): boolean {
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(value)) return true;
+  if (value.trim().split(/\s+/).length !== 5) return false;
+  try {
+    CronExpressionParser.parse(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A container image pinned to a tag (not `latest`) or a digest. */
+export const image = () =>
+  z.string().refine(
+    isPinnedImage,
+    'is not a pinned image; fix: name an exact tag like postgres:16.10 or a digest @sha256:..., never "latest" or no tag',
+  );
+
+export function isPinnedImage(ref: string): boolean {
+  if (/@sha256:[a-f0-9]{64}$/.test(ref)) return true;
+  const match = /^[a-z0-9]([a-z0-9._\-/:]*[a-z0-9])?:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.exec(ref);
+  if (!match) return false;
+  // A colon inside the registry part (host:port/...) is not a tag: the tag follows the last slash.
+  const lastSegment = ref.slice(ref.lastIndexOf('/') + 1);
+  return lastSegment.includes(':') && match[2] !== 'latest';
+}
+
+/** An HTTP path starting with a slash. */
+export const httpPath = () => z.string().regex(/^\/[^\s]*$/, 'must start with "/"; fix: write it like /api/health');
+
+/** CPU and memory for one container. CPU limits are left out on purpose (throttling hurts latency). */
+export const resources = () =>
+  z
+    .strictObject({
+      requests: z.strictObject({ cpu: quantity(), memory: quantity() }),
+      limits: z.strictObject({ memory: quantity(), cpu: quantity().optional() }),
+    })
+    .superRefine((value, ctx) => {
+      if (!isQuantity(value.requests.memory) || !isQuantity(value.limits.memory)) return;
+      if (parseQuantity(value.limits.memory) < parseQuantity(value.requests.memory)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['limits', 'memory'],
+          message: `is below the memory request ${value.requests.memory}; fix: set the limit to at least the request`,
+        });
+      }
+    });
+
+export type Resources = z.infer<ReturnType<typeof resources>>;

@@ -1,0 +1,190 @@
+/**
+ * The typed configuration of one environment. Environment files under ./environments are
+ * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
+ */
+import { z } from 'zod';
+import { cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources } from './fields';
+import { IMAGES, ImageName } from './versions';
+
+const storage = z.strictObject({
+  /** PVC size. */
+  size: quantity(),
+  /** StorageClass; omitted means the platform-wide `storageClass`. */
+  storageClass: k8sName().optional(),
+});
+
+const postgres = z.strictObject({
+  /** The PostgreSQL major the image must carry; backup clients derive from it. */
+  major: z.number().int().min(14, 'must be 14 or newer; fix: use 16').max(18, 'must be 18 or older'),
+  /** Streaming replicas next to the primary. */
+  replicas: replicas(),
+  storage,
+  resources: resources(),
+  database: k8sName(),
+  appUser: k8sName(),
+  tuning: z.strictObject({
+    maxConnections: positiveInt('connections'),
+    superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect'),
+    sharedBuffers: quantity(),
+    effectiveCacheSize: quantity(),
+    workMem: quantity(),
+    maintenanceWorkMem: quantity(),
+    walBuffers: quantity(),
+    /** WAL kept for a lagging or dead replica before its slot is invalidated. */
+    maxSlotWalKeepSize: quantity(),
+  }),
+});
+
+const pgbouncer = z.strictObject({
+  replicas: replicas(),
+  resources: resources(),
+  maxClientConn: positiveInt('client connections'),
+  defaultPoolSize: positiveInt('server connections'),
+  minPoolSize: z.number().int().min(0),
+  reservePoolSize: z.number().int().min(0),
+  reservePoolTimeoutSeconds: positiveInt('seconds'),
+  serverLifetimeSeconds: positiveInt('seconds'),
+  serverIdleTimeoutSeconds: positiveInt('seconds'),
+});
+
+const app = z.strictObject({
+  image: image(),
+  /** `web` serves HTTP through the edge; `worker` does not. */
+  kind: z.enum(['web', 'worker']),
+  port: z.number().int().min(1).max(65535),
+  hosts: z.array(dnsName()).default([]),
+  paths: z.array(httpPath()).default(['/']),
+  healthPath: httpPath(),
+  replicas: z.strictObject({ min: replicas(), max: replicas() }),
+  resources: resources(),
+  command: z.array(z.string()).optional(),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  metricsPort: z.number().int().min(1).max(65535).optional(),
+  /** Run before every sync (Argo CD PreSync) against the primary. */
+  migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+});
+
+const backupSchedule = z.strictObject({
+  name: k8sName(),
+  cron: cron(),
+  retentionDays: positiveInt('days'),
+});
+
+const imageOverrides = z
+  .strictObject(Object.fromEntries(Object.keys(IMAGES).map((k) => [k, image().optional()])) as Record<ImageName, z.ZodOptional<ReturnType<typeof image>>>);
+
+export const platformConfigSchema = z
+  .strictObject({
+    /** Environment name; set from the file name. */
+    name: k8sName(),
+    /** Public domain; every host must sit under it or be listed in `extraHosts`. */
+    domain: dnsName(),
+    extraHosts: z.array(dnsName()).default([]),
+    /** The nodes this environment is sized for (used for spreading and the footprint check). */
+    cluster: z.strictObject({
+      nodes: positiveInt('nodes'),
+      nodeCpu: quantity(),
+      nodeMemory: quantity(),
+    }),
+    storageClass: k8sName(),
+    namespaces: z.strictObject({
+      app: k8sName(),
+      data: k8sName(),
+      edge: k8sName(),
+      monitoring: k8sName(),
+      backup: k8sName(),
+    }),
+    /** Defaults the API server applies to containers that set no resources of their own. */
+    limitRange: z.strictObject({
+      defaultRequest: z.strictObject({ cpu: quantity(), memory: quantity() }),
+      defaultLimit: z.strictObject({ memory: quantity() }),
+    }),
+    images: imageOverrides.default({}),
+    postgres,
+    pgbouncer,
+    /** Apps keyed by name, so that an environment file can change one field of one app. */
+    apps: z
+      .record(k8sName(), app)
+      .transform((apps) => Object.entries(apps).map(([name, value]) => ({ name, ...value }))),
+    backup: z.strictObject({
+      timeZone: z.string().min(1),
+      schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
+    }),
+  });
+
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
+export type PlatformConfig = z.output<typeof platformConfigSchema>;
+export type AppConfig = PlatformConfig['apps'][number];
+
+export interface CrossCheckIssue {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+/** Rules that span several keys, run once every key is valid on its own. Paths point at the key to change. */
+export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
+  const issues: CrossCheckIssue[] = [];
+  const issue = (path: (string | number)[], message: string) => issues.push({ path, message });
+
+  const namespaceNames = Object.values(config.namespaces);
+  Object.entries(config.namespaces).forEach(([key, ns]) => {
+    if (namespaceNames.indexOf(ns) !== namespaceNames.lastIndexOf(ns)) {
+      issue(['namespaces', key], `is used by more than one role; fix: give each namespace role its own name`);
+    }
+  });
+
+  const hostOwner = new Map<string, string>();
+  config.apps.forEach((app) => {
+    const at = ['apps', app.name];
+    if (app.replicas.min > app.replicas.max) {
+      issue([...at, 'replicas', 'min'], `is greater than apps.${app.name}.replicas.max (${app.replicas.max}); fix: make min ≤ max`);
+    }
+    if (app.kind === 'worker' && app.hosts.length > 0) {
+      issue([...at, 'hosts'], `is set on a worker; fix: remove the hosts or make the app kind "web"`);
+    }
+    if (app.kind === 'web' && app.hosts.length === 0) {
+      issue([...at, 'hosts'], `is empty on a web app; fix: list at least one host or make the app kind "worker"`);
+    }
+    app.hosts.forEach((host, h) => {
+      const owner = hostOwner.get(host);
+      if (owner !== undefined) {
+        issue([...at, 'hosts', h], `is already served by ${owner}; fix: give each host to exactly one app`);
+      } else {
+        hostOwner.set(host, `app "${app.name}"`);
+      }
+      if (!host.endsWith(`.${config.domain}`) && host !== config.domain && !config.extraHosts.includes(host)) {
+        issue([...at, 'hosts', h], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
+      }
+    });
+  });
+
+  const postgresImage = config.images.postgres ?? IMAGES.postgres;
+  const tagMajor = /:(\d+)/.exec(postgresImage.slice(postgresImage.lastIndexOf('/') + 1))?.[1];
+  if (tagMajor !== undefined && Number(tagMajor) !== config.postgres.major) {
+    issue(
+      config.images.postgres ? ['images', 'postgres'] : ['postgres', 'major'],
+      `carries PostgreSQL ${tagMajor} but postgres.major is ${config.postgres.major}; fix: make the image tag and postgres.major name the same major`,
+    );
+  }
+
+  const pool = config.pgbouncer;
+  const perPod = pool.defaultPoolSize + pool.reservePoolSize;
+  const total = perPod * Math.max(1, pool.replicas);
+  const available = config.postgres.tuning.maxConnections - config.postgres.tuning.superuserReservedConnections - RESERVED_FOR_TOOLS;
+  if (total > available) {
+    issue(
+      ['pgbouncer', 'defaultPoolSize'],
+      `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${pool.defaultPoolSize} + ${pool.reservePoolSize} reserve) = ${total} server connections, ` +
+        `more than postgres.tuning.maxConnections (${config.postgres.tuning.maxConnections}) minus ${config.postgres.tuning.superuserReservedConnections} superuser-reserved ` +
+        `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
+    );
+  }
+  if (pool.minPoolSize > pool.defaultPoolSize) {
+    issue(['pgbouncer', 'minPoolSize'], `is greater than pgbouncer.defaultPoolSize (${pool.defaultPoolSize}); fix: make it ≤ defaultPoolSize`);
+  }
+  return issues;
+}
+
+/** Server connections kept free for the exporter, backup jobs and migrations. */
+export const RESERVED_FOR_TOOLS = 10;

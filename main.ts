@@ -1,0 +1,35 @@
+/**
+ * Synthesizes every environment in lib/config/environments into dist/<env>/<chart>/.
+ *   node build/main.js [--environments DIR] [--out DIR] [ENV ...]
+ * All configuration is loaded and every platform rendered before anything is written.
+ */
+import { ConfigError } from './lib/config/errors';
+import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { Platform } from './lib/platform';
+import { Manifests, renderPlatform, writeManifests } from './lib/synth';
+
+function main(argv: string[]): void {
+  let environmentsDir = ENVIRONMENTS_DIR;
+  let outDir = 'dist';
+  const envs: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--environments') environmentsDir = argv[++i];
+    else if (argv[i] === '--out') outDir = argv[++i];
+    else envs.push(argv[i]);
+  }
+  const selected = envs.length > 0 ? envs : listEnvironments(environmentsDir);
+  const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
+  const files: Manifests = new Map();
+  for (const config of configs) {
+    for (const [file, text] of renderPlatform(new Platform(config))) files.set(file, text);
+  }
+  writeManifests(files, outDir);
+  console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : `synth failed, dist/ left unchanged: ${(err as Error).stack}`);
+  process.exit(1);
+}

@@ -1,0 +1,57 @@
+/**
+ * npm run bench: figures, not assertions. Each section prints its own table.
+ *   synth   full synth of every environment vs a bare start of the compiled app
+ *   test    one run of the jest suite
+ * Further sections (pgbench, backups) are added by their scripts in scripts/bench/.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { findProjectRoot } from '../lib/project';
+import { extraSections } from './bench/sections';
+
+const ROOT = findProjectRoot(__dirname);
+
+function timeRun(command: string, args: string[], options: { env?: NodeJS.ProcessEnv } = {}): number {
+  const start = process.hrtime.bigint();
+  const run = spawnSync(command, args, { cwd: ROOT, stdio: 'ignore', env: { ...process.env, ...options.env } });
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${run.status}`);
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function benchSynth(): void {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dist-'));
+  const runs = 7;
+  const bare: number[] = [];
+  const synth: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    // Interleaved so that machine noise hits both alike.
+    bare.push(timeRun(process.execPath, [path.join(ROOT, 'build/scripts/bench/bare-start.js')]));
+    synth.push(timeRun(process.execPath, [path.join(ROOT, 'build/main.js'), '--out', path.join(out, 'dist')]));
+  }
+  const nodeOnly = median(Array.from({ length: runs }, () => timeRun(process.execPath, ['-e', '0'])));
+  const ratio = median(synth) / median(bare);
+  console.log('## synth (median of %d runs)', runs);
+  console.log(`  node -e 0 (reference)                   ${nodeOnly.toFixed(0).padStart(6)} ms`);
+  console.log(`  bare start of the compiled app          ${median(bare).toFixed(0).padStart(6)} ms`);
+  console.log(`  full synth, all environments            ${median(synth).toFixed(0).padStart(6)} ms`);
+  console.log(`  ratio synth / bare start                ${ratio.toFixed(2).padStart(6)}   (target ≤ 1.50: ${ratio <= 1.5 ? 'met' : 'NOT met'})`);
+}
+
+function benchTests(): void {
+  const ms = timeRun(process.execPath, [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--silent']);
+  console.log('## npm test');
+  console.log(`  jest, whole suite (already built)       ${(ms / 1000).toFixed(1).padStart(6)} s`);
+}
+
+const only = process.argv[2];
+const sections: Record<string, () => void> = { synth: benchSynth, test: benchTests, ...extraSections };
+for (const [name, run] of Object.entries(sections)) {
+  if (!only || only === name) run();
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates imports/ from the upstream CRDs in ../shared/reference (offline).
+# cdk8s import reads one spec per run, so the CRDs of each project are joined into one
+# multi-document file first; output files are named by API group.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CDK8S_CHECK_UPGRADE=false
+ref="${PLATFORM_REFERENCE:-../shared/reference}"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+rm -rf imports
+mkdir -p imports
+for project in cert-manager prometheus-operator argo-cd traefik sealed-secrets gateway-api; do
+  : >"$tmp/$project.yaml"
+  for crd in "$ref/crds/$project"/*.yaml; do
+    { echo '---'; cat "$crd"; } >>"$tmp/$project.yaml"
+  done
+  npx --no-install cdk8s import --language typescript --output imports "$tmp/$project.yaml" >/dev/null
+done
+ls imports

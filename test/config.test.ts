@@ -1,0 +1,97 @@
+import { execFileSync, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { ConfigError } from '../lib/config/errors';
+import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from '../lib/config/load';
+import { listYamlFiles } from '../lib/validation/validate-dist';
+
+const ROOT = path.resolve(__dirname, '..');
+const MAIN = path.join(ROOT, 'build', 'main.js');
+
+describe('the shipped environments', () => {
+  test('are dev, ha and prod, each one file', () => {
+    expect(listEnvironments()).toEqual(['dev', 'ha', 'prod']);
+  });
+
+  test.each([
+    ['dev', 0, 1],
+    ['prod', 1, 2],
+    ['ha', 2, 3],
+  ])('%s runs %d Postgres replicas and %d PgBouncer pods', (env, pgReplicas, bouncers) => {
+    const config = loadConfig(env);
+    expect(config.postgres.replicas).toBe(pgReplicas);
+    expect(config.pgbouncer.replicas).toBe(bouncers);
+  });
+
+  test('GIVEN prod THEN it carries the tuning our users run today', () => {
+    expect(loadConfig('prod').postgres.tuning).toMatchObject({
+      sharedBuffers: '1Gi', effectiveCacheSize: '3Gi', workMem: '32Mi', maintenanceWorkMem: '256Mi', maxConnections: 100, walBuffers: '32Mi',
+    });
+  });
+
+  test('GIVEN a host written with {domain} THEN it is expanded per environment', () => {
+    expect(loadConfig('dev').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.dev.example.com']);
+    expect(loadConfig('prod').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.example.com']);
+  });
+});
+
+/** Bad environment files: each must fail with the key, the value and a fix, and leave dist/ untouched. */
+const BAD: [string, Record<string, unknown>, string[]][] = [
+  ['negative replicas', { postgres: { replicas: -1 } }, ['postgres.replicas = -1', 'must not be negative', 'fix:']],
+  ['a non-DNS domain', { domain: 'My Shop!' }, ['domain = "My Shop!"', 'is not a DNS name', 'fix:']],
+  ['an unparsable size', { postgres: { storage: { size: '20 gigs' } } }, ['postgres.storage.size = "20 gigs"', 'not a Kubernetes quantity', 'fix:']],
+  ['an unparsable cron expression', { backup: { schedules: [{ name: 'daily', cron: '0 25 * * *', retentionDays: 30 }] } }, ['backup.schedules.0.cron = "0 25 * * *"', 'cron', 'fix:']],
+  ['a latest image tag', { images: { redis: 'redis:latest' } }, ['images.redis = "redis:latest"', 'not a pinned image', 'fix:']],
+  ['an untagged image', { apps: { web: { image: 'ghcr.io/example/web' } } }, ['apps.web.image = "ghcr.io/example/web"', 'not a pinned image']],
+  ['a duplicate host', { apps: { web: { hosts: ['crm.{domain}'] } } }, ['apps.web.hosts.0 = "crm.example.com"', 'already served by app "crm"', 'fix:']],
+  ['min > max replicas', { apps: { crm: { replicas: { min: 4, max: 2 } } } }, ['apps.crm.replicas.min = 4', 'greater than', 'fix:']],
+  ['a misspelled key', { postgres: { replica: 2 } }, ['postgres.replica = 2', 'not a known setting']],
+];
+
+describe('GIVEN a bad environment file WHEN synthesizing', () => {
+  let workdir: string;
+  let dist: string;
+  let before: string;
+
+  beforeAll(() => {
+    workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-config-'));
+    dist = path.join(workdir, 'dist');
+    execFileSync(process.execPath, [MAIN, '--out', dist, 'prod']);
+    before = treeHash(dist);
+  });
+
+  test.each(BAD)('%s THEN it fails naming key, value and fix, and dist/ is unchanged', (_name, overrides, expected) => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    const prod = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
+    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ ...prod, ...overrides }));
+
+    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+
+    expect(run.status).toBe(1);
+    for (const fragment of expected) expect(run.stderr).toContain(fragment);
+    expect(run.stderr).toContain('Nothing was written.');
+    expect(treeHash(dist)).toBe(before);
+  });
+
+  test('the error is a ConfigError listing every problem at once', () => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    fs.writeFileSync(path.join(envDir, 'x.yaml'), yaml.dump({ domain: 'bad domain', postgres: { replicas: -2 } }));
+    let error: unknown;
+    try {
+      loadConfig('x', { environmentsDir: envDir });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.key)).toEqual(expect.arrayContaining(['domain', 'postgres.replicas']));
+  });
+});
+
+function treeHash(dir: string): string {
+  const hash = crypto.createHash('sha256');
+  for (const file of listYamlFiles(dir)) hash.update(path.relative(dir, file)).update(fs.readFileSync(file));
+  return hash.digest('hex');
+}

@@ -1,0 +1,47 @@
+/** Synthesizes platforms in memory for tests. */
+import * as yaml from 'js-yaml';
+import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
+import { DEFAULTS } from '../../lib/config/defaults';
+import { PlatformConfig } from '../../lib/config/schema';
+import { Platform } from '../../lib/platform';
+import { renderPlatform } from '../../lib/synth';
+
+export const ENVIRONMENTS = ['dev', 'prod', 'ha'];
+
+/** The config of a shipped environment, or the defaults with `overrides` merged in. */
+export function configFor(env: string, overrides?: Record<string, unknown>): PlatformConfig {
+  if (!overrides) return loadConfig(env);
+  return parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, `test overrides for ${env}`);
+}
+
+export interface Synthesized {
+  readonly config: PlatformConfig;
+  readonly platform: Platform;
+  /** Every object, with the chart (folder) it was written to. */
+  readonly objects: { chart: string; file: string; object: any }[];
+}
+
+export function synth(config: PlatformConfig): Synthesized {
+  const platform = new Platform(config);
+  const objects = [...renderPlatform(platform)].map(([file, text]) => ({
+    chart: file.split('/')[1],
+    file,
+    object: yaml.load(text) as any,
+  }));
+  return { config, platform, objects };
+}
+
+export function synthEnv(env: string): Synthesized {
+  return synth(loadConfig(env));
+}
+
+/** Objects of one kind (optionally by name). */
+export function find(s: Synthesized, kind: string, name?: string): any[] {
+  return s.objects.map((o) => o.object).filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
+}
+
+export function one(s: Synthesized, kind: string, name: string): any {
+  const found = find(s, kind, name);
+  if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
+  return found[0];
+}
