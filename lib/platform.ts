@@ -1,5 +1,6 @@
 import { App, Chart } from 'cdk8s';
 import { BaseChart } from '../charts/base';
+import { PostgresChart } from '../charts/postgres';
 import { PlatformConfig } from './config/schema';
 
 /**
@@ -10,11 +11,13 @@ export class Platform {
   public readonly app: App;
   public readonly config: PlatformConfig;
   public readonly base: BaseChart;
+  public readonly postgres: PostgresChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
+    this.postgres = new PostgresChart(this.app, 'postgres', { config });
   }
 
   /** Charts in construct order; the id of each is its folder name. */

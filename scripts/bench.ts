@@ -2,7 +2,8 @@
  * npm run bench: figures, not assertions. Each section prints its own table.
  *   synth   full synth of every environment vs a bare start of the compiled app
  *   test    one run of the jest suite
- * Further sections (pgbench, backups) are added by their scripts in scripts/bench/.
+ * Further sections (pgbench, backups) register in scripts/bench/sections.ts.
+ * `npm run bench -- NAME` runs one section.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -50,8 +51,15 @@ function benchTests(): void {
   console.log(`  jest, whole suite (already built)       ${(ms / 1000).toFixed(1).padStart(6)} s`);
 }
 
-const only = process.argv[2];
-const sections: Record<string, () => void> = { synth: benchSynth, test: benchTests, ...extraSections };
-for (const [name, run] of Object.entries(sections)) {
-  if (!only || only === name) run();
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const sections: Record<string, () => void | Promise<void>> = { synth: benchSynth, test: benchTests, ...extraSections };
+  for (const [name, run] of Object.entries(sections)) {
+    if (!only || only === name) await run();
+  }
 }
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -48,6 +48,8 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['an untagged image', { apps: { web: { image: 'ghcr.io/example/web' } } }, ['apps.web.image = "ghcr.io/example/web"', 'not a pinned image']],
   ['a duplicate host', { apps: { web: { hosts: ['crm.{domain}'] } } }, ['apps.web.hosts.0 = "crm.example.com"', 'already served by app "crm"', 'fix:']],
   ['min > max replicas', { apps: { crm: { replicas: { min: 4, max: 2 } } } }, ['apps.crm.replicas.min = 4', 'greater than', 'fix:']],
+  ['a pool larger than max_connections allows', { pgbouncer: { defaultPoolSize: 60 } }, ['pgbouncer.defaultPoolSize = 60', '130 server connections', 'maxConnections', 'fix:']],
+  ['a Postgres image of another major', { images: { postgres: 'postgres:17.2' } }, ['images.postgres = "postgres:17.2"', 'carries PostgreSQL 17 but postgres.major is 16', 'fix:']],
   ['a misspelled key', { postgres: { replica: 2 } }, ['postgres.replica = 2', 'not a known setting']],
 ];
 

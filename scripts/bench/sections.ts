@@ -1,2 +1,6 @@
 /** Benchmarks of the data layer and backups register here: name → runner. */
-export const extraSections: Record<string, () => void> = {};
+import { benchPgbench } from './pgbench';
+
+export const extraSections: Record<string, () => void | Promise<void>> = {
+  pgbench: benchPgbench,
+};

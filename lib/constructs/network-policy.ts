@@ -1,0 +1,49 @@
+import { Construct } from 'constructs';
+import { IntOrString, KubeNetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from '../k8s';
+
+/** Pods in the policy's own namespace, by labels. */
+export const podsPeer = (labels: Record<string, string>): NetworkPolicyPeer => ({ podSelector: { matchLabels: labels } });
+
+/** Every pod (or pods with `labels`) in another namespace. */
+export const namespacePeer = (namespace: string, labels?: Record<string, string>): NetworkPolicyPeer => ({
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+  ...(labels ? { podSelector: { matchLabels: labels } } : {}),
+});
+
+export const tcp = (...ports: number[]): NetworkPolicyPort[] => ports.map((port) => ({ protocol: 'TCP', port: IntOrString.fromNumber(port) }));
+
+export interface FlowRule {
+  readonly peers: NetworkPolicyPeer[];
+  readonly ports: NetworkPolicyPort[];
+}
+
+export interface AllowFlowsProps {
+  readonly name: string;
+  readonly namespace: string;
+  /** Pods the policy applies to. */
+  readonly podLabels: Record<string, string>;
+  /** Who may connect to these pods. @default none */
+  readonly ingress?: FlowRule[];
+  /** Where these pods may connect (DNS is always allowed by the namespace baseline). @default none */
+  readonly egress?: FlowRule[];
+}
+
+/**
+ * Opens exactly the listed flows on top of the namespace's default-deny. NetworkPolicies are
+ * additive, so each component declares its own and nothing else is reachable.
+ */
+export class AllowFlows extends Construct {
+  constructor(scope: Construct, id: string, props: AllowFlowsProps) {
+    super(scope, id);
+    const policyTypes = [...(props.ingress ? ['Ingress'] : []), ...(props.egress ? ['Egress'] : [])];
+    new KubeNetworkPolicy(this, 'Policy', {
+      metadata: { name: props.name, namespace: props.namespace },
+      spec: {
+        podSelector: { matchLabels: props.podLabels },
+        policyTypes,
+        ingress: props.ingress?.map((r) => ({ from: r.peers, ports: r.ports })),
+        egress: props.egress?.map((r) => ({ to: r.peers, ports: r.ports })),
+      },
+    });
+  }
+}

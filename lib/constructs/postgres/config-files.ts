@@ -1,0 +1,253 @@
+/**
+ * The text of every PostgreSQL and PgBouncer file the platform ships, rendered from typed
+ * config. Tests run these exact files with the real programs, so keep them valid on
+ * PostgreSQL 15 (Debian, in tests) and 16 (the platform).
+ */
+import { PlatformConfig } from '../../config/schema';
+import { parseQuantity, toPostgresMemory } from '../../config/quantity';
+
+/** Where files live inside the containers. Tests rewrite only these paths and host names. */
+export const PATHS = {
+  configDir: '/etc/postgresql',
+  scriptsDir: '/etc/postgresql-scripts',
+  socketDir: '/var/run/postgresql',
+  pgdata: '/var/lib/postgresql/data/pgdata',
+  pgbouncerConfigDir: '/etc/pgbouncer',
+  pgbouncerRunDir: '/var/run/pgbouncer',
+} as const;
+
+/** Roles the platform creates. The app role name comes from config. */
+export const ROLES = {
+  superuser: 'postgres',
+  replication: 'replicator',
+  pgbouncerAuth: 'pgbouncer_auth',
+  metrics: 'metrics',
+} as const;
+
+export function postgresqlConf(config: PlatformConfig): string {
+  const t = config.postgres.tuning;
+  const mem = (q: string) => toPostgresMemory(parseQuantity(q));
+  // Room for every replica plus a pg_basebackup and a re-bootstrap in flight.
+  const senders = config.postgres.replicas + 4;
+  const settings: [string, string | number][] = [
+    ['listen_addresses', `'*'`],
+    ['port', 5432],
+    ['hba_file', `'${PATHS.configDir}/pg_hba.conf'`],
+    ['unix_socket_directories', `'${PATHS.socketDir}'`],
+    ['max_connections', t.maxConnections],
+    ['superuser_reserved_connections', t.superuserReservedConnections],
+    ['password_encryption', 'scram-sha-256'],
+    ['shared_buffers', mem(t.sharedBuffers)],
+    ['effective_cache_size', mem(t.effectiveCacheSize)],
+    ['work_mem', mem(t.workMem)],
+    ['maintenance_work_mem', mem(t.maintenanceWorkMem)],
+    ['wal_buffers', mem(t.walBuffers)],
+    ['huge_pages', 'try'],
+    ['wal_level', 'replica'],
+    ['max_wal_senders', senders],
+    ['max_replication_slots', senders],
+    ['max_slot_wal_keep_size', mem(t.maxSlotWalKeepSize)],
+    ['wal_compression', 'on'],
+    ['min_wal_size', '256MB'],
+    ['max_wal_size', '2GB'],
+    ['checkpoint_completion_target', 0.9],
+    ['hot_standby', 'on'],
+    ['hot_standby_feedback', 'on'],
+    ['random_page_cost', 1.1],
+    ['effective_io_concurrency', 200],
+    ['shared_preload_libraries', `'pg_stat_statements'`],
+    ['log_destination', `'stderr'`],
+    ['log_min_duration_statement', '500ms'],
+    ['log_checkpoints', 'on'],
+    ['log_lock_waits', 'on'],
+    ['log_temp_files', 0],
+    ['log_line_prefix', `'%m [%p] %q%u@%d '`],
+  ];
+  return ['# Rendered by the platform from lib/config; edit the config, not this file.', ...settings.map(([k, v]) => `${k} = ${v}`)].join('\n') + '\n';
+}
+
+/** scram-sha-256 everywhere: no trust, no md5. NetworkPolicies decide who reaches the port. */
+export function pgHbaConf(config: PlatformConfig): string {
+  const rows = [
+    ['local', 'all', 'all', '', 'scram-sha-256'],
+    ['host', 'replication', ROLES.replication, '0.0.0.0/0', 'scram-sha-256'],
+    ['host', 'replication', ROLES.replication, '::/0', 'scram-sha-256'],
+    ['host', 'replication', 'all', '0.0.0.0/0', 'reject'],
+    ['host', 'replication', 'all', '::/0', 'reject'],
+    ['host', 'all', 'all', '0.0.0.0/0', 'scram-sha-256'],
+    ['host', 'all', 'all', '::/0', 'scram-sha-256'],
+  ];
+  return (
+    `# TYPE DATABASE USER ADDRESS METHOD — app role "${config.postgres.appUser}", replication and pooler roles all use scram-sha-256\n` +
+    rows.map((r) => r.filter((c) => c !== '').join('\t')).join('\n') +
+    '\n'
+  );
+}
+
+/**
+ * Roles, the app database and the PgBouncer auth_query function. Passwords arrive as psql
+ * variables (from Secrets), never as literals. Idempotent, so it can be re-run by hand.
+ */
+export function initSql(config: PlatformConfig): string {
+  const { database, appUser } = config.postgres;
+  return `-- Rendered by the platform. Run by 10-init.sh with psql variables holding the passwords.
+\\set ON_ERROR_STOP on
+SET password_encryption = 'scram-sha-256';
+
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['${appUser}', '${ROLES.replication}', '${ROLES.pgbouncerAuth}', '${ROLES.metrics}']) AS r
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \\gexec
+
+ALTER ROLE ${appUser} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'app_password';
+ALTER ROLE ${ROLES.replication} WITH LOGIN REPLICATION NOSUPERUSER PASSWORD :'replication_password';
+ALTER ROLE ${ROLES.pgbouncerAuth} WITH LOGIN NOSUPERUSER NOCREATEROLE PASSWORD :'pgbouncer_auth_password';
+ALTER ROLE ${ROLES.metrics} WITH LOGIN NOSUPERUSER PASSWORD :'metrics_password';
+GRANT pg_monitor TO ${ROLES.metrics};
+
+SELECT 'CREATE DATABASE ${database} OWNER ${appUser}' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${database}') \\gexec
+REVOKE ALL ON DATABASE ${database} FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${appUser};
+GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics};
+
+-- PgBouncer's documented auth_query path: a SECURITY DEFINER lookup, so the pooler never holds
+-- copies of the app's secrets. It exists in every database PgBouncer serves.
+\\connect ${database}
+\\ir pgbouncer-auth.sql
+\\connect postgres
+\\ir pgbouncer-auth.sql
+
+\\connect ${database}
+CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+`;
+}
+
+/** The auth_query function, applied in each database PgBouncer serves. */
+export function pgbouncerAuthSql(): string {
+  return `-- PgBouncer auth_query function (SECURITY DEFINER, owned by the superuser).
+CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION ${ROLES.superuser};
+REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
+GRANT USAGE ON SCHEMA pgbouncer TO ${ROLES.pgbouncerAuth};
+CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
+  RETURNS TABLE(usename name, passwd text)
+  LANGUAGE sql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s
+   WHERE s.usename = p_usename AND NOT s.usesuper AND s.usename <> '${ROLES.replication}';
+$$;
+REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncerAuth};
+`;
+}
+
+/** Run by the postgres image on first start (/docker-entrypoint-initdb.d), with PGPASSWORD exported. */
+export function initScript(): string {
+  return `#!/bin/sh
+# Applies init.sql with passwords from the environment (Secrets). Runs once, on an empty volume.
+set -eu
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --dbname postgres \\
+  -v app_password="$APP_PASSWORD" \\
+  -v replication_password="$REPLICATION_PASSWORD" \\
+  -v pgbouncer_auth_password="$PGBOUNCER_AUTH_PASSWORD" \\
+  -v metrics_password="$METRICS_PASSWORD" \\
+  -f "${PATHS.scriptsDir}/init.sql"
+`;
+}
+
+/**
+ * Init container of every replica: writes the replication passfile, and on an empty volume
+ * clones the primary with pg_basebackup into its own replication slot (-C -S), writing
+ * standby.signal and primary_conninfo (-R).
+ */
+export function replicaBootstrapScript(): string {
+  return `#!/bin/sh
+# Bootstraps a streaming replica. Env: POD_NAME, PRIMARY_HOST, REPLICATION_USER, REPLICATION_PASSWORD, PGDATA.
+set -eu
+socket_dir="${PATHS.socketDir}"
+passfile="$socket_dir/replication.pgpass"
+slot=$(printf '%s' "$POD_NAME" | tr -c 'a-z0-9_\\n' '_')
+umask 077
+# A passfile escapes ':' and '\\' in its fields.
+password=$(printf '%s' "$REPLICATION_PASSWORD" | sed 's/[\\:]/\\\\&/g')
+printf '%s:5432:*:%s:%s\\n' "$PRIMARY_HOST" "$REPLICATION_USER" "$password" > "$passfile"
+conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=$passfile application_name=$slot"
+
+if [ -s "$PGDATA/PG_VERSION" ]; then
+  echo "replica $POD_NAME: data present, resuming streaming from slot $slot"
+  exit 0
+fi
+
+until pg_isready -q -h "$PRIMARY_HOST" -p 5432; do
+  echo "replica $POD_NAME: waiting for the primary at $PRIMARY_HOST"
+  sleep 2
+done
+
+# A slot left by an earlier life of this pod would make pg_basebackup -C fail; it holds no
+# useful position for an empty volume, so drop it (only if nothing is streaming from it).
+PGPASSFILE="$passfile" psql "$conninfo dbname=postgres" -v ON_ERROR_STOP=1 --no-psqlrc -qAt -v slot="$slot" <<'SQL'
+SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = :'slot' AND NOT active;
+SQL
+
+rm -rf "\${PGDATA:?}"/* 2>/dev/null || true
+mkdir -p "$PGDATA"
+chmod 700 "$PGDATA"
+pg_basebackup --pgdata="$PGDATA" --dbname="$conninfo" --wal-method=stream \\
+  --create-slot --slot="$slot" --write-recovery-conf --checkpoint=fast --progress --verbose
+echo "replica $POD_NAME: cloned the primary into slot $slot"
+`;
+}
+
+export interface PgbouncerIniOptions {
+  /** Host of the read-write Postgres Service. */
+  readonly primaryHost: string;
+}
+
+export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOptions): string {
+  const p = config.pgbouncer;
+  const lines = [
+    '; Rendered by the platform from lib/config; edit the config, not this file.',
+    '[databases]',
+    `${config.postgres.database} = host=${options.primaryHost} port=5432 dbname=${config.postgres.database}`,
+    '',
+    '[pgbouncer]',
+    'listen_addr = 0.0.0.0',
+    'listen_port = 6432',
+    `unix_socket_dir = ${PATHS.pgbouncerRunDir}`,
+    'pidfile =',
+    'logfile =',
+    'auth_type = scram-sha-256',
+    `auth_file = ${PATHS.pgbouncerRunDir}/userlist.txt`,
+    `auth_user = ${ROLES.pgbouncerAuth}`,
+    'auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)',
+    `stats_users = ${ROLES.pgbouncerAuth}`,
+    'pool_mode = transaction',
+    `max_client_conn = ${p.maxClientConn}`,
+    `default_pool_size = ${p.defaultPoolSize}`,
+    `min_pool_size = ${p.minPoolSize}`,
+    `reserve_pool_size = ${p.reservePoolSize}`,
+    `reserve_pool_timeout = ${p.reservePoolTimeoutSeconds}`,
+    `max_db_connections = ${p.defaultPoolSize + p.reservePoolSize}`,
+    `server_lifetime = ${p.serverLifetimeSeconds}`,
+    `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`,
+    'ignore_startup_parameters = extra_float_digits',
+    'log_connections = 0',
+    'log_disconnections = 0',
+    'admin_users =',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * PgBouncer's entrypoint: only the auth_user's password goes into the auth file (from a
+ * Secret, into an in-memory volume); every other role is looked up through auth_query.
+ */
+export function pgbouncerStartScript(): string {
+  return `#!/bin/sh
+# Env: PGBOUNCER_AUTH_PASSWORD. Writes the auth file, then runs pgbouncer in the foreground.
+set -eu
+umask 077
+# The auth file format doubles a '"' inside a quoted value.
+password=$(printf '%s' "$PGBOUNCER_AUTH_PASSWORD" | sed 's/"/""/g')
+printf '"%s" "%s"\\n' "${ROLES.pgbouncerAuth}" "$password" > "${PATHS.pgbouncerRunDir}/userlist.txt"
+exec pgbouncer "${PATHS.pgbouncerConfigDir}/pgbouncer.ini"
+`;
+}

@@ -1,0 +1,148 @@
+/**
+ * A loopback PostgreSQL primary, replica and PgBouncer built from the files the platform
+ * synthesizes. Only host names, ports and paths are rewritten (container paths → a temp dir,
+ * Service DNS → 127.0.0.1); every setting and script is the synthesized one.
+ */
+import { ChildProcess } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PATHS } from '../constructs/postgres/config-files';
+import { freePort, ownForService, postgresBinDir, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
+
+export const PASSWORDS = {
+  superuser: 'super-Secret:1',
+  app: 'app-pa"ss\\word',
+  replication: 'repl:pass\\1',
+  pgbouncerAuth: 'bouncer-"auth"',
+  metrics: 'metrics-pass',
+};
+
+export class PostgresLab {
+  readonly bin = postgresBinDir()!;
+  readonly dir = serviceTempDir('pg-lab-');
+  primaryPort = 0;
+  replicaPort = 0;
+  bouncerPort = 0;
+  private readonly processes: ChildProcess[] = [];
+
+  /** @param configMaps the synthesized ConfigMaps of the postgres chart, by name */
+  constructor(private readonly configMaps: Record<string, Record<string, string>>) {}
+
+  /** A synthesized file with container paths moved under the lab dir. */
+  file(configMap: string, key: string): string {
+    const text = this.configMaps[configMap]?.[key];
+    if (text === undefined) throw new Error(`ConfigMap ${configMap} has no ${key}`);
+    return text;
+  }
+
+  private relocate(text: string, instance: string): string {
+    return text
+      .split(PATHS.configDir + '/').join(`${this.dir}/${instance}/etc/`)
+      .split(PATHS.scriptsDir).join(`${this.dir}/scripts`)
+      .split(PATHS.socketDir).join(`${this.dir}/${instance}/run`)
+      .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/pgbouncer/etc`)
+      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/pgbouncer/run`);
+  }
+
+  private write(rel: string, text: string, mode = 0o644): string {
+    const target = path.join(this.dir, rel);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, text, { mode });
+    return target;
+  }
+
+  private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { PATH: `${this.bin}:/usr/sbin:/usr/bin:/bin`, PGCONNECT_TIMEOUT: '5', ...extra };
+  }
+
+  /** Writes the primary's config, runs initdb and starts it with the generated postgresql.conf. */
+  async startPrimary(): Promise<void> {
+    this.primaryPort = await freePort();
+    const conf = this.relocate(this.file('postgres-config', 'postgresql.conf'), 'primary').replace(/^port = 5432$/m, `port = ${this.primaryPort}`);
+    this.write('primary/etc/postgresql.conf', conf);
+    this.write('primary/etc/pg_hba.conf', this.file('postgres-config', 'pg_hba.conf'));
+    fs.mkdirSync(path.join(this.dir, 'primary/run'), { recursive: true });
+    for (const key of ['10-init.sh', 'init.sql', 'pgbouncer-auth.sql', 'bootstrap-replica.sh']) {
+      this.write(`scripts/${key}`, this.relocate(this.file('postgres-scripts', key), 'replica').replace(/5432/g, String(this.primaryPort)), 0o755);
+    }
+    const pwfile = this.write('superuser.pw', PASSWORDS.superuser + '\n');
+    ownForService(this.dir);
+    const init = runAsService(`${this.bin}/initdb`, ['-D', `${this.dir}/primary/data`, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8']);
+    if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
+    await this.startPostgres('primary', this.primaryPort);
+  }
+
+  private async startPostgres(instance: string, port: number): Promise<void> {
+    const child = startAsService(`${this.bin}/postgres`, ['-D', `${this.dir}/${instance}/data`, '-c', `config_file=${this.dir}/${instance}/etc/postgresql.conf`], `${this.dir}/${instance}.log`);
+    this.processes.push(child);
+    await waitFor(`${instance} to accept connections (see ${this.dir}/${instance}.log)`, () =>
+      runAsService(`${this.bin}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0 || child.exitCode !== null,
+    );
+    if (child.exitCode !== null) throw new Error(`${instance} exited: ${fs.readFileSync(`${this.dir}/${instance}.log`, 'utf8')}`);
+  }
+
+  /** Runs the synthesized 10-init.sh the way the postgres image does (PGPASSWORD exported). */
+  applyInit() {
+    return runAsService('/bin/sh', [`${this.dir}/scripts/10-init.sh`], {
+      env: this.env({
+        PGHOST: '127.0.0.1', PGPORT: String(this.primaryPort), PGPASSWORD: PASSWORDS.superuser, POSTGRES_USER: 'postgres',
+        APP_PASSWORD: PASSWORDS.app, REPLICATION_PASSWORD: PASSWORDS.replication, PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth, METRICS_PASSWORD: PASSWORDS.metrics,
+      }),
+    });
+  }
+
+  /** Runs the synthesized replica bootstrap script, then starts the replica. */
+  async startReplica(podName = 'postgres-replica-0') {
+    this.replicaPort = await freePort();
+    const conf = this.relocate(this.file('postgres-config', 'postgresql.conf'), 'replica').replace(/^port = 5432$/m, `port = ${this.replicaPort}`);
+    this.write('replica/etc/postgresql.conf', conf);
+    this.write('replica/etc/pg_hba.conf', this.file('postgres-config', 'pg_hba.conf'));
+    fs.mkdirSync(path.join(this.dir, 'replica/run'), { recursive: true });
+    ownForService(this.dir);
+    const bootstrap = runAsService('/bin/sh', [`${this.dir}/scripts/bootstrap-replica.sh`], {
+      env: this.env({
+        POD_NAME: podName, PRIMARY_HOST: '127.0.0.1', REPLICATION_USER: 'replicator', REPLICATION_PASSWORD: PASSWORDS.replication, PGDATA: `${this.dir}/replica/data`,
+      }),
+    });
+    if (bootstrap.status !== 0) throw new Error(`bootstrap failed: ${bootstrap.stdout}\n${bootstrap.stderr}`);
+    await this.startPostgres('replica', this.replicaPort);
+    return bootstrap;
+  }
+
+  /** Writes the synthesized pgbouncer.ini and runs the synthesized start.sh. */
+  async startPgbouncer(): Promise<void> {
+    this.bouncerPort = await freePort();
+    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), 'pgbouncer')
+      .replace(/host=\S+ port=5432/, `host=127.0.0.1 port=${this.primaryPort}`)
+      .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
+      .replace(/^listen_port = 6432$/m, `listen_port = ${this.bouncerPort}`);
+    this.write('pgbouncer/etc/pgbouncer.ini', ini);
+    this.write('pgbouncer/etc/start.sh', this.relocate(this.file('pgbouncer-config', 'start.sh'), 'pgbouncer'), 0o755);
+    fs.mkdirSync(path.join(this.dir, 'pgbouncer/run'), { recursive: true });
+    ownForService(this.dir);
+    const child = startAsService('/bin/sh', [`${this.dir}/pgbouncer/etc/start.sh`], `${this.dir}/pgbouncer.log`, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
+    this.processes.push(child);
+    await waitFor(`pgbouncer (see ${this.dir}/pgbouncer.log)`, () => fs.existsSync(`${this.dir}/pgbouncer.log`) && /process up/.test(fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')) || child.exitCode !== null);
+    if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')}`);
+  }
+
+  /** psql with a connection string; returns the process result. */
+  psql(conninfo: string, sql: string, password?: string) {
+    return runAsService(`${this.bin}/psql`, [conninfo, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-qAt', '-c', sql], {
+      env: this.env(password === undefined ? {} : { PGPASSWORD: password }),
+    });
+  }
+
+  superuser(port: number, sql: string, db = 'postgres') {
+    return this.psql(`host=127.0.0.1 port=${port} dbname=${db} user=postgres`, sql, PASSWORDS.superuser);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const p of [...this.processes].reverse()) await stop(p);
+  }
+}
+
+/** ConfigMap name → data, from a list of synthesized objects. */
+export function configMapsOf(objects: any[]): Record<string, Record<string, string>> {
+  return Object.fromEntries(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o.data ?? {}]));
+}

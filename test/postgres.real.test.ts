@@ -1,0 +1,131 @@
+/**
+ * The synthesized PostgreSQL and PgBouncer files, run with the real programs on loopback.
+ * Rewritten for the test, and nothing else: container paths → a temp dir, Service host
+ * names → 127.0.0.1, and ports 5432/6432 → free loopback ports (listen_addr → 127.0.0.1).
+ */
+import { spawnSync } from 'child_process';
+import { configMapsOf, PASSWORDS, PostgresLab } from '../lib/lab/postgres-lab';
+import { findProgram, postgresBinDir } from '../lib/lab/programs';
+import { synthEnv } from './helpers/platform';
+import { describeWithPrograms } from './helpers/real-programs';
+
+const bin = postgresBinDir();
+
+describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica and PgBouncer', {
+  postgres: bin, pg_basebackup: bin && findProgram('pg_basebackup', [bin]), pgbench: bin && findProgram('pgbench', [bin]), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'),
+}, () => {
+  const s = synthEnv('prod');
+  const lab = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)));
+  const app = () => `host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${s.config.postgres.appUser}`;
+
+  beforeAll(async () => {
+    await lab.startPrimary();
+  }, 120_000);
+  afterAll(() => lab.stopAll(), 60_000);
+
+  test('the primary runs with the generated postgresql.conf (1GB shared_buffers, 100 connections, scram)', () => {
+    const settings = lab.superuser(lab.primaryPort, "SELECT current_setting('shared_buffers'), current_setting('max_connections'), current_setting('password_encryption'), current_setting('wal_level')");
+    expect(settings.stderr).toBe('');
+    expect(settings.stdout.trim()).toBe('1GB|100|scram-sha-256|replica');
+  });
+
+  test('the init script applies: roles with scram verifiers, the app database and the auth_query function', () => {
+    const init = lab.applyInit();
+    expect(init.stderr).not.toMatch(/ERROR/);
+    expect(init.status).toBe(0);
+    const roles = lab.superuser(lab.primaryPort, "SELECT rolname, left(rolpassword, 14) FROM pg_authid WHERE rolname IN ('app','replicator','pgbouncer_auth','metrics') ORDER BY 1");
+    expect(roles.stdout.trim().split('\n')).toEqual(['app|SCRAM-SHA-256$', 'metrics|SCRAM-SHA-256$', 'pgbouncer_auth|SCRAM-SHA-256$', 'replicator|SCRAM-SHA-256$']);
+    const fn = lab.superuser(lab.primaryPort, "SELECT prosecdef FROM pg_proc WHERE proname = 'get_auth'", 'app');
+    expect(fn.stdout.trim()).toBe('t');
+  });
+
+  test('WHEN the init script runs again THEN it is idempotent', () => {
+    expect(lab.applyInit().status).toBe(0);
+  });
+
+  test('the auth_query function refuses to reveal superuser or replication verifiers', () => {
+    const leak = lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=app user=pgbouncer_auth`, "SELECT count(*) FROM pgbouncer.get_auth('postgres')", PASSWORDS.pgbouncerAuth);
+    expect(leak.stdout.trim()).toBe('0');
+    const direct = lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=app user=pgbouncer_auth`, 'SELECT count(*) FROM pg_shadow', PASSWORDS.pgbouncerAuth);
+    expect(direct.stderr).toMatch(/permission denied/);
+  });
+
+  describe('WHEN a replica bootstraps with the generated script', () => {
+    beforeAll(async () => {
+      await lab.startReplica('postgres-replica-0');
+    }, 180_000);
+
+    test('THEN it streams from its own slot, as pg_stat_replication shows', async () => {
+      const slot = lab.superuser(lab.primaryPort, "SELECT slot_name, active FROM pg_replication_slots");
+      expect(slot.stdout.trim()).toBe('postgres_replica_0|t');
+      const repl = lab.superuser(lab.primaryPort, 'SELECT application_name, state FROM pg_stat_replication');
+      expect(repl.stdout.trim()).toBe('postgres_replica_0|streaming');
+    });
+
+    test('THEN a row written on the primary is read back on the replica', async () => {
+      lab.superuser(lab.primaryPort, "CREATE TABLE IF NOT EXISTS replication_probe(id int primary key, note text); INSERT INTO replication_probe VALUES (1, 'hello replica')", 'app');
+      let seen = '';
+      for (let i = 0; i < 50 && seen !== 'hello replica'; i++) {
+        seen = lab.superuser(lab.replicaPort, 'SELECT note FROM replication_probe WHERE id = 1', 'app').stdout.trim();
+        if (seen !== 'hello replica') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(seen).toBe('hello replica');
+    });
+
+    test('THEN writes to the replica fail', () => {
+      const write = lab.superuser(lab.replicaPort, "INSERT INTO replication_probe VALUES (2, 'nope')", 'app');
+      expect(write.status).not.toBe(0);
+      expect(write.stderr).toMatch(/read-only transaction/);
+    });
+  });
+
+  describe('WHEN the app connects through the generated PgBouncer', () => {
+    beforeAll(async () => {
+      await lab.startPgbouncer();
+    }, 60_000);
+
+    test('THEN the scram-sha-256 app role gets in through auth_query (no "wrong password type")', () => {
+      const ok = lab.psql(app(), 'SELECT current_user', PASSWORDS.app);
+      expect(ok.stderr).not.toMatch(/wrong password type/);
+      expect(ok.stderr).toBe('');
+      expect(ok.stdout.trim()).toBe('app');
+    });
+
+    test('THEN a wrong password is refused', () => {
+      const bad = lab.psql(app(), 'SELECT 1', 'not-the-password');
+      expect(bad.status).not.toBe(0);
+      // PgBouncer answers a failed SCRAM exchange with "SASL authentication failed".
+      expect(bad.stderr).toMatch(/SASL authentication failed|password authentication failed/);
+    });
+
+    test('THEN 100 concurrent clients share at most default_pool_size + reserve_pool_size server connections', async () => {
+      const { defaultPoolSize, reservePoolSize } = s.config.pgbouncer;
+      const init = spawnSync(`${lab.bin}/pgbench`, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(lab.primaryPort), '-U', 'app', 'app'], {
+        env: { ...process.env, PGPASSWORD: PASSWORDS.app }, encoding: 'utf8',
+      });
+      expect(init.status).toBe(0);
+
+      const bench = require('child_process').spawn(`${lab.bin}/pgbench`, ['-c', '100', '-j', '4', '-T', '6', '-n', '-h', '127.0.0.1', '-p', String(lab.bouncerPort), '-U', 'app', 'app'], {
+        env: { ...process.env, PGPASSWORD: PASSWORDS.app },
+      });
+      let output = '';
+      bench.stdout.on('data', (d: Buffer) => (output += d));
+      bench.stderr.on('data', (d: Buffer) => (output += d));
+      const done = new Promise<number>((resolve) => bench.on('exit', resolve));
+
+      let peak = 0;
+      let finished = false;
+      done.then(() => (finished = true));
+      while (!finished) {
+        const count = lab.superuser(lab.primaryPort, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app' AND backend_type = 'client backend'");
+        peak = Math.max(peak, Number(count.stdout.trim() || 0));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await done).toBe(0);
+      expect(output).toMatch(/number of clients: 100/);
+      expect(output).toMatch(/number of failed transactions: 0/);
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(defaultPoolSize + reservePoolSize);
+    }, 60_000);
+  });
+});
