@@ -50,6 +50,9 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['min > max replicas', { apps: { crm: { replicas: { min: 4, max: 2 } } } }, ['apps.crm.replicas.min = 4', 'greater than', 'fix:']],
   ['a pool larger than max_connections allows', { pgbouncer: { defaultPoolSize: 60 } }, ['pgbouncer.defaultPoolSize = 60', '130 server connections', 'maxConnections', 'fix:']],
   ['a Postgres image of another major', { images: { postgres: 'postgres:17.2' } }, ['images.postgres = "postgres:17.2"', 'carries PostgreSQL 17 but postgres.major is 16', 'fix:']],
+  ['a worker with hosts', { apps: { worker: { hosts: ['jobs.{domain}'] } } }, ['apps.worker.hosts', 'is set on a worker', 'fix:']],
+  ['a memory limit below the request', { apps: { crm: { resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '512Mi' } } } } }, ['apps.crm.resources.limits.memory = "512Mi"', 'below the memory request 1Gi', 'fix:']],
+  ['a health path without a leading slash', { apps: { web: { healthPath: 'api/health' } } }, ['apps.web.healthPath = "api/health"', 'must start with "/"', 'fix:']],
   ['a misspelled key', { postgres: { replica: 2 } }, ['postgres.replica = 2', 'not a known setting']],
 ];
 
@@ -75,6 +78,16 @@ describe('GIVEN a bad environment file WHEN synthesizing', () => {
     expect(run.status).toBe(1);
     for (const fragment of expected) expect(run.stderr).toContain(fragment);
     expect(run.stderr).toContain('Nothing was written.');
+    expect(treeHash(dist)).toBe(before);
+  });
+
+  test('two apps with the same name THEN the YAML is refused with the line of the duplicate', () => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    fs.writeFileSync(path.join(envDir, 'prod.yaml'), 'domain: example.com\napps:\n  crm: { port: 3000 }\n  crm: { port: 3005 }\n');
+    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/duplicated mapping key \(4:3\)/);
+    expect(run.stderr).toContain('fix:');
     expect(treeHash(dist)).toBe(before);
   });
 

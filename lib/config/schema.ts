@@ -55,6 +55,10 @@ const app = z.strictObject({
   hosts: z.array(dnsName()).default([]),
   paths: z.array(httpPath()).default(['/']),
   healthPath: httpPath(),
+  /** Exec probe instead of HTTP on healthPath (for workers without an HTTP server). */
+  healthCommand: z.array(z.string()).min(1).optional(),
+  /** Egress to the internet: none, HTTPS only, or any port. Cluster-internal targets are never opened by this. */
+  internetEgress: z.enum(['none', 'https', 'all']).default('https'),
   replicas: z.strictObject({ min: replicas(), max: replicas() }),
   resources: resources(),
   command: z.array(z.string()).optional(),

@@ -1,0 +1,186 @@
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { parseQuantity } from '../../config/quantity';
+import { AppConfig } from '../../config/schema';
+import { IntOrString, KubeJob, KubePodDisruptionBudget, KubeService, Quantity } from '../../k8s';
+import { componentLabels } from '../../labels';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
+import { containerResources } from '../resources';
+import { AppWiring, wiringEnv } from './wiring';
+
+export interface AppWorkloadProps {
+  readonly app: AppConfig;
+  readonly namespace: string;
+  readonly wiring: AppWiring;
+  /** Spread pods across nodes (multi-node environments). @default false */
+  readonly spreadAcrossNodes?: boolean;
+  /** Labels that let a pod reach the Postgres primary directly (migration Jobs only). */
+  readonly directDbAccessLabels: Record<string, string>;
+}
+
+const UID = 10001;
+/** Time for the load balancer to stop sending traffic before the app gets SIGTERM. */
+const PRE_STOP_SECONDS = 10;
+
+/**
+ * One app: ServiceAccount, Deployment (replicas left to the HPA), HPA, PDB, Service (web
+ * apps), and a PreSync migration Job when the app declares a migration command.
+ */
+export class AppWorkload extends Construct {
+  public readonly name: string;
+  public readonly podLabels: Record<string, string>;
+  /** Service name for web apps (and apps with metrics); undefined otherwise. */
+  public readonly serviceName?: string;
+  public readonly servicePort: number;
+  /** Named Service port that serves /metrics, when the app declares one. */
+  public readonly metricsPortName?: string;
+
+  constructor(scope: Construct, id: string, props: AppWorkloadProps) {
+    super(scope, id);
+    const { app, namespace } = props;
+    this.name = app.name;
+    this.podLabels = { 'app.kubernetes.io/name': app.name };
+    this.servicePort = app.port;
+    const labels = { ...componentLabels(app.name, app.kind), ...this.podLabels };
+    const env = [...wiringEnv(props.wiring), ...Object.entries(app.env).map(([name, value]) => ({ name, value }))];
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: app.name, namespace, labels },
+      automountToken: false,
+    });
+
+    const probe = (options: kplus.ProbeOptions) =>
+      app.healthCommand ? kplus.Probe.fromCommand(app.healthCommand, options) : kplus.Probe.fromHttpGet(app.healthPath, { port: app.port, ...options });
+    const deployment = new kplus.Deployment(this, 'Deployment', {
+      metadata: { name: app.name, namespace, labels },
+      podMetadata: { labels },
+      // Select by our own stable labels, not by construct path: selectors are immutable.
+      select: false,
+      serviceAccount,
+      automountServiceAccountToken: false,
+      terminationGracePeriod: Duration.seconds(PRE_STOP_SECONDS + 30),
+      securityContext: { ensureNonRoot: true, user: UID, group: UID, fsGroup: UID },
+      containers: [
+        {
+          name: 'app',
+          image: app.image,
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          command: app.command,
+          args: app.args,
+          portNumber: app.port,
+          securityContext: {
+            ensureNonRoot: true, user: UID, group: UID, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false,
+            capabilities: { drop: [kplus.Capability.ALL] },
+            seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+          },
+          resources: {
+            cpu: { request: kplus.Cpu.millis(millicores(app.resources.requests.cpu)), limit: app.resources.limits.cpu ? kplus.Cpu.millis(millicores(app.resources.limits.cpu)) : undefined },
+            memory: { request: bytesSize(app.resources.requests.memory), limit: bytesSize(app.resources.limits.memory) },
+          },
+          startup: probe({ periodSeconds: Duration.seconds(5), failureThreshold: 60 }),
+          readiness: probe({ periodSeconds: Duration.seconds(10) }),
+          liveness: probe({ periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
+          lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(PRE_STOP_SECONDS)]) },
+          volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp', { sizeLimit: Size.mebibytes(256) }) }],
+        },
+      ],
+    });
+    deployment.select(kplus.LabelSelector.of({ labels: this.podLabels }));
+    const raw = ApiObject.of(deployment);
+    // cdk8s-plus sets container env through its own API; plain EnvVars keep $(VAR) ordering exact.
+    raw.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/env', env));
+    raw.addJsonPatch(JsonPatch.add('/spec/template/spec/enableServiceLinks', false));
+    raw.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
+    if (props.spreadAcrossNodes) {
+      raw.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podLabels } },
+      ]));
+    }
+
+    new kplus.HorizontalPodAutoscaler(this, 'Autoscaler', {
+      metadata: { name: app.name, namespace, labels },
+      target: deployment,
+      minReplicas: Math.max(1, app.replicas.min),
+      maxReplicas: Math.max(1, app.replicas.max),
+      metrics: [
+        kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70)),
+        kplus.Metric.resourceMemory(kplus.MetricTarget.averageUtilization(80)),
+      ],
+      // Scale down slowly: a burst followed by a lull should not flap pods.
+      scaleDown: { stabilizationWindow: Duration.minutes(5), policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(1) }] },
+    });
+
+    if (app.replicas.max > 1) {
+      new KubePodDisruptionBudget(this, 'Budget', {
+        metadata: { name: app.name, namespace, labels },
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+      });
+    }
+
+    const ports = [{ name: 'http', port: app.port, targetPort: IntOrString.fromNumber(app.port) }];
+    if (app.metricsPort !== undefined && app.metricsPort !== app.port) {
+      ports.push({ name: 'metrics', port: app.metricsPort, targetPort: IntOrString.fromNumber(app.metricsPort) });
+      this.metricsPortName = 'metrics';
+    } else if (app.metricsPort !== undefined) {
+      this.metricsPortName = 'http';
+    }
+    if (app.kind === 'web' || app.metricsPort !== undefined) {
+      this.serviceName = app.name;
+      new KubeService(this, 'Service', {
+        metadata: { name: app.name, namespace, labels },
+        spec: { selector: this.podLabels, ports },
+      });
+    }
+
+    if (app.migration) {
+      const jobLabels = { ...componentLabels(app.name, 'migration'), ...props.directDbAccessLabels };
+      new KubeJob(this, 'Migration', {
+        metadata: {
+          name: `${app.name}-migrate`,
+          namespace,
+          labels: jobLabels,
+          annotations: {
+            // Runs before every sync; a failure stops the sync before new pods roll out.
+            'argocd.argoproj.io/hook': 'PreSync',
+            'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+          },
+        },
+        spec: {
+          backoffLimit: 1,
+          activeDeadlineSeconds: 600,
+          template: {
+            metadata: { labels: jobLabels },
+            spec: {
+              restartPolicy: 'Never',
+              serviceAccountName: app.name,
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurity(UID),
+              volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('256Mi') } }],
+              containers: [
+                {
+                  name: 'migrate',
+                  image: app.image,
+                  command: app.migration.command,
+                  env,
+                  volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+                  resources: containerResources(app.resources),
+                  securityContext: restrictedContainerSecurity(),
+                },
+              ],
+            },
+          },
+        },
+      });
+    }
+  }
+}
+
+function millicores(cpu: string): number {
+  return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Math.round(Number(cpu) * 1000);
+}
+
+function bytesSize(q: string): Size {
+  return Size.mebibytes(Math.ceil(parseQuantity(q) / 2 ** 20));
+}
