@@ -1,6 +1,7 @@
 import { App, Chart } from 'cdk8s';
 import { BaseChart } from '../charts/base';
 import { AppChart } from '../charts/app';
+import { EdgeChart } from '../charts/edge';
 import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
 import { PlatformConfig } from './config/schema';
 
@@ -14,12 +15,14 @@ export class Platform {
   public readonly base: BaseChart;
   public readonly postgres: PostgresChart;
   public readonly apps: AppChart;
+  public readonly edge: EdgeChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
     this.postgres = new PostgresChart(this.app, 'postgres', { config });
+    this.edge = new EdgeChart(this.app, 'edge', { config });
 
     const { cluster, pgbouncer } = this.postgres;
     const data = config.namespaces.data;

@@ -3,6 +3,7 @@
  * today. An environment file overrides only what differs. `{domain}` in a host is
  * replaced by the environment's domain.
  */
+import { CLOUDFLARE_CIDRS } from './cloudflare';
 import type { PlatformConfigInput } from './schema';
 
 export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
@@ -44,6 +45,23 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     reservePoolTimeoutSeconds: 3,
     serverLifetimeSeconds: 3600,
     serverIdleTimeoutSeconds: 600,
+  },
+  edge: {
+    api: 'ingress',
+    acmeEmail: 'ops@{domain}',
+    issuer: 'letsencrypt-prod',
+    rateLimit: { average: 10, burst: 20 },
+    maxBodySize: '10Mi',
+    contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
+    permissionsPolicy: 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+    referrerPolicy: 'strict-origin-when-cross-origin',
+    // Private networks (office LAN, WireGuard/Tailscale): replace with your own.
+    adminAllowCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+    trustedProxyCidrs: CLOUDFLARE_CIDRS,
+    resources: {
+      traefik: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+      certManager: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    },
   },
   apps: {
     crm: {

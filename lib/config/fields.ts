@@ -1,4 +1,5 @@
 /** Reusable zod field types. Each message says what is wrong and how to fix it. */
+import * as net from 'net';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { isQuantity, parseQuantity } from './quantity';
@@ -81,3 +82,14 @@ export const resources = () =>
     });
 
 export type Resources = z.infer<ReturnType<typeof resources>>;
+
+/** An IPv4 or IPv6 network in CIDR notation, e.g. 10.0.0.0/8 or 2606:4700::/32. */
+export const cidr = () =>
+  z.string().refine(isCidr, 'is not a CIDR; fix: write an IPv4 or IPv6 network with its prefix length, like 203.0.113.0/24 or 2001:db8::/32');
+
+export function isCidr(value: string): boolean {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(value);
+  if (!match) return false;
+  const bits = net.isIPv4(match[1]) ? 32 : net.isIPv6(match[1]) ? 128 : 0;
+  return bits > 0 && Number(match[2]) <= bits;
+}

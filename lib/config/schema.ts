@@ -3,7 +3,8 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from 'zod';
-import { cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources } from './fields';
+import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources } from './fields';
+import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 
 const storage = z.strictObject({
@@ -75,6 +76,37 @@ const backupSchedule = z.strictObject({
   retentionDays: positiveInt('days'),
 });
 
+/** The ClusterIssuers the edge chart creates; `edge.issuer` picks the one certificates use. */
+export const ISSUERS = ['letsencrypt-staging', 'letsencrypt-prod', 'selfsigned'] as const;
+export type IssuerName = (typeof ISSUERS)[number];
+
+const REFERRER_POLICIES = [
+  'no-referrer', 'no-referrer-when-downgrade', 'origin', 'origin-when-cross-origin',
+  'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url',
+] as const;
+
+const edge = z.strictObject({
+  /** How routes are declared. Only Ingress is implemented; Gateway API comes later. */
+  api: z
+    .enum(['ingress', 'gateway'], { error: 'must be "ingress" or "gateway"; fix: use ingress' })
+    .refine((api) => api !== 'gateway', 'is not available yet (the Gateway API rendering is not implemented); fix: use ingress'),
+  /** Let's Encrypt account e-mail: expiry and incident notices go here. */
+  acmeEmail: z.email('is not an e-mail address; fix: write it like ops@example.com'),
+  issuer: z.enum(ISSUERS, { error: `is not a known issuer; fix: use one of ${ISSUERS.join(', ')}` }),
+  /** Per client IP: `average` requests per second, bursts up to `burst`. */
+  rateLimit: z.strictObject({ average: positiveInt('requests per second'), burst: positiveInt('requests') }),
+  /** Largest request body Traefik buffers and forwards (uploads); bigger requests get 413. */
+  maxBodySize: quantity().refine((q) => parseQuantity(q) >= 1, 'must be at least 1 byte; fix: use a size like 10Mi'),
+  contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"'),
+  permissionsPolicy: z.string().min(1, 'must not be empty; fix: deny what the apps do not use, like "camera=(), microphone=()"'),
+  referrerPolicy: z.enum(REFERRER_POLICIES, { error: `is not a Referrer-Policy value; fix: use one of ${REFERRER_POLICIES.join(', ')}` }),
+  /** Client networks allowed to reach admin UIs (Grafana, MinIO console, ...). */
+  adminAllowCidrs: z.array(cidr()).min(1, 'is empty, which would lock every admin UI; fix: list your office or VPN networks'),
+  /** Proxies in front of Traefik whose X-Forwarded-* headers are trusted (Cloudflare by default). */
+  trustedProxyCidrs: z.array(cidr()),
+  resources: z.strictObject({ traefik: resources(), certManager: resources() }),
+});
+
 const imageOverrides = z
   .strictObject(Object.fromEntries(Object.keys(IMAGES).map((k) => [k, image().optional()])) as Record<ImageName, z.ZodOptional<ReturnType<typeof image>>>);
 
@@ -107,6 +139,7 @@ export const platformConfigSchema = z
     images: imageOverrides.default({}),
     postgres,
     pgbouncer,
+    edge,
     /** Apps keyed by name, so that an environment file can change one field of one app. */
     apps: z
       .record(k8sName(), app)
@@ -183,6 +216,9 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
         `more than postgres.tuning.maxConnections (${config.postgres.tuning.maxConnections}) minus ${config.postgres.tuning.superuserReservedConnections} superuser-reserved ` +
         `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
     );
+  }
+  if (config.edge.rateLimit.burst < config.edge.rateLimit.average) {
+    issue(['edge', 'rateLimit', 'burst'], `is below edge.rateLimit.average (${config.edge.rateLimit.average}); fix: make burst ≥ average`);
   }
   if (pool.minPoolSize > pool.defaultPoolSize) {
     issue(['pgbouncer', 'minPoolSize'], `is greater than pgbouncer.defaultPoolSize (${pool.defaultPoolSize}); fix: make it ≤ defaultPoolSize`);

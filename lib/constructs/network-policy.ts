@@ -10,6 +10,12 @@ export const namespacePeer = (namespace: string, labels?: Record<string, string>
   ...(labels ? { podSelector: { matchLabels: labels } } : {}),
 });
 
+/** Addresses outside the cluster's pods (internet, nodes, the API server), by CIDR. */
+export const cidrPeer = (cidr: string, except?: string[]): NetworkPolicyPeer => ({ ipBlock: { cidr, ...(except ? { except } : {}) } });
+
+/** Anywhere, IPv4 and IPv6. */
+export const anywhere = (): NetworkPolicyPeer[] => [cidrPeer('0.0.0.0/0'), cidrPeer('::/0')];
+
 export const tcp = (...ports: number[]): NetworkPolicyPort[] => ports.map((port) => ({ protocol: 'TCP', port: IntOrString.fromNumber(port) }));
 
 export interface FlowRule {

@@ -1,0 +1,77 @@
+/**
+ * The values we set on the Traefik and cert-manager charts, typed with only keys that exist in
+ * each chart's values.yaml (test/edge.test.ts validates them against the chart's own schema).
+ * Security contexts are left at the chart defaults: both are Pod Security restricted already.
+ */
+import { Resources } from '../../config/fields';
+import { PlatformConfig } from '../../config/schema';
+
+interface ContainerResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly memory: string; readonly cpu?: string };
+}
+
+interface TraefikEntryPoint {
+  readonly forwardedHeaders: { readonly trustedIPs: string[] };
+  readonly http?: { readonly redirections: { readonly entryPoint: { readonly to: string; readonly scheme: 'https'; readonly permanent: boolean } } };
+}
+
+export interface TraefikValues {
+  readonly deployment: { readonly replicas: number };
+  readonly ingressClass: { readonly enabled: boolean; readonly isDefaultClass: boolean; readonly name: string };
+  readonly providers: {
+    readonly kubernetesCRD: { readonly enabled: boolean };
+    readonly kubernetesIngress: { readonly enabled: boolean };
+  };
+  readonly ports: { readonly web: TraefikEntryPoint; readonly websecure: TraefikEntryPoint };
+  readonly metrics: { readonly prometheus: { readonly serviceMonitor: { readonly enabled: boolean } } };
+  readonly resources: ContainerResources;
+}
+
+export interface CertManagerValues {
+  readonly crds: { readonly enabled: boolean; readonly keep: boolean };
+  readonly resources: ContainerResources;
+  readonly webhook: { readonly resources: ContainerResources };
+  readonly cainjector: { readonly resources: ContainerResources };
+  readonly startupapicheck: { readonly resources: ContainerResources };
+  readonly prometheus: { readonly servicemonitor: { readonly enabled: boolean } };
+}
+
+/** Container ports of the Traefik chart's entry points (values.yaml `ports.<name>.port`). */
+export const TRAEFIK_PORTS = { web: 8000, websecure: 8443 } as const;
+/** cert-manager's webhook listens here (values.yaml `webhook.securePort`); the API server calls it. */
+export const CERT_MANAGER_WEBHOOK_PORT = 10250;
+
+const toResources = (r: Resources): ContainerResources => ({
+  requests: { cpu: r.requests.cpu, memory: r.requests.memory },
+  limits: r.limits.cpu ? { memory: r.limits.memory, cpu: r.limits.cpu } : { memory: r.limits.memory },
+});
+
+export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
+  const trusted = { trustedIPs: config.edge.trustedProxyCidrs };
+  return {
+    deployment: { replicas: Math.min(config.cluster.nodes, 2) },
+    ingressClass: { enabled: true, isDefaultClass: true, name: ingressClassName },
+    providers: { kubernetesCRD: { enabled: true }, kubernetesIngress: { enabled: true } },
+    ports: {
+      web: { forwardedHeaders: trusted, http: { redirections: { entryPoint: { to: 'websecure', scheme: 'https', permanent: true } } } },
+      websecure: { forwardedHeaders: trusted },
+    },
+    // Monitoring arrives with its own chart; it will switch this on.
+    metrics: { prometheus: { serviceMonitor: { enabled: false } } },
+    resources: toResources(config.edge.resources.traefik),
+  };
+}
+
+export function certManagerValues(config: PlatformConfig): CertManagerValues {
+  const small = toResources(config.edge.resources.certManager);
+  return {
+    // keep: deleting the release must not cascade-delete every Certificate in the cluster.
+    crds: { enabled: true, keep: true },
+    resources: small,
+    webhook: { resources: small },
+    cainjector: { resources: small },
+    startupapicheck: { resources: small },
+    prometheus: { servicemonitor: { enabled: false } },
+  };
+}

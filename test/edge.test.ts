@@ -1,0 +1,219 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import Ajv2020 from 'ajv/dist/2020';
+import Ajv from 'ajv';
+import { App, Chart, Testing } from 'cdk8s';
+import * as yaml from 'js-yaml';
+import { CHARTS } from '../lib/config/versions';
+import { certManagerValues, traefikValues } from '../lib/constructs/edge/chart-values';
+import { HelmRelease } from '../lib/constructs/helm-release';
+import { helmBinary } from '../lib/lab/helm';
+import { referenceDir } from '../lib/project';
+import { configFor, find, one, synthEnv } from './helpers/platform';
+import { describeWithPrograms } from './helpers/real-programs';
+
+const VALUES_DIR = path.join(referenceDir(), 'helm-values');
+const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(VALUES_DIR, file), 'utf8'));
+
+describe.each([
+  ['dev', 'letsencrypt-staging'],
+  ['prod', 'letsencrypt-prod'],
+  ['ha', 'letsencrypt-prod'],
+])('GIVEN the %s environment', (env, issuer) => {
+  const s = synthEnv(env);
+  const edge = s.objects.filter((o) => o.chart === 'edge').map((o) => o.object);
+
+  test('THEN Traefik and cert-manager are Argo CD Applications with the pinned chart versions, synced first', () => {
+    for (const [name, pin] of [['traefik', CHARTS.traefik], ['cert-manager', CHARTS.certManager]] as const) {
+      const app = one(s, 'Application', name);
+      expect(app.metadata.namespace).toBe('argocd');
+      expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
+      expect(app.spec.project).toBe('platform');
+      expect(app.spec.source).toMatchObject({ repoURL: pin.repo, chart: pin.chart, targetRevision: pin.version, helm: { releaseName: name } });
+      expect(app.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: s.config.namespaces.edge });
+      expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
+      expect(app.spec.syncPolicy.syncOptions[0]).toBe('CreateNamespace=false');
+    }
+    expect(one(s, 'Application', 'cert-manager').spec.syncPolicy.syncOptions).toContain('ServerSideApply=true');
+    expect(one(s, 'Application', 'cert-manager').spec.source.helm.valuesObject.crds.enabled).toBe(true);
+  });
+
+  test(`THEN the three ClusterIssuers exist and certificates use ${issuer}`, () => {
+    expect(find(s, 'ClusterIssuer').map((i) => i.metadata.name).sort()).toEqual(['letsencrypt-prod', 'letsencrypt-staging', 'selfsigned']);
+    expect(s.platform.edge.issuerName).toBe(issuer);
+    for (const name of ['letsencrypt-staging', 'letsencrypt-prod']) {
+      const acme = one(s, 'ClusterIssuer', name).spec.acme;
+      expect(acme.email).toBe(s.config.edge.acmeEmail);
+      expect(acme.server).toContain(name === 'letsencrypt-prod' ? 'acme-v02' : 'acme-staging-v02');
+      expect(acme.privateKeySecretRef.name).toBe(`${name}-account-key`);
+      expect(acme.solvers).toEqual([{ http01: { ingress: { ingressClassName: 'traefik' } } }]);
+    }
+  });
+
+  test('THEN the middleware values equal the config, in every namespace that hosts Ingresses', () => {
+    const e = s.config.edge;
+    for (const ns of [s.config.namespaces.app, s.config.namespaces.data, s.config.namespaces.monitoring]) {
+      const mw = (name: string) => find(s, 'Middleware', name).find((m) => m.metadata.namespace === ns).spec;
+      expect(mw('security-headers').headers).toEqual({
+        stsSeconds: 31536000, stsIncludeSubdomains: true, contentTypeNosniff: true, frameDeny: true,
+        referrerPolicy: e.referrerPolicy, contentSecurityPolicy: e.contentSecurityPolicy, permissionsPolicy: e.permissionsPolicy,
+      });
+      expect(mw('rate-limit').rateLimit).toMatchObject({ average: 10, burst: 20 });
+      expect(mw('body-limit').buffering.maxRequestBodyBytes).toBe(10 * 1024 * 1024);
+      expect(mw('compress').compress).toEqual({});
+      expect(mw('redirect-https').redirectScheme).toEqual({ scheme: 'https', permanent: true });
+      expect(mw('admin-allowlist').ipAllowList.sourceRange).toEqual(e.adminAllowCidrs);
+    }
+  });
+
+  test('THEN the annotation values name existing Middlewares; admin adds the allow-list', () => {
+    const app = s.platform.edge.middlewares.app;
+    const names = (value: string) => value.split(',').map((ref) => ref.replace(/@kubernetescrd$/, ''));
+    const existing = find(s, 'Middleware').map((m) => `${m.metadata.namespace}-${m.metadata.name}`);
+    for (const ref of [...names(app.publicAnnotation), ...names(app.adminAnnotation)]) expect(existing).toContain(ref);
+    expect(app.publicAnnotation).not.toContain('admin-allowlist');
+    expect(app.adminAnnotation).toContain(`${s.config.namespaces.app}-admin-allowlist@kubernetescrd`);
+    expect(s.platform.edge.ingressClassName).toBe('traefik');
+  });
+
+  test('THEN Traefik trusts forwarded headers only from the configured proxies (Cloudflare)', () => {
+    const ports = one(s, 'Application', 'traefik').spec.source.helm.valuesObject.ports;
+    expect(ports.web.forwardedHeaders.trustedIPs).toEqual(s.config.edge.trustedProxyCidrs);
+    expect(ports.websecure.forwardedHeaders.trustedIPs).toEqual(s.config.edge.trustedProxyCidrs);
+    expect(s.config.edge.trustedProxyCidrs).toEqual(expect.arrayContaining(['173.245.48.0/20', '2606:4700::/32']));
+    expect(ports.web.http.redirections.entryPoint).toEqual({ to: 'websecure', scheme: 'https', permanent: true });
+  });
+
+  test('THEN Traefik accepts 8000/8443 from anywhere and egresses only to apps, MinIO and the API server', () => {
+    const policy = one(s, 'NetworkPolicy', 'traefik');
+    expect(policy.metadata.namespace).toBe(s.config.namespaces.edge);
+    expect(policy.spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 8000 }, { protocol: 'TCP', port: 8443 }] }]);
+    const egress = policy.spec.egress.map((r: any) => [r.to[0].namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] ?? r.to[0].ipBlock.cidr, r.ports.map((p: any) => p.port)]);
+    expect(egress).toEqual([[s.config.namespaces.app, [3000, 3001, 8089]], [s.config.namespaces.data, [9000, 9001]], ['0.0.0.0/0', [443, 6443]]]);
+    expect(one(s, 'NetworkPolicy', 'cert-manager-acme').spec.egress[0].ports.map((p: any) => p.port)).toEqual([80, 443]);
+    expect(one(s, 'NetworkPolicy', 'cert-manager-webhook').spec.ingress[0].ports[0].port).toBe(10250);
+  });
+
+  test('THEN every edge object lands in the edge folder', () => {
+    expect(edge.length).toBe(find(s, 'Application').length + 3 + 18 + 5);
+  });
+});
+
+describe('the chart values', () => {
+  const ajvOptions = { strict: false, allErrors: true };
+  const traefikSchema = readJson(`traefik-${CHARTS.traefik.version}.values.schema.json`);
+  const certManagerSchema = readJson(`cert-manager-${CHARTS.certManager.version}.values.schema.json`);
+
+  test('GIVEN the reference schemas THEN they are the drafts we validate with', () => {
+    expect(traefikSchema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(certManagerSchema.$schema).toBe('http://json-schema.org/draft-07/schema#');
+  });
+
+  test.each(['dev', 'prod', 'ha'])('GIVEN %s WHEN validated against each chart\'s own values.schema.json THEN there are no errors', (env) => {
+    const config = configFor(env);
+    const traefik = new Ajv2020(ajvOptions).compile(traefikSchema);
+    const certManager = new Ajv(ajvOptions).compile(certManagerSchema);
+    expect(traefik(traefikValues(config, 'traefik')) ? [] : traefik.errors).toEqual([]);
+    expect(certManager(certManagerValues(config)) ? [] : certManager.errors).toEqual([]);
+  });
+
+  test('GIVEN a misspelled key THEN the schema check catches it (the test is not vacuous)', () => {
+    const certManager = new Ajv(ajvOptions).compile(certManagerSchema);
+    expect(certManager({ ...certManagerValues(configFor('prod')), crd: { enabled: true } })).toBe(false);
+    const traefik = new Ajv2020(ajvOptions).compile(traefikSchema);
+    expect(traefik({ ...traefikValues(configFor('prod'), 'traefik'), ingressClass: { enabled: 'yes' } })).toBe(false);
+  });
+
+  test('GIVEN the chart defaults we keep THEN the pods are Pod Security restricted and listen on 8000/8443', () => {
+    const traefik = yaml.load(fs.readFileSync(path.join(VALUES_DIR, `traefik-${CHARTS.traefik.version}.values.yaml`), 'utf8')) as any;
+    expect(traefik.ports.web.port).toBe(8000);
+    expect(traefik.ports.websecure.port).toBe(8443);
+    expect(traefik.podSecurityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(traefik.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    const cm = yaml.load(fs.readFileSync(path.join(VALUES_DIR, `cert-manager-${CHARTS.certManager.version}.values.yaml`), 'utf8')) as any;
+    for (const part of [cm, cm.webhook, cm.cainjector, cm.startupapicheck]) {
+      expect(part.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(part.containerSecurityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    }
+    expect(cm.webhook.securePort).toBe(10250);
+    // Our values never override a security context.
+    expect(Object.keys(traefikValues(configFor('prod'), 'traefik'))).not.toEqual(expect.arrayContaining(['securityContext']));
+    expect(Object.keys(certManagerValues(configFor('prod')))).not.toContain('securityContext');
+  });
+});
+
+describe('GIVEN a bad edge section', () => {
+  test.each([
+    ['a CIDR that does not parse', { edge: { adminAllowCidrs: ['10.0.0.300/8'] } }, ['edge.adminAllowCidrs.0 = "10.0.0.300/8"', 'is not a CIDR', 'fix:']],
+    ['an IPv6 prefix too long', { edge: { trustedProxyCidrs: ['2606:4700::/129'] } }, ['edge.trustedProxyCidrs.0 = "2606:4700::/129"', 'is not a CIDR', 'fix:']],
+    ['a rate limit of 0', { edge: { rateLimit: { average: 0, burst: 20 } } }, ['edge.rateLimit.average = 0', 'must be greater than 0', 'fix:']],
+    ['a negative burst', { edge: { rateLimit: { average: 10, burst: -1 } } }, ['edge.rateLimit.burst = -1', 'must be greater than 0', 'fix:']],
+    ['a burst below the average', { edge: { rateLimit: { average: 30, burst: 20 } } }, ['edge.rateLimit.burst = 20', 'below edge.rateLimit.average (30)', 'fix:']],
+    ['an unknown issuer', { edge: { issuer: 'letsencrypt' } }, ['edge.issuer = "letsencrypt"', 'not a known issuer', 'letsencrypt-staging, letsencrypt-prod, selfsigned']],
+    ['the Gateway API', { edge: { api: 'gateway' } }, ['edge.api = "gateway"', 'not available yet', 'fix: use ingress']],
+    ['a bad e-mail', { edge: { acmeEmail: 'ops' } }, ['edge.acmeEmail = "ops"', 'not an e-mail address', 'fix:']],
+  ])('%s WHEN loading THEN it fails naming key, value and fix', (_name, overrides, expected) => {
+    expect(() => configFor('prod', overrides)).toThrow();
+    let message = '';
+    try {
+      configFor('prod', overrides);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const fragment of expected) expect(message).toContain(fragment);
+  });
+
+  test('GIVEN IPv4 and IPv6 admin networks THEN both are accepted', () => {
+    expect(configFor('prod', { edge: { adminAllowCidrs: ['203.0.113.7/32', '2001:db8::/48'] } }).edge.adminAllowCidrs).toHaveLength(2);
+  });
+});
+
+describe('HelmRelease', () => {
+  const release = (version: string) => {
+    const chart = new Chart(Testing.app(), 'test');
+    return () => new HelmRelease(chart, 'r', { repository: 'https://example.com/charts', chart: 'x', version, releaseName: 'x', namespace: 'edge', values: {}, syncWave: 0 });
+  };
+
+  test.each(['^41.0.0', '~1.2.3', '*', '1.x', '>=1.0.0', '41', 'latest'])('GIVEN the version %s THEN it is rejected as not exact', (version) => {
+    expect(release(version)).toThrow(/is not an exact version; fix: pin one release/);
+  });
+
+  test.each(['41.3.0', 'v1.21.1', '1.0.0-rc.1'])('GIVEN the exact version %s THEN it is accepted', (version) => {
+    expect(release(version)).not.toThrow();
+  });
+
+  test('GIVEN render inline without a local chart THEN it says what to set', () => {
+    const chart = new Chart(Testing.app(), 'test');
+    expect(() => new HelmRelease(chart, 'r', { repository: 'r', chart: 'x', version: '1.0.0', releaseName: 'x', namespace: 'n', values: {}, syncWave: 0, render: 'inline' }))
+      .toThrow(/needs localChartPath/);
+  });
+});
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'charts', 'hello');
+const helm = helmBinary();
+
+describeWithPrograms('HelmRelease rendered inline with the real helm binary', { helm }, () => {
+  const render = (values: Record<string, unknown>, version = '0.1.0') => {
+    const app = new App();
+    const chart = new Chart(app, 'inline');
+    new HelmRelease(chart, 'hello', {
+      repository: 'file://test/fixtures/charts', chart: 'hello', version, releaseName: 'demo', namespace: 'app',
+      values, syncWave: 5, render: 'inline', localChartPath: FIXTURE, helmExecutable: helm,
+    });
+    return chart.toJson();
+  };
+
+  test('GIVEN our fixture chart and typed values WHEN synthesized THEN helm renders them with the release, namespace and sync wave', () => {
+    const objects = render({ greeting: 'hi from cdk8s' });
+    expect(objects).toHaveLength(1);
+    expect(objects[0]).toMatchObject({
+      kind: 'ConfigMap',
+      metadata: { name: 'demo-hello', namespace: 'app', annotations: { 'argocd.argoproj.io/sync-wave': '5' }, labels: { 'app.kubernetes.io/managed-by': 'Helm' } },
+      data: { greeting: 'hi from cdk8s', replicas: '1' },
+    });
+  });
+
+  test('GIVEN a pin that differs from the local chart THEN it refuses to render', () => {
+    expect(() => render({}, '0.2.0')).toThrow(/holds hello 0.1.0, not the pinned 0.2.0/);
+  });
+});
