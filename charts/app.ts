@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { AppWiring } from '../lib/constructs/app/wiring';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
+import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { AllowFlows, FlowRule, namespacePeer, tcp } from '../lib/constructs/network-policy';
 import { MetricsEndpoint } from '../lib/constructs/service-monitor';
 import { NetworkPolicyPeer } from '../lib/k8s';
@@ -24,6 +25,8 @@ export interface AppChartProps {
   readonly primaryTarget: DataTarget;
   /** Labels that the primary's NetworkPolicy admits from the app namespace. */
   readonly directDbAccessLabels: Record<string, string>;
+  /** Ingress class, issuer and middlewares from the edge chart, for web apps. */
+  readonly edge: EdgeAttachment;
 }
 
 const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
@@ -47,6 +50,12 @@ export class AppChart extends Chart {
         spreadAcrossNodes: config.cluster.nodes > 1,
         directDbAccessLabels: props.directDbAccessLabels,
       });
+
+      if (app.kind === 'web' && workload.serviceName) {
+        new PublicIngress(this, `${app.name}-ingress`, {
+          name: app.name, namespace, hosts: app.hosts, paths: app.paths, serviceName: workload.serviceName, servicePort: workload.servicePort, edge: props.edge,
+        });
+      }
 
       const ingress: FlowRule[] = [];
       if (app.kind === 'web') ingress.push({ peers: [namespacePeer(config.namespaces.edge)], ports: tcp(app.port) });

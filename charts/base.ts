@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { NamespaceBaseline, PodSecurityLevel } from '../lib/constructs/namespace-baseline';
+import { AllowFlows, anywhere, tcp } from '../lib/constructs/network-policy';
 
 export interface BaseChartProps {
   readonly config: PlatformConfig;
@@ -37,5 +38,24 @@ export class BaseChart extends Chart {
       }),
     ]);
     this.namespaces = Object.fromEntries(entries);
+
+    // Flows of pods that Helm add-ons and Jobs run in our namespaces. Each data service admits
+    // them on its side; these open the sending side of the default-deny.
+    new AllowFlows(this, 'prometheus-scrape', {
+      name: 'prometheus-scrape',
+      namespace: config.namespaces.monitoring,
+      podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+      // Scrape ports differ per exporter; targets still admit only the monitoring namespace.
+      egress: [{ peers: [{ namespaceSelector: {} }], ports: [] }, { peers: anywhere(), ports: tcp(443, 6443) }],
+    });
+    new AllowFlows(this, 'backup-jobs', {
+      name: 'backup-jobs',
+      namespace: config.namespaces.backup,
+      podLabels: {},
+      egress: [
+        { peers: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.namespaces.data } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }], ports: tcp(5432) },
+        { peers: anywhere(), ports: tcp(443) },
+      ],
+    });
   }
 }

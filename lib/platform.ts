@@ -36,6 +36,11 @@ export class Platform {
       dataTargets: [{ namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port }],
       primaryTarget: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port },
       directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
+      edge: {
+        ingressClassName: this.edge.ingressClassName,
+        issuerName: this.edge.issuerName,
+        middlewares: this.edge.middlewares.app.publicAnnotation,
+      },
     });
   }
 

@@ -47,8 +47,9 @@ export class AllowFlows extends Construct {
       spec: {
         podSelector: { matchLabels: props.podLabels },
         policyTypes,
-        ingress: props.ingress?.map((r) => ({ from: r.peers, ports: r.ports })),
-        egress: props.egress?.map((r) => ({ to: r.peers, ports: r.ports })),
+        // An empty port list means every port: leave the field out rather than write [].
+        ingress: props.ingress?.map((r) => ({ from: r.peers, ports: r.ports.length ? r.ports : undefined })),
+        egress: props.egress?.map((r) => ({ to: r.peers, ports: r.ports.length ? r.ports : undefined })),
       },
     });
   }

@@ -1,0 +1,45 @@
+import { ENVIRONMENTS, find, synthEnv } from './helpers/platform';
+
+describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are inspected', (env) => {
+  const s = synthEnv(env);
+  const ingresses = find(s, 'Ingress');
+
+  test('THEN every web app host is served by exactly one Ingress', () => {
+    const served = ingresses.flatMap((i) => i.spec.rules.map((r: any) => r.host)).sort();
+    const declared = s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts);
+    for (const host of declared) expect(served.filter((h: string) => h === host)).toHaveLength(1);
+  });
+
+  test('THEN every backend resolves to a Service and port that exist in the same namespace', () => {
+    for (const ingress of ingresses) {
+      for (const path of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {
+        const { name, port } = path.backend.service;
+        const svc = find(s, 'Service', name).find((x) => x.metadata.namespace === ingress.metadata.namespace);
+        expect(svc).toBeDefined();
+        expect(svc.spec.ports.map((p: any) => p.port)).toContain(port.number);
+      }
+    }
+  });
+
+  test('THEN every host has TLS from a ClusterIssuer that exists', () => {
+    const issuers = find(s, 'ClusterIssuer').map((i) => i.metadata.name);
+    for (const ingress of ingresses) {
+      expect(issuers).toContain(ingress.metadata.annotations['cert-manager.io/cluster-issuer']);
+      const tlsHosts = ingress.spec.tls.flatMap((t: any) => t.hosts);
+      for (const rule of ingress.spec.rules) expect(tlsHosts).toContain(rule.host);
+      expect(ingress.metadata.annotations['traefik.ingress.kubernetes.io/router.entrypoints']).toBe('websecure');
+    }
+  });
+
+  test('THEN every middleware an Ingress names exists in that namespace', () => {
+    const middlewares = find(s, 'Middleware').map((m) => `${m.metadata.namespace}-${m.metadata.name}@kubernetescrd`);
+    for (const ingress of ingresses) {
+      const refs: string[] = ingress.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares'].split(',');
+      expect(refs.length).toBeGreaterThanOrEqual(4);
+      for (const ref of refs) {
+        expect(middlewares).toContain(ref);
+        expect(ref.startsWith(`${ingress.metadata.namespace}-`)).toBe(true);
+      }
+    }
+  });
+});

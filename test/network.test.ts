@@ -1,0 +1,80 @@
+/**
+ * The network-isolation matrix: from the synthesized NetworkPolicies, which workload may open
+ * which port on which other workload. Anything not listed as allowed must be denied.
+ */
+import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
+import { synthEnv } from './helpers/platform';
+
+const s = synthEnv('prod');
+const objects = s.objects.map((o) => o.object);
+const ns = s.config.namespaces;
+const model = new NetworkModel(objects);
+
+/** Pods that the platform's Helm add-ons or later charts run, with their charts' labels. */
+const external: Endpoint[] = [
+  { name: 'traefik', namespace: ns.edge, labels: { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' } },
+  { name: 'prometheus', namespace: ns.monitoring, labels: { 'app.kubernetes.io/name': 'prometheus' } },
+  { name: 'backup-job', namespace: ns.backup, labels: { 'app.kubernetes.io/name': 'pg-backup' } },
+  { name: 'stranger', namespace: 'default', labels: { app: 'something' } },
+  { name: 'rogue-app-pod', namespace: ns.app, labels: { 'app.kubernetes.io/name': 'rogue' } },
+];
+const endpoints = [...workloadEndpoints(objects), ...external];
+const byName = (name: string) => {
+  const e = endpoints.find((x) => x.name === name);
+  if (!e) throw new Error(`no workload ${name}`);
+  return e;
+};
+
+/** Destinations that matter: data services, their metrics, and the apps. */
+const TARGETS: [string, number][] = [
+  ['postgres-primary', 5432], ['postgres-replica', 5432], ['postgres-primary', 9187],
+  ['pgbouncer', 6432], ['pgbouncer', 9127],
+  ['crm', 3000], ['web', 3001], ['worker', 3002],
+];
+
+/** The intended matrix: every allowed (source → target:port). */
+const ALLOWED = new Set([
+  'pgbouncer → postgres-primary:5432',
+  'postgres-replica → postgres-primary:5432',
+  'backup-job → postgres-primary:5432',
+  'backup-job → postgres-replica:5432',
+  'crm-migrate → postgres-primary:5432',
+  'prometheus → postgres-primary:9187',
+  'crm → pgbouncer:6432', 'web → pgbouncer:6432', 'worker → pgbouncer:6432', 'crm-migrate → pgbouncer:6432',
+  'prometheus → pgbouncer:9127',
+  'traefik → crm:3000', 'traefik → web:3001',
+  'prometheus → crm:3000',
+]);
+
+test('GIVEN prod WHEN every source is tried against every data service and app THEN exactly the intended flows are allowed', () => {
+  const actual: string[] = [];
+  for (const source of endpoints) {
+    for (const [targetName, port] of TARGETS) {
+      if (source.name === targetName) continue;
+      if (model.allows(source, byName(targetName), port)) actual.push(`${source.name} → ${targetName}:${port}`);
+    }
+  }
+  expect(actual.sort()).toEqual([...ALLOWED].sort());
+});
+
+test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs and migrations — never from apps or the ingress controller', () => {
+  for (const source of ['crm', 'web', 'worker', 'traefik', 'stranger', 'rogue-app-pod']) {
+    expect(model.allows(byName(source), byName('postgres-primary'), 5432)).toBe(false);
+  }
+});
+
+test('nothing outside the ingress controller reaches an app, and nothing from outside reaches a data service', () => {
+  for (const target of ['crm', 'web']) expect(model.allows(byName('stranger'), byName(target), 3000)).toBe(false);
+  for (const [target, port] of TARGETS.filter(([t]) => /postgres|pgbouncer/.test(t))) {
+    expect(model.allows(byName('stranger'), byName(target), port)).toBe(false);
+    expect(model.allows(byName('traefik'), byName(target), port)).toBe(false);
+  }
+});
+
+test('the evaluator itself: without policies everything flows; a default-deny blocks it', () => {
+  const a: Endpoint = { name: 'a', namespace: 'x', labels: { app: 'a' } };
+  const b: Endpoint = { name: 'b', namespace: 'x', labels: { app: 'b' } };
+  expect(new NetworkModel([]).allows(a, b, 80)).toBe(true);
+  const deny = { kind: 'NetworkPolicy', metadata: { namespace: 'x', name: 'd' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+  expect(new NetworkModel([deny]).allows(a, b, 80)).toBe(false);
+});
