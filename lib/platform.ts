@@ -1,6 +1,8 @@
 import { App, Chart } from 'cdk8s';
 import { BaseChart } from '../charts/base';
+import { RedisChart } from '../charts/redis';
 import { PlatformConfig } from './config/schema';
+import { Redis } from './constructs/redis';
 
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
@@ -10,11 +12,14 @@ export class Platform {
   public readonly app: App;
   public readonly config: PlatformConfig;
   public readonly base: BaseChart;
+  /** Host, port and Secret of Redis, for the app chart. */
+  public readonly redis: Redis;
 
   constructor(config: PlatformConfig) {
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
+    this.redis = new RedisChart(this.app, 'redis', { config }).redis;
   }
 
   /** Charts in construct order; the id of each is its folder name. */
