@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../lib/config/schema';
+import { AppConfig, PlatformConfig } from '../lib/config/schema';
 import { AppWiring } from '../lib/constructs/app/wiring';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
 import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
@@ -18,7 +18,8 @@ export interface DataTarget {
 
 export interface AppChartProps {
   readonly config: PlatformConfig;
-  readonly wiring: AppWiring;
+  /** Data-layer wiring of one app (S3 credentials and buckets differ per app). */
+  readonly wiring: (app: AppConfig) => AppWiring;
   /** Services apps may reach (PgBouncer, Redis, MinIO) — and nothing else inside the cluster. */
   readonly dataTargets: DataTarget[];
   /** The Postgres primary, for migration Jobs only. */
@@ -46,7 +47,7 @@ export class AppChart extends Chart {
       const workload = new AppWorkload(this, app.name, {
         app,
         namespace,
-        wiring: props.wiring,
+        wiring: props.wiring(app),
         spreadAcrossNodes: config.cluster.nodes > 1,
         directDbAccessLabels: props.directDbAccessLabels,
       });

@@ -3,7 +3,13 @@ import { BaseChart } from '../charts/base';
 import { AppChart } from '../charts/app';
 import { EdgeChart } from '../charts/edge';
 import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
+import { MinioChart } from '../charts/minio';
+import { RedisChart } from '../charts/redis';
 import { PlatformConfig } from './config/schema';
+import { selectorLabels } from './labels';
+import { Minio } from './constructs/minio';
+import { Redis } from './constructs/redis';
+import { REDIS_SECRET_KEYS } from './constructs/redis-conf';
 
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
@@ -16,6 +22,10 @@ export class Platform {
   public readonly postgres: PostgresChart;
   public readonly apps: AppChart;
   public readonly edge: EdgeChart;
+  /** Host, port and Secret of Redis, for the app chart. */
+  public readonly redis: Redis;
+  /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
+  public readonly minio: Minio;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -23,17 +33,25 @@ export class Platform {
     this.base = new BaseChart(this.app, 'base', { config });
     this.postgres = new PostgresChart(this.app, 'postgres', { config });
     this.edge = new EdgeChart(this.app, 'edge', { config });
+    this.redis = new RedisChart(this.app, 'redis', { config }).redis;
+    this.minio = new MinioChart(this.app, 'minio', { config }).minio;
 
     const { cluster, pgbouncer } = this.postgres;
     const data = config.namespaces.data;
     this.apps = new AppChart(this.app, 'app', {
       config,
-      wiring: {
+      wiring: (app) => ({
         pooler: { host: pgbouncer.host, port: pgbouncer.port, database: pgbouncer.database, user: cluster.appUser, passwordSecret: pgbouncer.appSecret },
         primary: { host: cluster.primaryHost, port: cluster.port },
         readOnly: cluster.readOnlyHost ? { host: cluster.readOnlyHost, port: cluster.port } : undefined,
-      },
-      dataTargets: [{ namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port }],
+        redis: { host: this.redis.host, port: this.redis.port, user: this.redis.username, passwordSecret: { name: this.redis.secretName, key: this.redis.secretKey } },
+        s3: this.s3For(app.name),
+      }),
+      dataTargets: [
+        { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port },
+        { namespace: data, podLabels: selectorLabels('redis'), port: this.redis.port },
+        { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort },
+      ],
       primaryTarget: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port },
       directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
       edge: {
@@ -42,6 +60,21 @@ export class Platform {
         middlewares: this.edge.middlewares.app.publicAnnotation,
       },
     });
+  }
+
+  /** Plain-S3 settings of one app: its own key pair and its first granted bucket. */
+  private s3For(app: string) {
+    const access = this.config.minio.appAccess[app];
+    if (!access || access.buckets.length === 0) return undefined;
+    const secret = this.minio.appSecretName(app);
+    return {
+      endpoint: this.minio.s3Endpoint,
+      publicUrl: this.minio.publicUrl,
+      bucket: access.buckets[0],
+      region: 'us-east-1',
+      accessKeySecret: { name: secret, key: 'access-key' },
+      secretKeySecret: { name: secret, key: 'secret-key' },
+    };
   }
 
   /**
@@ -53,8 +86,17 @@ export class Platform {
     const data = this.config.namespaces.data;
     return [
       ...Object.values(cluster.secrets).map((ref) => ({ namespace: data, ...ref })),
-      // Apps read the app role's password in their own namespace (Secrets do not cross namespaces).
+      // Apps read their credentials in their own namespace (Secrets do not cross namespaces).
       { namespace: this.config.namespaces.app, ...pgbouncer.appSecret },
+      { namespace: this.config.namespaces.app, name: this.redis.secretName, key: this.redis.secretKey },
+      ...this.config.apps.filter((a) => this.s3For(a.name)).flatMap((a) => ['access-key', 'secret-key'].map((key) => ({
+        namespace: this.config.namespaces.app, name: this.minio.appSecretName(a.name), key,
+      }))),
+      ...Object.values(REDIS_SECRET_KEYS).map((key) => ({ namespace: data, name: this.redis.secretName, key })),
+      ...['root-user', 'root-password'].map((key) => ({ namespace: data, name: this.minio.rootSecretName, key })),
+      ...Object.keys(this.config.minio.appAccess).flatMap((app) => ['access-key', 'secret-key'].map((key) => ({
+        namespace: data, name: this.minio.appSecretName(app), key,
+      }))),
     ];
   }
 

@@ -54,6 +54,19 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['a memory limit below the request', { apps: { crm: { resources: { requests: { cpu: '100m', memory: '1Gi' }, limits: { memory: '512Mi' } } } } }, ['apps.crm.resources.limits.memory = "512Mi"', 'below the memory request 1Gi', 'fix:']],
   ['a health path without a leading slash', { apps: { web: { healthPath: 'api/health' } } }, ['apps.web.healthPath = "api/health"', 'must start with "/"', 'fix:']],
   ['a misspelled key', { postgres: { replica: 2 } }, ['postgres.replica = 2', 'not a known setting']],
+  ['Redis maxmemory above its memory limit', { redis: { maxmemory: '2Gi' } }, ['redis.maxmemory = "2Gi"', 'redis.resources.limits.memory is 1Gi', 'fix: lower maxmemory or raise the memory limit']],
+  ['a bucket name S3 forbids', { minio: { buckets: [{ name: 'Tour_Images', access: 'private' }] } }, ['minio.buckets.0.name = "Tour_Images"', 'not a valid S3 bucket name', 'fix:']],
+  [
+    'public links to a bucket marked private',
+    { minio: { buckets: [{ name: 'tour-images', access: 'private' }, { name: 'documents', access: 'private' }] } },
+    ['minio.appAccess.web.publicLinks.0 = "tour-images"', 'which minio.buckets marks private', 'fix: make the bucket public-download or remove it from publicLinks'],
+  ],
+  [
+    'a duplicate bucket name',
+    { minio: { buckets: [{ name: 'tour-images', access: 'public-download' }, { name: 'documents', access: 'private' }, { name: 'documents', access: 'public-download' }] } },
+    ['minio.buckets.2.name = "documents"', 'is listed twice', 'fix:'],
+  ],
+  ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 
 describe('GIVEN a bad environment file WHEN synthesizing', () => {

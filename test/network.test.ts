@@ -30,6 +30,7 @@ const TARGETS: [string, number][] = [
   ['postgres-primary', 5432], ['postgres-replica', 5432], ['postgres-primary', 9187],
   ['pgbouncer', 6432], ['pgbouncer', 9127],
   ['crm', 3000], ['web', 3001], ['worker', 3002],
+  ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
 ];
 
 /** The intended matrix: every allowed (source → target:port). */
@@ -44,6 +45,14 @@ const ALLOWED = new Set([
   'prometheus → pgbouncer:9127',
   'traefik → crm:3000', 'traefik → web:3001',
   'prometheus → crm:3000',
+  // Redis: apps (their migration Jobs run the app image) and the metrics scrape of its exporter.
+  'crm → redis:6379', 'web → redis:6379', 'worker → redis:6379', 'crm-migrate → redis:6379',
+  'prometheus → redis:9121',
+  // MinIO: apps, the provisioning Job, the ingress controller (files.<domain>, s3.<domain>), metrics on the API port.
+  'crm → minio:9000', 'web → minio:9000', 'worker → minio:9000', 'crm-migrate → minio:9000',
+  'minio-provision → minio:9000',
+  'traefik → minio:9000', 'traefik → minio:9001',
+  'prometheus → minio:9000',
 ]);
 
 test('GIVEN prod WHEN every source is tried against every data service and app THEN exactly the intended flows are allowed', () => {
@@ -57,6 +66,11 @@ test('GIVEN prod WHEN every source is tried against every data service and app T
   expect(actual.sort()).toEqual([...ALLOWED].sort());
 });
 
+test('Redis is reachable only from apps and its exporter scrape', () => {
+  const sources = endpoints.filter((e) => model.allows(e, byName('redis'), 6379)).map((e) => e.name).sort();
+  expect(sources).toEqual(['crm', 'crm-migrate', 'web', 'worker']);
+});
+
 test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs and migrations — never from apps or the ingress controller', () => {
   for (const source of ['crm', 'web', 'worker', 'traefik', 'stranger', 'rogue-app-pod']) {
     expect(model.allows(byName(source), byName('postgres-primary'), 5432)).toBe(false);
@@ -65,7 +79,7 @@ test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs a
 
 test('nothing outside the ingress controller reaches an app, and nothing from outside reaches a data service', () => {
   for (const target of ['crm', 'web']) expect(model.allows(byName('stranger'), byName(target), 3000)).toBe(false);
-  for (const [target, port] of TARGETS.filter(([t]) => /postgres|pgbouncer/.test(t))) {
+  for (const [target, port] of TARGETS.filter(([t]) => /postgres|pgbouncer|redis/.test(t))) {
     expect(model.allows(byName('stranger'), byName(target), port)).toBe(false);
     expect(model.allows(byName('traefik'), byName(target), port)).toBe(false);
   }

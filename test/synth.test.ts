@@ -65,7 +65,7 @@ describe('writing dist/', () => {
     for (const env of ENVIRONMENTS) {
       const s = synthEnv(env);
       expect(new Set(s.objects.map((o) => o.file.split('/')[0]))).toEqual(new Set([env]));
-      expect(s.platform.charts.map((c) => c.node.id)).toEqual(expect.arrayContaining(['base']));
+      expect(s.platform.charts.map((c) => c.node.id)).toEqual(expect.arrayContaining(['base', 'redis', 'minio']));
     }
   });
 });

@@ -63,6 +63,30 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       certManager: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
     },
   },
+  redis: {
+    storage: { size: '2Gi' },
+    resources: { requests: { cpu: '100m', memory: '640Mi' }, limits: { memory: '1Gi' } },
+    maxmemory: '512Mi',
+    maxmemoryPolicy: 'allkeys-lru',
+    appendfsync: 'everysec',
+    save: [{ seconds: 900, changes: 1 }],
+    exporter: { resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } } },
+  },
+  minio: {
+    storage: { size: '50Gi' },
+    resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+    consoleHost: 'files.{domain}',
+    apiHost: 's3.{domain}',
+    buckets: [
+      { name: 'tour-images', access: 'public-download', versioning: false },
+      { name: 'documents', access: 'private', versioning: true },
+    ],
+    appAccess: {
+      crm: { buckets: ['tour-images', 'documents'] },
+      web: { buckets: ['tour-images'], publicLinks: ['tour-images'] },
+    },
+    provisioning: { resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } } },
+  },
   apps: {
     crm: {
       image: 'ghcr.io/example/crm:1.4.2',

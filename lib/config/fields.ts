@@ -29,6 +29,28 @@ export const k8sName = () =>
     .string()
     .regex(new RegExp(`^(?=.{1,63}$)${DNS_LABEL}$`), 'is not a valid Kubernetes name; fix: use at most 63 lower-case letters, digits and "-", starting and ending with a letter or digit');
 
+/**
+ * An S3 bucket name as every S3 server accepts it: 3-63 characters of lower-case letters,
+ * digits, "-" and ".", starting and ending with a letter or digit, not an IP address.
+ */
+export const s3BucketName = () =>
+  z
+    .string()
+    .refine(
+      isS3BucketName,
+      'is not a valid S3 bucket name; fix: use 3-63 lower-case letters, digits and "-", starting and ending with a letter or digit, like tour-images',
+    );
+
+export function isS3BucketName(value: string): boolean {
+  return (
+    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(value) &&
+    !value.includes('..') &&
+    !/^\d+\.\d+\.\d+\.\d+$/.test(value) &&
+    !value.startsWith('xn--') &&
+    !value.endsWith('-s3alias')
+  );
+}
+
 /** A five-field cron expression as Kubernetes CronJobs accept it. */
 export const cron = () =>
   z.string().refine(isCron, 'is not a five-field cron expression; fix: write it like "0 3 * * *" (minute hour day month weekday)');

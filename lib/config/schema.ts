@@ -3,7 +3,7 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from 'zod';
-import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources } from './fields';
+import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 
@@ -46,6 +46,48 @@ const pgbouncer = z.strictObject({
   reservePoolTimeoutSeconds: positiveInt('seconds'),
   serverLifetimeSeconds: positiveInt('seconds'),
   serverIdleTimeoutSeconds: positiveInt('seconds'),
+});
+
+const redis = z.strictObject({
+  storage,
+  resources: resources(),
+  /** `maxmemory`; the memory limit must leave REDIS_MEMORY_HEADROOM on top (fork for AOF rewrite, fragmentation). */
+  maxmemory: quantity(),
+  maxmemoryPolicy: z.enum(['allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random', 'volatile-ttl', 'noeviction']),
+  appendfsync: z.enum(['always', 'everysec', 'no']),
+  /** RDB snapshots: `save <seconds> <changes>` lines. */
+  save: z.array(z.strictObject({ seconds: positiveInt('seconds'), changes: positiveInt('changes') })),
+  exporter: z.strictObject({ resources: resources() }),
+});
+
+const minioBucket = z.strictObject({
+  name: s3BucketName(),
+  /** `public-download`: anyone may GET objects (no listing); `private`: access keys only. */
+  access: z.enum(['public-download', 'private']),
+  /** Turned on by provisioning; turning it off again is a manual decision (old versions stay). */
+  versioning: z.boolean().default(false),
+});
+
+const minio = z.strictObject({
+  storage,
+  resources: resources(),
+  /** The web console (MINIO_BROWSER_REDIRECT_URL), served by the edge. */
+  consoleHost: dnsName(),
+  /** The public S3 API host, for links to public-download objects. */
+  apiHost: dnsName(),
+  buckets: z.array(minioBucket),
+  /** One access key per app, limited by a policy to the buckets listed here. */
+  appAccess: z
+    .record(
+      k8sName(),
+      z.strictObject({
+        buckets: z.array(z.string()).min(1, 'lists no bucket; fix: name at least one bucket or remove the app'),
+        /** Buckets whose objects the app links to publicly; each must be public-download. */
+        publicLinks: z.array(z.string()).default([]),
+      }),
+    )
+    .default({}),
+  provisioning: z.strictObject({ resources: resources() }),
 });
 
 const app = z.strictObject({
@@ -140,6 +182,8 @@ export const platformConfigSchema = z
     postgres,
     pgbouncer,
     edge,
+    redis,
+    minio,
     /** Apps keyed by name, so that an environment file can change one field of one app. */
     apps: z
       .record(k8sName(), app)
@@ -223,8 +267,57 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   if (pool.minPoolSize > pool.defaultPoolSize) {
     issue(['pgbouncer', 'minPoolSize'], `is greater than pgbouncer.defaultPoolSize (${pool.defaultPoolSize}); fix: make it ≤ defaultPoolSize`);
   }
+
+  const redisLimit = parseQuantity(config.redis.resources.limits.memory);
+  const redisNeeds = parseQuantity(config.redis.maxmemory) * REDIS_MEMORY_HEADROOM;
+  if (redisNeeds > redisLimit) {
+    issue(
+      ['redis', 'maxmemory'],
+      `needs a memory limit of at least ${REDIS_MEMORY_HEADROOM} × maxmemory (${Math.ceil(redisNeeds / 2 ** 20)}Mi) for the AOF-rewrite fork and fragmentation, ` +
+        `but redis.resources.limits.memory is ${config.redis.resources.limits.memory}; fix: lower maxmemory or raise the memory limit`,
+    );
+  }
+
+  const buckets = new Map<string, PlatformConfig['minio']['buckets'][number]>();
+  config.minio.buckets.forEach((bucket, b) => {
+    if (buckets.has(bucket.name)) {
+      issue(['minio', 'buckets', b, 'name'], `is listed twice; fix: give each bucket one entry with a unique name`);
+    }
+    buckets.set(bucket.name, bucket);
+  });
+  const appNames = new Set(config.apps.map((a) => a.name));
+  Object.entries(config.minio.appAccess).forEach(([app, access]) => {
+    const at = ['minio', 'appAccess', app];
+    if (!appNames.has(app)) issue(at, `names no app; fix: use one of ${[...appNames].join(', ')}`);
+    access.buckets.forEach((name, i) => {
+      if (!buckets.has(name)) issue([...at, 'buckets', i], `is not in minio.buckets; fix: add the bucket or correct the name`);
+    });
+    access.publicLinks.forEach((name, i) => {
+      const bucket = buckets.get(name);
+      if (bucket === undefined || !access.buckets.includes(name)) {
+        issue([...at, 'publicLinks', i], `is not one of this app's buckets; fix: list it in minio.appAccess.${app}.buckets first`);
+      } else if (bucket.access !== 'public-download') {
+        issue(
+          [...at, 'publicLinks', i],
+          `asks for public links to bucket "${name}", which minio.buckets marks ${bucket.access}; fix: make the bucket public-download or remove it from publicLinks`,
+        );
+      }
+    });
+  });
+  (['consoleHost', 'apiHost'] as const).forEach((key) => {
+    const host = config.minio[key];
+    const owner = hostOwner.get(host);
+    if (owner !== undefined) issue(['minio', key], `is already served by ${owner}; fix: give MinIO its own host`);
+    hostOwner.set(host, `minio.${key}`);
+    if (!host.endsWith(`.${config.domain}`) && !config.extraHosts.includes(host)) {
+      issue(['minio', key], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
+    }
+  });
   return issues;
 }
+
+/** Redis may use maxmemory for data; the memory limit must be this factor above it. */
+export const REDIS_MEMORY_HEADROOM = 1.25;
 
 /** Server connections kept free for the exporter, backup jobs and migrations. */
 export const RESERVED_FOR_TOOLS = 10;

@@ -18,5 +18,6 @@ export function restrictedContainerSecurity(options: { readOnlyRootFilesystem?: 
     readOnlyRootFilesystem: options.readOnlyRootFilesystem ?? true,
     runAsNonRoot: true,
     capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
   };
 }

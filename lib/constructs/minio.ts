@@ -1,0 +1,301 @@
+import { Construct } from 'constructs';
+import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
+import { Resources } from '../config/fields';
+import { isS3BucketName } from '../config/fields';
+import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeNetworkPolicy, KubeService, KubeStatefulSet, NetworkPolicyPeer, Quantity } from '../k8s';
+import { componentLabels, selectorLabels } from '../labels';
+import {
+  AppAccessSpec,
+  appEnvPrefix,
+  appPolicy,
+  appPolicyName,
+  BucketSpec,
+  renderAdminScript,
+  renderBucketsScript,
+  renderMcClient,
+  renderProvisionScript,
+} from './minio-provisioning';
+import { restrictedContainerSecurity } from './pod-security';
+import { containerResources } from './resources';
+
+export interface MinioProps {
+  readonly namespace: string;
+  /** Namespaces of the apps (S3 API only). */
+  readonly clientNamespaces: readonly string[];
+  /** Namespace of the ingress controller (API and console). */
+  readonly edgeNamespace: string;
+  /** Namespace of Prometheus (metrics on the API port). */
+  readonly monitoringNamespace: string;
+  readonly image: string;
+  /** The mc image of the provisioning Job. */
+  readonly clientImage: string;
+  readonly storageSize: string;
+  readonly storageClass: string;
+  readonly resources: Resources;
+  readonly provisioningResources: Resources;
+  /** Host of the web console, e.g. files.example.com (served over https by the edge). */
+  readonly consoleHost: string;
+  /** Public host of the S3 API, e.g. s3.example.com. */
+  readonly apiHost: string;
+  readonly buckets: readonly BucketSpec[];
+  readonly appAccess: readonly AppAccessSpec[];
+  /**
+   * Object names (StatefulSet, Service, PVC prefix); stable, the PVC depends on it.
+   * @default 'minio'
+   */
+  readonly name?: string;
+  /**
+   * Secret with the keys root-user and root-password, created out of band.
+   * @default 'minio-root'
+   */
+  readonly rootSecretName?: string;
+}
+
+const UID = 1000; // the image runs as root by default; any non-root uid owns the PVC via fsGroup
+const API_PORT = 9000;
+const CONSOLE_PORT = 9001;
+const SCRIPT_DIR = '/opt/provision';
+const METRICS_PATH = '/minio/v2/metrics/cluster';
+
+/**
+ * A standalone MinIO server (one drive on a PVC) with its console, a ServiceMonitor, and a
+ * PostSync Job that provisions buckets and per-app access keys. Everything that consumes it
+ * uses plain S3 attributes (endpoint, bucket, keys), so another S3 server can replace it.
+ */
+export class Minio extends Construct {
+  /** In-cluster S3 endpoint, e.g. http://minio.data.svc.cluster.local:9000. */
+  public readonly s3Endpoint: string;
+  /** Public S3 URL, for links to objects of public-download buckets. */
+  public readonly publicUrl: string;
+  public readonly consoleUrl: string;
+  public readonly bucketNames: readonly string[];
+  /** Secret with root-user / root-password (operators and the provisioning Job only). */
+  public readonly rootSecretName: string;
+  public readonly serviceName: string;
+  public readonly consoleServiceName: string;
+  public readonly apiPort = API_PORT;
+  public readonly consolePort = CONSOLE_PORT;
+  private readonly buckets: readonly BucketSpec[];
+  private readonly appNames: readonly string[];
+
+  constructor(scope: Construct, id: string, props: MinioProps) {
+    super(scope, id);
+    const name = props.name ?? 'minio';
+    const ns = props.namespace;
+    validate(props);
+    this.buckets = props.buckets;
+    this.appNames = props.appAccess.map((a) => a.app);
+    this.bucketNames = props.buckets.map((b) => b.name);
+    this.rootSecretName = props.rootSecretName ?? 'minio-root';
+    this.serviceName = name;
+    this.consoleServiceName = `${name}-console`;
+    this.s3Endpoint = `http://${name}.${ns}.svc.cluster.local:${API_PORT}`;
+    this.publicUrl = `https://${props.apiHost}`;
+    this.consoleUrl = `https://${props.consoleHost}`;
+    const labels = componentLabels(name, 'object-storage');
+    const selector = selectorLabels(name);
+    const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
+
+    new KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        serviceName: name,
+        replicas: 1,
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels },
+          spec: {
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: UID,
+              runAsGroup: UID,
+              fsGroup: UID,
+              fsGroupChangePolicy: 'OnRootMismatch',
+              seccompProfile: { type: 'RuntimeDefault' },
+            },
+            containers: [
+              {
+                name: 'minio',
+                image: props.image,
+                args: ['server', '/data', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', '/tmp/certs'],
+                ports: [
+                  { name: 'api', containerPort: API_PORT },
+                  { name: 'console', containerPort: CONSOLE_PORT },
+                ],
+                env: [
+                  rootEnv('MINIO_ROOT_USER', 'root-user'),
+                  rootEnv('MINIO_ROOT_PASSWORD', 'root-password'),
+                  { name: 'MINIO_BROWSER_REDIRECT_URL', value: this.consoleUrl },
+                  { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+                  { name: 'MINIO_UPDATE', value: 'off' },
+                  { name: 'HOME', value: '/tmp' },
+                ],
+                resources: containerResources(props.resources),
+                securityContext: restrictedContainerSecurity(),
+                startupProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 5, failureThreshold: 60 },
+                livenessProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+                readinessProbe: { httpGet: { path: '/minio/health/ready', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+                volumeMounts: [
+                  { name: 'data', mountPath: '/data' },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } }],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data', labels },
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              storageClassName: props.storageClass,
+              resources: { requests: { storage: Quantity.fromString(props.storageSize) } },
+            },
+          },
+        ],
+      },
+    });
+
+    new KubeService(this, 'Service', {
+      metadata: { name, namespace: ns, labels },
+      spec: { selector, ports: [{ name: 'api', port: API_PORT, targetPort: IntOrString.fromString('api') }] },
+    });
+    new KubeService(this, 'ConsoleService', {
+      metadata: { name: this.consoleServiceName, namespace: ns, labels: componentLabels(this.consoleServiceName, 'object-storage-console') },
+      spec: { selector, ports: [{ name: 'console', port: CONSOLE_PORT, targetPort: IntOrString.fromString('console') }] },
+    });
+
+    new ServiceMonitor(this, 'ServiceMonitor', {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        // Matches the API Service only: the console Service carries another name label.
+        selector: { matchLabels: selector },
+        endpoints: [{ port: 'api', path: METRICS_PATH, interval: '60s' }],
+      },
+    });
+
+    const provisionName = `${name}-provision`;
+    const provisionLabels = componentLabels(provisionName, 'provisioning');
+    const fromNamespace = (namespace: string): NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } });
+    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: IntOrString.fromNumber(port) }));
+    new KubeNetworkPolicy(this, 'NetworkPolicy', {
+      metadata: { name, namespace: ns, labels },
+      spec: {
+        podSelector: { matchLabels: selector },
+        policyTypes: ['Ingress'],
+        ingress: [
+          { from: props.clientNamespaces.map(fromNamespace), ports: tcp(API_PORT) },
+          { from: [fromNamespace(props.edgeNamespace)], ports: tcp(API_PORT, CONSOLE_PORT) },
+          { from: [fromNamespace(props.monitoringNamespace)], ports: tcp(API_PORT) },
+          { from: [{ podSelector: { matchLabels: selectorLabels(provisionName) } }], ports: tcp(API_PORT) },
+        ],
+      },
+    });
+    new KubeNetworkPolicy(this, 'ProvisionNetworkPolicy', {
+      metadata: { name: provisionName, namespace: ns, labels: provisionLabels },
+      spec: {
+        podSelector: { matchLabels: selectorLabels(provisionName) },
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: { matchLabels: selector } }], ports: tcp(API_PORT) }],
+      },
+    });
+
+    const policies = Object.fromEntries(props.appAccess.map((a) => [`${appPolicyName(a.app)}.json`, JSON.stringify(appPolicy(a.buckets), null, 2) + '\n']));
+    const scripts = new KubeConfigMap(this, 'ProvisionScripts', {
+      metadata: { name: provisionName, namespace: ns, labels: provisionLabels },
+      data: {
+        'provision.sh': renderProvisionScript(),
+        'client-mc.sh': renderMcClient(),
+        'buckets.sh': renderBucketsScript(props.buckets),
+        'admin.sh': renderAdminScript(props.appAccess, SCRIPT_DIR),
+        ...policies,
+      },
+    });
+
+    const appKeyEnv = props.appAccess.flatMap((a): EnvVar[] => {
+      const secret = this.appSecretName(a.app);
+      return [
+        { name: `${appEnvPrefix(a.app)}_ACCESS_KEY`, valueFrom: { secretKeyRef: { name: secret, key: 'access-key' } } },
+        { name: `${appEnvPrefix(a.app)}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: secret, key: 'secret-key' } } },
+      ];
+    });
+    new KubeJob(this, 'Provision', {
+      metadata: {
+        name: provisionName,
+        namespace: ns,
+        labels: provisionLabels,
+        annotations: {
+          // After every sync, once MinIO is up; the previous run is deleted first.
+          'argocd.argoproj.io/hook': 'PostSync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+        },
+      },
+      spec: {
+        backoffLimit: 3,
+        activeDeadlineSeconds: 900,
+        template: {
+          metadata: { labels: provisionLabels },
+          spec: {
+            restartPolicy: 'Never',
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: UID, runAsGroup: UID, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'provision',
+                image: props.clientImage,
+                command: ['sh', `${SCRIPT_DIR}/provision.sh`],
+                env: [
+                  { name: 'S3_ENDPOINT', value: this.s3Endpoint },
+                  rootEnv('S3_ACCESS_KEY', 'root-user'),
+                  rootEnv('S3_SECRET_KEY', 'root-password'),
+                  // mc keeps its aliases under $HOME/.mc: on the writable emptyDir.
+                  { name: 'HOME', value: '/tmp' },
+                  ...appKeyEnv,
+                ],
+                resources: containerResources(props.provisioningResources),
+                securityContext: restrictedContainerSecurity(),
+                volumeMounts: [
+                  { name: 'scripts', mountPath: SCRIPT_DIR, readOnly: true },
+                  { name: 'tmp', mountPath: '/tmp' },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'scripts', configMap: { name: scripts.name } },
+              { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } },
+            ],
+          },
+        },
+      },
+    });
+  }
+
+  /** Secret (keys access-key, secret-key) with the S3 key pair of `app`; created out of band in the data and app namespaces. */
+  public appSecretName(app: string): string {
+    if (!this.appNames.includes(app)) throw new Error(`MinIO grants no access to app "${app}"; add it to minio.appAccess`);
+    return `minio-app-${app}`;
+  }
+
+  /** Base URL of public objects in `bucket`; only public-download buckets have one. */
+  public publicBucketUrl(bucket: string): string {
+    const spec = this.buckets.find((b) => b.name === bucket);
+    if (spec?.access !== 'public-download') throw new Error(`bucket "${bucket}" is not public-download; it has no public URL`);
+    return `${this.publicUrl}/${bucket}`;
+  }
+}
+
+function validate(props: MinioProps): void {
+  const names = props.buckets.map((b) => b.name);
+  for (const name of names) {
+    if (!isS3BucketName(name)) throw new Error(`"${name}" is not a valid S3 bucket name`);
+    if (names.indexOf(name) !== names.lastIndexOf(name)) throw new Error(`bucket "${name}" is listed twice`);
+  }
+  for (const a of props.appAccess) {
+    const unknown = a.buckets.filter((b) => !names.includes(b));
+    if (unknown.length > 0) throw new Error(`app "${a.app}" is granted unknown buckets: ${unknown.join(', ')}`);
+  }
+}

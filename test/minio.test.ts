@@ -1,0 +1,98 @@
+import { ENVIRONMENTS, find, one, synthEnv } from './helpers/platform';
+
+describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is synthesized', (env) => {
+  const s = synthEnv(env);
+  const ns = s.config.namespaces.data;
+  const sts = one(s, 'StatefulSet', 'minio');
+  const minio = sts.spec.template.spec.containers[0];
+  const envVar = (name: string) => minio.env.find((e: any) => e.name === name);
+  const job = one(s, 'Job', 'minio-provision');
+  const nsPeer = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
+
+  test('THEN the minio folder holds the server, its Services, monitoring, policies and the provisioning Job', () => {
+    const objects = s.objects.filter((o) => o.chart === 'minio').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
+    expect(objects).toEqual([
+      'ConfigMap/minio-provision', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
+      'Service/minio', 'Service/minio-console', 'ServiceMonitor/minio', 'StatefulSet/minio',
+    ]);
+    for (const o of s.objects.filter((x) => x.chart === 'minio')) expect(o.object.metadata.namespace).toBe(ns);
+  });
+
+  test('THEN one standalone server runs the pinned minio/minio image with a PVC from config', () => {
+    expect(sts.spec.replicas).toBe(1);
+    expect(minio.image).toMatch(/^minio\/minio:RELEASE\./);
+    expect(minio.args.slice(0, 2)).toEqual(['server', '/data']);
+    expect(sts.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(s.config.minio.storage.size);
+  });
+
+  test('THEN root credentials come from a Secret and the console URL from config', () => {
+    expect(envVar('MINIO_ROOT_USER').valueFrom.secretKeyRef).toEqual({ name: 'minio-root', key: 'root-user' });
+    expect(envVar('MINIO_ROOT_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'minio-root', key: 'root-password' });
+    expect(envVar('MINIO_BROWSER_REDIRECT_URL').value).toBe(`https://files.${s.config.domain}`);
+    expect(envVar('MINIO_PROMETHEUS_AUTH_TYPE').value).toBe('public');
+    expect(find(s, 'Secret')).toEqual([]);
+  });
+
+  test('THEN liveness and readiness probe the MinIO health endpoints', () => {
+    expect(minio.livenessProbe.httpGet).toEqual({ path: '/minio/health/live', port: 'api' });
+    expect(minio.readinessProbe.httpGet).toEqual({ path: '/minio/health/ready', port: 'api' });
+  });
+
+  test('THEN the server and the Job run Pod Security restricted with requests and memory limits', () => {
+    for (const spec of [sts.spec.template.spec, job.spec.template.spec]) {
+      expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+      for (const c of spec.containers) {
+        expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+        expect(c.resources.requests.memory).toBeDefined();
+        expect(c.resources.limits.memory).toBeDefined();
+      }
+    }
+  });
+
+  test('THEN the API (9000) and console (9001) Services exist and the ServiceMonitor scrapes the API Service only', () => {
+    const api = one(s, 'Service', 'minio');
+    const consoleSvc = one(s, 'Service', 'minio-console');
+    expect(api.spec.ports).toEqual([{ name: 'api', port: 9000, targetPort: 'api' }]);
+    expect(consoleSvc.spec.ports).toEqual([{ name: 'console', port: 9001, targetPort: 'console' }]);
+    const sm = one(s, 'ServiceMonitor', 'minio');
+    expect(api.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(consoleSvc.metadata.labels).not.toMatchObject(sm.spec.selector.matchLabels);
+    expect(sm.spec.endpoints).toEqual([{ port: 'api', path: '/minio/v2/metrics/cluster', interval: '60s' }]);
+  });
+
+  test('THEN the NetworkPolicy admits apps (API), the edge (API and console), monitoring (API) and the provisioning Job (API)', () => {
+    const np = one(s, 'NetworkPolicy', 'minio');
+    const api = [{ protocol: 'TCP', port: 9000 }];
+    expect(np.spec.ingress).toEqual([
+      { from: [nsPeer(s.config.namespaces.app)], ports: api },
+      { from: [nsPeer(s.config.namespaces.edge)], ports: [...api, { protocol: 'TCP', port: 9001 }] },
+      { from: [nsPeer(s.config.namespaces.monitoring)], ports: api },
+      { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio-provision' } } }], ports: api },
+    ]);
+    const egress = one(s, 'NetworkPolicy', 'minio-provision');
+    expect(egress.spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe(job.spec.template.metadata.labels['app.kubernetes.io/name']);
+    expect(egress.spec.egress).toEqual([{ to: [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }], ports: api }]);
+  });
+
+  test('THEN the provisioning Job is an Argo CD PostSync hook on the pinned mc image, with per-app keys from Secrets', () => {
+    expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PostSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
+    const c = job.spec.template.spec.containers[0];
+    expect(c.image).toMatch(/^minio\/mc:RELEASE\./);
+    expect(c.command).toEqual(['sh', '/opt/provision/provision.sh']);
+    const keys = c.env.filter((e: any) => /_KEY$/.test(e.name));
+    expect(keys.map((e: any) => e.valueFrom.secretKeyRef.name)).toEqual(
+      expect.arrayContaining(['minio-root', 'minio-app-crm', 'minio-app-web']),
+    );
+    for (const e of keys) expect(e.value).toBeUndefined();
+  });
+
+  test('THEN the Platform exposes plain S3 attributes for the app chart and backups', () => {
+    const m = s.platform.minio;
+    expect(m.s3Endpoint).toBe(`http://minio.${ns}.svc.cluster.local:9000`);
+    expect(m.bucketNames).toEqual(['tour-images', 'documents']);
+    expect(m.appSecretName('crm')).toBe('minio-app-crm');
+    expect(m.publicBucketUrl('tour-images')).toBe(`https://s3.${s.config.domain}/tour-images`);
+    expect(() => m.publicBucketUrl('documents')).toThrow(/not public-download/);
+    expect(() => m.appSecretName('worker')).toThrow(/grants no access/);
+  });
+});
