@@ -1,11 +1,14 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { PlatformConfig } from '../lib/config/schema';
 import { IMAGES } from '../lib/config/versions';
 import { Minio } from '../lib/constructs/minio';
 
 export interface MinioChartProps {
   readonly config: PlatformConfig;
+  /** Publishes the console and the S3 API through the edge when given. @default no Ingress */
+  readonly edge?: MinioEdge;
 }
 
 /**
@@ -13,6 +16,11 @@ export interface MinioChartProps {
  * with buckets and per-app keys provisioned after every sync. Standalone in every
  * environment, ha included (see README, "Redis and MinIO").
  */
+export interface MinioEdge extends EdgeAttachment {
+  /** Middlewares for admin UIs (adds the IP allow-list). */
+  readonly adminMiddlewares: string;
+}
+
 export class MinioChart extends Chart {
   public readonly minio: Minio;
 
@@ -36,5 +44,17 @@ export class MinioChart extends Chart {
       buckets: m.buckets,
       appAccess: Object.entries(m.appAccess).map(([app, access]) => ({ app, buckets: access.buckets })),
     });
+
+    if (props.edge) {
+      // The console is an admin UI (IP allow-list); the S3 API serves public downloads and presigned URLs.
+      new PublicIngress(this, 'console-ingress', {
+        name: 'minio-console', namespace: config.namespaces.data, hosts: [m.consoleHost],
+        serviceName: this.minio.consoleServiceName, servicePort: this.minio.consolePort, edge: { ...props.edge, middlewares: props.edge.adminMiddlewares },
+      });
+      new PublicIngress(this, 'api-ingress', {
+        name: 'minio-api', namespace: config.namespaces.data, hosts: [m.apiHost],
+        serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge,
+      });
+    }
   }
 }

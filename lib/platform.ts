@@ -34,7 +34,15 @@ export class Platform {
     this.postgres = new PostgresChart(this.app, 'postgres', { config });
     this.edge = new EdgeChart(this.app, 'edge', { config });
     this.redis = new RedisChart(this.app, 'redis', { config }).redis;
-    this.minio = new MinioChart(this.app, 'minio', { config }).minio;
+    this.minio = new MinioChart(this.app, 'minio', {
+      config,
+      edge: {
+        ingressClassName: this.edge.ingressClassName,
+        issuerName: this.edge.issuerName,
+        middlewares: this.edge.middlewares.data.publicAnnotation,
+        adminMiddlewares: this.edge.middlewares.data.adminAnnotation,
+      },
+    }).minio;
 
     const { cluster, pgbouncer } = this.postgres;
     const data = config.namespaces.data;

@@ -10,6 +10,15 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are ins
     for (const host of declared) expect(served.filter((h: string) => h === host)).toHaveLength(1);
   });
 
+  test('THEN the MinIO console (an admin UI) sits behind the IP allow-list, and the S3 API does not', () => {
+    const console_ = find(s, 'Ingress', 'minio-console')[0];
+    const api = find(s, 'Ingress', 'minio-api')[0];
+    expect(console_.spec.rules[0].host).toBe(s.config.minio.consoleHost);
+    expect(api.spec.rules[0].host).toBe(s.config.minio.apiHost);
+    expect(console_.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toMatch(/admin-allowlist/);
+    expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
+  });
+
   test('THEN every backend resolves to a Service and port that exist in the same namespace', () => {
     for (const ingress of ingresses) {
       for (const path of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {

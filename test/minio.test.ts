@@ -9,10 +9,10 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
   const job = one(s, 'Job', 'minio-provision');
   const nsPeer = (name: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } } });
 
-  test('THEN the minio folder holds the server, its Services, monitoring, policies and the provisioning Job', () => {
+  test('THEN the minio folder holds the server, its Services and Ingresses, monitoring, policies and the provisioning Job', () => {
     const objects = s.objects.filter((o) => o.chart === 'minio').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
     expect(objects).toEqual([
-      'ConfigMap/minio-provision', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
+      'ConfigMap/minio-provision', 'Ingress/minio-api', 'Ingress/minio-console', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
       'Service/minio', 'Service/minio-console', 'ServiceMonitor/minio', 'StatefulSet/minio',
     ]);
     for (const o of s.objects.filter((x) => x.chart === 'minio')) expect(o.object.metadata.namespace).toBe(ns);
