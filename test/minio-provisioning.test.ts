@@ -11,7 +11,7 @@ import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { requireBinary } from './helpers/binaries';
+import { requireBinary } from './helpers/real-programs';
 import { ENVIRONMENTS, find, one, synthEnv } from './helpers/platform';
 
 const s = synthEnv('prod');

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { requireBinary } from './helpers/binaries';
+import { requireBinary } from './helpers/real-programs';
 import { one, synthEnv } from './helpers/platform';
 
 const server = requireBinary('redis-server');

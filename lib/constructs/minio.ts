@@ -16,6 +16,7 @@ import {
   renderProvisionScript,
 } from './minio-provisioning';
 import { restrictedContainerSecurity } from './pod-security';
+import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
 
 export interface MinioProps {
@@ -146,16 +147,7 @@ export class Minio extends Construct {
             volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } }],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: props.storageClass,
-              resources: { requests: { storage: Quantity.fromString(props.storageSize) } },
-            },
-          },
-        ],
+        volumeClaimTemplates: [dataVolumeClaim(labels, props.storageClass, props.storageSize)],
       },
     });
 

@@ -5,6 +5,7 @@ import { parseQuantity } from '../config/quantity';
 import { IntOrString, KubeConfigMap, KubeNetworkPolicy, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import { restrictedContainerSecurity } from './pod-security';
+import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
 
@@ -150,16 +151,7 @@ export class Redis extends Construct {
             ],
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: 'data', labels },
-            spec: {
-              accessModes: ['ReadWriteOnce'],
-              storageClassName: props.storageClass,
-              resources: { requests: { storage: Quantity.fromString(props.storageSize) } },
-            },
-          },
-        ],
+        volumeClaimTemplates: [dataVolumeClaim(labels, props.storageClass, props.storageSize)],
       },
     });
 

@@ -6,6 +6,7 @@ import {
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
+import { dataVolumeClaim } from '../storage';
 import { initScript, initSql, PATHS, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES } from './config-files';
 
 /** A Secret reference: the Secret is created out of band or sealed; never a literal here. */
@@ -120,14 +121,7 @@ export class PostgresCluster extends Construct {
     const podCount = 1 + config.postgres.replicas;
     const affinity = antiAffinity(this.podLabels, podCount <= config.cluster.nodes && config.cluster.nodes > 1);
     const volumeClaimTemplates = [
-      {
-        metadata: { name: 'data', labels: componentLabels('postgres', 'data') },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: config.postgres.storage.storageClass ?? config.storageClass,
-          resources: { requests: { storage: Quantity.fromString(config.postgres.storage.size) } },
-        },
-      },
+      dataVolumeClaim(componentLabels('postgres', 'data'), config.postgres.storage.storageClass ?? config.storageClass, config.postgres.storage.size),
     ];
 
     new KubeService(this, 'PrimaryHeadless', {
