@@ -15,7 +15,7 @@ import {
   renderMcClient,
   renderProvisionScript,
 } from './minio-provisioning';
-import { restrictedContainerSecurity } from './pod-security';
+import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
 
@@ -108,14 +108,7 @@ export class Minio extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: UID,
-              runAsGroup: UID,
-              fsGroup: UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity(UID),
             containers: [
               {
                 name: 'minio',

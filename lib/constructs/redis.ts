@@ -4,7 +4,7 @@ import { Resources } from '../config/fields';
 import { parseQuantity } from '../config/quantity';
 import { IntOrString, KubeConfigMap, KubeNetworkPolicy, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
-import { restrictedContainerSecurity } from './pod-security';
+import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
@@ -99,14 +99,7 @@ export class Redis extends Construct {
           spec: {
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            securityContext: {
-              runAsNonRoot: true,
-              runAsUser: UID,
-              runAsGroup: UID,
-              fsGroup: UID,
-              fsGroupChangePolicy: 'OnRootMismatch',
-              seccompProfile: { type: 'RuntimeDefault' },
-            },
+            securityContext: restrictedPodSecurity(UID),
             terminationGracePeriodSeconds: 30,
             containers: [
               {
