@@ -4,9 +4,15 @@ import { IssuerName, PlatformConfig } from '../lib/config/schema';
 import { CHARTS } from '../lib/config/versions';
 import { CERT_MANAGER_WEBHOOK_PORT, CertManagerValues, certManagerValues, TRAEFIK_PORTS, TraefikValues, traefikValues } from '../lib/constructs/edge/chart-values';
 import { ClusterIssuers } from '../lib/constructs/edge/cluster-issuers';
+import { PlatformGateway } from '../lib/constructs/edge/gateway';
 import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
+import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
 import { AllowFlows, anywhere, namespacePeer, tcp } from '../lib/constructs/network-policy';
+
+/** Namespace roles that host public routes; each gets its own Middlewares (they are namespaced). */
+const ROUTE_NAMESPACE_ROLES = ['app', 'data', 'monitoring'] as const;
+export type RouteNamespaceRole = (typeof ROUTE_NAMESPACE_ROLES)[number];
 
 export interface EdgeChartProps {
   readonly config: PlatformConfig;
@@ -40,7 +46,9 @@ export class EdgeChart extends Chart {
   /** ClusterIssuer the platform's certificates use (`cert-manager.io/cluster-issuer`). */
   public readonly issuerName: IssuerName;
   /** Middleware sets by namespace role; Ingresses take `publicAnnotation` or `adminAnnotation`. */
-  public readonly middlewares: Readonly<Record<'app' | 'data' | 'monitoring', EdgeMiddlewares>>;
+  public readonly middlewares: Readonly<Record<RouteNamespaceRole, EdgeMiddlewares>>;
+  /** The platform Gateway, in Gateway API mode (`edge.api: gateway`). */
+  public readonly gateway?: PlatformGateway;
 
   constructor(scope: Construct, id: string, props: EdgeChartProps) {
     super(scope, id, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
@@ -59,8 +67,22 @@ export class EdgeChart extends Chart {
       serverSideApply: true,
     });
 
+    if (config.edge.api === 'gateway') {
+      this.gateway = new PlatformGateway(this, 'gateway', {
+        name: 'platform',
+        namespace,
+        className: this.ingressClassName,
+        issuerName: this.issuerName,
+        routeNamespaces: [namespace, ...ROUTE_NAMESPACE_ROLES.map((role) => config.namespaces[role])],
+        ports: { http: TRAEFIK_PORTS.web, https: TRAEFIK_PORTS.websecure },
+        annotations: CUSTOM_RESOURCE_ANNOTATIONS,
+      });
+    }
     new ClusterIssuers(this, 'issuers', {
-      acmeEmail: config.edge.acmeEmail, ingressClassName: this.ingressClassName, annotations: CUSTOM_RESOURCE_ANNOTATIONS,
+      acmeEmail: config.edge.acmeEmail,
+      ingressClassName: this.ingressClassName,
+      gateway: this.gateway ? { name: this.gateway.name, namespace, sectionName: PlatformGateway.HTTP_LISTENER } : undefined,
+      annotations: CUSTOM_RESOURCE_ANNOTATIONS,
     });
     // Ingresses live in the app namespace; admin UIs in data (MinIO console) and monitoring (Grafana).
     this.middlewares = {
@@ -70,6 +92,21 @@ export class EdgeChart extends Chart {
     };
 
     this.flows(config);
+  }
+
+  /**
+   * How a route in the namespace of `role` attaches to the edge: public (headers, limits) or
+   * admin (the same plus the IP allow-list), as an Ingress or, in Gateway API mode, an HTTPRoute.
+   */
+  public attachment(role: RouteNamespaceRole, access: 'public' | 'admin'): EdgeAttachment {
+    const set = this.middlewares[role];
+    return {
+      ingressClassName: this.ingressClassName,
+      issuerName: this.issuerName,
+      middlewares: access === 'admin' ? set.adminAnnotation : set.publicAnnotation,
+      middlewareNames: access === 'admin' ? set.adminNames : set.publicNames,
+      gateway: this.gateway,
+    };
   }
 
   private flows(config: PlatformConfig): void {
@@ -83,7 +120,8 @@ export class EdgeChart extends Chart {
       podLabels: { 'app.kubernetes.io/name': 'traefik' },
       ingress: [{ peers: anywhere(), ports: tcp(TRAEFIK_PORTS.web, TRAEFIK_PORTS.websecure) }],
       egress: [
-        { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts, ACME_SOLVER_PORT) },
+        { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts, ...(this.gateway ? [] : [ACME_SOLVER_PORT])) },
+        ...(this.gateway ? [{ peers: [namespacePeer(namespace, { 'acme.cert-manager.io/http01-solver': 'true' })], ports: tcp(ACME_SOLVER_PORT) }] : []),
         { peers: [namespacePeer(config.namespaces.data)], ports: tcp(...MINIO_PORTS) },
         apiServer, // Traefik watches Ingresses, Services, EndpointSlices and its CRDs
       ],
@@ -109,12 +147,17 @@ export class EdgeChart extends Chart {
       podLabels: { 'app.kubernetes.io/instance': 'cert-manager', 'app.kubernetes.io/component': 'webhook' },
       ingress: [{ peers: anywhere(), ports: tcp(CERT_MANAGER_WEBHOOK_PORT) }],
     });
-    // HTTP-01 solver pods run in the app namespace (beside the Ingress) under its default-deny.
+    // HTTP-01 solver pods run beside the object that asked for the certificate, under that
+    // namespace's default-deny: the app namespace's Ingresses, or the Gateway in the edge namespace.
     new AllowFlows(this, 'acme-solver-flows', {
       name: 'acme-http01-solver',
-      namespace: config.namespaces.app,
+      namespace: this.solverNamespace(config),
       podLabels: { 'acme.cert-manager.io/http01-solver': 'true' },
       ingress: [{ peers: [namespacePeer(namespace, { 'app.kubernetes.io/name': 'traefik' })], ports: tcp(ACME_SOLVER_PORT) }],
     });
+  }
+
+  private solverNamespace(config: PlatformConfig): string {
+    return this.gateway ? config.namespaces.edge : config.namespaces.app;
   }
 }

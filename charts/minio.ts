@@ -16,9 +16,11 @@ export interface MinioChartProps {
  * with buckets and per-app keys provisioned after every sync. Standalone in every
  * environment, ha included (see README, "Redis and MinIO").
  */
-export interface MinioEdge extends EdgeAttachment {
-  /** Middlewares for admin UIs (adds the IP allow-list). */
-  readonly adminMiddlewares: string;
+export interface MinioEdge {
+  /** For the S3 API (public downloads, presigned URLs). */
+  readonly public: EdgeAttachment;
+  /** For the console, an admin UI (adds the IP allow-list). */
+  readonly admin: EdgeAttachment;
 }
 
 export class MinioChart extends Chart {
@@ -49,11 +51,11 @@ export class MinioChart extends Chart {
       // The console is an admin UI (IP allow-list); the S3 API serves public downloads and presigned URLs.
       new PublicIngress(this, 'console-ingress', {
         name: 'minio-console', namespace: config.namespaces.data, hosts: [m.consoleHost],
-        serviceName: this.minio.consoleServiceName, servicePort: this.minio.consolePort, edge: { ...props.edge, middlewares: props.edge.adminMiddlewares },
+        serviceName: this.minio.consoleServiceName, servicePort: this.minio.consolePort, edge: props.edge.admin,
       });
       new PublicIngress(this, 'api-ingress', {
         name: 'minio-api', namespace: config.namespaces.data, hosts: [m.apiHost],
-        serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge,
+        serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge.public,
       });
     }
   }

@@ -36,12 +36,7 @@ export class Platform {
     this.redis = new RedisChart(this.app, 'redis', { config }).redis;
     this.minio = new MinioChart(this.app, 'minio', {
       config,
-      edge: {
-        ingressClassName: this.edge.ingressClassName,
-        issuerName: this.edge.issuerName,
-        middlewares: this.edge.middlewares.data.publicAnnotation,
-        adminMiddlewares: this.edge.middlewares.data.adminAnnotation,
-      },
+      edge: { public: this.edge.attachment('data', 'public'), admin: this.edge.attachment('data', 'admin') },
     }).minio;
 
     const { cluster, pgbouncer } = this.postgres;
@@ -62,11 +57,7 @@ export class Platform {
       ],
       primaryTarget: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port },
       directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
-      edge: {
-        ingressClassName: this.edge.ingressClassName,
-        issuerName: this.edge.issuerName,
-        middlewares: this.edge.middlewares.app.publicAnnotation,
-      },
+      edge: this.edge.attachment('app', 'public'),
     });
   }
 

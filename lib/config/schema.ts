@@ -128,10 +128,11 @@ const REFERRER_POLICIES = [
 ] as const;
 
 const edge = z.strictObject({
-  /** How routes are declared. Only Ingress is implemented; Gateway API comes later. */
-  api: z
-    .enum(['ingress', 'gateway'], { error: 'must be "ingress" or "gateway"; fix: use ingress' })
-    .refine((api) => api !== 'gateway', 'is not available yet (the Gateway API rendering is not implemented); fix: use ingress'),
+  /**
+   * How routes are declared: Ingresses, or a Gateway with HTTPRoutes (Gateway API; the cluster
+   * needs the Gateway API CRDs, which the Traefik chart installs).
+   */
+  api: z.enum(['ingress', 'gateway'], { error: 'must be "ingress" or "gateway"; fix: use ingress (or gateway for the Gateway API)' }),
   /** Let's Encrypt account e-mail: expiry and incident notices go here. */
   acmeEmail: z.email('is not an e-mail address; fix: write it like ops@example.com'),
   issuer: z.enum(ISSUERS, { error: `is not a known issuer; fix: use one of ${ISSUERS.join(', ')}` }),

@@ -22,7 +22,11 @@ export interface TraefikValues {
   readonly providers: {
     readonly kubernetesCRD: { readonly enabled: boolean };
     readonly kubernetesIngress: { readonly enabled: boolean };
+    readonly kubernetesGateway: { readonly enabled: boolean };
   };
+  /** The chart's own Gateway and GatewayClass stay off: the edge chart renders both. */
+  readonly gateway: { readonly enabled: boolean };
+  readonly gatewayClass: { readonly enabled: boolean };
   readonly ports: { readonly web: TraefikEntryPoint; readonly websecure: TraefikEntryPoint };
   readonly metrics: { readonly prometheus: { readonly serviceMonitor: { readonly enabled: boolean } } };
   readonly resources: ContainerResources;
@@ -35,6 +39,8 @@ export interface CertManagerValues {
   readonly cainjector: { readonly resources: ContainerResources };
   readonly startupapicheck: { readonly resources: ContainerResources };
   readonly prometheus: { readonly servicemonitor: { readonly enabled: boolean } };
+  /** Controller configuration file; set in Gateway API mode to turn on cert-manager's Gateway support. */
+  readonly config?: { readonly apiVersion: string; readonly kind: string; readonly enableGatewayAPI: boolean };
 }
 
 /** Container ports of the Traefik chart's entry points (values.yaml `ports.<name>.port`). */
@@ -49,12 +55,19 @@ const toResources = (r: Resources): ContainerResources => ({
 
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
   const trusted = { trustedIPs: config.edge.trustedProxyCidrs };
+  const ingress = config.edge.api === 'ingress';
   return {
     deployment: { replicas: Math.min(config.cluster.nodes, 2) },
-    ingressClass: { enabled: true, isDefaultClass: true, name: ingressClassName },
-    providers: { kubernetesCRD: { enabled: true }, kubernetesIngress: { enabled: true } },
+    ingressClass: { enabled: ingress, isDefaultClass: ingress, name: ingressClassName },
+    providers: { kubernetesCRD: { enabled: true }, kubernetesIngress: { enabled: ingress }, kubernetesGateway: { enabled: !ingress } },
+    gateway: { enabled: false },
+    gatewayClass: { enabled: false },
     ports: {
-      web: { forwardedHeaders: trusted, http: { redirections: { entryPoint: { to: 'websecure', scheme: 'https', permanent: true } } } },
+      // With Ingresses the web entry point redirects everything; with the Gateway API an HTTPRoute
+      // redirects instead, so that cert-manager's HTTP-01 solver routes on port 80 still answer.
+      web: ingress
+        ? { forwardedHeaders: trusted, http: { redirections: { entryPoint: { to: 'websecure', scheme: 'https', permanent: true } } } }
+        : { forwardedHeaders: trusted },
       websecure: { forwardedHeaders: trusted },
     },
     // Monitoring arrives with its own chart; it will switch this on.
@@ -73,5 +86,8 @@ export function certManagerValues(config: PlatformConfig): CertManagerValues {
     cainjector: { resources: small },
     startupapicheck: { resources: small },
     prometheus: { servicemonitor: { enabled: false } },
+    ...(config.edge.api === 'gateway'
+      ? { config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', enableGatewayAPI: true } }
+      : {}),
   };
 }

@@ -11,8 +11,13 @@ const ACME_SERVERS = {
 export interface ClusterIssuersProps {
   /** ACME account e-mail. */
   readonly acmeEmail: string;
-  /** IngressClass that serves the HTTP-01 challenge. */
+  /** IngressClass that serves the HTTP-01 challenge (Ingress mode). */
   readonly ingressClassName: string;
+  /**
+   * In Gateway API mode: the Gateway and plain-HTTP listener the solver's HTTPRoute attaches to.
+   * @default - challenges are served through an Ingress of `ingressClassName`
+   */
+  readonly gateway?: { readonly name: string; readonly namespace: string; readonly sectionName: string };
   /** Annotations on every issuer (sync wave, sync options). @default none */
   readonly annotations?: Record<string, string>;
 }
@@ -36,7 +41,11 @@ export class ClusterIssuers extends Construct {
             email: props.acmeEmail,
             // The ACME account key; cert-manager creates it in its own namespace.
             privateKeySecretRef: { name: `${name}-account-key` },
-            solvers: [{ http01: { ingress: { ingressClassName: props.ingressClassName } } }],
+            solvers: [{
+              http01: props.gateway
+                ? { gatewayHttpRoute: { parentRefs: [{ kind: 'Gateway', ...props.gateway }] } }
+                : { ingress: { ingressClassName: props.ingressClassName } },
+            }],
           },
         },
       });

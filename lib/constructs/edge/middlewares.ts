@@ -28,6 +28,10 @@ export class EdgeMiddlewares extends Construct {
   public readonly publicAnnotation: string;
   /** Value of MIDDLEWARES_ANNOTATION for an admin UI's Ingress in this namespace. */
   public readonly adminAnnotation: string;
+  /** Middleware names for a public HTTPRoute (the Gateway's HTTP listener redirects instead). */
+  public readonly publicNames: readonly string[];
+  /** Middleware names for an admin UI's HTTPRoute. */
+  public readonly adminNames: readonly string[];
 
   constructor(scope: Construct, id: string, props: EdgeMiddlewaresProps) {
     super(scope, id);
@@ -69,6 +73,8 @@ export class EdgeMiddlewares extends Construct {
 
     this.publicAnnotation = this.annotationFor(PUBLIC);
     this.adminAnnotation = this.annotationFor(ADMIN);
+    this.publicNames = PUBLIC.filter((n) => n !== 'redirect-https');
+    this.adminNames = ADMIN.filter((n) => n !== 'redirect-https');
   }
 
   private annotationFor(names: readonly string[]): string {

@@ -1,13 +1,19 @@
 import { Construct } from 'constructs';
+import { HttpRoute, HttpRouteSpecRulesFiltersType, HttpRouteSpecRulesMatchesPathType } from '../../../imports/gateway.networking.k8s.io';
 import { KubeIngress } from '../../k8s';
+import { GatewayAttachment } from './gateway';
 
-/** What an Ingress needs from the edge chart (attributes, not strings). */
+/** What a route needs from the edge chart (attributes, not strings). */
 export interface EdgeAttachment {
   readonly ingressClassName: string;
   /** ClusterIssuer that signs the certificate. */
   readonly issuerName: string;
-  /** Value of `traefik.ingress.kubernetes.io/router.middlewares` (headers, limits, ...). */
+  /** Value of `traefik.ingress.kubernetes.io/router.middlewares` (headers, limits, ...), for Ingresses. */
   readonly middlewares: string;
+  /** The same Middlewares by name (in the route's namespace), for HTTPRoute ExtensionRef filters. */
+  readonly middlewareNames: readonly string[];
+  /** Set in Gateway API mode (`edge.api: gateway`): an HTTPRoute on this Gateway replaces the Ingress. */
+  readonly gateway?: GatewayAttachment;
 }
 
 export interface PublicIngressProps {
@@ -22,10 +28,12 @@ export interface PublicIngressProps {
 }
 
 /**
- * An HTTPS-only Ingress on Traefik: TLS from cert-manager (one certificate for all hosts),
- * served on the websecure entrypoint only (web redirects to it), with the edge middlewares.
+ * A public HTTPS route on Traefik with TLS from cert-manager and the edge middlewares: an
+ * Ingress (websecure entrypoint only; web redirects to it), or in Gateway API mode an HTTPRoute
+ * on the platform Gateway's HTTPS listeners with the same Middlewares as ExtensionRef filters.
  */
 export class PublicIngress extends Construct {
+  /** Secret of the certificate (Ingress mode; in Gateway mode the Gateway owns the certificates). */
   public readonly tlsSecretName: string;
 
   constructor(scope: Construct, id: string, props: PublicIngressProps) {
@@ -33,6 +41,10 @@ export class PublicIngress extends Construct {
     if (props.hosts.length === 0) throw new Error(`Ingress ${props.name}: needs at least one host`);
     this.tlsSecretName = `${props.name}-tls`;
     const paths = props.paths ?? ['/'];
+    if (props.edge.gateway) {
+      this.route(props, paths, props.edge.gateway);
+      return;
+    }
     new KubeIngress(this, 'Ingress', {
       metadata: {
         name: props.name,
@@ -57,6 +69,25 @@ export class PublicIngress extends Construct {
             })),
           },
         })),
+      },
+    });
+  }
+
+  private route(props: PublicIngressProps, paths: string[], gateway: GatewayAttachment): void {
+    const listeners = gateway.listenersFor(props.hosts);
+    new HttpRoute(this, 'HTTPRoute', {
+      metadata: { name: props.name, namespace: props.namespace },
+      spec: {
+        parentRefs: listeners.map((sectionName) => ({ name: gateway.name, namespace: gateway.namespace, sectionName })),
+        hostnames: props.hosts,
+        rules: [{
+          matches: paths.map((value) => ({ path: { type: HttpRouteSpecRulesMatchesPathType.PATH_PREFIX, value } })),
+          filters: props.edge.middlewareNames.map((name) => ({
+            type: HttpRouteSpecRulesFiltersType.EXTENSION_REF,
+            extensionRef: { group: 'traefik.io', kind: 'Middleware', name },
+          })),
+          backendRefs: [{ name: props.serviceName, port: props.servicePort }],
+        }],
       },
     });
   }
