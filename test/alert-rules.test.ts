@@ -16,6 +16,10 @@ import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metri
 import { CUSTOM_SCENARIOS, generateTests, LEVEL_SCENARIOS, TestGroup } from './helpers/alert-scenarios';
 import { configFor, find, synth } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
+import { referenceDir } from '../lib/project';
+import { loadCatalog } from '../lib/validation/schema-catalog';
+import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
+import { validateObject } from '../lib/validation/validate-object';
 
 /** PrometheusRule objects of the synthesized platform, or of a chart holding only the construct. */
 function synthesizedRules(config: PlatformConfig): any[] {
@@ -33,6 +37,11 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
   const config = configFor('prod');
   const objects = synthesizedRules(config);
   const rules = platformAlerts(objects);
+
+  test.each(KUBERNETES_VERSIONS)('THEN every PrometheusRule validates strictly (Kubernetes %s and the CRDs)', (version) => {
+    const catalog = loadCatalog(referenceDir(), version);
+    expect(objects.flatMap((o: any) => validateObject(catalog, o))).toEqual([]);
+  });
 
   test('THEN every threshold alert has a warning and a critical rule and the same `for` on both', () => {
     for (const name of Object.keys(LEVEL_SCENARIOS)) {

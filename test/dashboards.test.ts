@@ -13,6 +13,10 @@ import { PlatformDashboards, PlatformDashboardsProps } from '../lib/constructs/m
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
 import { configFor, find, synth } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
+import { referenceDir } from '../lib/project';
+import { loadCatalog } from '../lib/validation/schema-catalog';
+import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
+import { validateObject } from '../lib/validation/validate-object';
 
 const isDashboard = (o: any, key = 'grafana_dashboard') => o.kind === 'ConfigMap' && o.metadata.labels?.[key] !== undefined;
 
@@ -51,6 +55,11 @@ describe('GIVEN prod WHEN the dashboards are synthesized', () => {
     overview.panels.forEach((p: any, i: number) => {
       if (p.type === 'row') expect(overview.panels[i + 1]?.type).not.toBe('row');
     });
+  });
+
+  test.each(KUBERNETES_VERSIONS)('THEN every dashboard ConfigMap validates strictly (Kubernetes %s and the CRDs)', (version) => {
+    const catalog = loadCatalog(referenceDir(), version);
+    expect(configMaps.flatMap((o: any) => validateObject(catalog, o))).toEqual([]);
   });
 
   test('THEN every panel and query uses the one Prometheus datasource uid', () => {
