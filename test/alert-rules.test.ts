@@ -21,17 +21,17 @@ import { loadCatalog } from '../lib/validation/schema-catalog';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
 import { validateObject } from '../lib/validation/validate-object';
 
+const alertRules = (objects: any[]) => objects.flatMap((o) => o.spec.groups.flatMap((g: any) => g.rules)).filter((r: any) => r.alert);
+const platformAlerts = (objects: any[]) => alertRules(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'platform'));
+
 /** PrometheusRule objects of the synthesized platform, or of a chart holding only the construct. */
 function synthesizedRules(config: PlatformConfig): any[] {
   const fromPlatform = find(synth(config), 'PrometheusRule');
-  if (fromPlatform.length > 0) return fromPlatform;
+  if (platformAlerts(fromPlatform).length > 0) return fromPlatform;
   const chart = new Chart(Testing.app(), 'monitoring');
   new PlatformAlertRules(chart, 'alerts', { namespace: config.namespaces.monitoring, thresholds: config.alerts, namespaces: config.namespaces });
   return Testing.synth(chart).filter((o) => o.kind === 'PrometheusRule');
 }
-
-const alertRules = (objects: any[]) => objects.flatMap((o) => o.spec.groups.flatMap((g: any) => g.rules)).filter((r: any) => r.alert);
-const platformAlerts = (objects: any[]) => alertRules(objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/part-of'] === 'platform'));
 
 describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () => {
   const config = configFor('prod');

@@ -18,7 +18,9 @@ import { loadCatalog } from '../lib/validation/schema-catalog';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
 import { validateObject } from '../lib/validation/validate-object';
 
-const isDashboard = (o: any, key = 'grafana_dashboard') => o.kind === 'ConfigMap' && o.metadata.labels?.[key] !== undefined;
+/** Our dashboard ConfigMaps (charts rendered inline, like kube-prometheus-stack's, may add their own). */
+const isDashboard = (o: any, key = 'grafana_dashboard') =>
+  o.kind === 'ConfigMap' && o.metadata.labels?.[key] !== undefined && o.metadata.labels?.['app.kubernetes.io/part-of'] === 'platform';
 
 function synthesizedDashboards(config: PlatformConfig, extra: Partial<PlatformDashboardsProps> = {}): any[] {
   if (Object.keys(extra).length === 0) {

@@ -192,7 +192,8 @@ function levelTests(alertname: string, s: LevelScenario, config: PlatformConfig)
     input_series: s.series(value, Math.max(...checks.map(([t]) => t)), config),
     alert_rule_test: checks.map(([t, exp]) => ({ eval_time: at(t), alertname, exp_alerts: exp })),
   });
-  if (!(worse(w) < better(c) === (s.direction === 'above'))) {
+  const separated = s.direction === 'above' ? worse(w) < better(c) : worse(w) > better(c);
+  if (!separated) {
     throw new Error(`${alertname}: alerts.${s.key} warning and critical are within 1 % of each other; the generated cases would overlap`);
   }
   const groups = [
