@@ -66,6 +66,21 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
     { minio: { buckets: [{ name: 'tour-images', access: 'public-download' }, { name: 'documents', access: 'private' }, { name: 'documents', access: 'public-download' }] } },
     ['minio.buckets.2.name = "documents"', 'is listed twice', 'fix:'],
   ],
+  [
+    'a critical CPU level below its warning level',
+    { alerts: { cpu: { warning: 90, critical: 70 } } },
+    ['alerts.cpu.critical = 70', 'must be above alerts.cpu.warning (90)', 'fix: raise alerts.cpu.critical above 90 or lower alerts.cpu.warning'],
+  ],
+  ['equal warning and critical restart counts', { alerts: { podRestarts: { warning: 5, critical: 5 } } }, ['alerts.podRestarts.critical = 5', 'must be above alerts.podRestarts.warning (5)', 'fix:']],
+  [
+    'a certificate-expiry critical level above its warning level (less time left is worse)',
+    { alerts: { certificateExpiry: { warning: '7d', critical: '14d' } } },
+    ['alerts.certificateExpiry.critical = "14d"', 'must be below alerts.certificateExpiry.warning ("7d")', 'fix: lower alerts.certificateExpiry.critical below "7d" or raise alerts.certificateExpiry.warning'],
+  ],
+  ['a p95 critical level equal to the warning in other units', { alerts: { responseTimeP95: { warning: '2s', critical: '2000ms' } } }, ['alerts.responseTimeP95.critical = "2000ms"', 'must be above alerts.responseTimeP95.warning ("2s")', 'fix:']],
+  ['a backup age that does not parse', { alerts: { backupAge: { warning: '26 hours' } } }, ['alerts.backupAge.warning = "26 hours"', 'is not a Prometheus duration', 'fix:']],
+  ['a `for` duration that does not parse', { alerts: { cpu: { for: '5min' } } }, ['alerts.cpu.for = "5min"', 'is not a Prometheus duration', 'fix:']],
+  ['a percentage above 100', { alerts: { memory: { warning: 120 } } }, ['alerts.memory.warning = 120', 'at most 100 %', 'fix:']],
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 

@@ -124,4 +124,20 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       { name: 'business-hours', cron: '0 9-18 * * 1-5', retentionDays: 7 },
     ],
   },
+  // The users' threshold table; `for` is how long a condition must hold before it fires.
+  alerts: {
+    cpu: { warning: 70, critical: 90, for: '5m' },
+    memory: { warning: 80, critical: 90, for: '5m' },
+    disk: { warning: 70, critical: 85, for: '5m' },
+    dbConnections: { warning: 80, critical: 95, for: '5m' },
+    responseTimeP95: { warning: '500ms', critical: '2s', for: '5m' },
+    errorRate: { warning: 1, critical: 5, for: '5m' },
+    pgbouncerClientsWaiting: { warning: 0, critical: 10, for: '2m' },
+    replicationLag: { warning: '30s', critical: '5m', for: '5m' },
+    redisMemory: { warning: 80, critical: 95, for: '5m' },
+    podRestarts: { warning: 3, critical: 10 },
+    backupAge: { warning: '26h', critical: '50h' },
+    certificateExpiry: { warning: '14d', critical: '7d' },
+    probeFailure: { warning: '2m', critical: '5m' },
+  },
 };

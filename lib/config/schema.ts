@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
+import { alertsSchema } from './alerts';
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -193,6 +194,8 @@ export const platformConfigSchema = z
       timeZone: z.string().min(1),
       schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
     }),
+    /** Alert thresholds (warning/critical) of the PrometheusRules; see lib/config/alerts.ts. */
+    alerts: alertsSchema,
   });
 
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;

@@ -1,0 +1,219 @@
+import { Construct } from 'constructs';
+import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../../../imports/monitoring.coreos.com';
+import { BACKUP_JOBS } from '../../backup-names';
+import { AlertThresholds } from '../../config/alerts';
+import { parseDuration } from '../../config/duration';
+
+export type Severity = 'warning' | 'critical';
+export const SEVERITIES: readonly Severity[] = ['warning', 'critical'];
+
+export interface PlatformAlertRulesProps {
+  /** Namespace of the PrometheusRule objects (the monitoring namespace). */
+  readonly namespace: string;
+  /** The threshold table: `config.alerts`. */
+  readonly thresholds: AlertThresholds;
+  /**
+   * Where the watched workloads run: apps (HTTP metrics), data (Postgres, PgBouncer, Redis) and
+   * backup (CronJobs). Pod restarts are watched in every namespace listed: `config.namespaces`.
+   */
+  readonly namespaces: { readonly app: string; readonly data: string; readonly backup: string } & Readonly<Record<string, string>>;
+  /**
+   * PromQL regex of the database-dump CronJobs.
+   * @default BACKUP_JOBS.dumpPattern
+   */
+  readonly dumpCronJobPattern?: string;
+  /**
+   * Name of the restore-drill CronJob.
+   * @default BACKUP_JOBS.drill
+   */
+  readonly drillCronJob?: string;
+  /**
+   * Extra labels on every PrometheusRule (for a Prometheus `ruleSelector`).
+   * @default {}
+   */
+  readonly labels?: Record<string, string>;
+}
+
+interface AlertBody {
+  readonly expr: string;
+  readonly for?: string;
+  readonly summary: string;
+  readonly description: string;
+}
+
+interface AlertRule extends AlertBody {
+  readonly alert: string;
+  readonly severity: Severity;
+}
+
+/**
+ * The users' threshold table as PrometheusRules, one object per area (node, kubernetes, apps,
+ * postgres, redis, backups, uptime). Each threshold becomes one alert name with a `warning` and a
+ * `critical` rule, so Alertmanager's default inhibition (critical silences warning of the same
+ * alert name) applies. Every expression aggregates `by` explicit labels, so an alert carries the
+ * same labels whatever the scrape config adds.
+ */
+export class PlatformAlertRules extends Construct {
+  /** Names of the PrometheusRule objects. */
+  public readonly ruleNames: string[];
+  /** Every alert name, once. */
+  public readonly alertNames: string[];
+
+  constructor(scope: Construct, id: string, props: PlatformAlertRulesProps) {
+    super(scope, id);
+    const t = props.thresholds;
+    const { app, data, backup } = props.namespaces;
+    if (!app || !data || !backup) throw new Error('PlatformAlertRules: namespaces.app, .data and .backup are required');
+    const dumps = props.dumpCronJobPattern ?? BACKUP_JOBS.dumpPattern;
+    const drill = props.drillCronJob ?? BACKUP_JOBS.drill;
+    const watched = [...new Set(Object.values(props.namespaces))].sort().join('|');
+    const seconds = (d: string) => String(parseDuration(d));
+    const configKey = (key: keyof AlertThresholds) => `Thresholds: alerts.${key} in the environment config`;
+
+    const groups: Record<string, AlertRule[]> = {
+      node: [
+        ...pair('NodeCpuHigh', (level) => ({
+          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
+          for: t.cpu.for,
+          summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
+          description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
+        })),
+        ...pair('NodeMemoryHigh', (level) => ({
+          expr:
+            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
+          for: t.memory.for,
+          summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
+          description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
+        })),
+        ...pair('NodeDiskFull', (level) => {
+          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
+          return {
+            expr:
+              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
+            for: t.disk.for,
+            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
+            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+          };
+        }),
+      ],
+      kubernetes: pair('PodRestartingOften', (level) => ({
+        expr:
+          `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
+        summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
+        description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
+      })),
+      apps: [
+        ...pair('AppResponseTimeHigh', (level) => ({
+          expr:
+            `histogram_quantile(0.95, sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket{namespace="${app}"}[5m]))) > ${seconds(t.responseTimeP95[level])}`,
+          for: t.responseTimeP95.for,
+          summary: `p95 response time of {{ $labels.job }} above ${t.responseTimeP95[level]}`,
+          description: `p95 {{ $value | humanizeDuration }} for ${t.responseTimeP95.for}. ${configKey('responseTimeP95')} (warning ${t.responseTimeP95.warning}, critical ${t.responseTimeP95.critical}).`,
+        })),
+        ...pair('AppErrorRateHigh', (level) => ({
+          expr:
+            `100 * sum by (namespace, job) (rate(http_requests_total{namespace="${app}", status=~"5.."}[5m])) / sum by (namespace, job) (rate(http_requests_total{namespace="${app}"}[5m])) > ${t.errorRate[level]}`,
+          for: t.errorRate.for,
+          summary: `{{ $labels.job }} answers more than ${t.errorRate[level]} % of requests with 5xx`,
+          description: `5xx rate {{ $value | printf "%.2f" }} % for ${t.errorRate.for}. ${configKey('errorRate')} (warning ${t.errorRate.warning} %, critical ${t.errorRate.critical} %).`,
+        })),
+      ],
+      postgres: [
+        ...pair('PostgresConnectionsHigh', (level) => ({
+          expr:
+            `100 * sum by (namespace, pod) (pg_stat_activity_count{namespace="${data}"}) / max by (namespace, pod) (pg_settings_max_connections{namespace="${data}"}) > ${t.dbConnections[level]}`,
+          for: t.dbConnections.for,
+          summary: `{{ $labels.pod }} uses more than ${t.dbConnections[level]} % of max_connections`,
+          description: `Connections at {{ $value | printf "%.1f" }} % of max_connections for ${t.dbConnections.for}. ${configKey('dbConnections')} (warning ${t.dbConnections.warning} %, critical ${t.dbConnections.critical} %).`,
+        })),
+        ...pair('PostgresReplicationLag', (level) => ({
+          expr: `max by (namespace, pod) (pg_replication_lag_seconds{namespace="${data}"}) > ${seconds(t.replicationLag[level])}`,
+          for: t.replicationLag.for,
+          summary: `Replica {{ $labels.pod }} is more than ${t.replicationLag[level]} behind the primary`,
+          description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
+        })),
+        ...pair('PgBouncerClientsWaiting', (level) => ({
+          expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{namespace="${data}"}) > ${t.pgbouncerClientsWaiting[level]}`,
+          for: t.pgbouncerClientsWaiting.for,
+          summary: `More than ${t.pgbouncerClientsWaiting[level]} clients wait for a server connection on {{ $labels.pod }}`,
+          description: `{{ $value | printf "%.0f" }} clients waiting for ${t.pgbouncerClientsWaiting.for}: the pools are too small or queries too slow. ${configKey('pgbouncerClientsWaiting')} (warning ${t.pgbouncerClientsWaiting.warning}, critical ${t.pgbouncerClientsWaiting.critical}).`,
+        })),
+      ],
+      redis: pair('RedisMemoryNearLimit', (level) => ({
+        expr:
+          `100 * max by (namespace, pod) (redis_memory_used_bytes{namespace="${data}"}) / max by (namespace, pod) (redis_memory_max_bytes{namespace="${data}"} > 0) > ${t.redisMemory[level]}`,
+        for: t.redisMemory.for,
+        summary: `Redis {{ $labels.pod }} uses more than ${t.redisMemory[level]} % of maxmemory`,
+        description: `Used memory {{ $value | printf "%.1f" }} % of maxmemory for ${t.redisMemory.for}; beyond it keys are evicted. ${configKey('redisMemory')} (warning ${t.redisMemory.warning} %, critical ${t.redisMemory.critical} %).`,
+      })),
+      backups: [
+        // The newest dump of any schedule counts; a CronJob that never succeeded counts from its creation.
+        ...pair('BackupTooOld', (level) => {
+          const sel = `{namespace="${backup}", cronjob=~"${dumps}"}`;
+          return {
+            expr:
+              `time() - (max by (namespace) (kube_cronjob_status_last_successful_time${sel}) or max by (namespace) (kube_cronjob_created${sel})) > ${seconds(t.backupAge[level])}`,
+            summary: `The newest database dump is older than ${t.backupAge[level]}`,
+            description: `Last successful dump {{ $value | humanizeDuration }} ago. ${configKey('backupAge')} (warning ${t.backupAge.warning}, critical ${t.backupAge.critical}).`,
+          };
+        }),
+        restoreDrillFailed(backup, drill),
+      ],
+      uptime: [
+        ...pair('ProbeFailing', (level) => ({
+          expr: 'min by (job, instance) (probe_success) == 0',
+          for: t.probeFailure[level],
+          summary: `{{ $labels.instance }} has failed its uptime probe for ${t.probeFailure[level]}`,
+          description: `The blackbox probe {{ $labels.job }} fails. ${configKey('probeFailure')} (warning after ${t.probeFailure.warning}, critical after ${t.probeFailure.critical}).`,
+        })),
+        ...pair('CertificateExpiresSoon', (level) => ({
+          expr: `min by (job, instance) (probe_ssl_earliest_cert_expiry) - time() < ${seconds(t.certificateExpiry[level])}`,
+          summary: `The TLS certificate of {{ $labels.instance }} expires within ${t.certificateExpiry[level]}`,
+          description: `Expires in {{ $value | humanizeDuration }}; cert-manager renews 30 days ahead, so renewal is failing. ${configKey('certificateExpiry')} (warning ${t.certificateExpiry.warning}, critical ${t.certificateExpiry.critical}).`,
+        })),
+      ],
+    };
+
+    this.ruleNames = Object.entries(groups).map(([area, rules]) => {
+      const name = `platform-${area}`;
+      new PrometheusRule(this, area, {
+        metadata: { name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'platform', ...props.labels } },
+        spec: { groups: [{ name, rules: rules.map(toRule) }] },
+      });
+      return name;
+    });
+    this.alertNames = [...new Set(Object.values(groups).flat().map((r) => r.alert))];
+  }
+}
+
+/** One alert name, a warning and a critical rule. */
+function pair(alert: string, body: (level: Severity) => AlertBody): AlertRule[] {
+  return SEVERITIES.map((severity) => ({ alert, severity, ...body(severity) }));
+}
+
+/** The restore drill's newest Job failed (an older failure followed by a success is silent). */
+function restoreDrillFailed(namespace: string, drill: string): AlertRule {
+  const owner = `kube_job_owner{namespace="${namespace}", owner_kind="CronJob", owner_name="${drill}"}`;
+  const newest =
+    `kube_job_created{namespace="${namespace}"} == on (namespace) group_left () ` +
+    `max by (namespace) (kube_job_created{namespace="${namespace}"} and on (namespace, job_name) ${owner})`;
+  return {
+    alert: 'RestoreDrillFailed',
+    severity: 'warning',
+    expr:
+      `max by (namespace, job_name) (kube_job_failed{namespace="${namespace}", condition="true"} == 1 ` +
+      `and on (namespace, job_name) ${owner} and on (namespace, job_name) (${newest}))`,
+    summary: `The latest restore drill ({{ $labels.job_name }}) failed`,
+    description: `The backups may not restore: read the logs of Job {{ $labels.namespace }}/{{ $labels.job_name }} and run the drill again (kubectl create job --from=cronjob/${drill}).`,
+  };
+}
+
+function toRule(rule: AlertRule): PrometheusRuleSpecGroupsRules {
+  return {
+    alert: rule.alert,
+    expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
+    ...(rule.for && parseDuration(rule.for) ? { for: rule.for } : {}),
+    labels: { severity: rule.severity },
+    annotations: { summary: rule.summary, description: rule.description },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Builds `promtool test rules` cases for the platform alerts FROM THE CONFIG THRESHOLDS: for each
+ * threshold alert, input series that put its expression just below and just above the warning and
+ * the critical level (1 % away, or 1 for whole-number counts), and a check that nothing fires
+ * before the `for` duration has passed. Changing a threshold moves the generated values with it.
+ */
+import { AlertThresholds } from '../../lib/config/alerts';
+import { parseDuration } from '../../lib/config/duration';
+import { parseQuantity } from '../../lib/config/quantity';
+import { PlatformConfig } from '../../lib/config/schema';
+import { BACKUP_JOBS } from '../../lib/backup-names';
+
+type Labels = Record<string, string>;
+type Severity = 'warning' | 'critical';
+export interface InputSeries { series: string; values: string }
+export interface AlertTest { eval_time: string; alertname: string; exp_alerts: { exp_labels: Labels }[] }
+export interface TestGroup { name: string; interval: string; input_series: InputSeries[]; alert_rule_test: AlertTest[] }
+
+const MINUTE = 60;
+
+interface LevelScenario {
+  readonly key: keyof AlertThresholds;
+  /** `above`: fires when the expression exceeds the level; `below`: when it drops under it. */
+  readonly direction: 'above' | 'below';
+  /** `count`: whole numbers, so "just above" is +1 and "just below" is the level itself. */
+  readonly step?: 'count';
+  /** The rate()/increase() range: the expression is steady after it. */
+  readonly warmupSeconds: number;
+  /** Input series that make the expression equal `value` (its unit: %, seconds, count) at `at` seconds. */
+  series(value: number, at: number, config: PlatformConfig): InputSeries[];
+  /** The labels the alert carries besides alertname and severity. */
+  labels(config: PlatformConfig): Labels;
+}
+
+/** promtool series notation: `start+step x samples` (one sample a minute). */
+const counter = (perMinute: number, samples: number) => `0+${num(perMinute)}x${samples}`;
+const gauge = (value: number, samples: number) => `${num(value)}x${samples}`;
+const num = (n: number) => String(Number(n.toPrecision(12)));
+const sel = (name: string, labels: Labels) => `${name}{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(', ')}}`;
+const samplesUntil = (at: number) => Math.ceil(at / MINUTE) + 5;
+
+export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
+  NodeCpuHigh: {
+    key: 'cpu', direction: 'above', warmupSeconds: 5 * MINUTE,
+    series: (busy, at) => ['idle', 'user'].map((mode) => ({
+      series: sel('node_cpu_seconds_total', { instance: 'node-1', cpu: '0', mode }),
+      values: counter(MINUTE * (mode === 'idle' ? 1 - busy / 100 : busy / 100), samplesUntil(at)),
+    })),
+    labels: () => ({ instance: 'node-1' }),
+  },
+  NodeMemoryHigh: {
+    key: 'memory', direction: 'above', warmupSeconds: 0,
+    series: (used, at) => [
+      { series: sel('node_memory_MemTotal_bytes', { instance: 'node-1', job: 'node-exporter' }), values: gauge(16e9, samplesUntil(at)) },
+      { series: sel('node_memory_MemAvailable_bytes', { instance: 'node-1', job: 'node-exporter' }), values: gauge(16e9 * (1 - used / 100), samplesUntil(at)) },
+    ],
+    labels: () => ({ instance: 'node-1' }),
+  },
+  NodeDiskFull: {
+    key: 'disk', direction: 'above', warmupSeconds: 0,
+    // A full tmpfs next to the disk: the fstype filter must ignore it.
+    series: (used, at) => [
+      { series: sel('node_filesystem_size_bytes', { instance: 'node-1', mountpoint: '/', fstype: 'ext4', device: '/dev/sda1' }), values: gauge(100e9, samplesUntil(at)) },
+      { series: sel('node_filesystem_avail_bytes', { instance: 'node-1', mountpoint: '/', fstype: 'ext4', device: '/dev/sda1' }), values: gauge(100e9 * (1 - used / 100), samplesUntil(at)) },
+      { series: sel('node_filesystem_size_bytes', { instance: 'node-1', mountpoint: '/run', fstype: 'tmpfs', device: 'tmpfs' }), values: gauge(1e9, samplesUntil(at)) },
+      { series: sel('node_filesystem_avail_bytes', { instance: 'node-1', mountpoint: '/run', fstype: 'tmpfs', device: 'tmpfs' }), values: gauge(0, samplesUntil(at)) },
+    ],
+    labels: () => ({ instance: 'node-1', mountpoint: '/' }),
+  },
+  PodRestartingOften: {
+    key: 'podRestarts', direction: 'above', warmupSeconds: 60 * MINUTE,
+    series: (restarts, at, c) => [{
+      series: sel('kube_pod_container_status_restarts_total', { namespace: c.namespaces.app, pod: 'crm-7d9f-abcde', container: 'crm', job: 'kube-state-metrics' }),
+      values: counter(restarts / 60, samplesUntil(at)),
+    }],
+    labels: (c) => ({ namespace: c.namespaces.app, pod: 'crm-7d9f-abcde', container: 'crm' }),
+  },
+  AppResponseTimeHigh: {
+    key: 'responseTimeP95', direction: 'above', warmupSeconds: 5 * MINUTE,
+    // Every request in the bucket (0, p95/0.95]: histogram_quantile interpolates p95 = 0.95 × upper bound.
+    series: (p95, at, c) => [String(p95 / 0.95), '+Inf'].map((le) => ({
+      series: sel('http_request_duration_seconds_bucket', { namespace: c.namespaces.app, job: 'crm', pod: 'crm-1', le }),
+      values: counter(60, samplesUntil(at)),
+    })),
+    labels: (c) => ({ namespace: c.namespaces.app, job: 'crm' }),
+  },
+  AppErrorRateHigh: {
+    key: 'errorRate', direction: 'above', warmupSeconds: 5 * MINUTE,
+    series: (percent, at, c) => [['200', 100 - percent], ['503', percent]].map(([status, share]) => ({
+      series: sel('http_requests_total', { namespace: c.namespaces.app, job: 'crm', pod: 'crm-1', status: String(status) }),
+      values: counter(6 * Number(share), samplesUntil(at)),
+    })),
+    labels: (c) => ({ namespace: c.namespaces.app, job: 'crm' }),
+  },
+  PostgresConnectionsHigh: {
+    key: 'dbConnections', direction: 'above', warmupSeconds: 0,
+    series: (percent, at, c) => {
+      const max = c.postgres.tuning.maxConnections;
+      const pod = { namespace: c.namespaces.data, pod: 'postgres-primary-0' };
+      return [
+        { series: sel('pg_settings_max_connections', pod), values: gauge(max, samplesUntil(at)) },
+        ...['active', 'idle'].map((state) => ({
+          series: sel('pg_stat_activity_count', { ...pod, datname: 'app', state }), values: gauge((percent / 100) * max / 2, samplesUntil(at)),
+        })),
+      ];
+    },
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-primary-0' }),
+  },
+  PostgresReplicationLag: {
+    key: 'replicationLag', direction: 'above', warmupSeconds: 0,
+    series: (lag, at, c) => [
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-replica-0' }), values: gauge(lag, samplesUntil(at)) },
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-primary-0' }), values: gauge(0, samplesUntil(at)) },
+    ],
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-replica-0' }),
+  },
+  PgBouncerClientsWaiting: {
+    key: 'pgbouncerClientsWaiting', direction: 'above', step: 'count', warmupSeconds: 0,
+    series: (waiting, at, c) => [Math.floor(waiting / 2), waiting - Math.floor(waiting / 2)].map((n, i) => ({
+      series: sel('pgbouncer_pools_client_waiting_connections', { namespace: c.namespaces.data, pod: 'pgbouncer-0', database: `db${i}`, user: 'app' }),
+      values: gauge(n, samplesUntil(at)),
+    })),
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'pgbouncer-0' }),
+  },
+  RedisMemoryNearLimit: {
+    key: 'redisMemory', direction: 'above', warmupSeconds: 0,
+    series: (percent, at, c) => {
+      const max = parseQuantity(c.redis.maxmemory);
+      const pod = { namespace: c.namespaces.data, pod: 'redis-0' };
+      return [
+        { series: sel('redis_memory_max_bytes', pod), values: gauge(max, samplesUntil(at)) },
+        { series: sel('redis_memory_used_bytes', pod), values: gauge((percent / 100) * max, samplesUntil(at)) },
+      ];
+    },
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'redis-0' }),
+  },
+  BackupTooOld: {
+    key: 'backupAge', direction: 'above', warmupSeconds: 0,
+    // The newest dump counts (an older schedule does not), and the restore drill is no dump.
+    series: (age, at, c) => {
+      const jobs = c.backup.schedules.map((s) => BACKUP_JOBS.dump(s.name));
+      return [
+        ...jobs.map((cronjob, i) => ({
+          series: sel('kube_cronjob_status_last_successful_time', { namespace: c.namespaces.backup, cronjob }), values: gauge(at - age * (i + 1), samplesUntil(at)),
+        })),
+        { series: sel('kube_cronjob_status_last_successful_time', { namespace: c.namespaces.backup, cronjob: BACKUP_JOBS.drill }), values: gauge(at, samplesUntil(at)) },
+        ...[...jobs, BACKUP_JOBS.drill].map((cronjob) => ({
+          series: sel('kube_cronjob_created', { namespace: c.namespaces.backup, cronjob }), values: gauge(at - 100 * age, samplesUntil(at)),
+        })),
+      ];
+    },
+    labels: (c) => ({ namespace: c.namespaces.backup }),
+  },
+  CertificateExpiresSoon: {
+    key: 'certificateExpiry', direction: 'below', warmupSeconds: 0,
+    series: (left, at) => [{ series: sel('probe_ssl_earliest_cert_expiry', { job: 'probe/monitoring/tls', instance: 'https://crm.example.com' }), values: gauge(at + left, samplesUntil(at)) }],
+    labels: () => ({ job: 'probe/monitoring/tls', instance: 'https://crm.example.com' }),
+  },
+};
+
+/** Alerts tested by a hand-written scenario below (no level pair, or levels in time). */
+export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed'] as const;
+
+const levelValue = (v: number | string) => (typeof v === 'number' ? v : parseDuration(v)!);
+const at = (seconds: number) => `${seconds}s`;
+
+/** Every generated test group for one configuration. */
+export function generateTests(config: PlatformConfig): TestGroup[] {
+  return [
+    ...Object.entries(LEVEL_SCENARIOS).flatMap(([alertname, s]) => levelTests(alertname, s, config)),
+    ...probeTests(config),
+    backupNeverSucceeded(config),
+    ...drillTests(config),
+  ];
+}
+
+function levelTests(alertname: string, s: LevelScenario, config: PlatformConfig): TestGroup[] {
+  const levels = config.alerts[s.key] as { warning: number | string; critical: number | string; for?: string };
+  const w = levelValue(levels.warning);
+  const c = levelValue(levels.critical);
+  const holdFor = parseDuration(levels.for ?? '0')!;
+  const steady = s.warmupSeconds + holdFor + 2 * MINUTE;
+  // Just past a level on the bad side, and just short of it on the good side.
+  const worse = (level: number) =>
+    s.step === 'count' ? (s.direction === 'above' ? level + 1 : level - 1) : level * (s.direction === 'above' ? 1.01 : 0.99);
+  const better = (level: number) =>
+    s.step === 'count' || level === 0 ? level : level * (s.direction === 'above' ? 0.99 : 1.01);
+  const expect = (...severities: Severity[]) => severities.map((severity) => ({ exp_labels: { ...s.labels(config), severity } }));
+  const group = (name: string, value: number, checks: [number, { exp_labels: Labels }[]][]): TestGroup => ({
+    name: `${alertname}: ${name} (${num(value)})`,
+    interval: '1m',
+    input_series: s.series(value, Math.max(...checks.map(([t]) => t)), config),
+    alert_rule_test: checks.map(([t, exp]) => ({ eval_time: at(t), alertname, exp_alerts: exp })),
+  });
+  const separated = s.direction === 'above' ? worse(w) < better(c) : worse(w) > better(c);
+  if (!separated) {
+    throw new Error(`${alertname}: alerts.${s.key} warning and critical are within 1 % of each other; the generated cases would overlap`);
+  }
+  const groups = [
+    group('just short of warning: silent', better(w), [[steady, expect()]]),
+    group('just past warning: warning only', worse(w), [[steady, expect('warning')]]),
+    group('just short of critical: warning only', better(c), [[steady, expect('warning')]]),
+    group('just past critical: both', worse(c), [[steady, expect('warning', 'critical')]]),
+  ];
+  if (holdFor >= 2 * MINUTE) {
+    // Past both levels from the start, but not yet for the `for` duration: nothing fires.
+    groups.push(group(`past critical for less than ${levels.for}: silent`, worse(c), [[holdFor - MINUTE, expect()], [steady, expect('warning', 'critical')]]));
+  }
+  return groups;
+}
+
+/** ProbeFailing: levels in time — how long the probe has been failing. */
+function probeTests(config: PlatformConfig): TestGroup[] {
+  const w = parseDuration(config.alerts.probeFailure.warning)!;
+  const c = parseDuration(config.alerts.probeFailure.critical)!;
+  const labels = { job: 'probe/monitoring/crm-health', instance: 'https://crm.example.com/api/health' };
+  const expect = (...severities: Severity[]) => severities.map((severity) => ({ exp_labels: { ...labels, severity } }));
+  const samples = samplesUntil(c + MINUTE);
+  const checks: [number, ReturnType<typeof expect>][] = [
+    [Math.max(0, w - MINUTE), expect()],
+    [w, expect('warning')],
+    [c - MINUTE, c - MINUTE >= w ? expect('warning') : expect()],
+    [c, expect('warning', 'critical')],
+  ];
+  return [
+    {
+      name: 'ProbeFailing: failing since 0s, one minute short of and at each level',
+      interval: '1m',
+      input_series: [
+        { series: sel('probe_success', labels), values: gauge(0, samples) },
+        { series: sel('probe_success', { ...labels, instance: 'https://www.example.com/api/health' }), values: gauge(1, samples) },
+      ],
+      alert_rule_test: checks.map(([t, exp]) => ({ eval_time: at(t), alertname: 'ProbeFailing', exp_alerts: exp })),
+    },
+  ];
+}
+
+/** BackupTooOld before the first dump: the age counts from the CronJob's creation. */
+function backupNeverSucceeded(config: PlatformConfig): TestGroup {
+  const warning = parseDuration(config.alerts.backupAge.warning)!;
+  const cronjob = BACKUP_JOBS.dump(config.backup.schedules[0].name);
+  return {
+    name: 'BackupTooOld: no dump ever succeeded, the CronJob exists just past the warning age',
+    interval: '1m',
+    input_series: [{ series: sel('kube_cronjob_created', { namespace: config.namespaces.backup, cronjob }), values: gauge(MINUTE - warning * 1.01, 3) }],
+    alert_rule_test: [{
+      eval_time: at(MINUTE), alertname: 'BackupTooOld',
+      exp_alerts: [{ exp_labels: { namespace: config.namespaces.backup, severity: 'warning' } }],
+    }],
+  };
+}
+
+/** RestoreDrillFailed: only the newest Job of the drill CronJob counts. */
+function drillTests(config: PlatformConfig): TestGroup[] {
+  const ns = config.namespaces.backup;
+  const dump = BACKUP_JOBS.dump(config.backup.schedules[0].name);
+  const job = (owner: string, name: string, created: number, failed: boolean): InputSeries[] => [
+    { series: sel('kube_job_owner', { namespace: ns, job_name: name, owner_kind: 'CronJob', owner_name: owner, owner_is_controller: 'true' }), values: gauge(1, 10) },
+    { series: sel('kube_job_created', { namespace: ns, job_name: name }), values: gauge(created, 10) },
+    ...['true', 'false'].map((condition) => ({
+      series: sel('kube_job_failed', { namespace: ns, job_name: name, condition }), values: gauge(Number(failed === (condition === 'true')), 10),
+    })),
+  ];
+  const drill = (n: number) => `${BACKUP_JOBS.drill}-${n}`;
+  const test = (name: string, series: InputSeries[], firing: string[]): TestGroup => ({
+    name: `RestoreDrillFailed: ${name}`,
+    interval: '1m',
+    input_series: series,
+    alert_rule_test: [{
+      eval_time: '5m', alertname: 'RestoreDrillFailed',
+      exp_alerts: firing.map((jobName) => ({ exp_labels: { namespace: ns, job_name: jobName, severity: 'warning' } })),
+    }],
+  });
+  return [
+    test('the newest drill failed after an older success: fires', [...job(BACKUP_JOBS.drill, drill(1), 100, false), ...job(BACKUP_JOBS.drill, drill(2), 200, true)], [drill(2)]),
+    test('an older drill failed, the newest succeeded: silent', [...job(BACKUP_JOBS.drill, drill(1), 100, true), ...job(BACKUP_JOBS.drill, drill(2), 200, false)], []),
+    test('a dump Job failed, the drill succeeded: silent', [...job(BACKUP_JOBS.drill, drill(1), 100, false), ...job(dump, `${dump}-3`, 300, true)], []),
+  ];
+}
