@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
+import { monitoringIssues, monitoringSchema } from './monitoring';
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -192,6 +193,8 @@ export const platformConfigSchema = z
       timeZone: z.string().min(1),
       schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
     }),
+    /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
+    monitoring: monitoringSchema,
   });
 
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
@@ -313,6 +316,9 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       issue(['minio', key], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
     }
   });
+
+  // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
+  issues.push(...monitoringIssues(config, hostOwner));
   return issues;
 }
 
