@@ -145,13 +145,13 @@ export function footprint(objects: { chart: string; object: any }[], config: Pla
 export function formatFootprint(env: string, f: Footprint): string {
   const mi = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
   const m = (cores: number) => `${Math.round(cores * 1000)}m`;
-  const lines = [`## footprint of ${env}: requests (pods × per pod)`, `  ${'chart'.padEnd(11)}${'workload'.padEnd(52)}${'pods'.padStart(5)}${'cpu'.padStart(8)}${'memory'.padStart(9)}`];
+  const lines = [`## footprint of ${env}: requests (pods × per pod)`, `  ${'chart'.padEnd(11)}${'workload'.padEnd(66)}${'pods'.padStart(5)}${'cpu'.padStart(8)}${'memory'.padStart(9)}`];
   for (const r of [...f.rows].sort((a, b) => a.chart.localeCompare(b.chart) || a.workload.localeCompare(b.workload))) {
-    lines.push(`  ${r.chart.padEnd(11)}${(r.workload + (r.transient ? ' (transient)' : '')).padEnd(52)}${String(r.pods).padStart(5)}${m(r.pods * r.cpu).padStart(8)}${mi(r.pods * r.memory).padStart(9)}`);
+    lines.push(`  ${r.chart.padEnd(11)}${(r.workload + (r.transient ? ' (transient)' : '')).padEnd(66)}${String(r.pods).padStart(5)}${m(r.pods * r.cpu).padStart(8)}${mi(r.pods * r.memory).padStart(9)}`);
   }
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
   lines.push(
-    `  steady-state total${' '.repeat(45)}${m(f.cpu).padStart(12)}${mi(f.memory).padStart(9)}`,
+    `  steady-state total${' '.repeat(59)}${m(f.cpu).padStart(12)}${mi(f.memory).padStart(9)}`,
     `  of ${m(f.capacity.cpu)} CPU / ${mi(f.capacity.memory)}: CPU ${pct(f.cpu, f.capacity.cpu)}, memory ${pct(f.memory, f.capacity.memory)} ` +
       `(limit ${f.limitShare * 100} %: ${f.cpu <= f.capacity.cpu * f.limitShare && f.memory <= f.capacity.memory * f.limitShare ? 'met' : 'NOT met'})`,
   );
