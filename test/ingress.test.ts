@@ -1,4 +1,11 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { referenceDir } from '../lib/project';
 import { ENVIRONMENTS, find, synthEnv } from './helpers/platform';
+
+/** Grafana's Service is rendered by kube-prometheus-stack (`<release>-grafana`), its port from the grafana chart's values.yaml. */
+const GRAFANA_SERVICE_PORT = (yaml.load(fs.readFileSync(path.join(referenceDir(), 'helm-values', 'grafana-12.11.1.values.yaml'), 'utf8')) as any).service.port;
 
 describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are inspected', (env) => {
   const s = synthEnv(env);
@@ -19,11 +26,14 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are ins
     expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
   });
 
-  test('THEN every backend resolves to a Service and port that exist in the same namespace', () => {
+  test('THEN every backend resolves to a Service and port that exist in the same namespace (ours, or rendered by a Helm release there)', () => {
+    const helmServices = find(s, 'Application')
+      .filter((a) => a.spec.source.chart === 'kube-prometheus-stack')
+      .map((a) => ({ metadata: { name: `${a.spec.source.helm.releaseName}-grafana`, namespace: a.spec.destination.namespace }, spec: { ports: [{ port: GRAFANA_SERVICE_PORT }] } }));
     for (const ingress of ingresses) {
-      for (const path of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {
-        const { name, port } = path.backend.service;
-        const svc = find(s, 'Service', name).find((x) => x.metadata.namespace === ingress.metadata.namespace);
+      for (const p of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {
+        const { name, port } = p.backend.service;
+        const svc = [...find(s, 'Service'), ...helmServices].find((x) => x.metadata.name === name && x.metadata.namespace === ingress.metadata.namespace);
         expect(svc).toBeDefined();
         expect(svc.spec.ports.map((p: any) => p.port)).toContain(port.number);
       }
