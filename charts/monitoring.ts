@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { CHARTS, IMAGES } from '../lib/config/versions';
+import { TRAEFIK_PORTS } from '../lib/constructs/edge/chart-values';
 import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
 import { alloyValues, AlloyValues } from '../lib/constructs/monitoring/alloy';
@@ -143,6 +144,7 @@ export class MonitoringChart extends Chart {
       namespace: ns,
       edgeNamespace: props.edge.namespace,
       traefikPodLabels: props.edge.traefikPodLabels,
+      traefikMetricsPort: TRAEFIK_PORTS.metrics,
       targets: this.targets,
       proberLabels: PROBER_LABELS,
       statusPage: { podLabels: status.podLabels, port: status.port },

@@ -170,6 +170,15 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
     expect(pod.containers[0].resources.limits.memory).toBe(m.resources.statusPage.limits.memory);
   });
 
+  test('THEN Traefik exposes request metrics to Prometheus, with latency buckets at the p95 thresholds', () => {
+    const metrics = values(s, 'traefik').metrics.prometheus;
+    expect(metrics).toMatchObject({ service: { enabled: true }, serviceMonitor: { enabled: true }, disableAPICheck: true });
+    expect(metrics.buckets.split(',').map(Number)).toEqual(expect.arrayContaining([0.5, 2]));
+    const policy = one(s, 'NetworkPolicy', 'traefik-metrics');
+    expect(policy.metadata.namespace).toBe(s.config.namespaces.edge);
+    expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9100 }]);
+  });
+
   test('THEN Alertmanager routes to each receiver and mounts the Secret it reads the URL or password from', () => {
     const am = values(s, 'kube-prometheus-stack').alertmanager;
     const receivers = m.alertmanager.receivers;

@@ -40,7 +40,7 @@ const TARGETS: [string, number][] = [
   ['pgbouncer', 6432], ['pgbouncer', 9127],
   ['crm', 3000], ['web', 3001], ['worker', 3002],
   ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
-  ['grafana', 3000], ['prometheus', 9090], ['alertmanager', 9093], ['loki', 3100], ['status', 8080], ['blackbox', 9115],
+  ['traefik', 9100], ['grafana', 3000], ['prometheus', 9090], ['alertmanager', 9093], ['loki', 3100], ['status', 8080], ['blackbox', 9115],
 ];
 
 /** The intended matrix: every allowed (source → target:port). */
@@ -67,7 +67,7 @@ const ALLOWED = new Set([
   ...['blackbox', 'status'].flatMap((prober) => ['crm:3000', 'web:3001', 'minio:9000', 'pgbouncer:6432', 'postgres-primary:5432', 'redis:6379'].map((t) => `${prober} → ${t}`)),
   // Monitoring: Grafana reads Prometheus, Loki and Alertmanager; Alloy pushes to Loki; Prometheus scrapes and alerts.
   'grafana → prometheus:9090', 'grafana → loki:3100', 'grafana → alertmanager:9093', 'alloy → loki:3100',
-  'prometheus → alertmanager:9093', 'prometheus → blackbox:9115', 'prometheus → grafana:3000', 'prometheus → loki:3100',
+  'prometheus → alertmanager:9093', 'prometheus → blackbox:9115', 'prometheus → traefik:9100', 'prometheus → grafana:3000', 'prometheus → loki:3100',
   // The edge publishes Grafana (admin allow-list) and the status page.
   'traefik → grafana:3000', 'traefik → status:8080',
 ]);

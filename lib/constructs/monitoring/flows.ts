@@ -12,6 +12,8 @@ export interface MonitoringFlowsProps {
   readonly edgeNamespace: string;
   /** Pods of the ingress controller. */
   readonly traefikPodLabels: Record<string, string>;
+  /** Port of Traefik's Prometheus metrics. */
+  readonly traefikMetricsPort: number;
   readonly targets: readonly ProbeTarget[];
   readonly proberLabels: Record<string, string>;
   readonly statusPage: { readonly podLabels: Record<string, string>; readonly port: number };
@@ -107,6 +109,12 @@ export class MonitoringFlows extends Construct {
       namespace: props.edgeNamespace,
       podLabels: props.traefikPodLabels,
       egress: [{ peers: [namespacePeer(ns)], ports: tcp(KPS.grafana.containerPort, props.statusPage.port, ACME_SOLVER_PORT) }],
+    });
+    new AllowFlows(this, 'traefik-metrics', {
+      name: 'traefik-metrics',
+      namespace: props.edgeNamespace,
+      podLabels: props.traefikPodLabels,
+      ingress: [{ peers: [namespacePeer(ns, KPS.prometheus.pods)], ports: tcp(props.traefikMetricsPort) }],
     });
     flows('acme-http01-solver', { 'acme.cert-manager.io/http01-solver': 'true' }, { ingress: [{ peers: [traefik], ports: tcp(ACME_SOLVER_PORT) }] });
   }
