@@ -43,6 +43,8 @@ export class EdgeChart extends Chart {
   public readonly certManager: HelmRelease<CertManagerValues>;
   /** IngressClass every Ingress names. */
   public readonly ingressClassName = 'traefik';
+  /** Labels of the Traefik pods, for NetworkPolicies in other namespaces that admit or extend them. */
+  public readonly traefikPodLabels: Readonly<Record<string, string>> = { 'app.kubernetes.io/name': 'traefik' };
   /** ClusterIssuer the platform's certificates use (`cert-manager.io/cluster-issuer`). */
   public readonly issuerName: IssuerName;
   /** Middleware sets by namespace role; Ingresses take `publicAnnotation` or `adminAnnotation`. */
@@ -117,7 +119,7 @@ export class EdgeChart extends Chart {
     new AllowFlows(this, 'traefik-flows', {
       name: 'traefik',
       namespace,
-      podLabels: { 'app.kubernetes.io/name': 'traefik' },
+      podLabels: { ...this.traefikPodLabels },
       ingress: [{ peers: anywhere(), ports: tcp(TRAEFIK_PORTS.web, TRAEFIK_PORTS.websecure) }],
       egress: [
         { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts, ...(this.gateway ? [] : [ACME_SOLVER_PORT])) },
@@ -153,7 +155,7 @@ export class EdgeChart extends Chart {
       name: 'acme-http01-solver',
       namespace: this.solverNamespace(config),
       podLabels: { 'acme.cert-manager.io/http01-solver': 'true' },
-      ingress: [{ peers: [namespacePeer(namespace, { 'app.kubernetes.io/name': 'traefik' })], ports: tcp(ACME_SOLVER_PORT) }],
+      ingress: [{ peers: [namespacePeer(namespace, { ...this.traefikPodLabels })], ports: tcp(ACME_SOLVER_PORT) }],
     });
   }
 

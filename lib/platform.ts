@@ -1,9 +1,11 @@
-import { App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import { BaseChart } from '../charts/base';
 import { AppChart } from '../charts/app';
 import { EdgeChart } from '../charts/edge';
 import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
 import { MinioChart } from '../charts/minio';
+import { MonitoringChart } from '../charts/monitoring';
+import { ProbeTarget } from './constructs/monitoring/probes';
 import { RedisChart } from '../charts/redis';
 import { PlatformConfig } from './config/schema';
 import { selectorLabels } from './labels';
@@ -26,6 +28,8 @@ export class Platform {
   public readonly redis: Redis;
   /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
   public readonly minio: Minio;
+  /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page. */
+  public readonly monitoring: MonitoringChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -59,6 +63,53 @@ export class Platform {
       directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
       edge: this.edge.attachment('app', 'public'),
     });
+
+    this.monitoring = new MonitoringChart(this.app, 'monitoring', {
+      config,
+      edge: {
+        namespace: config.namespaces.edge,
+        public: this.edge.attachment('monitoring', 'public'),
+        admin: this.edge.attachment('monitoring', 'admin'),
+        traefikPodLabels: { ...this.edge.traefikPodLabels },
+      },
+      targets: this.probeTargets(),
+      publicHosts: this.publicHosts(),
+      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort } },
+    });
+  }
+
+  /** Health checks of the apps and data services, from the attributes of their constructs. */
+  private probeTargets(): ProbeTarget[] {
+    const data = this.config.namespaces.data;
+    const { cluster, pgbouncer } = this.postgres;
+    const apps = this.apps.apps.flatMap((w): ProbeTarget[] => {
+      const app = this.config.apps.find((a) => a.name === w.name);
+      if (!app || app.kind !== 'web' || !w.serviceName) return [];
+      return [{
+        name: w.name, group: 'apps', kind: 'http',
+        target: `http://${w.serviceName}.${this.config.namespaces.app}.svc.cluster.local:${w.servicePort}${app.healthPath}`,
+        backend: { namespace: this.config.namespaces.app, podLabels: w.podLabels, port: app.port },
+      }];
+    });
+    return [
+      ...apps,
+      { name: 'minio', group: 'data', kind: 'http', target: `${this.minio.s3Endpoint}/minio/health/live`, backend: { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort } },
+      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port } },
+      { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
+      { name: 'redis', group: 'data', kind: 'tcp', target: `${this.redis.host}:${this.redis.port}`, backend: { namespace: data, podLabels: selectorLabels('redis'), port: this.redis.port } },
+    ];
+  }
+
+  /** Every host an Ingress or HTTPRoute of the charts built so far serves (their certificates are checked). */
+  private publicHosts(): string[] {
+    const routes = this.app.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject && ['Ingress', 'HTTPRoute'].includes(c.kind));
+    const hosts = routes
+      .flatMap((route) => {
+        const spec = route.toJson().spec ?? {};
+        return route.kind === 'Ingress' ? ((spec.rules ?? []) as { host?: string }[]).map((r) => r.host) : ((spec.hostnames ?? []) as string[]);
+      })
+      .filter((h): h is string => Boolean(h));
+    return [...new Set(hosts)].sort();
   }
 
   /** Plain-S3 settings of one app: its own key pair and its first granted bucket. */
@@ -96,6 +147,8 @@ export class Platform {
       ...Object.keys(this.config.minio.appAccess).flatMap((app) => ['access-key', 'secret-key'].map((key) => ({
         namespace: data, name: this.minio.appSecretName(app), key,
       }))),
+      // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
+      ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
     ];
   }
 

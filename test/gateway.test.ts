@@ -14,7 +14,7 @@ import { loadCatalog } from '../lib/validation/schema-catalog';
 import { validateObject } from '../lib/validation/validate-object';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
-import { configFor, find, one, synth } from './helpers/platform';
+import { configFor, find, one, servicesWithHelm, synth } from './helpers/platform';
 
 const GATEWAY = { edge: { api: 'gateway' } };
 
@@ -33,7 +33,10 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
   test('THEN no Ingress is rendered, and every public host has an HTTPRoute instead', () => {
     expect(find(s, 'Ingress')).toEqual([]);
     const served = appRoutes.flatMap((r) => r.spec.hostnames).sort();
-    const declared = [...s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts), s.config.minio.consoleHost, s.config.minio.apiHost].sort();
+    const declared = [
+      ...s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts),
+      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host,
+    ].sort();
     expect(served).toEqual(declared);
   });
 
@@ -79,9 +82,10 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
   });
 
   test('THEN every backend is a Service and port that exist in the route namespace', () => {
+    const services = servicesWithHelm(s);
     for (const route of appRoutes) {
       for (const backend of route.spec.rules.flatMap((r: any) => r.backendRefs)) {
-        const svc = find(s, 'Service', backend.name).find((x) => x.metadata.namespace === route.metadata.namespace);
+        const svc = services.find((x) => x.metadata.name === backend.name && x.metadata.namespace === route.metadata.namespace);
         expect(svc).toBeDefined();
         expect(svc.spec.ports.map((p: any) => p.port)).toContain(backend.port);
       }
@@ -95,7 +99,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
         return f.extensionRef.name;
       });
       expect(names).toEqual(expect.arrayContaining(['rate-limit', 'body-limit', 'security-headers', 'compress']));
-      expect(names.includes('admin-allowlist')).toBe(route.metadata.name === 'minio-console');
+      expect(names.includes('admin-allowlist')).toBe(['minio-console', 'grafana'].includes(route.metadata.name));
       for (const name of names) expect(find(s, 'Middleware', name).map((m) => m.metadata.namespace)).toContain(route.metadata.namespace);
     }
   });

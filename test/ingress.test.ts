@@ -1,4 +1,4 @@
-import { ENVIRONMENTS, find, synthEnv } from './helpers/platform';
+import { ENVIRONMENTS, find, servicesWithHelm, synthEnv } from './helpers/platform';
 
 describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are inspected', (env) => {
   const s = synthEnv(env);
@@ -19,11 +19,12 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are ins
     expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
   });
 
-  test('THEN every backend resolves to a Service and port that exist in the same namespace', () => {
+  test('THEN every backend resolves to a Service and port that exist in the same namespace (ours, or rendered by a Helm release there)', () => {
+    const services = servicesWithHelm(s);
     for (const ingress of ingresses) {
-      for (const path of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {
-        const { name, port } = path.backend.service;
-        const svc = find(s, 'Service', name).find((x) => x.metadata.namespace === ingress.metadata.namespace);
+      for (const p of ingress.spec.rules.flatMap((r: any) => r.http.paths)) {
+        const { name, port } = p.backend.service;
+        const svc = services.find((x) => x.metadata.name === name && x.metadata.namespace === ingress.metadata.namespace);
         expect(svc).toBeDefined();
         expect(svc.spec.ports.map((p: any) => p.port)).toContain(port.number);
       }

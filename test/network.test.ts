@@ -2,6 +2,7 @@
  * The network-isolation matrix: from the synthesized NetworkPolicies, which workload may open
  * which port on which other workload. Anything not listed as allowed must be denied.
  */
+import { ALLOY, BLACKBOX, KPS, LOKI, PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { synthEnv } from './helpers/platform';
 
@@ -13,7 +14,15 @@ const model = new NetworkModel(objects);
 /** Pods that the platform's Helm add-ons or later charts run, with their charts' labels. */
 const external: Endpoint[] = [
   { name: 'traefik', namespace: ns.edge, labels: { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' } },
-  { name: 'prometheus', namespace: ns.monitoring, labels: { 'app.kubernetes.io/name': 'prometheus' } },
+  { name: 'prometheus', namespace: ns.monitoring, labels: { ...KPS.prometheus.pods } },
+  // The monitoring charts' pods, with the labels those charts give them (lib/constructs/monitoring/names.ts).
+  { name: 'grafana', namespace: ns.monitoring, labels: { ...KPS.grafana.pods, 'app.kubernetes.io/instance': 'kube-prometheus-stack' } },
+  { name: 'alertmanager', namespace: ns.monitoring, labels: { ...KPS.alertmanager.pods } },
+  { name: 'prometheus-operator', namespace: ns.monitoring, labels: { ...KPS.operator.pods, release: KPS.release } },
+  { name: 'kube-state-metrics', namespace: ns.monitoring, labels: { ...KPS.kubeStateMetrics.pods, release: KPS.release } },
+  { name: 'loki', namespace: ns.monitoring, labels: { ...LOKI.pods, 'app.kubernetes.io/component': 'single-binary' } },
+  { name: 'alloy', namespace: ns.monitoring, labels: { ...ALLOY.pods } },
+  { name: 'blackbox', namespace: ns.monitoring, labels: { ...BLACKBOX.pods, ...PROBER_LABELS } },
   { name: 'backup-job', namespace: ns.backup, labels: { 'app.kubernetes.io/name': 'pg-backup' } },
   { name: 'stranger', namespace: 'default', labels: { app: 'something' } },
   { name: 'rogue-app-pod', namespace: ns.app, labels: { 'app.kubernetes.io/name': 'rogue' } },
@@ -31,6 +40,7 @@ const TARGETS: [string, number][] = [
   ['pgbouncer', 6432], ['pgbouncer', 9127],
   ['crm', 3000], ['web', 3001], ['worker', 3002],
   ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
+  ['traefik', 9100], ['grafana', 3000], ['prometheus', 9090], ['alertmanager', 9093], ['loki', 3100], ['status', 8080], ['blackbox', 9115],
 ];
 
 /** The intended matrix: every allowed (source → target:port). */
@@ -53,6 +63,13 @@ const ALLOWED = new Set([
   'minio-provision → minio:9000',
   'traefik → minio:9000', 'traefik → minio:9001',
   'prometheus → minio:9000',
+  // Uptime probes: the blackbox exporter and the status page reach exactly the probed ports.
+  ...['blackbox', 'status'].flatMap((prober) => ['crm:3000', 'web:3001', 'minio:9000', 'pgbouncer:6432', 'postgres-primary:5432', 'redis:6379'].map((t) => `${prober} → ${t}`)),
+  // Monitoring: Grafana reads Prometheus, Loki and Alertmanager; Alloy pushes to Loki; Prometheus scrapes and alerts.
+  'grafana → prometheus:9090', 'grafana → loki:3100', 'grafana → alertmanager:9093', 'alloy → loki:3100',
+  'prometheus → alertmanager:9093', 'prometheus → blackbox:9115', 'prometheus → traefik:9100', 'prometheus → grafana:3000', 'prometheus → loki:3100',
+  // The edge publishes Grafana (admin allow-list) and the status page.
+  'traefik → grafana:3000', 'traefik → status:8080',
 ]);
 
 test('GIVEN prod WHEN every source is tried against every data service and app THEN exactly the intended flows are allowed', () => {
@@ -66,12 +83,12 @@ test('GIVEN prod WHEN every source is tried against every data service and app T
   expect(actual.sort()).toEqual([...ALLOWED].sort());
 });
 
-test('Redis is reachable only from apps and its exporter scrape', () => {
+test('Redis is reachable only from apps and the uptime probes (its exporter scrape is another port)', () => {
   const sources = endpoints.filter((e) => model.allows(e, byName('redis'), 6379)).map((e) => e.name).sort();
-  expect(sources).toEqual(['crm', 'crm-migrate', 'web', 'worker']);
+  expect(sources).toEqual(['blackbox', 'crm', 'crm-migrate', 'status', 'web', 'worker']);
 });
 
-test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs and migrations — never from apps or the ingress controller', () => {
+test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs, migrations and the uptime probes — never from apps or the ingress controller', () => {
   for (const source of ['crm', 'web', 'worker', 'traefik', 'stranger', 'rogue-app-pod']) {
     expect(model.allows(byName(source), byName('postgres-primary'), 5432)).toBe(false);
   }
@@ -83,6 +100,15 @@ test('nothing outside the ingress controller reaches an app, and nothing from ou
     expect(model.allows(byName('stranger'), byName(target), port)).toBe(false);
     expect(model.allows(byName('traefik'), byName(target), port)).toBe(false);
   }
+});
+
+test('nothing from outside reaches the monitoring stack; only the edge reaches Grafana and the status page', () => {
+  for (const [target, port] of TARGETS.filter(([t]) => ['grafana', 'prometheus', 'alertmanager', 'loki', 'status', 'blackbox'].includes(t))) {
+    expect(model.allows(byName('stranger'), byName(target), port)).toBe(false);
+    expect(model.allows(byName('crm'), byName(target), port)).toBe(false);
+  }
+  expect(model.allows(byName('traefik'), byName('prometheus'), 9090)).toBe(false);
+  expect(model.allows(byName('traefik'), byName('loki'), 3100)).toBe(false);
 });
 
 test('the evaluator itself: without policies everything flows; a default-deny blocks it', () => {

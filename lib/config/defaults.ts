@@ -21,7 +21,9 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     major: 16,
     replicas: 1,
     storage: { size: '20Gi' },
-    resources: { requests: { cpu: '500m', memory: '2Gi' }, limits: { memory: '4Gi' } },
+    // Requests sized so that everything in prod, monitoring included, reserves at most half the
+    // node (test/footprint.test.ts); no CPU limit, so Postgres still bursts into idle cores.
+    resources: { requests: { cpu: '300m', memory: '1536Mi' }, limits: { memory: '4Gi' } },
     database: 'app',
     appUser: 'app',
     tuning: {
@@ -139,5 +141,37 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     backupAge: { warning: '26h', critical: '50h' },
     certificateExpiry: { warning: '14d', critical: '7d' },
     probeFailure: { warning: '2m', critical: '5m' },
+  },
+  monitoring: {
+    prometheus: { retention: '15d', retentionSize: '16GB', scrapeInterval: '30s', storage: { size: '20Gi' } },
+    alertmanager: {
+      storage: { size: '1Gi' },
+      receivers: [
+        {
+          name: 'ops-email', type: 'email', to: 'ops@{domain}', from: 'alertmanager@{domain}', smarthost: 'smtp.{domain}:587',
+          authUsername: 'alertmanager@{domain}', secret: { name: 'alertmanager-smtp', key: 'password' },
+        },
+      ],
+    },
+    grafana: { host: 'grafana.{domain}', adminSecret: 'grafana-admin' },
+    loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 128, resultsCacheMB: 32 },
+    blackbox: { interval: '60s' },
+    statusPage: { host: 'status.{domain}', title: 'Service status' },
+    // Small requests, real limits: the stack idles most of the time and must not crowd out the apps.
+    resources: {
+      prometheus: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1536Mi' } },
+      alertmanager: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      operator: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+      configReloader: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
+      grafana: { requests: { cpu: '25m', memory: '128Mi' }, limits: { memory: '384Mi' } },
+      grafanaSidecar: { requests: { cpu: '5m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+      kubeStateMetrics: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+      nodeExporter: { requests: { cpu: '10m', memory: '24Mi' }, limits: { memory: '64Mi' } },
+      loki: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+      cacheExporter: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '32Mi' } },
+      alloy: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+      blackbox: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
+      statusPage: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
+    },
   },
 };

@@ -7,6 +7,7 @@ import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, r
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
+import { monitoringIssues, monitoringSchema } from './monitoring';
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -196,6 +197,8 @@ export const platformConfigSchema = z
     }),
     /** Alert thresholds (warning/critical) of the PrometheusRules; see lib/config/alerts.ts. */
     alerts: alertsSchema,
+    /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
+    monitoring: monitoringSchema,
   });
 
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
@@ -317,6 +320,9 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       issue(['minio', key], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
     }
   });
+
+  // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
+  issues.push(...monitoringIssues(config, hostOwner));
   return issues;
 }
 

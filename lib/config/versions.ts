@@ -13,6 +13,8 @@ export const IMAGES = {
   minio: 'minio/minio:RELEASE.2025-09-07T16-13-09Z',
   minioClient: 'minio/mc:RELEASE.2025-08-13T08-35-41Z',
   rclone: 'rclone/rclone:1.71.1',
+  // The public status page (monitoring chart).
+  gatus: 'twinproduction/gatus:v5.36.0',
 } as const;
 
 export type ImageName = keyof typeof IMAGES;

@@ -1,5 +1,8 @@
 /** Synthesizes platforms in memory for tests. */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { referenceDir } from '../../lib/project';
 import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
 import { DEFAULTS } from '../../lib/config/defaults';
 import { PlatformConfig } from '../../lib/config/schema';
@@ -44,4 +47,15 @@ export function one(s: Synthesized, kind: string, name: string): any {
   const found = find(s, kind, name);
   if (found.length !== 1) throw new Error(`expected one ${kind}/${name}, found ${found.length}`);
   return found[0];
+}
+
+/** Grafana's Service is rendered by kube-prometheus-stack (`<release>-grafana`), its port from the grafana chart's values.yaml. */
+const GRAFANA_SERVICE_PORT = (yaml.load(fs.readFileSync(path.join(referenceDir(), 'helm-values', 'grafana-12.11.1.values.yaml'), 'utf8')) as any).service.port;
+
+/** Our Services plus those a Helm release renders that routes point at (Grafana). */
+export function servicesWithHelm(s: Synthesized): any[] {
+  const helm = find(s, 'Application')
+    .filter((a) => a.spec.source.chart === 'kube-prometheus-stack')
+    .map((a) => ({ metadata: { name: `${a.spec.source.helm.releaseName}-grafana`, namespace: a.spec.destination.namespace }, spec: { ports: [{ port: GRAFANA_SERVICE_PORT }] } }));
+  return [...find(s, 'Service'), ...helm];
 }

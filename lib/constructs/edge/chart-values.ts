@@ -28,7 +28,14 @@ export interface TraefikValues {
   readonly gateway: { readonly enabled: boolean };
   readonly gatewayClass: { readonly enabled: boolean };
   readonly ports: { readonly web: TraefikEntryPoint; readonly websecure: TraefikEntryPoint };
-  readonly metrics: { readonly prometheus: { readonly serviceMonitor: { readonly enabled: boolean } } };
+  readonly metrics: {
+    readonly prometheus: {
+      readonly buckets: string;
+      readonly disableAPICheck: boolean;
+      readonly service: { readonly enabled: boolean };
+      readonly serviceMonitor: { readonly enabled: boolean };
+    };
+  };
   readonly resources: ContainerResources;
 }
 
@@ -44,7 +51,9 @@ export interface CertManagerValues {
 }
 
 /** Container ports of the Traefik chart's entry points (values.yaml `ports.<name>.port`). */
-export const TRAEFIK_PORTS = { web: 8000, websecure: 8443 } as const;
+export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as const;
+/** Request-duration histogram buckets (seconds): edges at the p95 alert thresholds 0.5 s and 2 s. */
+export const TRAEFIK_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5];
 /** cert-manager's webhook listens here (values.yaml `webhook.securePort`); the API server calls it. */
 export const CERT_MANAGER_WEBHOOK_PORT = 10250;
 
@@ -70,8 +79,11 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
         : { forwardedHeaders: trusted },
       websecure: { forwardedHeaders: trusted },
     },
-    // Monitoring arrives with its own chart; it will switch this on.
-    metrics: { prometheus: { serviceMonitor: { enabled: false } } },
+    // Request rate, errors and latency per service for the alerts and dashboards. The CRD comes with
+    // kube-prometheus-stack: skip Helm's API check, Argo CD retries until it exists.
+    metrics: {
+      prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true } },
+    },
     resources: toResources(config.edge.resources.traefik),
   };
 }

@@ -1,0 +1,167 @@
+import { Chart } from 'cdk8s';
+import { Construct } from 'constructs';
+import { PlatformConfig } from '../lib/config/schema';
+import { CHARTS, IMAGES } from '../lib/config/versions';
+import { TRAEFIK_PORTS } from '../lib/constructs/edge/chart-values';
+import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
+import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
+import { alloyValues, AlloyValues } from '../lib/constructs/monitoring/alloy';
+import { MonitoringFlows } from '../lib/constructs/monitoring/flows';
+import { kubePrometheusStackValues, KubePrometheusStackValues, receiverSecrets, GRAFANA_ADMIN_KEYS } from '../lib/constructs/monitoring/kube-prometheus-stack';
+import { LOKI_S3_SECRET_KEYS, lokiValues, LokiValues } from '../lib/constructs/monitoring/loki';
+import { BLACKBOX, KPS, LOKI, PROBER_LABELS, serviceHost, toResources } from '../lib/constructs/monitoring/names';
+import { blackboxValues, BlackboxValues, ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
+import { StatusPage } from '../lib/constructs/monitoring/status-page';
+import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
+import { PlatformDashboards } from '../lib/constructs/monitoring/dashboards';
+
+/** The pinned charts this chart installs (a test may swap one to prove that ranges are refused). */
+export type MonitoringCharts = Pick<typeof CHARTS, 'kubePrometheusStack' | 'loki' | 'alloy' | 'blackboxExporter'>;
+
+export interface MonitoringEdge {
+  readonly namespace: string;
+  /** For public pages (the status page). */
+  readonly public: EdgeAttachment;
+  /** For admin UIs (Grafana: adds the admin IP allow-list). */
+  readonly admin: EdgeAttachment;
+  /** Pods of the ingress controller, for the NetworkPolicies on both sides. */
+  readonly traefikPodLabels: Record<string, string>;
+}
+
+export interface MonitoringChartProps {
+  readonly config: PlatformConfig;
+  readonly edge: MonitoringEdge;
+  /** In-cluster health checks (apps, data services), built from the other charts' attributes. */
+  readonly targets: readonly ProbeTarget[];
+  /** Public hosts served by the edge elsewhere; their certificates are checked (this chart adds its own). */
+  readonly publicHosts: readonly string[];
+  /** The platform's S3 service, for `monitoring.loki.storage.type: s3`. */
+  readonly s3: { readonly endpoint: string; readonly backend: ProbeBackend };
+  /**
+   * Chart pins.
+   * @default CHARTS from lib/config/versions.ts
+   */
+  readonly charts?: MonitoringCharts;
+}
+
+/** CRD-bearing add-ons (kube-prometheus-stack brings ServiceMonitor, Probe, PrometheusRule) sync first. */
+const CRD_WAVE = -10;
+/** Releases that only use those CRDs. */
+const ADDON_WAVE = -5;
+/** Objects of the add-ons' kinds: Argo CD retries them until the CRDs exist. */
+const CUSTOM_RESOURCE_ANNOTATIONS = {
+  [SYNC_WAVE_ANNOTATION]: '0',
+  'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
+};
+
+/**
+ * Monitoring: kube-prometheus-stack (Prometheus, Alertmanager, Grafana, node-exporter,
+ * kube-state-metrics), Loki and Alloy for logs, the blackbox exporter with one Probe per
+ * target, a public status page from the same target list, Grafana behind the admin allow-list,
+ * and the namespace's NetworkPolicies.
+ * The users' threshold table becomes PrometheusRules, and the overview dashboard a sidecar
+ * ConfigMap. PrometheusRules need no particular labels (`prometheusRuleLabels` is empty: the
+ * selectors are open).
+ */
+export class MonitoringChart extends Chart {
+  /** Namespace of the stack; PrometheusRules and dashboard ConfigMaps may live here. */
+  public readonly namespace: string;
+  /** Label that the Grafana dashboards sidecar watches on ConfigMaps (any namespace). */
+  public readonly dashboardLabel = { key: 'grafana_dashboard', value: '1' } as const;
+  /** Label that the Grafana datasources sidecar watches on ConfigMaps/Secrets. */
+  public readonly datasourceLabel = { key: 'grafana_datasource', value: '1' } as const;
+  /** Labels a PrometheusRule, ServiceMonitor or Probe needs to be picked up: none (selectors are open, every namespace). */
+  public readonly prometheusRuleLabels: Readonly<Record<string, string>> = {};
+  /** Datasource UIDs in Grafana, for dashboards. */
+  public readonly datasourceUids = { prometheus: 'prometheus', loki: 'loki', alertmanager: 'alertmanager' } as const;
+  /** In-cluster URLs of the stack. */
+  public readonly prometheusUrl: string;
+  public readonly alertmanagerUrl: string;
+  public readonly lokiUrl: string;
+  public readonly grafanaUrl: string;
+  public readonly statusPageUrl: string;
+  /** Every target probed (the blackbox Probes and the status page share this list). */
+  public readonly targets: readonly ProbeTarget[];
+  /** The Probe objects, by target name (alerts select on `job="blackbox"` plus the `service`/`group` labels). */
+  public readonly probes: Probes;
+  public readonly kubePrometheusStack: HelmRelease<KubePrometheusStackValues>;
+  public readonly loki: HelmRelease<LokiValues>;
+  public readonly alloy: HelmRelease<AlloyValues>;
+  public readonly blackboxExporter: HelmRelease<BlackboxValues>;
+  /** Secrets the monitoring pods read (created out of band, or sealed), in the monitoring namespace. */
+  public readonly secrets: readonly { readonly name: string; readonly key: string }[];
+
+  constructor(scope: Construct, id: string, props: MonitoringChartProps) {
+    super(scope, id, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
+    const { config } = props;
+    const m = config.monitoring;
+    const charts = props.charts ?? CHARTS;
+    const ns = config.namespaces.monitoring;
+    this.namespace = ns;
+    this.prometheusUrl = `http://${serviceHost(KPS.prometheus.service, ns)}:${KPS.prometheus.port}`;
+    this.alertmanagerUrl = `http://${serviceHost(KPS.alertmanager.service, ns)}:${KPS.alertmanager.port}`;
+    this.lokiUrl = `http://${serviceHost(LOKI.service, ns)}:${LOKI.port}`;
+    this.grafanaUrl = `https://${m.grafana.host}`;
+    this.statusPageUrl = `https://${m.statusPage.host}`;
+
+    const release = <V extends object>(rid: string, pin: { repo: string; chart: string; version: string }, releaseName: string, values: V, wave: number, ssa = false) =>
+      new HelmRelease<V>(this, rid, {
+        repository: pin.repo, chart: pin.chart, version: pin.version, releaseName, namespace: ns, values, syncWave: wave, serverSideApply: ssa,
+      });
+    this.kubePrometheusStack = release(
+      'kube-prometheus-stack', charts.kubePrometheusStack, KPS.release,
+      kubePrometheusStackValues({ config, dashboardLabel: this.dashboardLabel, datasourceLabel: this.datasourceLabel, lokiUrl: this.lokiUrl }),
+      // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
+      CRD_WAVE, true,
+    );
+    this.loki = release('loki', charts.loki, LOKI.release, lokiValues({ config, s3Endpoint: props.s3.endpoint.replace(/^https?:\/\//, '') }), ADDON_WAVE);
+    this.alloy = release('alloy', charts.alloy, 'alloy', alloyValues(config, `${this.lokiUrl}/loki/api/v1/push`), ADDON_WAVE);
+    this.blackboxExporter = release('blackbox-exporter', charts.blackboxExporter, BLACKBOX.release, blackboxValues(toResources(m.resources.blackbox), PROBER_LABELS), ADDON_WAVE);
+
+    new PublicIngress(this, 'grafana-ingress', {
+      name: 'grafana', namespace: ns, hosts: [m.grafana.host], serviceName: KPS.grafana.service, servicePort: KPS.grafana.port, edge: props.edge.admin,
+    });
+
+    const publicHosts = [...new Set([...props.publicHosts, m.grafana.host, m.statusPage.host])].sort();
+    this.targets = [
+      ...props.targets,
+      ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
+    ];
+    new PlatformAlertRules(this, 'alert-rules', {
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+    });
+    new PlatformDashboards(this, 'dashboards', {
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces,
+      datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel,
+    });
+
+    this.probes = new Probes(this, 'probes', {
+      namespace: ns, targets: this.targets, proberUrl: `${serviceHost(BLACKBOX.service, ns)}:${BLACKBOX.port}`, interval: m.blackbox.interval,
+      annotations: CUSTOM_RESOURCE_ANNOTATIONS,
+    });
+    const status = new StatusPage(this, 'status-page', {
+      namespace: ns, image: config.images.gatus ?? IMAGES.gatus, host: m.statusPage.host, title: m.statusPage.title, targets: this.targets,
+      interval: m.blackbox.interval, resources: m.resources.statusPage, edge: props.edge.public, proberLabels: PROBER_LABELS,
+    });
+
+    const receivers = m.alertmanager.receivers;
+    new MonitoringFlows(this, 'flows', {
+      namespace: ns,
+      edgeNamespace: props.edge.namespace,
+      traefikPodLabels: props.edge.traefikPodLabels,
+      traefikMetricsPort: TRAEFIK_PORTS.metrics,
+      targets: this.targets,
+      proberLabels: PROBER_LABELS,
+      statusPage: { podLabels: status.podLabels, port: status.port },
+      alertmanagerEgressPorts: [...new Set(receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)))].sort((a, b) => a - b),
+      lokiS3: m.loki.storage.type === 's3' ? props.s3.backend : undefined,
+    });
+
+    this.secrets = [
+      ...receiverSecrets(receivers).flatMap((name) => [...new Set(receivers.filter((r) => r.secret.name === name).map((r) => r.secret.key))].map((key) => ({ name, key }))),
+      { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.user },
+      { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.password },
+      ...(m.loki.storage.type === 's3' ? Object.values(LOKI_S3_SECRET_KEYS).map((key) => ({ name: (m.loki.storage as { secret: string }).secret, key })) : []),
+    ];
+  }
+}

@@ -1,0 +1,14 @@
+/** `npm run bench -- footprint`: what each environment's requests reserve of its nodes. */
+import * as yaml from 'js-yaml';
+import { listEnvironments, loadConfig } from '../../lib/config/load';
+import { footprint, formatFootprint } from '../../lib/footprint';
+import { Platform } from '../../lib/platform';
+import { renderPlatform } from '../../lib/synth';
+
+export function benchFootprint(): void {
+  for (const env of listEnvironments()) {
+    const config = loadConfig(env);
+    const objects = [...renderPlatform(new Platform(config))].map(([file, text]) => ({ chart: file.split('/')[1], object: yaml.load(text) as any }));
+    console.log(formatFootprint(env, footprint(objects, config)));
+  }
+}

@@ -1,0 +1,45 @@
+import { footprint, FOOTPRINT_LIMIT, helmRows, objectRows } from '../lib/footprint';
+import { synthEnv } from './helpers/platform';
+
+describe.each(['prod', 'ha'])('GIVEN %s', (env) => {
+  const s = synthEnv(env);
+  const f = footprint(s.objects, s.config);
+
+  test(`THEN the requests of everything it runs reserve at most ${FOOTPRINT_LIMIT * 100} % of the nodes' CPU and memory`, () => {
+    expect(f.cpu).toBeLessThanOrEqual(f.capacity.cpu * FOOTPRINT_LIMIT);
+    expect(f.memory).toBeLessThanOrEqual(f.capacity.memory * FOOTPRINT_LIMIT);
+  });
+
+  test('THEN the sum covers our workloads and every Helm release, monitoring and edge included', () => {
+    const workloads = f.rows.map((r) => r.workload);
+    expect(workloads).toEqual(expect.arrayContaining([
+      'StatefulSet/postgres-primary', 'Deployment/status', 'traefik/traefik', 'cert-manager/controller',
+      'kube-prometheus-stack/prometheus', 'kube-prometheus-stack/grafana', 'kube-prometheus-stack/node-exporter',
+      'loki/loki', 'alloy/alloy', 'prometheus-blackbox-exporter/blackbox-exporter',
+    ]));
+    // DaemonSets run once per node.
+    expect(f.rows.find((r) => r.workload === 'alloy/alloy')!.pods).toBe(s.config.cluster.nodes);
+    const prometheus = f.rows.find((r) => r.workload === 'kube-prometheus-stack/prometheus')!;
+    expect(prometheus.memory).toBe((512 + 16) * 2 ** 20); // Prometheus plus its config reloader
+  });
+});
+
+describe('GIVEN workloads that are not sized', () => {
+  test('WHEN a Helm release sets no resources for a component THEN the footprint names the values key to set', () => {
+    const s = synthEnv('prod');
+    const loki = s.objects.find((o) => o.object.kind === 'Application' && o.object.metadata.name === 'loki')!;
+    const bare = structuredClone(loki);
+    delete bare.object.spec.source.helm.valuesObject.singleBinary.resources;
+    expect(() => helmRows([bare], 1)).toThrow(/Application loki \(chart loki\) values singleBinary.resources: no CPU\/memory requests or no memory limit; fix:/);
+  });
+
+  test('WHEN a chart has no footprint rule THEN it is an error, not a silent zero', () => {
+    const app = { chart: 'x', object: { kind: 'Application', metadata: { name: 'mystery' }, spec: { source: { chart: 'mystery', helm: { valuesObject: {} } } } } };
+    expect(() => helmRows([app], 1)).toThrow(/no footprint rule for chart mystery/);
+  });
+
+  test('WHEN a container of ours has no memory limit THEN it is an error', () => {
+    const deployment = { kind: 'Deployment', metadata: { name: 'd', namespace: 'n' }, spec: { template: { spec: { containers: [{ name: 'c', resources: { requests: { cpu: '1', memory: '1Gi' } } }] } } } };
+    expect(() => objectRows([{ chart: 'x', object: deployment }], 1)).toThrow(/Deployment n\/d container c: .*memory limit/);
+  });
+});

@@ -1,0 +1,77 @@
+/** Bad monitoring settings: each fails the synth with key, value and fix, and leaves dist/ untouched. */
+import { execFileSync, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { ENVIRONMENTS_DIR } from '../lib/config/load';
+import { parseDuration, parsePrometheusSize } from '../lib/config/monitoring';
+import { listYamlFiles } from '../lib/validation/validate-dist';
+import { configFor } from './helpers/platform';
+
+const MAIN = path.resolve(__dirname, '..', 'build', 'main.js');
+const slack = (secret?: object) => ({ monitoring: { alertmanager: { receivers: [{ name: 'team', type: 'slack', channel: '#ops', ...(secret ? { secret } : {}) }] } } });
+
+const BAD: [string, Record<string, unknown>, string[]][] = [
+  ['a retention that does not parse', { monitoring: { prometheus: { retention: '15 days' } } }, ['monitoring.prometheus.retention = "15 days"', 'is not a duration', 'fix: write it like 15d']],
+  ['a Loki retention that does not parse', { monitoring: { loki: { retention: '1 month' } } }, ['monitoring.loki.retention = "1 month"', 'is not a duration']],
+  ['a Loki retention that is not whole days', { monitoring: { loki: { retention: '36h' } } }, ['monitoring.loki.retention = "36h"', "Loki's index period is 24h", 'fix: use a value like 30d']],
+  ['a retention size Prometheus does not read', { monitoring: { prometheus: { retentionSize: '16Gi' } } }, ['monitoring.prometheus.retentionSize = "16Gi"', 'not a Prometheus size', 'fix:']],
+  ['a retention size larger than the volume', { monitoring: { prometheus: { retentionSize: '30GB' } } }, ['monitoring.prometheus.retentionSize = "30GB"', 'does not fit monitoring.prometheus.storage.size (20Gi)', 'fix: lower retentionSize to at most 18GB']],
+  ['a receiver without its secret', slack(), ['monitoring.alertmanager.receivers.0.secret = (not set)', 'the Secret that holds the Slack webhook URL', 'fix: add secret: { name: <secret>, key: <key> }']],
+  ['an e-mail receiver without its secret', { monitoring: { alertmanager: { receivers: [{ name: 'mail', type: 'email', to: 'ops@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am' }] } } }, ['monitoring.alertmanager.receivers.0.secret', 'the SMTP password']],
+  ['a receiver of an unknown kind', { monitoring: { alertmanager: { receivers: [{ name: 'x', type: 'pager', secret: { name: 's', key: 'k' } }] } } }, ['monitoring.alertmanager.receivers.0.type = "pager"', 'fix: set type to email, slack or discord']],
+  ['two receivers with one name', { monitoring: { alertmanager: { receivers: [slack({ name: 's', key: 'a' }).monitoring.alertmanager.receivers[0], slack({ name: 's', key: 'b' }).monitoring.alertmanager.receivers[0]] } } }, ['monitoring.alertmanager.receivers.1.name = "team"', 'used twice']],
+  ['Grafana on an app host', { monitoring: { grafana: { host: 'crm.{domain}' } } }, ['monitoring.grafana.host = "crm.example.com"', 'already served by app "crm"', 'fix:']],
+  ['the status page outside the domain', { monitoring: { statusPage: { host: 'status.other.org' } } }, ['monitoring.statusPage.host = "status.other.org"', 'outside the domain example.com']],
+  ['Loki in a public bucket', { monitoring: { loki: { storage: { type: 's3', bucket: 'tour-images', secret: 'loki-s3', size: '5Gi' } } } }, ['monitoring.loki.storage.bucket = "tour-images"', 'would publish the logs', 'fix: make it private']],
+  ['a cache size below 0', { monitoring: { loki: { chunksCacheMB: -1 } } }, ['monitoring.loki.chunksCacheMB = -1']],
+];
+
+describe('GIVEN a bad monitoring section WHEN synthesizing', () => {
+  let workdir: string;
+  let dist: string;
+  let before: string;
+
+  beforeAll(() => {
+    workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-monitoring-'));
+    dist = path.join(workdir, 'dist');
+    execFileSync(process.execPath, [MAIN, '--out', dist, 'prod']);
+    before = treeHash(dist);
+  });
+
+  test.each(BAD)('%s THEN it fails naming key, value and fix, and dist/ is unchanged', (_name, overrides, expected) => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    const prod = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
+    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ ...prod, ...overrides }));
+    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    for (const fragment of expected) expect(run.stderr).toContain(fragment);
+    expect(run.stderr).toContain('Nothing was written.');
+    expect(treeHash(dist)).toBe(before);
+  });
+});
+
+describe('the duration and size parsers', () => {
+  test.each([['15d', 15 * 86400e3], ['720h', 720 * 3600e3], ['2h30m', 9000e3], ['1w', 7 * 86400e3], ['500ms', 500]])('%s is %d ms', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+  test.each(['', '15', 'd', '15 d', '30m2h', '0s', '-1d'])('"%s" is refused', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+  test('Prometheus sizes are powers of 1024 and need a unit', () => {
+    expect(parsePrometheusSize('16GB')).toBe(16 * 2 ** 30);
+    expect(parsePrometheusSize('16')).toBeUndefined();
+    expect(parsePrometheusSize('16GiB')).toBeUndefined();
+  });
+  test('GIVEN a receiver with its secret THEN the config loads', () => {
+    expect(configFor('prod', slack({ name: 'alertmanager-webhooks', key: 'slack' })).monitoring.alertmanager.receivers[0]).toMatchObject({ type: 'slack', severities: ['critical', 'warning'] });
+  });
+});
+
+function treeHash(dir: string): string {
+  const hash = crypto.createHash('sha256');
+  for (const file of listYamlFiles(dir)) hash.update(path.relative(dir, file)).update(fs.readFileSync(file));
+  return hash.digest('hex');
+}
