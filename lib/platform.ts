@@ -5,6 +5,8 @@ import { EdgeChart } from '../charts/edge';
 import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
 import { MinioChart } from '../charts/minio';
 import { RedisChart } from '../charts/redis';
+import { BackupChart } from '../charts/backup';
+import { ROLES } from './constructs/postgres/config-files';
 import { PlatformConfig } from './config/schema';
 import { selectorLabels } from './labels';
 import { Minio } from './constructs/minio';
@@ -26,6 +28,8 @@ export class Platform {
   public readonly redis: Redis;
   /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
   public readonly minio: Minio;
+  /** pg_dump CronJobs, MinIO mirror, restore and drill (Backblaze B2). */
+  public readonly backup: BackupChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -45,6 +49,18 @@ export class Platform {
     }).minio;
 
     const { cluster, pgbouncer } = this.postgres;
+    this.backup = new BackupChart(this.app, 'backup', {
+      config,
+      postgres: {
+        host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
+        backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser,
+      },
+      minio: {
+        endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
+        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, podLabels: selectorLabels('minio'), port: this.minio.apiPort,
+      },
+    });
     const data = config.namespaces.data;
     this.apps = new AppChart(this.app, 'app', {
       config,
@@ -105,6 +121,9 @@ export class Platform {
       ...Object.keys(this.config.minio.appAccess).flatMap((app) => ['access-key', 'secret-key'].map((key) => ({
         namespace: data, name: this.minio.appSecretName(app), key,
       }))),
+      // Backups: the MinIO read-only key is created by the provisioning Job (data) and used by the mirror (backup).
+      ...['access-key', 'secret-key'].map((key) => ({ namespace: data, name: this.minio.backupSecretName!, key })),
+      ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
     ];
   }
 
