@@ -82,7 +82,7 @@ export class Backups extends Construct {
     ];
     const rcloneCommon: EnvVar[] = [
       { name: 'HOME', value: BACKUP_PATHS.tmp },
-      { name: 'RCLONE_CONFIG', value: `${BACKUP_PATHS.tmp}/rclone.conf` },
+      { name: 'RCLONE_CONFIG', value: '/dev/null' }, // remotes come from RCLONE_CONFIG_<REMOTE>_*, no file
       { name: 'RCLONE_RETRIES', value: '3' },
       { name: 'RCLONE_LOW_LEVEL_RETRIES', value: '5' },
       { name: 'RCLONE_CONTIMEOUT', value: '15s' },

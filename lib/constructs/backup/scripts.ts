@@ -84,12 +84,14 @@ rclone moveto "$incoming" "$dest/$name"
 rclone copyto "$name.sha256" "$dest/$name.sha256"
 echo "upload: $dest/$name, $size bytes, sha256 $(cut -d ' ' -f 1 "$name.sha256")"
 
-# Retention by the timestamp in the key (not the object's mtime), for this schedule only.
+# Retention by the timestamp in the key (not the object's mtime), for this schedule only;
+# never the dump just uploaded.
 ${CUTOFF}
 rclone lsf --files-only "$dest" > listing.txt
 : > expired.txt
 while IFS= read -r file; do
   stamp=$(printf '%s\\n' "$file" | sed -n 's/^.*-\\([0-9]\\{8\\}\\)T\\([0-9]\\{6\\}\\)Z\\.dump\\(\\.sha256\\)\\{0,1\\}$/\\1\\2/p')
+  case "$file" in "$name" | "$name.sha256") continue ;; esac
   if [ -n "$stamp" ] && [ "$stamp" -lt "$cutoff" ]; then printf '%s\\n' "$file" >> expired.txt; fi
 done < listing.txt
 if [ -s expired.txt ]; then
@@ -112,7 +114,7 @@ fail() { echo "fetch: $*" >&2; exit 1; }
 src="b2:$B2_PATH"
 key=\${DUMP:-latest}
 if [ "$key" = latest ]; then
-  rclone lsf -R --files-only --include '*.dump.sha256' "$src" > "$SCRATCH_DIR/complete.txt"
+  rclone lsf -R --files-only --fast-list --include '*.dump.sha256' "$src" > "$SCRATCH_DIR/complete.txt"
   key=$(sed -n 's/^\\(.*-\\([0-9]\\{8\\}T[0-9]\\{6\\}Z\\)\\.dump\\)\\.sha256$/\\2 \\1/p' "$SCRATCH_DIR/complete.txt" | sort | tail -n 1 | cut -d ' ' -f 2)
   [ -n "$key" ] || fail "no complete dump (with its .sha256) under $src"
 fi
@@ -192,7 +194,7 @@ rm -rf "$pgdata"
 initdb --pgdata="$pgdata" --username=postgres --auth=trust --encoding=UTF8 --no-sync > "$SCRATCH_DIR/initdb.log" 2>&1 ||
   fail "initdb failed: $(cat "$SCRATCH_DIR/initdb.log")"
 pg_ctl --pgdata="$pgdata" --wait --log="$SCRATCH_DIR/postgres.log" \\
-  --options="-c listen_addresses='' -c unix_socket_directories='$SCRATCH_DIR' -c fsync=off -c full_page_writes=off" start > /dev/null ||
+  --options="-c listen_addresses='' -c port=5432 -c unix_socket_directories='$SCRATCH_DIR' -c fsync=off -c full_page_writes=off" start > /dev/null ||
   fail "the scratch server did not start: $(cat "$SCRATCH_DIR/postgres.log")"
 trap 'pg_ctl --pgdata="$pgdata" --mode=immediate stop > /dev/null 2>&1 || true' EXIT
 PGHOST=$SCRATCH_DIR PGPORT=5432 PGUSER=postgres
@@ -243,7 +245,7 @@ set -eu
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 failed=''
 for bucket in $BUCKETS; do
-  if ! rclone sync --checksum "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
+  if ! rclone sync --checksum --fast-list "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
     failed="$failed $bucket"
   fi
 done
@@ -254,15 +256,17 @@ fi
 echo "mirror: synced $BUCKETS"
 
 ${CUTOFF}
-rclone lsf --dirs-only "b2:$B2_PATH/history" > "$SCRATCH_DIR/history.txt"
+# Run folders from a flat listing (--fast-list: one request per 1000 keys, no per-folder calls).
+rclone lsf -R --files-only --fast-list "b2:$B2_PATH/history" > "$SCRATCH_DIR/history.txt"
+cut -d / -f 1 "$SCRATCH_DIR/history.txt" | sort -u > "$SCRATCH_DIR/runs.txt"
 purged=0
 while IFS= read -r dir; do
-  run=$(printf '%s\\n' "$dir" | sed -n 's/^\\([0-9]\\{8\\}\\)T\\([0-9]\\{6\\}\\)Z\\/$/\\1\\2/p')
+  run=$(printf '%s\\n' "$dir" | sed -n 's/^\\([0-9]\\{8\\}\\)T\\([0-9]\\{6\\}\\)Z$/\\1\\2/p')
   if [ -n "$run" ] && [ "$run" -lt "$cutoff" ]; then
     rclone purge "b2:$B2_PATH/history/$dir"
     purged=$((purged + 1))
   fi
-done < "$SCRATCH_DIR/history.txt"
+done < "$SCRATCH_DIR/runs.txt"
 echo "mirror: retention $RETENTION_DAYS days purged $purged history runs"
 `;
 }
