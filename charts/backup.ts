@@ -7,17 +7,20 @@ import { Backups, BackupsProps } from '../lib/constructs/backup/backups';
 import { AllowFlows, namespacePeer, tcp } from '../lib/constructs/network-policy';
 import { selectorLabels } from '../lib/labels';
 
+import { POSTGRES_CLIENT_LABEL } from '../lib/constructs/backup/backups';
+
 export interface BackupChartProps {
   readonly config: PlatformConfig;
   /** Postgres endpoints, roles and Secrets (from the postgres chart). */
-  readonly postgres: BackupsProps['postgres'];
+  readonly postgres: BackupsProps['postgres'] & { readonly podLabels: Record<string, string> };
   /** MinIO endpoint, read-only key and buckets (from the minio chart), plus its pod labels and port. */
   readonly minio: BackupsProps['minio'] & { readonly podLabels: Record<string, string>; readonly port: number };
 }
 
 /**
  * Backups to Backblaze B2 in the backup namespace (restricted, default-deny). The base chart
- * lets every pod here reach Postgres (5432) and HTTPS (B2); only the mirror also reaches MinIO.
+ * lets every pod here reach HTTPS (B2); the dumps and the restore also reach Postgres, the
+ * mirror MinIO, and the drill nothing else (it restores into its own throwaway server).
  */
 export class BackupChart extends Chart {
   public readonly backups: Backups;
@@ -35,6 +38,12 @@ export class BackupChart extends Chart {
       rcloneImage: config.images.rclone ?? IMAGES.rclone,
       postgres: props.postgres,
       minio: { endpoint: props.minio.endpoint, secretName: props.minio.secretName, buckets: props.minio.buckets },
+    });
+    new AllowFlows(this, 'postgres-clients', {
+      name: 'postgres-clients',
+      namespace,
+      podLabels: POSTGRES_CLIENT_LABEL,
+      egress: [{ peers: [namespacePeer(config.namespaces.data, props.postgres.podLabels)], ports: tcp(props.postgres.port) }],
     });
     new AllowFlows(this, 'mirror-to-minio', {
       name: BACKUP_JOBS.minioMirror,

@@ -54,7 +54,7 @@ export class Platform {
       postgres: {
         host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
         backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
-        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, podLabels: cluster.podLabels,
       },
       minio: {
         endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,

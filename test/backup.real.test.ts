@@ -101,6 +101,13 @@ describeWithPrograms('GIVEN the synthesized prod backup CronJobs WHEN their scri
     await s3.stop();
   }, 60_000);
 
+  test('GIVEN the synthesized init SQL THEN the backup role reads every table but may not write or create', () => {
+    const backup = (sql: string) => pg.psql(`host=127.0.0.1 port=${pg.primaryPort} dbname=app user=backup`, sql, PASSWORDS.backup);
+    expect(backup('SELECT count(*) FROM orders').stdout.trim()).toBe('5000');
+    expect(backup("INSERT INTO customers (email) VALUES ('x@example.com')").stderr).toMatch(/permission denied/);
+    expect(backup('CREATE TABLE nope (id int)').stderr).toMatch(/permission denied/);
+  });
+
   describe('WHEN pg-backup-daily runs (dump init container, then upload)', () => {
     let run: ReturnType<BackupLab['runPod']>;
     let scratch: string;

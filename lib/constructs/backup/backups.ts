@@ -36,6 +36,9 @@ export interface BackupsProps {
   };
 }
 
+/** Pods with this label (dumps, restore) may reach Postgres; the chart's NetworkPolicy selects it. */
+export const POSTGRES_CLIENT_LABEL = { 'platform.io/postgres-client': 'true' };
+
 const UID = 999; // the postgres user of the official image; rclone runs as any user
 const SCRIPTS_CONFIGMAP = 'backup-scripts';
 /** Runs that miss their start by more than this are skipped rather than piled up. */
@@ -144,21 +147,22 @@ export class Backups extends Construct {
       containers,
       volumes,
     });
-    const cronJob = (name: string, component: string, schedule: string, deadline: number, spec: PodSpec, suspend = false) => {
+    const cronJob = (name: string, component: string, schedule: string, deadline: number, spec: PodSpec, options: { suspend?: boolean; postgres?: boolean } = {}) => {
       const labels = componentLabels(name, component);
+      const podLabels = { ...labels, ...(options.postgres ? POSTGRES_CLIENT_LABEL : {}) };
       new KubeCronJob(this, name, {
         metadata: { name, namespace, labels },
         spec: {
           schedule,
           timeZone: b.timeZone,
-          suspend: suspend || undefined,
+          suspend: options.suspend || undefined,
           concurrencyPolicy: 'Forbid',
           startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
           successfulJobsHistoryLimit: 3,
           failedJobsHistoryLimit: 3,
           jobTemplate: {
             metadata: { labels },
-            spec: { backoffLimit: 1, activeDeadlineSeconds: deadline, template: { metadata: { labels }, spec } },
+            spec: { backoffLimit: 1, activeDeadlineSeconds: deadline, template: { metadata: { labels: podLabels }, spec } },
           },
         },
       });
@@ -174,7 +178,7 @@ export class Backups extends Construct {
           { name: 'RETENTION_DAYS', value: String(schedule.retentionDays) },
         ])],
         [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, pg.database), ...jobEnv, { name: 'PGAPPNAME', value: BACKUP_JOBS.dump(schedule.name) }])],
-      ));
+      ), { postgres: true });
     }
 
     cronJob(BACKUP_JOBS.minioMirror, 'mirror', b.minioMirror.cron, DEADLINES.mirror, pod([
@@ -198,7 +202,7 @@ export class Backups extends Construct {
         { name: 'PGAPPNAME', value: BACKUP_JOBS.restore },
       ])],
       [fetch('latest')],
-    ), true);
+    ), { suspend: true, postgres: true });
 
     cronJob(BACKUP_JOBS.drill, 'drill', b.drill.cron, DEADLINES.drill, pod(
       [container('drill', 'postgres', 'drill.sh', [
