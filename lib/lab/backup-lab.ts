@@ -51,7 +51,7 @@ async function waitUntilListening(port: number): Promise<void> {
 
 export interface PodRun {
   /** Container name → result, in the order they ran; stops at the first failure like a pod. */
-  readonly steps: { container: string; result: SpawnSyncReturns<string> }[];
+  readonly steps: { container: string; result: SpawnSyncReturns<string>; ms: number }[];
   readonly ok: boolean;
   readonly output: string;
 }
@@ -111,7 +111,7 @@ export class BackupLab {
    * `rewrite` maps env names to new values (host names, ports, endpoint); `wrap` may prefix the
    * shell command of one container (e.g. a file-size limit).
    */
-  runPod(cronJob: any, options: { scratch?: string; rewrite?: Record<string, string>; only?: string[]; wrap?: Record<string, string>; pathPrefix?: string } = {}): PodRun {
+  runPod(cronJob: any, options: { scratch?: string; rewrite?: Record<string, string>; only?: string[]; wrap?: Record<string, string>; pathPrefix?: string; timeoutMs?: number } = {}): PodRun {
     const scratch = options.scratch ?? this.scratch();
     const spec = cronJob.spec.jobTemplate.spec.template.spec;
     const containers = [...(spec.initContainers ?? []), ...spec.containers].filter((c: any) => !options.only || options.only.includes(c.name));
@@ -123,11 +123,13 @@ export class BackupLab {
       const [shell, script] = c.command as string[];
       const scriptPath = this.relocate(script, scratch);
       const prefix = options.wrap?.[c.name] ?? '';
+      const start = Date.now();
       const result = runAsService('/bin/sh', ['-c', `${prefix} exec ${shell} "$0"`, scriptPath], {
         env: { PATH: `${options.pathPrefix ? options.pathPrefix + ':' : ''}${this.options.pgBin}:/usr/sbin:/usr/bin:/bin`, ...env, AWS_CA_BUNDLE: '' },
         cwd: scratch,
+        timeoutMs: options.timeoutMs,
       });
-      steps.push({ container: c.name, result });
+      steps.push({ container: c.name, result, ms: Date.now() - start });
       if (result.status !== 0) break;
     }
     const ok = steps.length === containers.length && steps.every((st) => st.result.status === 0);
