@@ -48,14 +48,12 @@ export class BaseChart extends Chart {
       // Scrape ports differ per exporter; targets still admit only the monitoring namespace.
       egress: [{ peers: [{ namespaceSelector: {} }], ports: [] }, { peers: anywhere(), ports: tcp(443, 6443) }],
     });
+    // Every backup pod reaches B2 over HTTPS; the backup chart opens Postgres and MinIO to the Jobs that need them.
     new AllowFlows(this, 'backup-jobs', {
       name: 'backup-jobs',
       namespace: config.namespaces.backup,
       podLabels: {},
-      egress: [
-        { peers: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': config.namespaces.data } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }], ports: tcp(5432) },
-        { peers: anywhere(), ports: tcp(443) },
-      ],
+      egress: [{ peers: anywhere(), ports: tcp(443) }],
     });
   }
 }

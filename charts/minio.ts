@@ -32,7 +32,9 @@ export class MinioChart extends Chart {
     const m = config.minio;
     this.minio = new Minio(this, 'Minio', {
       namespace: config.namespaces.data,
-      clientNamespaces: [config.namespaces.app],
+      // The backup namespace reads every bucket for the B2 mirror (its own egress policy narrows it to that Job).
+      clientNamespaces: [config.namespaces.app, config.namespaces.backup],
+      backupReader: true,
       edgeNamespace: config.namespaces.edge,
       monitoringNamespace: config.namespaces.monitoring,
       image: config.images.minio ?? IMAGES.minio,

@@ -7,6 +7,8 @@ import { MinioChart } from '../charts/minio';
 import { MonitoringChart } from '../charts/monitoring';
 import { ProbeTarget } from './constructs/monitoring/probes';
 import { RedisChart } from '../charts/redis';
+import { BackupChart } from '../charts/backup';
+import { ROLES } from './constructs/postgres/config-files';
 import { PlatformConfig } from './config/schema';
 import { selectorLabels } from './labels';
 import { Minio } from './constructs/minio';
@@ -30,6 +32,8 @@ export class Platform {
   public readonly minio: Minio;
   /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page. */
   public readonly monitoring: MonitoringChart;
+  /** pg_dump CronJobs, MinIO mirror, restore and drill (Backblaze B2). */
+  public readonly backup: BackupChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -44,6 +48,18 @@ export class Platform {
     }).minio;
 
     const { cluster, pgbouncer } = this.postgres;
+    this.backup = new BackupChart(this.app, 'backup', {
+      config,
+      postgres: {
+        host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
+        backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, podLabels: cluster.podLabels,
+      },
+      minio: {
+        endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
+        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, podLabels: selectorLabels('minio'), port: this.minio.apiPort,
+      },
+    });
     const data = config.namespaces.data;
     this.apps = new AppChart(this.app, 'app', {
       config,
@@ -149,6 +165,9 @@ export class Platform {
       }))),
       // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
       ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
+      // Backups: the MinIO read-only key is created by the provisioning Job (data) and used by the mirror (backup).
+      ...['access-key', 'secret-key'].map((key) => ({ namespace: data, name: this.minio.backupSecretName!, key })),
+      ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
     ];
   }
 

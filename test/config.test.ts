@@ -81,6 +81,12 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['a backup age that does not parse', { alerts: { backupAge: { warning: '26 hours' } } }, ['alerts.backupAge.warning = "26 hours"', 'is not a Prometheus duration', 'fix:']],
   ['a `for` duration that does not parse', { alerts: { cpu: { for: '5min' } } }, ['alerts.cpu.for = "5min"', 'is not a Prometheus duration', 'fix:']],
   ['a percentage above 100', { alerts: { memory: { warning: 120 } } }, ['alerts.memory.warning = 120', 'at most 100 %', 'fix:']],
+  ['a backup endpoint without https', { backup: { b2: { endpoint: 'http://s3.eu-central-003.backblazeb2.com' } } }, ['backup.b2.endpoint = "http://s3.eu-central-003.backblazeb2.com"', 'is not https', 'fix: use https://s3.<region>.backblazeb2.com, or set backup.b2.local: true']],
+  ['a backup retention of 0 days', { backup: { schedules: [{ name: 'daily', cron: '0 3 * * *', retentionDays: 0 }] } }, ['backup.schedules.0.retentionDays = 0', 'must be greater than 0', 'fix:']],
+  ['a negative mirror retention', { backup: { minioMirror: { retentionDays: -3 } } }, ['backup.minioMirror.retentionDays = -3', 'must be greater than 0', 'fix:']],
+  ['an unparsable drill schedule', { backup: { drill: { cron: 'every sunday' } } }, ['backup.drill.cron = "every sunday"', 'not a five-field cron expression', 'fix:']],
+  ['a backup client of another major than the server', { backup: { clientImage: 'postgres:15.8-bookworm' } }, ['backup.clientImage = "postgres:15.8-bookworm"', 'carries PostgreSQL 15 but the server is 16', 'fix:']],
+  ['an unknown backup time zone', { backup: { timeZone: 'Europe/Atlantis' } }, ['backup.timeZone = "Europe/Atlantis"', 'not an IANA time zone', 'fix:']],
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 

@@ -34,7 +34,9 @@ describeWithPrograms('GIVEN prod written by npm run synth:helm', { helm }, () =>
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'platform-prod', type: 'application' });
     expect(chart.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(yaml.load(fs.readFileSync(path.join(out, 'values.yaml'), 'utf8'))).toEqual({});
-    expect(fs.readdirSync(path.join(out, 'templates')).sort()).toEqual(['app', 'base', 'edge', 'minio', 'monitoring', 'postgres', 'redis']);
+    const chartFolders = new Platform(loadConfig('prod')).charts.map((c) => c.node.id).sort();
+    expect(chartFolders.length).toBeGreaterThan(5);
+    expect(fs.readdirSync(path.join(out, 'templates')).sort()).toEqual(chartFolders);
   });
 
   test('WHEN helm lint runs THEN the chart passes', () => {

@@ -155,8 +155,19 @@ describe('GIVEN the synthesized prod provisioning scripts THEN the MinIO-only pa
       'mc admin policy create target app-web /opt/provision/app-web.json',
       'mc admin user add target "$APP_WEB_ACCESS_KEY" "$APP_WEB_SECRET_KEY"',
       'attach_policy app-web "$APP_WEB_ACCESS_KEY"',
+      'mc admin policy create target backup-read /opt/provision/backup-read.json',
+      'mc admin user add target "$BACKUP_READER_ACCESS_KEY" "$BACKUP_READER_SECRET_KEY"',
+      'attach_policy backup-read "$BACKUP_READER_ACCESS_KEY"',
     ]);
     expect(scripts['admin.sh']).toContain('mc admin policy attach target "$1" --user "$2"');
+  });
+
+  test('the backup reader may only list and get, in every bucket', () => {
+    const reader = JSON.parse(scripts['backup-read.json']);
+    expect(reader.Statement.flatMap((st: any) => st.Action).sort()).toEqual(['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket']);
+    expect(reader.Statement.flatMap((st: any) => st.Resource).sort()).toEqual(
+      ['arn:aws:s3:::documents', 'arn:aws:s3:::documents/*', 'arn:aws:s3:::tour-images', 'arn:aws:s3:::tour-images/*'],
+    );
   });
 
   test('each app policy names only its own buckets', () => {

@@ -60,11 +60,11 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
     expect(sm.spec.endpoints).toEqual([{ port: 'api', path: '/minio/v2/metrics/cluster', interval: '60s' }]);
   });
 
-  test('THEN the NetworkPolicy admits apps (API), the edge (API and console), monitoring (API) and the provisioning Job (API)', () => {
+  test('THEN the NetworkPolicy admits apps and the backup mirror (API), the edge (API and console), monitoring (API) and the provisioning Job (API)', () => {
     const np = one(s, 'NetworkPolicy', 'minio');
     const api = [{ protocol: 'TCP', port: 9000 }];
     expect(np.spec.ingress).toEqual([
-      { from: [nsPeer(s.config.namespaces.app)], ports: api },
+      { from: [nsPeer(s.config.namespaces.app), nsPeer(s.config.namespaces.backup)], ports: api },
       { from: [nsPeer(s.config.namespaces.edge)], ports: [...api, { protocol: 'TCP', port: 9001 }] },
       { from: [nsPeer(s.config.namespaces.monitoring)], ports: api },
       { from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'minio-provision' } } }], ports: api },

@@ -23,7 +23,6 @@ const external: Endpoint[] = [
   { name: 'loki', namespace: ns.monitoring, labels: { ...LOKI.pods, 'app.kubernetes.io/component': 'single-binary' } },
   { name: 'alloy', namespace: ns.monitoring, labels: { ...ALLOY.pods } },
   { name: 'blackbox', namespace: ns.monitoring, labels: { ...BLACKBOX.pods, ...PROBER_LABELS } },
-  { name: 'backup-job', namespace: ns.backup, labels: { 'app.kubernetes.io/name': 'pg-backup' } },
   { name: 'stranger', namespace: 'default', labels: { app: 'something' } },
   { name: 'rogue-app-pod', namespace: ns.app, labels: { 'app.kubernetes.io/name': 'rogue' } },
 ];
@@ -47,8 +46,10 @@ const TARGETS: [string, number][] = [
 const ALLOWED = new Set([
   'pgbouncer → postgres-primary:5432',
   'postgres-replica → postgres-primary:5432',
-  'backup-job → postgres-primary:5432',
-  'backup-job → postgres-replica:5432',
+  // Backups: the dumps (read-only role) and the manual restore reach Postgres; the drill restores into its own server.
+  'pg-backup-daily → postgres-primary:5432', 'pg-backup-daily → postgres-replica:5432',
+  'pg-backup-business-hours → postgres-primary:5432', 'pg-backup-business-hours → postgres-replica:5432',
+  'pg-restore → postgres-primary:5432', 'pg-restore → postgres-replica:5432',
   'crm-migrate → postgres-primary:5432',
   'prometheus → postgres-primary:9187',
   'crm → pgbouncer:6432', 'web → pgbouncer:6432', 'worker → pgbouncer:6432', 'crm-migrate → pgbouncer:6432',
@@ -61,6 +62,7 @@ const ALLOWED = new Set([
   // MinIO: apps, the provisioning Job, the ingress controller (files.<domain>, s3.<domain>), metrics on the API port.
   'crm → minio:9000', 'web → minio:9000', 'worker → minio:9000', 'crm-migrate → minio:9000',
   'minio-provision → minio:9000',
+  'minio-mirror → minio:9000',
   'traefik → minio:9000', 'traefik → minio:9001',
   'prometheus → minio:9000',
   // Uptime probes: the blackbox exporter and the status page reach exactly the probed ports.
@@ -91,6 +93,13 @@ test('Redis is reachable only from apps and the uptime probes (its exporter scra
 test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs, migrations and the uptime probes — never from apps or the ingress controller', () => {
   for (const source of ['crm', 'web', 'worker', 'traefik', 'stranger', 'rogue-app-pod']) {
     expect(model.allows(byName(source), byName('postgres-primary'), 5432)).toBe(false);
+  }
+});
+
+test('the restore drill reaches no data service, and the MinIO mirror only MinIO', () => {
+  for (const [target, port] of TARGETS) {
+    expect(model.allows(byName('pg-restore-drill'), byName(target), port)).toBe(false);
+    expect(model.allows(byName('minio-mirror'), byName(target), port)).toBe(target === 'minio' && port === 9000);
   }
 });
 

@@ -125,6 +125,16 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       { name: 'daily', cron: '0 3 * * *', retentionDays: 30 },
       { name: 'business-hours', cron: '0 9-18 * * 1-5', retentionDays: 7 },
     ],
+    // Placeholders: set your bucket's region endpoint and name per environment.
+    b2: { endpoint: 'https://s3.eu-central-003.backblazeb2.com', bucket: 'example-platform-backups', prefix: 'backups' },
+    credentials: { secretName: 'b2-backup', keyIdKey: 'key-id', applicationKeyKey: 'application-key' },
+    minioMirror: { cron: '0 4 * * *', retentionDays: 30 },
+    drill: { cron: '0 5 * * 0', checks: [{ table: 'public._prisma_migrations', minRows: 1 }] },
+    scratchSize: '10Gi',
+    resources: {
+      postgres: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
+      rclone: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+    },
   },
   // The users' threshold table; `for` is how long a condition must hold before it fires.
   alerts: {

@@ -120,6 +120,69 @@ const backupSchedule = z.strictObject({
   retentionDays: positiveInt('days'),
 });
 
+/** The off-site bucket (Backblaze B2 through its S3 API, or any S3 server). */
+const backupTarget = z
+  .strictObject({
+    /** The regional S3 endpoint, https://s3.<region>.backblazeb2.com for B2 (bucket in the path). */
+    endpoint: z.string().regex(/^https?:\/\/[a-z0-9.-]+(:\d+)?$/, 'is not an endpoint URL; fix: write it like https://s3.eu-central-003.backblazeb2.com (scheme and host, no path)'),
+    /** Signing region. @default the <region> of a B2 endpoint, else us-east-1 */
+    region: z.string().regex(/^[a-z0-9-]+$/, 'is not a region name; fix: write it like eu-central-003').optional(),
+    bucket: s3BucketName(),
+    /** Key prefix inside the bucket; objects go under <prefix>/<environment>/. */
+    prefix: z.string().regex(/^[a-z0-9]([a-z0-9._/-]*[a-z0-9])?$/, 'is not a key prefix; fix: use lower-case letters, digits, ".", "-", "_" and "/" inside, like backups'),
+    /** Marks a local S3 server (a lab or dev MinIO): only then is plain http allowed. */
+    local: z.boolean().default(false),
+  })
+  .superRefine((target, ctx) => {
+    if (!target.local && !target.endpoint.startsWith('https://')) {
+      ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'is not https, so backups would cross the internet in clear text; fix: use https://s3.<region>.backblazeb2.com, or set backup.b2.local: true for a local S3 server' });
+    }
+  });
+
+/** A Secret data key. */
+const secretKey = () => z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."');
+
+const backup = z.strictObject({
+  /** IANA time zone of every backup schedule (CronJob timeZone). */
+  timeZone: z.string().refine(isTimeZone, 'is not an IANA time zone; fix: write it like Etc/UTC or Europe/Berlin'),
+  /** pg_dump schedules; each keeps its dumps retentionDays days. */
+  schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
+  /** Image of pg_dump/pg_restore. @default the Postgres server image (same major by construction) */
+  clientImage: image().optional(),
+  b2: backupTarget,
+  /** Secret in the backup namespace with the B2 application key. */
+  credentials: z.strictObject({ secretName: k8sName(), keyIdKey: secretKey(), applicationKeyKey: secretKey() }),
+  /** MinIO → B2 mirror; deleted or overwritten objects stay retentionDays days under history/. */
+  minioMirror: z.strictObject({
+    cron: cron(),
+    retentionDays: positiveInt('days'),
+    /** @default every bucket in minio.buckets */
+    buckets: z.array(z.string()).optional(),
+  }),
+  /** Weekly restore of the newest dump into a scratch server, then these checks. */
+  drill: z.strictObject({
+    cron: cron(),
+    checks: z
+      .array(z.strictObject({
+        table: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'is not a schema-qualified table; fix: write it like public.users (lower case)'),
+        minRows: z.number().int().min(0, 'must not be negative; fix: use 0 to check only that the table exists'),
+      }))
+      .min(1, 'is empty, so a drill could pass on an empty dump; fix: list at least one table that must exist'),
+  }),
+  /** emptyDir limit for a dump (and, in the drill, its restored copy). */
+  scratchSize: quantity(),
+  resources: z.strictObject({ postgres: resources(), rclone: resources() }),
+});
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return value.length > 0;
+  } catch {
+    return false;
+  }
+}
+
 /** The ClusterIssuers the edge chart creates; `edge.issuer` picks the one certificates use. */
 export const ISSUERS = ['letsencrypt-staging', 'letsencrypt-prod', 'selfsigned'] as const;
 export type IssuerName = (typeof ISSUERS)[number];
@@ -191,10 +254,7 @@ export const platformConfigSchema = z
     apps: z
       .record(k8sName(), app)
       .transform((apps) => Object.entries(apps).map(([name, value]) => ({ name, ...value }))),
-    backup: z.strictObject({
-      timeZone: z.string().min(1),
-      schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
-    }),
+    backup,
     /** Alert thresholds (warning/critical) of the PrometheusRules; see lib/config/alerts.ts. */
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
@@ -323,6 +383,36 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
 
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
+  issues.push(...backupCrossCheck(config));
+  return issues;
+}
+
+/** The major in an image tag such as postgres:16.10-bookworm, or undefined for a digest or another tag. */
+export function postgresImageMajor(image: string): number | undefined {
+  const tag = /:(\d+)/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
+  return tag === undefined ? undefined : Number(tag);
+}
+
+function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
+  const issues: CrossCheckIssue[] = [];
+  const b = config.backup;
+  if (b.clientImage !== undefined) {
+    const major = postgresImageMajor(b.clientImage);
+    if (major !== config.postgres.major) {
+      issues.push({
+        path: ['backup', 'clientImage'],
+        message: `carries PostgreSQL ${major ?? '(no major in the tag)'} but the server is ${config.postgres.major}; pg_dump refuses a newer server and a newer dump is not restorable; fix: remove backup.clientImage (it defaults to the server image) or use a tag of major ${config.postgres.major}`,
+      });
+    }
+  }
+  const names = b.schedules.map((s) => s.name);
+  names.forEach((name, i) => {
+    if (names.indexOf(name) !== i) issues.push({ path: ['backup', 'schedules', i, 'name'], message: 'is used by two schedules; fix: give each schedule its own name' });
+  });
+  const buckets = config.minio.buckets.map((x) => x.name);
+  (b.minioMirror.buckets ?? []).forEach((name, i) => {
+    if (!buckets.includes(name)) issues.push({ path: ['backup', 'minioMirror', 'buckets', i], message: `is not in minio.buckets; fix: use one of ${buckets.join(', ')}` });
+  });
   return issues;
 }
 

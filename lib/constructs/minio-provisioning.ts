@@ -41,6 +41,20 @@ export function appPolicy(buckets: readonly string[]): object {
   };
 }
 
+/** The read-only key of the backup mirror: its policy name and env prefix in the Job. */
+export const BACKUP_READER = { policy: 'backup-read', envPrefix: 'BACKUP_READER' } as const;
+
+/** List and read every object in `buckets`, nothing else (the MinIO → B2 mirror). */
+export function readOnlyPolicy(buckets: readonly string[]): object {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: buckets.map((b) => `arn:aws:s3:::${b}`) },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: buckets.map((b) => `arn:aws:s3:::${b}/*`) },
+    ],
+  };
+}
+
 /** Entry point of the Job: connect, generic bucket part, MinIO-only admin part. */
 export function renderProvisionScript(): string {
   return `#!/bin/sh
@@ -113,7 +127,14 @@ ${lines.join('\n')}
 }
 
 /** The MinIO-only part: one policy, user and attachment per app (mc admin). */
-export function renderAdminScript(apps: readonly AppAccessSpec[], policyDir: string): string {
+export function renderAdminScript(apps: readonly AppAccessSpec[], policyDir: string, options: { backupReader?: boolean } = {}): string {
+  const reader = options.backupReader
+    ? [[
+      `mc admin policy create target ${BACKUP_READER.policy} ${policyDir}/${BACKUP_READER.policy}.json`,
+      `mc admin user add target "$${BACKUP_READER.envPrefix}_ACCESS_KEY" "$${BACKUP_READER.envPrefix}_SECRET_KEY"`,
+      `attach_policy ${BACKUP_READER.policy} "$${BACKUP_READER.envPrefix}_ACCESS_KEY"`,
+    ].join('\n')]
+    : [];
   const blocks = apps.map((a) => {
     const prefix = appEnvPrefix(a.app);
     const policy = appPolicyName(a.app);
@@ -137,6 +158,6 @@ attach_policy() {
   fi
 }
 
-${blocks.join('\n\n')}
+${[...blocks, ...reader].join('\n\n')}
 `;
 }

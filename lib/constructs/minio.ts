@@ -6,6 +6,8 @@ import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeNetworkPolicy, KubeSer
 import { componentLabels, selectorLabels } from '../labels';
 import {
   AppAccessSpec,
+  BACKUP_READER,
+  readOnlyPolicy,
   appEnvPrefix,
   appPolicy,
   appPolicyName,
@@ -46,6 +48,12 @@ export interface MinioProps {
    */
   readonly name?: string;
   /**
+   * Creates a read-only key (list and get on every bucket) for the backup mirror, from the
+   * Secret `minio-backup` (access-key, secret-key) in this namespace.
+   * @default false
+   */
+  readonly backupReader?: boolean;
+  /**
    * Secret with the keys root-user and root-password, created out of band.
    * @default 'minio-root'
    */
@@ -74,6 +82,8 @@ export class Minio extends Construct {
   public readonly rootSecretName: string;
   public readonly serviceName: string;
   public readonly consoleServiceName: string;
+  /** Secret (access-key, secret-key) of the read-only backup key; undefined unless backupReader. */
+  public readonly backupSecretName?: string;
   public readonly apiPort = API_PORT;
   public readonly consolePort = CONSOLE_PORT;
   private readonly buckets: readonly BucketSpec[];
@@ -88,6 +98,7 @@ export class Minio extends Construct {
     this.appNames = props.appAccess.map((a) => a.app);
     this.bucketNames = props.buckets.map((b) => b.name);
     this.rootSecretName = props.rootSecretName ?? 'minio-root';
+    this.backupSecretName = props.backupReader ? 'minio-backup' : undefined;
     this.serviceName = name;
     this.consoleServiceName = `${name}-console`;
     this.s3Endpoint = `http://${name}.${ns}.svc.cluster.local:${API_PORT}`;
@@ -189,13 +200,14 @@ export class Minio extends Construct {
     });
 
     const policies = Object.fromEntries(props.appAccess.map((a) => [`${appPolicyName(a.app)}.json`, JSON.stringify(appPolicy(a.buckets), null, 2) + '\n']));
+    if (props.backupReader) policies[`${BACKUP_READER.policy}.json`] = JSON.stringify(readOnlyPolicy(this.bucketNames), null, 2) + '\n';
     const scripts = new KubeConfigMap(this, 'ProvisionScripts', {
       metadata: { name: provisionName, namespace: ns, labels: provisionLabels },
       data: {
         'provision.sh': renderProvisionScript(),
         'client-mc.sh': renderMcClient(),
         'buckets.sh': renderBucketsScript(props.buckets),
-        'admin.sh': renderAdminScript(props.appAccess, SCRIPT_DIR),
+        'admin.sh': renderAdminScript(props.appAccess, SCRIPT_DIR, { backupReader: props.backupReader }),
         ...policies,
       },
     });
@@ -207,6 +219,12 @@ export class Minio extends Construct {
         { name: `${appEnvPrefix(a.app)}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: secret, key: 'secret-key' } } },
       ];
     });
+    if (this.backupSecretName) {
+      appKeyEnv.push(
+        { name: `${BACKUP_READER.envPrefix}_ACCESS_KEY`, valueFrom: { secretKeyRef: { name: this.backupSecretName, key: 'access-key' } } },
+        { name: `${BACKUP_READER.envPrefix}_SECRET_KEY`, valueFrom: { secretKeyRef: { name: this.backupSecretName, key: 'secret-key' } } },
+      );
+    }
     new KubeJob(this, 'Provision', {
       metadata: {
         name: provisionName,

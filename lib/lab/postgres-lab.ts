@@ -15,6 +15,7 @@ export const PASSWORDS = {
   replication: 'repl:pass\\1',
   pgbouncerAuth: 'bouncer-"auth"',
   metrics: 'metrics-pass',
+  backup: 'backup-pa:ss',
 };
 
 export class PostgresLab {
@@ -87,6 +88,7 @@ export class PostgresLab {
       env: this.env({
         PGHOST: '127.0.0.1', PGPORT: String(this.primaryPort), PGPASSWORD: PASSWORDS.superuser, POSTGRES_USER: 'postgres',
         APP_PASSWORD: PASSWORDS.app, REPLICATION_PASSWORD: PASSWORDS.replication, PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth, METRICS_PASSWORD: PASSWORDS.metrics,
+        BACKUP_PASSWORD: PASSWORDS.backup,
       }),
     });
   }

@@ -35,9 +35,9 @@ export function ownForService(...paths: string[]): void {
   for (const p of paths) spawnSync('chown', ['-R', 'postgres:postgres', p]);
 }
 
-export function runAsService(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {}): SpawnSyncReturns<string> {
+export function runAsService(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   const [c, a] = asServiceUser(cmd, args);
-  return spawnSync(c, a, { env: { ...process.env, ...options.env }, input: options.input, cwd: options.cwd ?? os.tmpdir(), encoding: 'utf8', timeout: 120_000 });
+  return spawnSync(c, a, { env: { ...process.env, ...options.env }, input: options.input, cwd: options.cwd ?? os.tmpdir(), encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
 }
 
 export function startAsService(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): ChildProcess {

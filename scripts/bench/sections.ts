@@ -1,8 +1,10 @@
 /** Benchmarks of the data layer and backups register here: name → runner. */
 import { benchFootprint } from './footprint';
+import { benchBackup } from './backup';
 import { benchPgbench } from './pgbench';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
   footprint: benchFootprint,
+  backup: benchBackup,
 };

@@ -22,6 +22,8 @@ export const ROLES = {
   replication: 'replicator',
   pgbouncerAuth: 'pgbouncer_auth',
   metrics: 'metrics',
+  /** pg_dump of the backup CronJobs: reads everything (pg_read_all_data), writes nothing. */
+  backup: 'backup',
 } as const;
 
 export function postgresqlConf(config: PlatformConfig): string {
@@ -94,7 +96,7 @@ export function initSql(config: PlatformConfig): string {
 \\set ON_ERROR_STOP on
 SET password_encryption = 'scram-sha-256';
 
-SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['${appUser}', '${ROLES.replication}', '${ROLES.pgbouncerAuth}', '${ROLES.metrics}']) AS r
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['${appUser}', '${ROLES.replication}', '${ROLES.pgbouncerAuth}', '${ROLES.metrics}', '${ROLES.backup}']) AS r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \\gexec
 
 ALTER ROLE ${appUser} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION PASSWORD :'app_password';
@@ -102,11 +104,13 @@ ALTER ROLE ${ROLES.replication} WITH LOGIN REPLICATION NOSUPERUSER PASSWORD :'re
 ALTER ROLE ${ROLES.pgbouncerAuth} WITH LOGIN NOSUPERUSER NOCREATEROLE PASSWORD :'pgbouncer_auth_password';
 ALTER ROLE ${ROLES.metrics} WITH LOGIN NOSUPERUSER PASSWORD :'metrics_password';
 GRANT pg_monitor TO ${ROLES.metrics};
+ALTER ROLE ${ROLES.backup} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'backup_password';
+GRANT pg_read_all_data TO ${ROLES.backup};
 
 SELECT 'CREATE DATABASE ${database} OWNER ${appUser}' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${database}') \\gexec
 REVOKE ALL ON DATABASE ${database} FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${appUser};
-GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics};
+GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics}, ${ROLES.backup};
 
 -- PgBouncer's documented auth_query path: a SECURITY DEFINER lookup, so the pooler never holds
 -- copies of the app's secrets. It exists in every database PgBouncer serves.
@@ -149,6 +153,7 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --d
   -v replication_password="$REPLICATION_PASSWORD" \\
   -v pgbouncer_auth_password="$PGBOUNCER_AUTH_PASSWORD" \\
   -v metrics_password="$METRICS_PASSWORD" \\
+  -v backup_password="$BACKUP_PASSWORD" \\
   -f "${PATHS.scriptsDir}/init.sql"
 `;
 }

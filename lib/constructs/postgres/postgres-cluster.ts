@@ -42,7 +42,7 @@ export class PostgresCluster extends Construct {
   public readonly database: string;
   public readonly appUser: string;
   /** Secrets the platform expects, by role. */
-  public readonly secrets: Readonly<Record<'superuser' | 'app' | 'replication' | 'pgbouncerAuth' | 'metrics', SecretKeyRef>>;
+  public readonly secrets: Readonly<Record<'superuser' | 'app' | 'replication' | 'pgbouncerAuth' | 'metrics' | 'backup', SecretKeyRef>>;
   /** Labels that select every Postgres pod (primary and replicas). */
   public readonly podLabels: Record<string, string>;
   public readonly primaryPodLabels: Record<string, string>;
@@ -63,6 +63,7 @@ export class PostgresCluster extends Construct {
       replication: { name: 'postgres-replication', key: SECRET_KEY },
       pgbouncerAuth: { name: 'pgbouncer-auth', key: SECRET_KEY },
       metrics: { name: 'postgres-metrics', key: SECRET_KEY },
+      backup: { name: 'postgres-backup', key: SECRET_KEY },
     };
     this.podLabels = { 'app.kubernetes.io/name': 'postgres' };
     this.primaryPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'primary' };
@@ -170,6 +171,7 @@ export class PostgresCluster extends Construct {
                   env('REPLICATION_PASSWORD', this.secrets.replication),
                   env('PGBOUNCER_AUTH_PASSWORD', this.secrets.pgbouncerAuth),
                   env('METRICS_PASSWORD', this.secrets.metrics),
+                  env('BACKUP_PASSWORD', this.secrets.backup),
                 ],
                 volumeMounts: [
                   ...mounts,
