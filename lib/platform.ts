@@ -6,6 +6,9 @@ import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
 import { MinioChart } from '../charts/minio';
 import { RedisChart } from '../charts/redis';
 import { PlatformConfig } from './config/schema';
+import { ArgoCdChart } from '../charts/argocd';
+import { SecretsChart } from '../charts/secrets';
+import { assertSecretsDeclared } from './gitops/secret-references';
 import { selectorLabels } from './labels';
 import { Minio } from './constructs/minio';
 import { Redis } from './constructs/redis';
@@ -26,6 +29,10 @@ export class Platform {
   public readonly redis: Redis;
   /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
   public readonly minio: Minio;
+  /** SealedSecrets of the `secrets` declarations and the sealed-secrets controller. */
+  public readonly secrets: SecretsChart;
+  /** Argo CD: AppProject, root and one Application per chart, derived from the charts above. */
+  public readonly argocd: ArgoCdChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -68,6 +75,11 @@ export class Platform {
         middlewares: this.edge.middlewares.app.publicAnnotation,
       },
     });
+
+    // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
+    this.secrets = new SecretsChart(this.app, 'secrets', { config });
+    assertSecretsDeclared(config, this.charts, this.declaredSecrets);
+    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
   }
 
   /** Plain-S3 settings of one app: its own key pair and its first granted bucket. */
@@ -86,8 +98,9 @@ export class Platform {
   }
 
   /**
-   * Every Secret the platform's pods reference, by namespace. They are created out of band (or
-   * sealed); the platform never writes their values.
+   * Secrets the platform reads, by namespace. References in pod specs are also found by scanning
+   * the synthesized objects; list here what a scan cannot see (a Helm value naming an existing
+   * Secret). Each must be declared under `secrets` in the config, or the synth fails.
    */
   public get declaredSecrets(): { namespace: string; name: string; key: string }[] {
     const { cluster, pgbouncer } = this.postgres;

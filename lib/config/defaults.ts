@@ -124,4 +124,43 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       { name: 'business-hours', cron: '0 9-18 * * 1-5', retentionDays: 7 },
     ],
   },
+  // --- GitOps ---
+  gitops: {
+    // Replace with your fork: Argo CD pulls <pathPrefix>/<env>/ from here.
+    repoUrl: 'https://github.com/example/platform.git',
+    targetRevision: 'main',
+    pathPrefix: 'dist',
+    resources: {
+      argoCd: {
+        controller: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+        repoServer: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+        server: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+        redis: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+        applicationSet: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+      },
+      sealedSecrets: { requests: { cpu: '20m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+    },
+  },
+  // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
+  // `existing` until an environment seals its own values: ciphertext is bound to one cluster's
+  // sealing key, so it cannot live in the defaults.
+  secrets: {
+    data: {
+      'postgres-superuser': { keys: ['password'], mode: 'existing' },
+      'postgres-app': { keys: ['password'], mode: 'existing' },
+      'postgres-replication': { keys: ['password'], mode: 'existing' },
+      'pgbouncer-auth': { keys: ['password'], mode: 'existing' },
+      'postgres-metrics': { keys: ['password'], mode: 'existing' },
+      'redis-auth': { keys: ['app-password', 'exporter-password', 'admin-password'], mode: 'existing' },
+      'minio-root': { keys: ['root-user', 'root-password'], mode: 'existing' },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+    },
+    app: {
+      'postgres-app': { keys: ['password'], mode: 'existing' },
+      'redis-auth': { keys: ['app-password'], mode: 'existing' },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+    },
+  },
 };
