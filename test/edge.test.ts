@@ -95,7 +95,8 @@ describe.each([
   });
 
   test('THEN every edge object lands in the edge folder', () => {
-    expect(edge.length).toBe(find(s, 'Application').length + 3 + 18 + 5);
+    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 5 NetworkPolicies
+    expect(edge.length).toBe(2 + 3 + 18 + 5);
   });
 });
 
