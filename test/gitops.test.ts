@@ -7,7 +7,7 @@ import { ArgoCdChart } from '../charts/argocd';
 import { loadConfig } from '../lib/config/load';
 import { CHARTS } from '../lib/config/versions';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
-import { HELM_CHART_SCOPE } from '../lib/gitops/helm-scope';
+import { addOnServing, HELM_CHART_SCOPE } from '../lib/gitops/helm-scope';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
@@ -101,11 +101,11 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
   });
 
   test('THEN every custom resource syncs after the add-on that brings its CRD, and every add-on after the namespace it installs into', () => {
-    const addOnOf: Record<string, string> = { 'cert-manager.io': 'cert-manager', 'traefik.io': 'traefik', 'bitnami.com': 'sealed-secrets', 'monitoring.coreos.com': 'kube-prometheus-stack' };
     const present = new Map(helmApps(s).map((a) => [a.spec.source.chart as string, a]));
     const withoutAddOn = new Set<string>();
-    for (const o of s.objects.filter((x) => addOnOf[groupOf(x.object.apiVersion)] !== undefined)) {
-      const addOn = present.get(addOnOf[groupOf(o.object.apiVersion)]);
+    // Argo CD's own kinds exist before anything syncs (bootstrap installs Argo CD).
+    for (const o of s.objects.filter((x) => addOnServing(groupOf(x.object.apiVersion)) !== undefined && groupOf(x.object.apiVersion) !== 'argoproj.io')) {
+      const addOn = present.get(addOnServing(groupOf(o.object.apiVersion))!);
       if (addOn === undefined) {
         withoutAddOn.add(groupOf(o.object.apiVersion));
         continue;

@@ -18,6 +18,8 @@ const INGRESS_CLASS: GroupKind = { group: 'networking.k8s.io', kind: 'IngressCla
 const RBAC = [CLUSTER_ROLE, CLUSTER_ROLE_BINDING];
 
 export interface HelmChartScope {
+  /** API groups of the CRDs the chart installs (their custom resources must sync after it). */
+  readonly crdGroups: readonly string[];
   readonly clusterKinds: readonly GroupKind[];
   /** Namespaces the chart writes to besides its destination. */
   readonly extraNamespaces: readonly string[];
@@ -26,15 +28,15 @@ export interface HelmChartScope {
 /** Keyed by chart name (CHARTS.<x>.chart). */
 export const HELM_CHART_SCOPE: Readonly<Record<string, HelmChartScope>> = {
   // Leader-election Role and RoleBinding live in kube-system (global.leaderElection.namespace).
-  'cert-manager': { clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'] },
-  traefik: { clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [] },
-  'sealed-secrets': { clusterKinds: [CRD, ...RBAC], extraNamespaces: [] },
-  'argo-cd': { clusterKinds: [CRD, ...RBAC], extraNamespaces: [] },
+  'cert-manager': { crdGroups: ['cert-manager.io', 'acme.cert-manager.io'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'] },
+  traefik: { crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [] },
+  'sealed-secrets': { crdGroups: ['bitnami.com'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [] },
+  'argo-cd': { crdGroups: ['argoproj.io'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [] },
   // Services for the control-plane exporters (kube-controller-manager, kube-scheduler, ...) go to kube-system.
-  'kube-prometheus-stack': { clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'] },
-  loki: { clusterKinds: RBAC, extraNamespaces: [] },
-  alloy: { clusterKinds: RBAC, extraNamespaces: [] },
-  'prometheus-blackbox-exporter': { clusterKinds: [], extraNamespaces: [] },
+  'kube-prometheus-stack': { crdGroups: ['monitoring.coreos.com'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'] },
+  loki: { crdGroups: [], clusterKinds: RBAC, extraNamespaces: [] },
+  alloy: { crdGroups: [], clusterKinds: RBAC, extraNamespaces: [] },
+  'prometheus-blackbox-exporter': { crdGroups: [], clusterKinds: [], extraNamespaces: [] },
 };
 
 export function helmChartScope(chart: string): HelmChartScope {
@@ -45,4 +47,9 @@ export function helmChartScope(chart: string): HelmChartScope {
     );
   }
   return scope;
+}
+
+/** The Helm chart whose CRDs serve an API group, if any. */
+export function addOnServing(group: string): string | undefined {
+  return Object.entries(HELM_CHART_SCOPE).find(([, scope]) => scope.crdGroups.includes(group))?.[0];
 }
