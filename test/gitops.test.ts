@@ -95,8 +95,11 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     expect(chartWave('redis')).toBe(chartWave('postgres'));
     expect(chartWave('minio')).toBe(chartWave('postgres'));
     for (const app of apps.filter((a) => a.metadata.name !== ROOT_APPLICATION)) expect(wave(app)).toBe(chartWave(app.metadata.name));
-    for (const helm of helmApps(s)) {
-      expect(wave(helm)).toBe(helm.spec.source.chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : chartWave(CRD_ADDONS));
+    // Helm releases that bring CRDs sync with the CRD add-ons; the others with their chart.
+    for (const o of s.objects.filter((x) => x.object.kind === 'Application' && x.object.spec.source?.chart)) {
+      const chart = o.object.spec.source.chart;
+      const expected = chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : HELM_CHART_SCOPE[chart].crdGroups.length > 0 ? chartWave(CRD_ADDONS) : chartWave(o.chart);
+      expect(`${chart}: ${wave(o.object)}`).toBe(`${chart}: ${expected}`);
     }
   });
 

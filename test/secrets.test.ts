@@ -24,10 +24,14 @@ describe('GIVEN the bundled config, where every secret is "existing"', () => {
     expect(controller.spec.source.helm.valuesObject.resources).toEqual(s.config.gitops.resources.sealedSecrets);
   });
 
-  test('THEN every Secret a pod reads is found in the objects, and they are exactly the ones Platform.declaredSecrets lists', () => {
+  test('THEN the scan finds every Secret key the pods read, and in the data and app namespaces each declared key has a reader', () => {
     const scanned = new Set(s.objects.flatMap((o) => findSecretReferences(o.object)).map((r) => `${r.namespace}/${r.name}/${r.key}`));
-    const listed = new Set(s.platform.declaredSecrets.map((r) => `${r.namespace}/${r.name}/${r.key}`));
-    expect(scanned).toEqual(listed);
+    for (const r of s.platform.declaredSecrets) expect(scanned).toContain(`${r.namespace}/${r.name}/${r.key}`);
+    for (const role of ['data', 'app'] as const) {
+      const ns = s.config.namespaces[role];
+      const declared = Object.entries(s.config.secrets[role]).flatMap(([name, d]) => d.keys.map((k) => `${ns}/${name}/${k}`));
+      expect(declared.sort()).toEqual([...scanned].filter((r) => r.startsWith(`${ns}/`)).sort());
+    }
     expect(scanned).toContain('data/postgres-superuser/password');
     expect(scanned).toContain('app/redis-auth/app-password');
     expect(scanned).not.toContain('app/redis-auth/admin-password'); // the app namespace only gets the app's own password
