@@ -8,6 +8,7 @@ import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-releas
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
 import { GroupKind, helmChartScope } from '../lib/gitops/helm-scope';
 import { ARGOCD_CHART, globOf, groupOf, kindGlob, ROOT_APPLICATION, syncOwner } from '../lib/gitops/placement';
+import { renderedObjects } from '../lib/gitops/rendered';
 import { applySyncPolicy, isHelmApplication, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
 import { chartWave } from '../lib/gitops/sync-order';
 
@@ -68,7 +69,7 @@ export class ArgoCdChart extends Chart {
     });
     shapeHelmApplication(this.argoCd.application!, chartWave(ARGOCD_CHART), true);
 
-    const rendered: RenderedChart[] = charts.map((c) => ({ id: c.node.id, objects: c.toJson() }));
+    const rendered: RenderedChart[] = charts.map((c) => ({ id: c.node.id, objects: renderedObjects(c) }));
     const source = (chartId: string): ApplicationSpecSource => ({
       repoUrl: config.gitops.repoUrl,
       targetRevision: config.gitops.targetRevision,

@@ -6,6 +6,7 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
+import { apiObjectIdentity, identity, renderedObjects } from './rendered';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
@@ -34,8 +35,9 @@ export const isCrdBearing = (object: any): boolean => Number(object.metadata?.an
 /** Applies the policy to every ApiObject of `charts` (call once, after all charts are built). */
 export function applySyncPolicy(charts: readonly Chart[]): void {
   for (const chart of charts) {
+    const rendered = new Map(renderedObjects(chart).map((o) => [identity(o), o]));
     for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-      const json = object.toJson();
+      const json = rendered.get(apiObjectIdentity(object)) ?? object.toJson();
       const where = `${chart.node.id}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
       if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
         throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
