@@ -46,7 +46,7 @@ export interface MonitoringChartProps {
 
 /** CRD-bearing add-ons (kube-prometheus-stack brings ServiceMonitor, Probe, PrometheusRule) sync first. */
 const CRD_WAVE = -10;
-/** Releases that only use those CRDs. */
+/** Releases that only use those CRDs (the GitOps post-pass then places every release by SYNC_ORDER). */
 const ADDON_WAVE = -5;
 /** Objects of the add-ons' kinds: Argo CD retries them until the CRDs exist. */
 const CUSTOM_RESOURCE_ANNOTATIONS = {

@@ -111,6 +111,10 @@ const EXTRACTORS: Record<string, Extractor> = {
     ]),
   ],
   'prometheus-blackbox-exporter': (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
+  'sealed-secrets': (v, _n, at) => [row('sealed-secrets-controller', 1, [sized(at('resources'), v.resources)])],
+  // Dex and notifications are switched off in our values (charts/argocd.ts).
+  'argo-cd': (v, _n, at) => (['controller', 'repoServer', 'server', 'redis', 'applicationSet'] as const).map((part) =>
+    row(part, v[part]?.replicas ?? 1, [sized(at(`${part}.resources`), v[part]?.resources)])),
 };
 
 /** Helm releases: Argo CD Applications with a Helm source and valuesObject. */

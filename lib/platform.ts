@@ -10,6 +10,9 @@ import { RedisChart } from '../charts/redis';
 import { BackupChart } from '../charts/backup';
 import { ROLES } from './constructs/postgres/config-files';
 import { PlatformConfig } from './config/schema';
+import { ArgoCdChart } from '../charts/argocd';
+import { SecretsChart } from '../charts/secrets';
+import { assertSecretsDeclared } from './gitops/secret-references';
 import { selectorLabels } from './labels';
 import { Minio } from './constructs/minio';
 import { Redis } from './constructs/redis';
@@ -34,6 +37,10 @@ export class Platform {
   public readonly monitoring: MonitoringChart;
   /** pg_dump CronJobs, MinIO mirror, restore and drill (Backblaze B2). */
   public readonly backup: BackupChart;
+  /** SealedSecrets of the `secrets` declarations and the sealed-secrets controller. */
+  public readonly secrets: SecretsChart;
+  /** Argo CD: AppProject, root and one Application per chart, derived from the charts above. */
+  public readonly argocd: ArgoCdChart;
 
   constructor(config: PlatformConfig) {
     this.config = config;
@@ -92,6 +99,11 @@ export class Platform {
       publicHosts: this.publicHosts(),
       s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort } },
     });
+
+    // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
+    this.secrets = new SecretsChart(this.app, 'secrets', { config });
+    assertSecretsDeclared(config, this.charts, this.declaredSecrets);
+    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
   }
 
   /** Health checks of the apps and data services, from the attributes of their constructs. */
@@ -144,8 +156,9 @@ export class Platform {
   }
 
   /**
-   * Every Secret the platform's pods reference, by namespace. They are created out of band (or
-   * sealed); the platform never writes their values.
+   * Secrets the platform reads, by namespace. References in pod specs are also found by scanning
+   * the synthesized objects; list here what a scan cannot see (a Helm value naming an existing
+   * Secret). Each must be declared under `secrets` in the config, or the synth fails.
    */
   public get declaredSecrets(): { namespace: string; name: string; key: string }[] {
     const { cluster, pgbouncer } = this.postgres;

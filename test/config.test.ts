@@ -87,6 +87,31 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['an unparsable drill schedule', { backup: { drill: { cron: 'every sunday' } } }, ['backup.drill.cron = "every sunday"', 'not a five-field cron expression', 'fix:']],
   ['a backup client of another major than the server', { backup: { clientImage: 'postgres:15.8-bookworm' } }, ['backup.clientImage = "postgres:15.8-bookworm"', 'carries PostgreSQL 15 but the server is 16', 'fix:']],
   ['an unknown backup time zone', { backup: { timeZone: 'Europe/Atlantis' } }, ['backup.timeZone = "Europe/Atlantis"', 'not an IANA time zone', 'fix:']],
+  // --- GitOps and secrets ---
+  ['a repository URL that is not a git URL', { gitops: { repoUrl: 'github.com/example/platform' } }, ['gitops.repoUrl = "github.com/example/platform"', 'is not a git URL', 'fix:']],
+  ['a target revision with spaces', { gitops: { targetRevision: 'release 2' } }, ['gitops.targetRevision = "release 2"', 'is not a git branch, tag or commit', 'fix:']],
+  ['a path prefix climbing out of the repository', { gitops: { pathPrefix: '../dist' } }, ['gitops.pathPrefix = "../dist"', 'not a relative folder', 'fix:']],
+  [
+    'a secret read but never declared',
+    { minio: { appAccess: { worker: { buckets: ['documents'] } } } },
+    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in lib/config/defaults.ts 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
+  ],
+  [
+    'a sealed secret without its ciphertext',
+    { secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed' } } } },
+    ['secrets.data.postgres-app.encryptedData.password', 'is missing in sealed mode', 'kubeseal'],
+  ],
+  [
+    'ciphertext for an existing secret',
+    { secrets: { app: { 'redis-auth': { keys: ['app-password'], mode: 'existing', encryptedData: { 'app-password': sealedLike() } } } } },
+    ['secrets.app.redis-auth.encryptedData', 'mode is "existing"', 'fix: set mode: sealed or remove encryptedData'],
+  ],
+  [
+    'a key listed twice',
+    { secrets: { data: { 'minio-root': { keys: ['root-user', 'root-password', 'root-user'], mode: 'existing' } } } },
+    ['secrets.data.minio-root.keys.2 = "root-user"', 'declares key "root-user" twice', 'fix:'],
+  ],
+  ['an unknown secret mode', { secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'vault' } } } }, ['secrets.data.postgres-app.mode = "vault"', 'must be "sealed" or "existing"']],
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 
@@ -125,6 +150,26 @@ describe('GIVEN a bad environment file WHEN synthesizing', () => {
     expect(treeHash(dist)).toBe(before);
   });
 
+  test('a secret declared twice THEN the YAML is refused with the line of the duplicate', () => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    const twice = "secrets:\n  data:\n    postgres-app: { keys: [password], mode: existing }\n    postgres-app: { keys: [password], mode: existing }\n";
+    fs.writeFileSync(path.join(envDir, 'prod.yaml'), `domain: example.com\n${twice}`);
+    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/duplicated mapping key \(5:5\)/);
+    expect(treeHash(dist)).toBe(before);
+  });
+
+  test('a plain password where kubeseal output belongs THEN it is refused without echoing the value', () => {
+    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ domain: 'example.com', secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed', encryptedData: { password: 'correct-horse-battery' } } } } }));
+    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('secrets.data.postgres-app.encryptedData.password = "(not shown)": is not a kubeseal-encrypted value; fix:');
+    expect(run.stderr).not.toContain('correct-horse-battery');
+    expect(treeHash(dist)).toBe(before);
+  });
+
   test('the error is a ConfigError listing every problem at once', () => {
     const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
     fs.writeFileSync(path.join(envDir, 'x.yaml'), yaml.dump({ domain: 'bad domain', postgres: { replicas: -2 } }));
@@ -138,6 +183,13 @@ describe('GIVEN a bad environment file WHEN synthesizing', () => {
     expect((error as ConfigError).problems.map((p) => p.key)).toEqual(expect.arrayContaining(['domain', 'postgres.replicas']));
   });
 });
+
+/** Bytes shaped like kubeseal output (2-byte length 256, then 256 + 16 + 8 bytes), for config-only tests. */
+function sealedLike(): string {
+  const bytes = crypto.randomBytes(2 + 256 + 24);
+  bytes.writeUInt16BE(256, 0);
+  return bytes.toString('base64');
+}
 
 function treeHash(dir: string): string {
   const hash = crypto.createHash('sha256');

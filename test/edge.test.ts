@@ -95,7 +95,7 @@ describe.each([
   });
 
   test('THEN every edge object lands in the edge folder', () => {
-    // 2 Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 5 NetworkPolicies.
+    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 5 NetworkPolicies
     expect(edge.length).toBe(2 + 3 + 18 + 5);
   });
 });

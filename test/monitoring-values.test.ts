@@ -41,6 +41,7 @@ describe('GIVEN the Loki values of every environment (and the S3 variant)', () =
   const s3 = synth(configFor('prod', {
     minio: { buckets: [{ name: 'tour-images', access: 'public-download' }, { name: 'documents', access: 'private' }, { name: 'logs', access: 'private' }] },
     monitoring: { loki: { storage: { type: 's3', bucket: 'logs', secret: 'loki-s3', size: '5Gi' } } },
+    secrets: { monitoring: { 'loki-s3': { keys: ['access-key', 'secret-key'], mode: 'existing' } } },
   }));
 
   test('THEN the schema is the draft-07 file of the pinned chart', () => {

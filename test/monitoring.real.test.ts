@@ -29,6 +29,7 @@ const everyReceiver = synth(configFor('prod', {
       ],
     },
   },
+  secrets: { monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord'], mode: 'existing' } } },
 }));
 
 /**

@@ -1,3 +1,4 @@
+import { chartWave, CRD_ADDONS } from '../lib/gitops/sync-order';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -21,10 +22,11 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
 
   test('THEN the four add-ons are Argo CD Applications on pinned chart versions; kube-prometheus-stack syncs first, server-side', () => {
     const pins = [
-      ['kube-prometheus-stack', CHARTS.kubePrometheusStack, '-10'],
-      ['loki', CHARTS.loki, '-5'],
-      ['alloy', CHARTS.alloy, '-5'],
-      ['prometheus-blackbox-exporter', CHARTS.blackboxExporter, '-5'],
+      // The operator's CRDs first; the others sync with the monitoring chart (lib/gitops/sync-order.ts).
+      ['kube-prometheus-stack', CHARTS.kubePrometheusStack, String(chartWave(CRD_ADDONS))],
+      ['loki', CHARTS.loki, String(chartWave('monitoring'))],
+      ['alloy', CHARTS.alloy, String(chartWave('monitoring'))],
+      ['prometheus-blackbox-exporter', CHARTS.blackboxExporter, String(chartWave('monitoring'))],
     ] as const;
     for (const [name, pin, wave] of pins) {
       const app = one(s, 'Application', name);
@@ -211,6 +213,7 @@ describe('GIVEN receivers of every kind and Loki on S3', () => {
       },
       loki: { storage: { type: 's3', bucket: 'logs', secret: 'loki-s3', size: '5Gi' } },
     },
+    secrets: { monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord'], mode: 'existing' }, 'loki-s3': { keys: ['access-key', 'secret-key'], mode: 'existing' } } },
   });
   const s = synth(config);
 

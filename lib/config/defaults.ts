@@ -67,7 +67,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
   },
   redis: {
     storage: { size: '2Gi' },
-    resources: { requests: { cpu: '100m', memory: '640Mi' }, limits: { memory: '1Gi' } },
+    resources: { requests: { cpu: '50m', memory: '640Mi' }, limits: { memory: '1Gi' } },
     maxmemory: '512Mi',
     maxmemoryPolicy: 'allkeys-lru',
     appendfsync: 'everysec',
@@ -76,7 +76,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
   },
   minio: {
     storage: { size: '50Gi' },
-    resources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1Gi' } },
+    resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '1Gi' } },
     consoleHost: 'files.{domain}',
     apiHost: 's3.{domain}',
     buckets: [
@@ -182,6 +182,60 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       alloy: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
       blackbox: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
       statusPage: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
+    },
+  },
+  // --- GitOps ---
+  gitops: {
+    // Replace with your fork: Argo CD pulls <pathPrefix>/<env>/ from here.
+    repoUrl: 'https://github.com/example/platform.git',
+    targetRevision: 'main',
+    pathPrefix: 'dist',
+    resources: {
+      // Argo CD idles between syncs of ~500 objects; requests fit the 50 % footprint budget, limits allow bursts.
+      argoCd: {
+        controller: { requests: { cpu: '100m', memory: '384Mi' }, limits: { memory: '1Gi' } },
+        repoServer: { requests: { cpu: '50m', memory: '192Mi' }, limits: { memory: '512Mi' } },
+        server: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+        redis: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+        applicationSet: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+      },
+      sealedSecrets: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
+    },
+  },
+  // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
+  // `existing` until an environment seals its own values: ciphertext is bound to one cluster's
+  // sealing key, so it cannot live in the defaults.
+  secrets: {
+    data: {
+      'postgres-superuser': { keys: ['password'], mode: 'existing' },
+      'postgres-app': { keys: ['password'], mode: 'existing' },
+      'postgres-replication': { keys: ['password'], mode: 'existing' },
+      'pgbouncer-auth': { keys: ['password'], mode: 'existing' },
+      'postgres-metrics': { keys: ['password'], mode: 'existing' },
+      'redis-auth': { keys: ['app-password', 'exporter-password', 'admin-password'], mode: 'existing' },
+      'minio-root': { keys: ['root-user', 'root-password'], mode: 'existing' },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      // The backup role's password (init SQL) and the read-only MinIO key the provisioning Job creates.
+      'postgres-backup': { keys: ['password'], mode: 'existing' },
+      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+    },
+    app: {
+      'postgres-app': { keys: ['password'], mode: 'existing' },
+      'redis-auth': { keys: ['app-password'], mode: 'existing' },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+    },
+    backup: {
+      'postgres-backup': { keys: ['password'], mode: 'existing' },
+      // Only pg-restore uses it: restoring recreates objects owned by the app role.
+      'postgres-superuser': { keys: ['password'], mode: 'existing' },
+      'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
+      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+    },
+    monitoring: {
+      'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },
+      'alertmanager-smtp': { keys: ['password'], mode: 'existing' },
     },
   },
 };

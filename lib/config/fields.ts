@@ -115,3 +115,55 @@ export function isCidr(value: string): boolean {
   const bits = net.isIPv4(match[1]) ? 32 : net.isIPv6(match[1]) ? 128 : 0;
   return bits > 0 && Number(match[2]) <= bits;
 }
+
+// --- GitOps (Argo CD source and sealed secrets) ---
+
+/** A git remote Argo CD can pull: https://host/path, ssh://[user@]host[:port]/path or scp-like user@host:path. */
+export const gitUrl = () =>
+  z.string().refine(isGitUrl, 'is not a git URL; fix: use https://github.com/<org>/<repo>.git or git@github.com:<org>/<repo>.git');
+
+export function isGitUrl(value: string): boolean {
+  if (/\s/.test(value)) return false;
+  if (/^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}:[^/][^:]*$/.test(value)) return true; // git@github.com:org/repo.git
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return ['https:', 'ssh:'].includes(url.protocol) && url.hostname.includes('.') && url.pathname.replace(/\/+$/, '').split('/').filter(Boolean).length >= 1;
+}
+
+/** A branch, tag or commit as `git check-ref-format` accepts it (no spaces, no "..", no ~^:?*[\). */
+export const gitRevision = () =>
+  z.string().refine(isGitRevision, 'is not a git branch, tag or commit; fix: use a branch like main, a tag like v1.2.0 or a commit SHA, without spaces');
+
+export function isGitRevision(value: string): boolean {
+  return (
+    value.length > 0 &&
+    !/[\s~^:?*[\\\x00-\x1f\x7f]/.test(value) &&
+    !value.includes('..') &&
+    !value.includes('@{') &&
+    !value.includes('//') &&
+    !/^[/.-]|[/.]$|\.lock$|\/\./.test(value)
+  );
+}
+
+/** A folder inside the repository: relative, no "..", no leading or trailing slash. */
+export const repoPath = () =>
+  z.string().regex(/^(?!.*(^|\/)\.\.?(\/|$))[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, 'is not a relative folder of the repository; fix: write it like dist or deploy/dist (no leading "/", no "..")');
+
+/**
+ * One value as kubeseal prints it: base64 of [2-byte length n][n bytes RSA-OAEP-wrapped session key]
+ * [AES-GCM ciphertext with its 16-byte tag]. Anything else (a plain password pasted by mistake) is refused.
+ */
+export const sealedValue = () =>
+  z.string().refine(isSealedValue, 'is not a kubeseal-encrypted value; fix: paste what `kubeseal --raw` printed for this key, never the plain value');
+
+export function isSealedValue(value: string): boolean {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value) || value.length % 4 !== 0) return false;
+  const bytes = Buffer.from(value, 'base64');
+  if (bytes.length < 2) return false;
+  const wrappedKey = bytes.readUInt16BE(0);
+  return [256, 384, 512].includes(wrappedKey) && bytes.length >= 2 + wrappedKey + 16;
+}

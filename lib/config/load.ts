@@ -63,7 +63,9 @@ export function parseConfig(raw: Record<string, unknown>, source: string): Platf
         message: 'is not a known setting; fix: remove it or correct the spelling',
       }));
     }
-    return [{ key: at.map(String).join('.') || '(root)', value: valueAt(expanded, at), message: issue.message }];
+    // Whatever sits under encryptedData may be a plain value pasted by mistake: never echo it.
+    const value = at.includes('encryptedData') ? '(not shown)' : valueAt(expanded, at);
+    return [{ key: at.map(String).join('.') || '(root)', value, message: issue.message }];
   });
   throw new ConfigError(source, problems);
 }

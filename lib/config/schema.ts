@@ -3,7 +3,7 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from 'zod';
-import { cidr, cron, dnsName, httpPath, image, k8sName, positiveInt, quantity, replicas, resources, s3BucketName } from './fields';
+import { cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
@@ -215,6 +215,48 @@ const edge = z.strictObject({
   resources: z.strictObject({ traefik: resources(), certManager: resources() }),
 });
 
+
+// --- GitOps: where Argo CD pulls dist/ from, and every credential the platform uses ---
+
+const gitops = z.strictObject({
+  /** This repository, as Argo CD clones it; the AppProject allows no other git source. */
+  repoUrl: gitUrl(),
+  /** Branch, tag or commit Argo CD follows. */
+  targetRevision: gitRevision(),
+  /** Folder of the synthesized output in the repository: chart Applications sync `<pathPrefix>/<env>/<chart>`. */
+  pathPrefix: repoPath(),
+  resources: z.strictObject({
+    /** Argo CD components (the platform manages Argo CD through its Helm chart). */
+    argoCd: z.strictObject({ controller: resources(), repoServer: resources(), server: resources(), redis: resources(), applicationSet: resources() }),
+    sealedSecrets: resources(),
+  }),
+});
+
+/** The namespace roles (keys of `namespaces`); Secrets are declared per role. */
+export const NAMESPACE_ROLES = ['app', 'data', 'edge', 'monitoring', 'backup'] as const;
+export type NamespaceRole = (typeof NAMESPACE_ROLES)[number];
+
+/**
+ * One Secret in one namespace. `existing`: created out of band (kubectl, an external operator);
+ * `sealed`: `encryptedData` holds kubeseal output per key for this environment's cluster and the
+ * platform renders a SealedSecret. Values never appear in plain text anywhere.
+ */
+const secretDeclaration = z.strictObject({
+  /** Keys the Secret holds; every key a pod reads must be listed. */
+  keys: z.array(z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."')).min(1, 'is empty; fix: list the keys the Secret holds'),
+  mode: z.enum(['sealed', 'existing'], { error: 'must be "sealed" or "existing"; fix: use sealed (kubeseal output committed here) or existing (created out of band)' }),
+  /** kubeseal output per key (`kubeseal --raw`), required for every key in sealed mode. */
+  encryptedData: z.record(z.string(), sealedValue()).optional(),
+});
+export type SecretDeclaration = z.infer<typeof secretDeclaration>;
+
+const secrets = z.strictObject(
+  Object.fromEntries(NAMESPACE_ROLES.map((role) => [role, z.record(k8sName(), secretDeclaration).default({})])) as Record<
+    NamespaceRole,
+    z.ZodDefault<z.ZodRecord<ReturnType<typeof k8sName>, typeof secretDeclaration>>
+  >,
+);
+
 const imageOverrides = z
   .strictObject(Object.fromEntries(Object.keys(IMAGES).map((k) => [k, image().optional()])) as Record<ImageName, z.ZodOptional<ReturnType<typeof image>>>);
 
@@ -259,6 +301,10 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
+    /** Argo CD source of this environment (see README, "GitOps"). */
+    gitops,
+    /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
+    secrets,
   });
 
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
@@ -384,6 +430,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
   issues.push(...backupCrossCheck(config));
+  issues.push(...crossCheckSecrets(config));
   return issues;
 }
 
@@ -413,6 +460,34 @@ function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
   (b.minioMirror.buckets ?? []).forEach((name, i) => {
     if (!buckets.includes(name)) issues.push({ path: ['backup', 'minioMirror', 'buckets', i], message: `is not in minio.buckets; fix: use one of ${buckets.join(', ')}` });
   });
+  return issues;
+}
+
+/** Sealed declarations carry exactly their keys' ciphertext; existing ones carry none; no key twice. */
+function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
+  const issues: CrossCheckIssue[] = [];
+  for (const role of NAMESPACE_ROLES) {
+    for (const [name, declaration] of Object.entries(config.secrets[role])) {
+      const at = ['secrets', role, name];
+      declaration.keys.forEach((key, k) => {
+        if (declaration.keys.indexOf(key) !== k) issues.push({ path: [...at, 'keys', k], message: `declares key "${key}" twice; fix: list each key once` });
+      });
+      const sealedKeys = Object.keys(declaration.encryptedData ?? {});
+      if (declaration.mode === 'existing' && sealedKeys.length > 0) {
+        issues.push({ path: [...at, 'encryptedData'], message: 'is set but mode is "existing", so it would be ignored; fix: set mode: sealed or remove encryptedData' });
+      }
+      if (declaration.mode === 'sealed') {
+        declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
+          path: [...at, 'encryptedData', key],
+          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${config.namespaces[role]} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
+        }));
+        sealedKeys.filter((key) => !declaration.keys.includes(key)).forEach((key) => issues.push({
+          path: [...at, 'encryptedData', key],
+          message: `is not one of the declared keys (${declaration.keys.join(', ')}); fix: add it to keys or remove it`,
+        }));
+      }
+    }
+  }
   return issues;
 }
 

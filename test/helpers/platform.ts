@@ -55,7 +55,7 @@ const GRAFANA_SERVICE_PORT = (yaml.load(fs.readFileSync(path.join(referenceDir()
 /** Our Services plus those a Helm release renders that routes point at (Grafana). */
 export function servicesWithHelm(s: Synthesized): any[] {
   const helm = find(s, 'Application')
-    .filter((a) => a.spec.source.chart === 'kube-prometheus-stack')
+    .filter((a) => a.spec.source?.chart === 'kube-prometheus-stack')
     .map((a) => ({ metadata: { name: `${a.spec.source.helm.releaseName}-grafana`, namespace: a.spec.destination.namespace }, spec: { ports: [{ port: GRAFANA_SERVICE_PORT }] } }));
   return [...find(s, 'Service'), ...helm];
 }

@@ -1,0 +1,130 @@
+/**
+ * Which Secrets the platform reads, found in the synthesized objects (env, envFrom, volumes,
+ * projected volumes, wherever they are nested, Helm values included), and the check against the
+ * `secrets` declarations in config.
+ */
+import { Chart } from 'cdk8s';
+import { ConfigError, ConfigProblem } from '../config/errors';
+import { NAMESPACE_ROLES, NamespaceRole, PlatformConfig } from '../config/schema';
+import { renderedObjects } from './rendered';
+
+export interface SecretReference {
+  readonly namespace: string;
+  readonly name: string;
+  /** The key read; undefined when the whole Secret is read (envFrom, a volume without items). */
+  readonly key?: string;
+  /** The object that reads it, e.g. `StatefulSet data/postgres-primary`. */
+  readonly from: string;
+}
+
+/** Every Secret reference inside one rendered object. */
+export function findSecretReferences(object: any): SecretReference[] {
+  const namespace: string | undefined = object.kind === 'Application' ? object.spec?.destination?.namespace : object.metadata?.namespace;
+  if (namespace === undefined) return [];
+  const from = `${object.kind} ${namespace}/${object.metadata?.name}`;
+  const found: SecretReference[] = [];
+  const add = (name: unknown, key?: unknown) => {
+    if (typeof name === 'string') found.push({ namespace, name, key: typeof key === 'string' ? key : undefined, from });
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const n = node as Record<string, any>;
+    if (Array.isArray(n.env)) for (const e of n.env) add(e?.valueFrom?.secretKeyRef?.name, e?.valueFrom?.secretKeyRef?.key);
+    if (Array.isArray(n.envFrom)) for (const e of n.envFrom) add(e?.secretRef?.name);
+    if (Array.isArray(n.volumes)) {
+      for (const v of n.volumes) {
+        const secrets = [v?.secret && { name: v.secret.secretName, items: v.secret.items }, ...(v?.projected?.sources ?? []).map((s: any) => s?.secret)];
+        for (const s of secrets.filter(Boolean)) {
+          if (Array.isArray(s.items) && s.items.length > 0) s.items.forEach((i: any) => add(s.name, i?.key));
+          else add(s.name);
+        }
+      }
+    }
+    Object.values(n).forEach(visit);
+  };
+  visit(object);
+  return found;
+}
+
+/** Secret-like objects a chart renders itself, to catch a declaration made twice. */
+export interface RenderedSecret {
+  readonly chart: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/**
+ * Problems: a Secret read but not declared (or a key missing from its declaration), a Secret in a
+ * namespace that is no platform role, and a declared Secret that a chart also renders itself.
+ */
+export function checkSecretDeclarations(config: PlatformConfig, references: readonly SecretReference[], rendered: readonly RenderedSecret[]): ConfigProblem[] {
+  const roleOf = new Map<string, NamespaceRole>(NAMESPACE_ROLES.map((role) => [config.namespaces[role], role]));
+  const problems: ConfigProblem[] = [];
+  const byDeclaration = new Map<string, { role: NamespaceRole; name: string; keys: Set<string>; from: Set<string> }>();
+  for (const ref of references) {
+    const role = roleOf.get(ref.namespace);
+    if (role === undefined) {
+      problems.push({ key: 'secrets', value: `${ref.namespace}/${ref.name}`, message: `is read by ${ref.from}, but ${ref.namespace} is no platform namespace; fix: read Secrets only in the namespaces under namespaces.*` });
+      continue;
+    }
+    const id = `${role}/${ref.name}`;
+    const entry = byDeclaration.get(id) ?? { role, name: ref.name, keys: new Set<string>(), from: new Set<string>() };
+    if (ref.key !== undefined) entry.keys.add(ref.key);
+    entry.from.add(ref.from);
+    byDeclaration.set(id, entry);
+  }
+  for (const { role, name, keys, from } of [...byDeclaration.values()].sort((a, b) => `${a.role}/${a.name}`.localeCompare(`${b.role}/${b.name}`))) {
+    const declaration = config.secrets[role][name];
+    const readers = [...from].sort().join(', ');
+    const wanted = [...keys].sort();
+    if (declaration === undefined) {
+      problems.push({
+        key: `secrets.${role}.${name}`,
+        value: undefined,
+        message:
+          `is read by ${readers} but never declared; fix: add to secrets.${role} in lib/config/defaults.ts ` +
+          `'${name}': { keys: [${wanted.map((k) => `'${k}'`).join(', ')}], mode: 'existing' }`,
+      });
+      continue;
+    }
+    for (const key of wanted.filter((k) => !declaration.keys.includes(k))) {
+      problems.push({ key: `secrets.${role}.${name}.keys`, value: declaration.keys, message: `lacks "${key}", which ${readers} reads; fix: add "${key}" to the keys (and seal it in sealed mode)` });
+    }
+  }
+  for (const secret of rendered) {
+    const role = roleOf.get(secret.namespace);
+    if (role !== undefined && config.secrets[role][secret.name] !== undefined) {
+      problems.push({
+        key: `secrets.${role}.${secret.name}`,
+        value: config.secrets[role][secret.name].mode,
+        message: `is declared twice: in the config and as a ${secret.kind} rendered by chart "${secret.chart}"; fix: keep only the config declaration and let the chart reference the Secret by name`,
+      });
+    }
+  }
+  return problems;
+}
+
+/** The chart that renders SealedSecrets from the declarations (charts/secrets.ts). */
+export const SECRETS_CHART = 'secrets';
+
+/**
+ * Fails with a ConfigError, before anything is written, when a Secret that `charts` read (or that
+ * `extra` lists, for references the scan cannot see, like a Helm value naming an existing Secret)
+ * is not declared under `secrets`, or is declared twice.
+ */
+export function assertSecretsDeclared(config: PlatformConfig, charts: readonly Chart[], extra: readonly { namespace: string; name: string; key?: string }[]): void {
+  const objects = charts.flatMap((c) => renderedObjects(c).map((object) => ({ chart: c.node.id, object })));
+  const references: SecretReference[] = [
+    ...objects.flatMap(({ object }) => findSecretReferences(object)),
+    ...extra.map((e) => ({ ...e, from: 'Platform.declaredSecrets' })),
+  ];
+  const rendered: RenderedSecret[] = objects
+    .filter(({ chart, object }) => ['Secret', 'SealedSecret'].includes(object.kind) && chart !== SECRETS_CHART)
+    .map(({ chart, object }) => ({ chart, kind: object.kind, namespace: object.metadata?.namespace, name: object.metadata?.name }));
+  const problems = checkSecretDeclarations(config, references, rendered);
+  if (problems.length > 0) {
+    throw new ConfigError(`lib/config/defaults.ts + lib/config/environments/${config.name}.yaml (secrets)`, problems);
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * The one ordered table of Argo CD sync waves at the root (app-of-apps) level. Every chart id in
+ * `platform.charts` must appear: a new chart without a place in the order is an error, not a
+ * silent wave 0.
+ */
+
+/** Pseudo chart id of the CRD-bearing Helm add-ons (HelmRelease Applications with a negative wave). */
+export const CRD_ADDONS = '(crd-bearing add-ons)';
+
+export interface SyncStep {
+  readonly wave: number;
+  /** Chart ids (folders of dist/<env>/) synced in this wave. */
+  readonly charts: readonly string[];
+  /** Why this step comes where it does. */
+  readonly why: string;
+}
+
+export const SYNC_ORDER: readonly SyncStep[] = [
+  { wave: -30, charts: ['argocd'], why: 'Argo CD itself (with the Application health check) and the AppProject every Application names' },
+  {
+    wave: -20,
+    charts: ['base'],
+    why: 'namespaces with their Pod Security labels, LimitRanges and every NetworkPolicy: the add-ons install into these namespaces (CreateNamespace=false) and need their allow rules; only core kinds, so no CRD is needed',
+  },
+  { wave: -10, charts: [CRD_ADDONS], why: 'CRD-bearing add-ons (cert-manager, Traefik, sealed-secrets, kube-prometheus-stack): their CRDs exist before any custom resource' },
+  { wave: -5, charts: ['secrets'], why: 'SealedSecrets, once the controller and its CRD run, before the pods that read them' },
+  { wave: 0, charts: ['postgres', 'redis', 'minio'], why: 'data services' },
+  { wave: 10, charts: ['app'], why: 'apps, with their PreSync migrations against a running database' },
+  { wave: 20, charts: ['edge'], why: 'issuers and middlewares that publish the apps' },
+  { wave: 30, charts: ['monitoring'], why: 'dashboards, rules and probes of everything above' },
+  { wave: 40, charts: ['backup'], why: 'backup jobs of the running data services' },
+];
+
+/** The root-level wave of a chart (or of CRD_ADDONS). */
+export function chartWave(chartId: string): number {
+  const step = SYNC_ORDER.find((s) => s.charts.includes(chartId));
+  if (step === undefined) {
+    const known = SYNC_ORDER.flatMap((s) => s.charts).filter((c) => c !== CRD_ADDONS);
+    throw new Error(
+      `chart "${chartId}" has no sync wave; fix: add "${chartId}" to SYNC_ORDER in lib/gitops/sync-order.ts at its place in the order (known: ${known.join(', ')})`,
+    );
+  }
+  return step.wave;
+}

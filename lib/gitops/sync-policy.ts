@@ -1,0 +1,74 @@
+/**
+ * Argo CD sync behaviour applied to every chart's objects after the charts are built, so that no
+ * chart has to remember it: data-bearing objects are never pruned or deleted, large objects sync
+ * server-side, Helm add-on Applications get their wave from SYNC_ORDER, retries and PruneLast,
+ * and no Secret with a literal value can be rendered.
+ */
+import { ApiObject, Chart, JsonPatch } from 'cdk8s';
+import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
+import { apiObjectIdentity, identity, renderedObjects } from './rendered';
+import { helmChartScope } from './helm-scope';
+import { chartWave, CRD_ADDONS } from './sync-order';
+
+export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+/** Options that keep Argo CD from deleting an object: not on prune (bad commit), not on Application deletion. */
+export const KEEP_DATA_OPTIONS = ['Prune=false', 'Delete=false'];
+/**
+ * Client-side apply stores the whole object in an annotation, and all annotations together must stay
+ * under 256 KiB; objects above half of that sync server-side.
+ */
+export const LARGE_OBJECT_BYTES = 128 * 1024;
+/** Retry a failed sync: 10 s, 20 s, 40 s, 80 s, 160 s (capped at 3 min). */
+export const SYNC_RETRY = { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } };
+
+/** True for objects whose deletion deletes data: PVCs, StatefulSets with claim templates, Namespaces (cascade). */
+export function holdsData(object: any): boolean {
+  if (object.kind === 'PersistentVolumeClaim' || object.kind === 'Namespace') return true;
+  return object.kind === 'StatefulSet' && (object.spec?.volumeClaimTemplates?.length ?? 0) > 0;
+}
+
+/** A Helm-source Argo CD Application (from a HelmRelease). */
+export const isHelmApplication = (object: any): boolean => object.kind === 'Application' && typeof object.spec?.source?.chart === 'string';
+
+/** A Helm add-on whose chart installs CRDs (HELM_CHART_SCOPE) must sync before the objects of those kinds. */
+export const isCrdBearing = (object: any): boolean => helmChartScope(object.spec.source.chart).crdGroups.length > 0;
+
+/** Applies the policy to every ApiObject of `charts` (call once, after all charts are built). */
+export function applySyncPolicy(charts: readonly Chart[]): void {
+  for (const chart of charts) {
+    const rendered = new Map(renderedObjects(chart).map((o) => [identity(o), o]));
+    for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
+      const json = rendered.get(apiObjectIdentity(object)) ?? object.toJson();
+      const where = `${chart.node.id}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
+      if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
+        throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
+      }
+      const options: string[] = [];
+      if (holdsData(json)) options.push(...KEEP_DATA_OPTIONS);
+      if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
+      if (options.length > 0) addSyncOptions(object, json, options);
+      if (isHelmApplication(json)) shapeHelmApplication(object, chartWave(isCrdBearing(json) ? CRD_ADDONS : chart.node.id), isCrdBearing(json));
+    }
+  }
+}
+
+function addSyncOptions(object: ApiObject, json: any, options: string[]): void {
+  const existing = String(json.metadata?.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').filter(Boolean);
+  const merged = [...existing, ...options.filter((o) => !existing.includes(o))];
+  object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, merged.join(','));
+}
+
+/** Wave from SYNC_ORDER, retries, PruneLast, and server-side apply for CRD-bearing releases. */
+export function shapeHelmApplication(object: ApiObject, wave: number, crdBearing: boolean): void {
+  const json = object.toJson();
+  object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
+  const syncPolicy = json.spec.syncPolicy ?? {};
+  if (json.spec.syncPolicy === undefined) object.addJsonPatch(JsonPatch.add('/spec/syncPolicy', {}));
+  if (syncPolicy.retry === undefined) object.addJsonPatch(JsonPatch.add('/spec/syncPolicy/retry', SYNC_RETRY));
+  const options: string[] = syncPolicy.syncOptions ?? [];
+  // CRDs carry large OpenAPI schemas: client-side apply's annotation can overflow.
+  const wanted = ['PruneLast=true', ...(crdBearing ? ['ServerSideApply=true'] : [])].filter((o) => !options.includes(o));
+  if (wanted.length === 0) return;
+  if (syncPolicy.syncOptions === undefined) object.addJsonPatch(JsonPatch.add('/spec/syncPolicy/syncOptions', []));
+  for (const option of wanted) object.addJsonPatch(JsonPatch.add('/spec/syncPolicy/syncOptions/-', option));
+}
