@@ -1,15 +1,10 @@
-import { execFileSync, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError } from '../lib/config/errors';
-import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from '../lib/config/load';
-import { listYamlFiles } from '../lib/validation/validate-dist';
-
-const ROOT = path.resolve(__dirname, '..');
-const MAIN = path.join(ROOT, 'build', 'main.js');
+import { listEnvironments, loadConfig } from '../lib/config/load';
+import { BadInput, describeBadInputs } from './helpers/bad-input';
 
 describe('the shipped environments', () => {
   test('are dev, ha and prod, each one file', () => {
@@ -39,7 +34,7 @@ describe('the shipped environments', () => {
 });
 
 /** Bad environment files: each must fail with the key, the value and a fix, and leave dist/ untouched. */
-const BAD: [string, Record<string, unknown>, string[]][] = [
+const BAD: BadInput[] = [
   ['negative replicas', { postgres: { replicas: -1 } }, ['postgres.replicas = -1', 'must not be negative', 'fix:']],
   ['a non-DNS domain', { domain: 'My Shop!' }, ['domain = "My Shop!"', 'is not a DNS name', 'fix:']],
   ['an unparsable size', { postgres: { storage: { size: '20 gigs' } } }, ['postgres.storage.size = "20 gigs"', 'not a Kubernetes quantity', 'fix:']],
@@ -115,63 +110,33 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 
-describe('GIVEN a bad environment file WHEN synthesizing', () => {
-  let workdir: string;
-  let dist: string;
-  let before: string;
-
-  beforeAll(() => {
-    workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-config-'));
-    dist = path.join(workdir, 'dist');
-    execFileSync(process.execPath, [MAIN, '--out', dist, 'prod']);
-    before = treeHash(dist);
-  });
-
-  test.each(BAD)('%s THEN it fails naming key, value and fix, and dist/ is unchanged', (_name, overrides, expected) => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
-    const prod = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
-    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ ...prod, ...overrides }));
-
-    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
-
-    expect(run.status).toBe(1);
-    for (const fragment of expected) expect(run.stderr).toContain(fragment);
-    expect(run.stderr).toContain('Nothing was written.');
-    expect(treeHash(dist)).toBe(before);
-  });
-
+describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, (ctx) => {
   test('two apps with the same name THEN the YAML is refused with the line of the duplicate', () => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
-    fs.writeFileSync(path.join(envDir, 'prod.yaml'), 'domain: example.com\napps:\n  crm: { port: 3000 }\n  crm: { port: 3005 }\n');
-    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    const run = ctx.synthFile('domain: example.com\napps:\n  crm: { port: 3000 }\n  crm: { port: 3005 }\n');
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/duplicated mapping key \(4:3\)/);
     expect(run.stderr).toContain('fix:');
-    expect(treeHash(dist)).toBe(before);
+    expect(ctx.distUnchanged()).toBe(true);
   });
 
   test('a secret declared twice THEN the YAML is refused with the line of the duplicate', () => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
     const twice = "secrets:\n  data:\n    postgres-app: { keys: [password], mode: existing }\n    postgres-app: { keys: [password], mode: existing }\n";
-    fs.writeFileSync(path.join(envDir, 'prod.yaml'), `domain: example.com\n${twice}`);
-    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    const run = ctx.synthFile(`domain: example.com\n${twice}`);
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/duplicated mapping key \(5:5\)/);
-    expect(treeHash(dist)).toBe(before);
+    expect(ctx.distUnchanged()).toBe(true);
   });
 
   test('a plain password where kubeseal output belongs THEN it is refused without echoing the value', () => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
-    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ domain: 'example.com', secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed', encryptedData: { password: 'correct-horse-battery' } } } } }));
-    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+    const run = ctx.synthFile(yaml.dump({ domain: 'example.com', secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed', encryptedData: { password: 'correct-horse-battery' } } } } }));
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('secrets.data.postgres-app.encryptedData.password = "(not shown)": is not a kubeseal-encrypted value; fix:');
     expect(run.stderr).not.toContain('correct-horse-battery');
-    expect(treeHash(dist)).toBe(before);
+    expect(ctx.distUnchanged()).toBe(true);
   });
 
   test('the error is a ConfigError listing every problem at once', () => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
+    const envDir = fs.mkdtempSync(path.join(ctx.workdir(), 'env-'));
     fs.writeFileSync(path.join(envDir, 'x.yaml'), yaml.dump({ domain: 'bad domain', postgres: { replicas: -2 } }));
     let error: unknown;
     try {
@@ -191,8 +156,3 @@ function sealedLike(): string {
   return bytes.toString('base64');
 }
 
-function treeHash(dir: string): string {
-  const hash = crypto.createHash('sha256');
-  for (const file of listYamlFiles(dir)) hash.update(path.relative(dir, file)).update(fs.readFileSync(file));
-  return hash.digest('hex');
-}

@@ -1,19 +1,11 @@
 /** Bad monitoring settings: each fails the synth with key, value and fix, and leaves dist/ untouched. */
-import { execFileSync, spawnSync } from 'child_process';
-import * as crypto from 'crypto';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import * as yaml from 'js-yaml';
-import { ENVIRONMENTS_DIR } from '../lib/config/load';
 import { parseDuration, parsePrometheusSize } from '../lib/config/monitoring';
-import { listYamlFiles } from '../lib/validation/validate-dist';
+import { BadInput, describeBadInputs } from './helpers/bad-input';
 import { configFor } from './helpers/platform';
 
-const MAIN = path.resolve(__dirname, '..', 'build', 'main.js');
 const slack = (secret?: object) => ({ monitoring: { alertmanager: { receivers: [{ name: 'team', type: 'slack', channel: '#ops', ...(secret ? { secret } : {}) }] } } });
 
-const BAD: [string, Record<string, unknown>, string[]][] = [
+const BAD: BadInput[] = [
   ['a retention that does not parse', { monitoring: { prometheus: { retention: '15 days' } } }, ['monitoring.prometheus.retention = "15 days"', 'is not a duration', 'fix: write it like 15d']],
   ['a Loki retention that does not parse', { monitoring: { loki: { retention: '1 month' } } }, ['monitoring.loki.retention = "1 month"', 'is not a duration']],
   ['a Loki retention that is not whole days', { monitoring: { loki: { retention: '36h' } } }, ['monitoring.loki.retention = "36h"', "Loki's index period is 24h", 'fix: use a value like 30d']],
@@ -29,29 +21,7 @@ const BAD: [string, Record<string, unknown>, string[]][] = [
   ['a cache size below 0', { monitoring: { loki: { chunksCacheMB: -1 } } }, ['monitoring.loki.chunksCacheMB = -1']],
 ];
 
-describe('GIVEN a bad monitoring section WHEN synthesizing', () => {
-  let workdir: string;
-  let dist: string;
-  let before: string;
-
-  beforeAll(() => {
-    workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-monitoring-'));
-    dist = path.join(workdir, 'dist');
-    execFileSync(process.execPath, [MAIN, '--out', dist, 'prod']);
-    before = treeHash(dist);
-  });
-
-  test.each(BAD)('%s THEN it fails naming key, value and fix, and dist/ is unchanged', (_name, overrides, expected) => {
-    const envDir = fs.mkdtempSync(path.join(workdir, 'env-'));
-    const prod = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
-    fs.writeFileSync(path.join(envDir, 'prod.yaml'), yaml.dump({ ...prod, ...overrides }));
-    const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
-    expect(run.status).toBe(1);
-    for (const fragment of expected) expect(run.stderr).toContain(fragment);
-    expect(run.stderr).toContain('Nothing was written.');
-    expect(treeHash(dist)).toBe(before);
-  });
-});
+describeBadInputs('GIVEN a bad monitoring section WHEN synthesizing', BAD);
 
 describe('the duration and size parsers', () => {
   test.each([['15d', 15 * 86400e3], ['720h', 720 * 3600e3], ['2h30m', 9000e3], ['1w', 7 * 86400e3], ['500ms', 500]])('%s is %d ms', (text, ms) => {
@@ -70,8 +40,3 @@ describe('the duration and size parsers', () => {
   });
 });
 
-function treeHash(dir: string): string {
-  const hash = crypto.createHash('sha256');
-  for (const file of listYamlFiles(dir)) hash.update(path.relative(dir, file)).update(fs.readFileSync(file));
-  return hash.digest('hex');
-}
