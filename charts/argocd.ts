@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application, AppProject, ApplicationSpecIgnoreDifferences, ApplicationSpecSource } from '../imports/argoproj.io';
-import { Resources } from '../lib/config/fields';
+import { HelmResources, helmResources } from '../lib/constructs/resources';
 import { PlatformConfig } from '../lib/config/schema';
 import { CHARTS } from '../lib/config/versions';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
@@ -204,11 +204,11 @@ export interface ArgoCdValues {
   readonly configs: { readonly cm: Readonly<Record<string, string>> };
   readonly dex: { readonly enabled: boolean };
   readonly notifications: { readonly enabled: boolean };
-  readonly controller: { readonly resources: Resources };
-  readonly repoServer: { readonly resources: Resources };
-  readonly server: { readonly resources: Resources };
-  readonly redis: { readonly resources: Resources };
-  readonly applicationSet: { readonly resources: Resources };
+  readonly controller: { readonly resources: HelmResources };
+  readonly repoServer: { readonly resources: HelmResources };
+  readonly server: { readonly resources: HelmResources };
+  readonly redis: { readonly resources: HelmResources };
+  readonly applicationSet: { readonly resources: HelmResources };
 }
 
 function argoCdValues(resources: PlatformConfig['gitops']['resources']['argoCd']): ArgoCdValues {
@@ -219,10 +219,10 @@ function argoCdValues(resources: PlatformConfig['gitops']['resources']['argoCd']
     // No SSO and no notification targets are configured: two pods less on a small node.
     dex: { enabled: false },
     notifications: { enabled: false },
-    controller: { resources: resources.controller },
-    repoServer: { resources: resources.repoServer },
-    server: { resources: resources.server },
-    redis: { resources: resources.redis },
-    applicationSet: { resources: resources.applicationSet },
+    controller: { resources: helmResources(resources.controller) },
+    repoServer: { resources: helmResources(resources.repoServer) },
+    server: { resources: helmResources(resources.server) },
+    redis: { resources: helmResources(resources.redis) },
+    applicationSet: { resources: helmResources(resources.applicationSet) },
   };
 }

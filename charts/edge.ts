@@ -8,7 +8,7 @@ import { PlatformGateway } from '../lib/constructs/edge/gateway';
 import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
-import { AllowFlows, anywhere, namespacePeer, tcp } from '../lib/constructs/network-policy';
+import { ACME_SOLVER_PORT, AllowFlows, anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../lib/constructs/network-policy';
 
 /** Namespace roles that host public routes; each gets its own Middlewares (they are namespaced). */
 const ROUTE_NAMESPACE_ROLES = ['app', 'data', 'monitoring'] as const;
@@ -25,10 +25,6 @@ const CUSTOM_RESOURCE_ANNOTATIONS = {
   [SYNC_WAVE_ANNOTATION]: '0',
   'argocd.argoproj.io/sync-options': 'SkipDryRunOnMissingResource=true',
 };
-/** Where the kube-apiserver listens: 443 through the kubernetes Service, 6443 on k3s nodes. */
-const API_SERVER_PORTS = [443, 6443];
-/** cert-manager's HTTP-01 solver pods listen here, in the namespace of the Ingress they answer for. */
-const ACME_SOLVER_PORT = 8089;
 /** MinIO API and console in the data namespace, published through Traefik. */
 const MINIO_PORTS = [9000, 9001];
 

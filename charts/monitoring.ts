@@ -9,7 +9,8 @@ import { alloyValues, AlloyValues } from '../lib/constructs/monitoring/alloy';
 import { MonitoringFlows } from '../lib/constructs/monitoring/flows';
 import { kubePrometheusStackValues, KubePrometheusStackValues, receiverSecrets, GRAFANA_ADMIN_KEYS } from '../lib/constructs/monitoring/kube-prometheus-stack';
 import { LOKI_S3_SECRET_KEYS, lokiValues, LokiValues } from '../lib/constructs/monitoring/loki';
-import { BLACKBOX, KPS, LOKI, PROBER_LABELS, serviceHost, toResources } from '../lib/constructs/monitoring/names';
+import { BLACKBOX, KPS, LOKI, PROBER_LABELS, serviceHost } from '../lib/constructs/monitoring/names';
+import { helmResources } from '../lib/constructs/resources';
 import { blackboxValues, BlackboxValues, ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { StatusPage } from '../lib/constructs/monitoring/status-page';
 import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
@@ -116,7 +117,7 @@ export class MonitoringChart extends Chart {
     );
     this.loki = release('loki', charts.loki, LOKI.release, lokiValues({ config, s3Endpoint: props.s3.endpoint.replace(/^https?:\/\//, '') }), ADDON_WAVE);
     this.alloy = release('alloy', charts.alloy, 'alloy', alloyValues(config, `${this.lokiUrl}/loki/api/v1/push`), ADDON_WAVE);
-    this.blackboxExporter = release('blackbox-exporter', charts.blackboxExporter, BLACKBOX.release, blackboxValues(toResources(m.resources.blackbox), PROBER_LABELS), ADDON_WAVE);
+    this.blackboxExporter = release('blackbox-exporter', charts.blackboxExporter, BLACKBOX.release, blackboxValues(helmResources(m.resources.blackbox), PROBER_LABELS), ADDON_WAVE);
 
     new PublicIngress(this, 'grafana-ingress', {
       name: 'grafana', namespace: ns, hosts: [m.grafana.host], serviceName: KPS.grafana.service, servicePort: KPS.grafana.port, edge: props.edge.admin,

@@ -5,6 +5,7 @@ import { Resources } from '../lib/config/fields';
 import { NAMESPACE_ROLES, PlatformConfig } from '../lib/config/schema';
 import { CHARTS } from '../lib/config/versions';
 import { HelmRelease } from '../lib/constructs/helm-release';
+import { HelmResources, helmResources } from '../lib/constructs/resources';
 
 export interface SecretsChartProps {
   readonly config: PlatformConfig;
@@ -13,7 +14,7 @@ export interface SecretsChartProps {
 /** Values we set on the sealed-secrets chart (keys from its values.yaml). */
 export interface SealedSecretsValues {
   readonly fullnameOverride: string;
-  readonly resources: { readonly requests: { readonly cpu: string; readonly memory: string }; readonly limits: { readonly memory: string; readonly cpu?: string } };
+  readonly resources: HelmResources;
   readonly containerSecurityContext: {
     readonly enabled: boolean;
     readonly readOnlyRootFilesystem: boolean;
@@ -73,7 +74,7 @@ export class SecretsChart extends Chart {
 function sealedSecretsValues(resources: Resources): SealedSecretsValues {
   return {
     fullnameOverride: SEALED_SECRETS_CONTROLLER.name,
-    resources: { requests: { ...resources.requests }, limits: resources.limits.cpu ? { ...resources.limits } : { memory: resources.limits.memory } },
+    resources: helmResources(resources),
     // The chart's defaults lack these two for Pod Security "restricted".
     containerSecurityContext: {
       enabled: true, readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1001,

@@ -16,6 +16,11 @@ export const cidrPeer = (cidr: string, except?: string[]): NetworkPolicyPeer => 
 /** Anywhere, IPv4 and IPv6. */
 export const anywhere = (): NetworkPolicyPeer[] => [cidrPeer('0.0.0.0/0'), cidrPeer('::/0')];
 
+/** Where the kube-apiserver listens: 443 through the kubernetes Service, 6443 on k3s nodes. */
+export const API_SERVER_PORTS = [443, 6443];
+/** cert-manager's HTTP-01 solver pods listen here, beside the Ingress or Gateway they answer for. */
+export const ACME_SOLVER_PORT = 8089;
+
 export const tcp = (...ports: number[]): NetworkPolicyPort[] => ports.map((port) => ({ protocol: 'TCP', port: IntOrString.fromNumber(port) }));
 
 export interface FlowRule {

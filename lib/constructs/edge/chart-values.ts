@@ -3,13 +3,8 @@
  * each chart's values.yaml (test/edge.test.ts validates them against the chart's own schema).
  * Security contexts are left at the chart defaults: both are Pod Security restricted already.
  */
-import { Resources } from '../../config/fields';
 import { PlatformConfig } from '../../config/schema';
-
-interface ContainerResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly memory: string; readonly cpu?: string };
-}
+import { HelmResources, helmResources } from '../resources';
 
 interface TraefikEntryPoint {
   readonly forwardedHeaders: { readonly trustedIPs: string[] };
@@ -36,15 +31,15 @@ export interface TraefikValues {
       readonly serviceMonitor: { readonly enabled: boolean };
     };
   };
-  readonly resources: ContainerResources;
+  readonly resources: HelmResources;
 }
 
 export interface CertManagerValues {
   readonly crds: { readonly enabled: boolean; readonly keep: boolean };
-  readonly resources: ContainerResources;
-  readonly webhook: { readonly resources: ContainerResources };
-  readonly cainjector: { readonly resources: ContainerResources };
-  readonly startupapicheck: { readonly resources: ContainerResources };
+  readonly resources: HelmResources;
+  readonly webhook: { readonly resources: HelmResources };
+  readonly cainjector: { readonly resources: HelmResources };
+  readonly startupapicheck: { readonly resources: HelmResources };
   readonly prometheus: { readonly servicemonitor: { readonly enabled: boolean } };
   /** Controller configuration file; set in Gateway API mode to turn on cert-manager's Gateway support. */
   readonly config?: { readonly apiVersion: string; readonly kind: string; readonly enableGatewayAPI: boolean };
@@ -56,11 +51,6 @@ export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as co
 export const TRAEFIK_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5];
 /** cert-manager's webhook listens here (values.yaml `webhook.securePort`); the API server calls it. */
 export const CERT_MANAGER_WEBHOOK_PORT = 10250;
-
-const toResources = (r: Resources): ContainerResources => ({
-  requests: { cpu: r.requests.cpu, memory: r.requests.memory },
-  limits: r.limits.cpu ? { memory: r.limits.memory, cpu: r.limits.cpu } : { memory: r.limits.memory },
-});
 
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
   const trusted = { trustedIPs: config.edge.trustedProxyCidrs };
@@ -84,12 +74,12 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
     metrics: {
       prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true } },
     },
-    resources: toResources(config.edge.resources.traefik),
+    resources: helmResources(config.edge.resources.traefik),
   };
 }
 
 export function certManagerValues(config: PlatformConfig): CertManagerValues {
-  const small = toResources(config.edge.resources.certManager);
+  const small = helmResources(config.edge.resources.certManager);
   return {
     // keep: deleting the release must not cascade-delete every Certificate in the cluster.
     crds: { enabled: true, keep: true },

@@ -4,7 +4,7 @@
  * Values typed with keys of the alloy chart's values.yaml.
  */
 import { PlatformConfig } from '../../config/schema';
-import { ContainerResources, toResources } from './names';
+import { HelmResources, helmResources } from '../resources';
 
 export interface AlloyValues {
   readonly crds: { readonly create: boolean };
@@ -13,9 +13,9 @@ export interface AlloyValues {
     readonly mounts: { readonly varlog: true };
     readonly extraEnv: { readonly name: string; readonly valueFrom: { readonly fieldRef: { readonly fieldPath: string } } }[];
     readonly enableReporting: false;
-    readonly resources: ContainerResources;
+    readonly resources: HelmResources;
   };
-  readonly configReloader: { readonly resources: ContainerResources };
+  readonly configReloader: { readonly resources: HelmResources };
   readonly controller: { readonly type: 'daemonset' };
   readonly serviceMonitor: { readonly enabled: boolean };
 }
@@ -105,9 +105,9 @@ export function alloyValues(config: PlatformConfig, lokiPushUrl: string): AlloyV
       mounts: { varlog: true },
       extraEnv: [{ name: NODE_ENV, valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
       enableReporting: false,
-      resources: toResources(r.alloy),
+      resources: helmResources(r.alloy),
     },
-    configReloader: { resources: toResources(r.configReloader) },
+    configReloader: { resources: helmResources(r.configReloader) },
     controller: { type: 'daemonset' },
     serviceMonitor: { enabled: true },
   };

@@ -3,8 +3,8 @@
  * need for them: probes into the data and app namespaces, Traefik into Grafana and the status page.
  */
 import { Construct } from 'constructs';
-import { AllowFlows, anywhere, FlowRule, namespacePeer, podsPeer, tcp } from '../network-policy';
-import { ACME_SOLVER_PORT, ALLOY, API_SERVER_PORTS, BLACKBOX, KPS, LOKI } from './names';
+import { ACME_SOLVER_PORT, AllowFlows, anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../network-policy';
+import { ALLOY, BLACKBOX, KPS, LOKI } from './names';
 import { ProbeBackend, ProbeTarget } from './probes';
 
 export interface MonitoringFlowsProps {

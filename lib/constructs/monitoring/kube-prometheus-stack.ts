@@ -4,7 +4,8 @@
  */
 import { PlatformConfig } from '../../config/schema';
 import { ReceiverConfig } from '../../config/monitoring';
-import { ContainerResources, KPS, toResources } from './names';
+import { KPS } from './names';
+import { HelmResources, helmResources } from '../resources';
 
 interface VolumeClaim {
   readonly volumeClaimTemplate: {
@@ -47,20 +48,20 @@ export interface KubePrometheusStackValues {
   readonly kubeStateMetrics: { readonly enabled: boolean };
   readonly nodeExporter: { readonly enabled: boolean };
   /** Subchart values (kube-state-metrics chart): `resources` is that chart's key. */
-  readonly 'kube-state-metrics': { readonly resources: ContainerResources };
+  readonly 'kube-state-metrics': { readonly resources: HelmResources };
   /** Subchart values (prometheus-node-exporter chart): `resources` is that chart's key. */
-  readonly 'prometheus-node-exporter': { readonly resources: ContainerResources };
+  readonly 'prometheus-node-exporter': { readonly resources: HelmResources };
   readonly prometheusOperator: {
-    readonly resources: ContainerResources;
-    readonly prometheusConfigReloader: { readonly resources: ContainerResources };
-    readonly admissionWebhooks: { readonly patch: { readonly resources: ContainerResources } };
+    readonly resources: HelmResources;
+    readonly prometheusConfigReloader: { readonly resources: HelmResources };
+    readonly admissionWebhooks: { readonly patch: { readonly resources: HelmResources } };
   };
   readonly prometheus: {
     readonly prometheusSpec: {
       readonly retention: string;
       readonly retentionSize: string;
       readonly scrapeInterval: string;
-      readonly resources: ContainerResources;
+      readonly resources: HelmResources;
       readonly storageSpec: VolumeClaim;
       // Pick up every ServiceMonitor, PodMonitor, Probe and PrometheusRule, not only the chart's own.
       readonly serviceMonitorSelectorNilUsesHelmValues: false;
@@ -71,15 +72,15 @@ export interface KubePrometheusStackValues {
   };
   readonly alertmanager: {
     readonly config: AlertmanagerConfigFile;
-    readonly alertmanagerSpec: { readonly secrets: string[]; readonly resources: ContainerResources; readonly storage: VolumeClaim };
+    readonly alertmanagerSpec: { readonly secrets: string[]; readonly resources: HelmResources; readonly storage: VolumeClaim };
   };
   readonly grafana: {
     readonly admin: { readonly existingSecret: string; readonly userKey: string; readonly passwordKey: string };
-    readonly resources: ContainerResources;
+    readonly resources: HelmResources;
     readonly testFramework: { readonly enabled: boolean };
     readonly 'grafana.ini': { readonly server: { readonly root_url: string }; readonly analytics: { readonly reporting_enabled: boolean; readonly check_for_updates: boolean } };
     readonly sidecar: {
-      readonly resources: ContainerResources;
+      readonly resources: HelmResources;
       readonly dashboards: { readonly enabled: boolean; readonly label: string; readonly labelValue: string; readonly searchNamespace: string };
       readonly datasources: { readonly enabled: boolean; readonly label: string; readonly labelValue: string };
     };
@@ -116,19 +117,19 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
     kubeEtcd: { enabled: false },
     kubeStateMetrics: { enabled: true },
     nodeExporter: { enabled: true },
-    'kube-state-metrics': { resources: toResources(r.kubeStateMetrics) },
-    'prometheus-node-exporter': { resources: toResources(r.nodeExporter) },
+    'kube-state-metrics': { resources: helmResources(r.kubeStateMetrics) },
+    'prometheus-node-exporter': { resources: helmResources(r.nodeExporter) },
     prometheusOperator: {
-      resources: toResources(r.operator),
-      prometheusConfigReloader: { resources: toResources(r.configReloader) },
-      admissionWebhooks: { patch: { resources: toResources(r.configReloader) } },
+      resources: helmResources(r.operator),
+      prometheusConfigReloader: { resources: helmResources(r.configReloader) },
+      admissionWebhooks: { patch: { resources: helmResources(r.configReloader) } },
     },
     prometheus: {
       prometheusSpec: {
         retention: m.prometheus.retention,
         retentionSize: m.prometheus.retentionSize,
         scrapeInterval: m.prometheus.scrapeInterval,
-        resources: toResources(r.prometheus),
+        resources: helmResources(r.prometheus),
         storageSpec: claim(m.prometheus.storage.size, m.prometheus.storage.storageClass),
         serviceMonitorSelectorNilUsesHelmValues: false,
         podMonitorSelectorNilUsesHelmValues: false,
@@ -140,17 +141,17 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
       config: alertmanagerConfig(m.alertmanager.receivers),
       alertmanagerSpec: {
         secrets: receiverSecrets(m.alertmanager.receivers),
-        resources: toResources(r.alertmanager),
+        resources: helmResources(r.alertmanager),
         storage: claim(m.alertmanager.storage.size, m.alertmanager.storage.storageClass),
       },
     },
     grafana: {
       admin: { existingSecret: m.grafana.adminSecret, userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
-      resources: toResources(r.grafana),
+      resources: helmResources(r.grafana),
       testFramework: { enabled: false },
       'grafana.ini': { server: { root_url: `https://${m.grafana.host}` }, analytics: { reporting_enabled: false, check_for_updates: false } },
       sidecar: {
-        resources: toResources(r.grafanaSidecar),
+        resources: helmResources(r.grafanaSidecar),
         dashboards: { enabled: true, label: inputs.dashboardLabel.key, labelValue: inputs.dashboardLabel.value, searchNamespace: 'ALL' },
         datasources: { enabled: true, label: inputs.datasourceLabel.key, labelValue: inputs.datasourceLabel.value },
       },

@@ -4,13 +4,13 @@
  * test/monitoring-values.test.ts validates them against the chart's values.schema.json.
  */
 import { PlatformConfig } from '../../config/schema';
-import { ContainerResources, toResources } from './names';
+import { HelmResources, helmResources } from '../resources';
 
 interface CacheValues {
   readonly enabled: boolean;
   /** MB memcached may use (`-m`); the chart's default of 8192 would not fit the node. */
   readonly allocatedMemory: number;
-  readonly resources: ContainerResources;
+  readonly resources: HelmResources;
 }
 
 export interface LokiValues {
@@ -34,7 +34,7 @@ export interface LokiValues {
   };
   readonly singleBinary: {
     readonly replicas: number;
-    readonly resources: ContainerResources;
+    readonly resources: HelmResources;
     readonly persistence: { readonly enabled: true; readonly size: string; readonly storageClass: string };
     readonly extraArgs: string[];
     readonly extraEnv: { readonly name: string; readonly valueFrom: { readonly secretKeyRef: { readonly name: string; readonly key: string } } }[];
@@ -48,7 +48,7 @@ export interface LokiValues {
   readonly gateway: { readonly enabled: false };
   readonly chunksCache: CacheValues;
   readonly resultsCache: CacheValues;
-  readonly memcachedExporter: { readonly resources: ContainerResources };
+  readonly memcachedExporter: { readonly resources: HelmResources };
   /** The canary DaemonSet and the Helm test pod (image tag "latest") are not for production. */
   readonly lokiCanary: { readonly enabled: false };
   readonly test: { readonly enabled: false };
@@ -134,7 +134,7 @@ export function lokiValues(inputs: LokiInputs): LokiValues {
     },
     singleBinary: {
       replicas: 1,
-      resources: toResources(m.resources.loki),
+      resources: helmResources(m.resources.loki),
       persistence: { enabled: true, size: s.size, storageClass: s.storageClass ?? config.storageClass },
       extraArgs: s.type === 's3' ? ['-config.expand-env=true'] : [],
       extraEnv:
@@ -149,7 +149,7 @@ export function lokiValues(inputs: LokiInputs): LokiValues {
     gateway: { enabled: false },
     chunksCache: cache(m.loki.chunksCacheMB),
     resultsCache: cache(m.loki.resultsCacheMB),
-    memcachedExporter: { resources: toResources(m.resources.cacheExporter) },
+    memcachedExporter: { resources: helmResources(m.resources.cacheExporter) },
     lokiCanary: { enabled: false },
     test: { enabled: false },
     monitoring: { serviceMonitor: { enabled: true } },

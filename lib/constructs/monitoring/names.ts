@@ -4,7 +4,6 @@
  * used as the full name). NetworkPolicies, Probes, datasources and tests use these instead of
  * strings scattered around.
  */
-import { Resources } from '../../config/fields';
 
 /** Labels of pods that may probe other namespaces (blackbox exporter, status page). */
 export const PROBER_LABELS = { 'platform.io/prober': 'true' } as const;
@@ -38,22 +37,6 @@ export const BLACKBOX = {
   port: 9115,
   pods: { 'app.kubernetes.io/name': 'prometheus-blackbox-exporter' },
 } as const;
-
-/** kube-apiserver: 443 through the kubernetes Service, 6443 on k3s nodes. */
-export const API_SERVER_PORTS = [443, 6443];
-/** cert-manager's HTTP-01 solver pods listen here, beside the Ingress they answer for. */
-export const ACME_SOLVER_PORT = 8089;
-
-/** Requests and limits as the charts' values.yaml files spell them. */
-export interface ContainerResources {
-  readonly requests: { readonly cpu: string; readonly memory: string };
-  readonly limits: { readonly memory: string; readonly cpu?: string };
-}
-
-export const toResources = (r: Resources): ContainerResources => ({
-  requests: { cpu: r.requests.cpu, memory: r.requests.memory },
-  limits: r.limits.cpu ? { memory: r.limits.memory, cpu: r.limits.cpu } : { memory: r.limits.memory },
-});
 
 /** In-cluster DNS name of a Service. */
 export const serviceHost = (service: string, namespace: string) => `${service}.${namespace}.svc.cluster.local`;

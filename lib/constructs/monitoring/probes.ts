@@ -5,7 +5,7 @@
 import { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { Probe } from '../../../imports/monitoring.coreos.com';
-import { ContainerResources } from './names';
+import { HelmResources } from '../resources';
 
 export type ProbeKind = 'http' | 'tcp' | 'tls';
 export type ProbeGroup = 'apps' | 'data' | 'certificates';
@@ -43,7 +43,7 @@ const TLS_ANSWERS = [200, 204, 301, 302, 307, 308, 400, 401, 403, 404];
 
 export interface BlackboxValues {
   readonly config: { readonly modules: Record<string, unknown> };
-  readonly resources: ContainerResources;
+  readonly resources: HelmResources;
   readonly pod: { readonly labels: Record<string, string> };
   readonly podSecurityContext: { readonly runAsNonRoot: true; readonly seccompProfile: { readonly type: 'RuntimeDefault' } };
   readonly serviceMonitor: { readonly selfMonitor: { readonly enabled: boolean } };
@@ -59,7 +59,7 @@ export function blackboxModules(): Record<string, unknown> {
   };
 }
 
-export function blackboxValues(resources: ContainerResources, proberLabels: Record<string, string>): BlackboxValues {
+export function blackboxValues(resources: HelmResources, proberLabels: Record<string, string>): BlackboxValues {
   return {
     config: { modules: blackboxModules() },
     resources,

@@ -138,6 +138,15 @@ export class PostgresCluster extends Construct {
       spec: { selector: this.podLabels, ports: [{ name: 'metrics', port: this.metricsPort, targetPort: IntOrString.fromString('metrics') }] },
     });
 
+    // Primary and replicas run the same way: restricted, no API token, time to checkpoint on stop.
+    const podBasics = {
+      securityContext: restrictedPodSecurity(UID),
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: 60,
+      affinity,
+    };
+
     new KubeStatefulSet(this, 'Primary', {
       metadata: { name: 'postgres-primary', namespace, labels: componentLabels('postgres', 'primary') },
       spec: {
@@ -148,11 +157,7 @@ export class PostgresCluster extends Construct {
         template: {
           metadata: { labels: { ...componentLabels('postgres', 'primary'), ...this.primaryPodLabels } },
           spec: {
-            securityContext: restrictedPodSecurity(UID),
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: 60,
-            affinity,
+            ...podBasics,
             volumes: [
               ...configVolumes,
               { name: 'initdb', configMap: { name: 'postgres-scripts', defaultMode: 0o555, items: [{ key: '10-init.sh', path: '10-init.sh' }] } },
@@ -216,11 +221,7 @@ export class PostgresCluster extends Construct {
           template: {
             metadata: { labels: { ...componentLabels('postgres', 'replica'), ...replicaPodLabels } },
             spec: {
-              securityContext: restrictedPodSecurity(UID),
-              automountServiceAccountToken: false,
-              enableServiceLinks: false,
-              terminationGracePeriodSeconds: 60,
-              affinity,
+              ...podBasics,
               volumes: configVolumes,
               initContainers: [
                 {
