@@ -13,6 +13,8 @@ export interface FootprintRow {
   readonly workload: string;
   /** Pods at steady state (DaemonSets: one per node). */
   readonly pods: number;
+  /** One pod on every node (a DaemonSet), rather than `pods` replicas placed by the scheduler. */
+  readonly perNode: boolean;
   /** Per pod, summed over its containers: cores and bytes. */
   readonly cpu: number;
   readonly memory: number;
@@ -63,13 +65,15 @@ export function objectRows(objects: { chart: string; object: any }[], nodes: num
     const pods = o.kind === 'DaemonSet' ? nodes
       : o.kind === 'Job' || o.kind === 'CronJob' ? 1
       : o.spec.replicas ?? hpaMin.get(`${o.metadata.namespace}/${o.metadata.name}`) ?? 1;
-    return [{ chart, workload: `${o.kind}/${o.metadata.name}`, pods, ...perPod, transient: o.kind === 'Job' || o.kind === 'CronJob', source: 'object' }];
+    return [{ chart, workload: `${o.kind}/${o.metadata.name}`, pods, perNode: o.kind === 'DaemonSet', ...perPod, transient: o.kind === 'Job' || o.kind === 'CronJob', source: 'object' }];
   });
 }
 
 type Extractor = (values: any, nodes: number, where: (part: string) => string) => Omit<FootprintRow, 'chart' | 'source'>[];
 
-const row = (workload: string, pods: number, parts: { cpu: number; memory: number }[], transient = false) => ({ workload, pods, ...sum(parts), transient });
+const row = (workload: string, pods: number, parts: { cpu: number; memory: number }[], transient = false) => ({ workload, pods, perNode: false, ...sum(parts), transient });
+/** A DaemonSet of a chart: one pod per node. */
+const perNodeRow = (workload: string, nodes: number, parts: { cpu: number; memory: number }[]) => ({ ...row(workload, nodes, parts), perNode: true });
 
 /**
  * Per chart: which values hold the resources of which workload, and how many pods run. Only
@@ -93,7 +97,7 @@ const EXTRACTORS: Record<string, Extractor> = {
       row('grafana', 1, [sized(at('grafana.resources'), v.grafana?.resources), ...sidecars]),
       row('prometheus-operator', 1, [sized(at('prometheusOperator.resources'), v.prometheusOperator?.resources)]),
       row('kube-state-metrics', 1, [sized(at('kube-state-metrics.resources'), v['kube-state-metrics']?.resources)]),
-      row('node-exporter', nodes, [sized(at('prometheus-node-exporter.resources'), v['prometheus-node-exporter']?.resources)]),
+      perNodeRow('node-exporter', nodes, [sized(at('prometheus-node-exporter.resources'), v['prometheus-node-exporter']?.resources)]),
       row('admission-webhook-jobs', 1, [sized(at('prometheusOperator.admissionWebhooks.patch.resources'), v.prometheusOperator?.admissionWebhooks?.patch?.resources)], true),
     ];
   },
@@ -104,12 +108,10 @@ const EXTRACTORS: Record<string, Extractor> = {
       .map((c) => row(c, v[c].replicas ?? 1, [sized(at(`${c}.resources`), v[c].resources), exporter()]));
     return [row('loki', v.singleBinary?.replicas ?? 1, [sized(at('singleBinary.resources'), v.singleBinary?.resources)]), ...caches];
   },
-  alloy: (v, nodes, at) => [
-    row('alloy', v.controller?.type === 'daemonset' ? nodes : v.controller?.replicas ?? 1, [
-      sized(at('alloy.resources'), v.alloy?.resources),
-      sized(at('configReloader.resources'), v.configReloader?.resources),
-    ]),
-  ],
+  alloy: (v, nodes, at) => {
+    const parts = [sized(at('alloy.resources'), v.alloy?.resources), sized(at('configReloader.resources'), v.configReloader?.resources)];
+    return [v.controller?.type === 'daemonset' ? perNodeRow('alloy', nodes, parts) : row('alloy', v.controller?.replicas ?? 1, parts)];
+  },
   'prometheus-blackbox-exporter': (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
   'sealed-secrets': (v, _n, at) => [row('sealed-secrets-controller', 1, [sized(at('resources'), v.resources)])],
   // Dex and notifications are switched off in our values (charts/argocd.ts).

@@ -225,6 +225,25 @@ describe('npm run verify without a reachable cluster', () => {
     expect(result.stderr).toMatch(/^verify: cannot read the kubeconfig: .*fix: set KUBECONFIG or pass --kubeconfig/);
   });
 
+  test('GIVEN no kubeconfig at all (KUBECONFIG unset, no ~/.kube/config) THEN it exits 2 with one line that says so, not an error about localhost:8080', () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'verify-home-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.KUBECONFIG;
+    const result = spawnSync(process.execPath, [VERIFY, '--env', 'prod', '--dist', dist], { encoding: 'utf8', env });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^verify: no kubeconfig: KUBECONFIG is not set and .*\.kube\/config does not exist; fix: set KUBECONFIG or pass --kubeconfig/);
+    expect(result.stderr).not.toMatch(/8080/);
+  });
+
+  test('GIVEN KUBECONFIG naming a file that does not exist THEN it exits 2 with one line naming it', () => {
+    const result = run(['--env', 'prod', '--dist', dist], { KUBECONFIG: path.join(dist, 'nowhere.yaml') });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^verify: no kubeconfig: KUBECONFIG names .*nowhere\.yaml, which does not exist/);
+  });
+
   test('GIVEN no --env or an environment without dist/ THEN it exits 2 and says what to run', () => {
     expect(run([]).stderr.trim()).toBe('verify: which environment? fix: npm run verify -- --env prod');
     const missing = run(['--env', 'staging', '--dist', dist]);

@@ -11,8 +11,8 @@ export type KubernetesClientModule = typeof k8s;
 export class ClusterUnreachable extends Error {}
 
 export interface ConnectOptions {
-  /** @default KUBECONFIG, then ~/.kube/config (the client's default loading rules) */
-  readonly kubeconfig?: string;
+  /** The kubeconfig file (the caller finds it: nothing below main reads the environment). */
+  readonly kubeconfig: string;
   /** @default the kubeconfig's current context */
   readonly context?: string;
   /** Per request. @default 10000 */
@@ -21,11 +21,10 @@ export interface ConnectOptions {
 
 const FIELD_MANAGER = 'platform-verify';
 
-export function connect(client: KubernetesClientModule, options: ConnectOptions = {}): ClusterApi {
+export function connect(client: KubernetesClientModule, options: ConnectOptions): ClusterApi {
   const kc = new client.KubeConfig();
   try {
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
+    kc.loadFromFile(options.kubeconfig);
     if (options.context) kc.setCurrentContext(options.context);
   } catch (err) {
     throw new ClusterUnreachable(`cannot read the kubeconfig: ${(err as Error).message}; fix: set KUBECONFIG or pass --kubeconfig`);

@@ -3,10 +3,12 @@
  * and a server-side dry-run apply of every object in sync-wave order, reporting each failure.
  * The cluster is behind the ClusterApi interface (lib/gitops/kube-client.ts talks to a real one).
  */
-import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
+import { argoSyncOrder, DistObject } from './argo-order';
 import { addOnServing } from './helm-scope';
-import { groupOf, syncOwner } from './placement';
+import { groupOf } from './placement';
 import { chartWave } from './sync-order';
+
+export type { DistObject } from './argo-order';
 
 export interface ClusterApi {
   /** The API server address, for messages. */
@@ -17,12 +19,6 @@ export interface ClusterApi {
   namespaceExists(name: string): Promise<boolean>;
   /** Server-side apply with dryRun=All; rejects with the API server's message. */
   dryRunApply(object: any): Promise<void>;
-}
-
-/** One object of dist/: `file` is `<env>/<chart>/<Kind>.<ns>.<name>.yaml`. */
-export interface DistObject {
-  readonly file: string;
-  readonly object: any;
 }
 
 /** apiVersion → kind → namespaced, as discovered. */
@@ -48,20 +44,7 @@ export interface VerificationPlan {
 /** The platform's Kubernetes API range: validated against 1.28 and 1.33. */
 export const SUPPORTED_MINOR = { min: 28, validatedUpTo: 33 };
 
-/** Within a wave, the kinds others depend on first (as Argo CD orders them). */
-const KIND_ORDER = ['Namespace', 'CustomResourceDefinition', 'LimitRange', 'NetworkPolicy', 'ServiceAccount', 'Secret', 'SealedSecret', 'ConfigMap', 'Service'];
-const kindRank = (kind: string) => (KIND_ORDER.includes(kind) ? KIND_ORDER.indexOf(kind) : KIND_ORDER.length);
-
 export const objectId = (o: any): string => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
-
-/** The root-level wave Argo CD applies an object of dist/ in. */
-export function waveOf({ file, object }: DistObject): number {
-  const chart = file.split('/')[1];
-  const owner = syncOwner(chart, object.kind);
-  // Helm add-on Applications sit at the root with their own wave.
-  if (object.kind === 'Application' && owner !== chart) return Number(object.metadata?.annotations?.[SYNC_WAVE_ANNOTATION] ?? 0);
-  return chartWave(owner);
-}
 
 export function planVerification(objects: readonly DistObject[], discovery: Discovery): VerificationPlan {
   const served = (o: any) => discovery.get(o.apiVersion)?.has(o.kind) ?? false;
@@ -71,10 +54,9 @@ export function planVerification(objects: readonly DistObject[], discovery: Disc
     const previous = unserved.get(key);
     unserved.set(key, { apiVersion: object.apiVersion, kind: object.kind, objects: (previous?.objects ?? 0) + 1, hint: hintFor(object.apiVersion) });
   }
-  const applies = objects
-    .filter((d) => served(d.object))
-    .map((d) => ({ ...d, wave: waveOf(d), id: objectId(d.object) }))
-    .sort((a, b) => a.wave - b.wave || kindRank(a.object.kind) - kindRank(b.object.kind) || a.file.localeCompare(b.file));
+  // In Argo CD's order: Application waves, hook phases, object waves, kinds.
+  const applies = argoSyncOrder(objects.filter((d) => served(d.object)))
+    .map((d) => ({ file: d.file, object: d.object, wave: d.applicationWave, id: objectId(d.object) }));
   return { applies, unserved: [...unserved.values()].sort((a, b) => `${a.apiVersion}${a.kind}`.localeCompare(`${b.apiVersion}${b.kind}`)) };
 }
 

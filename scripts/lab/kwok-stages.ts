@@ -1,0 +1,125 @@
+/**
+ * The kwok Stages of the lab: how simulated nodes and pods move through their lifecycle. kwok
+ * runs no containers; these stages stand in for the kubelet: a node reports Ready with the
+ * capacity it was created with, a scheduled pod becomes Running and Ready, a pod of a Job
+ * completes, and a deleted pod goes away.
+ * Written for this project from kwok's Stage API (kwok.x-k8s.io/v1alpha1).
+ */
+
+const stage = (name: string, kind: 'Node' | 'Pod', matchExpressions: object[], next: object) => ({
+  apiVersion: 'kwok.x-k8s.io/v1alpha1',
+  kind: 'Stage',
+  metadata: { name },
+  spec: { resourceRef: { apiGroup: 'v1', kind }, selector: { matchExpressions }, next },
+});
+
+const notDeleted = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
+
+/** A node that is not Ready yet: Ready, with the capacity and allocatable it was created with. */
+const nodeReady = stage('lab-node-ready', 'Node',
+  [{ key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] }],
+  {
+    statusTemplate: `{{ $now := Now }}
+conditions:
+{{ range NodeConditions }}
+- type: {{ .type | Quote }}
+  status: {{ .status | Quote }}
+  reason: {{ .reason | Quote }}
+  message: {{ .message | Quote }}
+  lastHeartbeatTime: {{ $now | Quote }}
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+addresses:
+- type: InternalIP
+  address: {{ NodeIP | Quote }}
+- type: Hostname
+  address: {{ NodeName | Quote }}
+capacity:
+{{ YAML .status.capacity 1 }}
+allocatable:
+{{ YAML .status.allocatable 1 }}
+nodeInfo:
+  architecture: amd64
+  operatingSystem: linux
+  kubeletVersion: {{ printf "kwok-%s" Version | Quote }}
+  containerRuntimeVersion: "kwok"
+  kernelVersion: "kwok"
+  osImage: "kwok lab node"
+  kubeProxyVersion: ""
+  machineID: ""
+  systemUUID: ""
+  bootID: ""
+phase: Running
+`,
+  });
+
+/** A pod bound to a node and not started yet: Running, every container started and ready. */
+const podRunning = stage('lab-pod-running', 'Pod',
+  [notDeleted, { key: '.spec.nodeName', operator: 'Exists' }, { key: '.status.podIP', operator: 'DoesNotExist' }],
+  {
+    statusTemplate: `{{ $now := Now }}
+phase: Running
+startTime: {{ $now | Quote }}
+hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+podIP: {{ PodIPWith .spec.nodeName ( or .spec.hostNetwork false ) ( or .metadata.uid "" ) ( or .metadata.name "" ) ( or .metadata.namespace "" ) | Quote }}
+conditions:
+{{ range $type := list "Initialized" "ContainersReady" "Ready" "PodScheduled" }}
+- type: {{ $type | Quote }}
+  status: "True"
+  lastTransitionTime: {{ $now | Quote }}
+{{ end }}
+{{ if .spec.initContainers }}
+initContainerStatuses:
+{{ range .spec.initContainers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: true
+  restartCount: 0
+  state:
+    terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }
+{{ end }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: true
+  started: true
+  restartCount: 0
+  state:
+    running: { startedAt: {{ $now | Quote }} }
+{{ end }}
+`,
+  });
+
+/** A running pod of a Job: it succeeds (the lab cannot run the command; admission and scheduling are what it proves). */
+const jobPodSucceeded = stage('lab-job-pod-succeeded', 'Pod',
+  [notDeleted, { key: '.status.phase', operator: 'In', values: ['Running'] }, { key: '.metadata.ownerReferences.[].kind', operator: 'In', values: ['Job'] }],
+  {
+    statusTemplate: `{{ $now := Now }}
+phase: Succeeded
+conditions:
+- { type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }} }
+- { type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }} }
+containerStatuses:
+{{ range .spec.containers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: false
+  started: false
+  restartCount: 0
+  state:
+    terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }
+{{ end }}
+`,
+  });
+
+/** A pod being deleted: gone (what the kubelet does once its containers stopped). */
+const podDeleted = stage('lab-pod-deleted', 'Pod',
+  [{ key: '.metadata.deletionTimestamp', operator: 'Exists' }],
+  { finalizers: { empty: true }, delete: true });
+
+export const KWOK_STAGES = [nodeReady, podRunning, jobPodSucceeded, podDeleted];

@@ -1,0 +1,195 @@
+/**
+ * Every environment applied to a real Kubernetes control plane (scripts/lab): etcd,
+ * kube-apiserver with Pod Security admission, kube-controller-manager, kube-scheduler, and kwok
+ * nodes shaped like the environment's `cluster` config. Proves what a cluster does with dist/:
+ * admission, defaulting, CRD validation, server-side apply, controllers creating pods, the
+ * scheduler placing them (with the add-ons' requests as placeholders). Cannot prove: images,
+ * processes, networking (no container runtime).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { findProjectRoot } from '../lib/project';
+import { LabCluster, missingLabPrograms, nodesFor } from '../scripts/lab/cluster';
+import { isReady, LabSyncReport, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
+import { ENVIRONMENTS, synthEnv } from './helpers/platform';
+
+const missing = missingLabPrograms();
+const IS_CI = process.env.CI === 'true';
+
+if (missing.length > 0 && !IS_CI) {
+  console.warn(`\n!!! SKIPPING the lab cluster tests: ${missing.join(', ')} not built (bash scripts/lab/build.sh; CI always runs them) !!!\n`);
+}
+const describeLab = missing.length > 0 && !IS_CI ? describe.skip : describe;
+
+const VERIFY = path.join(findProjectRoot(__dirname), 'build', 'scripts', 'verify.js');
+
+/** `npm run verify` (the compiled script) against a dist/ folder and a kubeconfig. */
+function verify(env: string, dist: string, kubeconfig: string) {
+  return spawnSync(process.execPath, [VERIFY, '--env', env, '--dist', dist, '--kubeconfig', kubeconfig, '--timeout', '5'], { encoding: 'utf8', timeout: 120_000 });
+}
+
+/** A copy of the synthesized objects as a dist/ folder, with `patch` applied to the object of one file. */
+function writeDist(objects: { file: string; object: any }[], patch?: { file: string; change: (o: any) => void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lab-dist-'));
+  for (const { file, object } of objects) {
+    const copy = structuredClone(object);
+    if (patch?.file === file) patch.change(copy);
+    fs.mkdirSync(path.join(dir, path.dirname(file)), { recursive: true });
+    fs.writeFileSync(path.join(dir, file), JSON.stringify(copy));
+  }
+  return dir;
+}
+
+/** Events of one reason, as "namespace/object: message". */
+async function events(lab: LabCluster, reason: string): Promise<string[]> {
+  const items = await lab.list(`/api/v1/events?fieldSelector=reason%3D${reason}`);
+  return items.map((e) => `${e.involvedObject.namespace}/${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message}`);
+}
+
+describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped like its nodes', (env) => {
+  let lab: LabCluster;
+  let report: LabSyncReport;
+  let pods: any[];
+  const { config, objects } = synthEnv(env);
+  const nodes = nodesFor(env, config.cluster);
+
+  beforeAll(async () => {
+    if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);
+    lab = await LabCluster.start({ nodes });
+    const t0 = Date.now();
+    report = await syncToLab(lab, objects, { nodes: nodes.length });
+    // The HPA controller raises Deployments to minReplicas; wait for those pods too.
+    await lab.waitFor('HPA-scaled Deployments to be ready', async () => {
+      const hpas = await lab.list('/apis/autoscaling/v2/horizontalpodautoscalers');
+      for (const hpa of hpas) {
+        const d = (await lab.request('GET', `/apis/apps/v1/namespaces/${hpa.metadata.namespace}/deployments/${hpa.spec.scaleTargetRef.name}`)).body;
+        if ((d.spec?.replicas ?? 0) < (hpa.spec.minReplicas ?? 1) || !isReady(d)) return false;
+      }
+      return true;
+    }, 90_000).catch(() => undefined);
+    pods = await lab.list('/api/v1/pods');
+    const perNode = new Map(nodes.map((n) => [n.name, [] as string[]]));
+    for (const p of pods) perNode.get(p.spec.nodeName)?.push(`${p.metadata.namespace}/${p.metadata.name}`);
+    console.log([
+      `lab ${env}: started in ${(lab.startupMs / 1000).toFixed(1)} s; ${report.applied} objects applied in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
+        `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
+      ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
+    ].join('\n'));
+  }, 300_000);
+
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  test('THEN the API server accepts every object of dist/ with server-side apply', () => {
+    expect(report.errors).toEqual([]);
+    expect(report.applied).toBe(objects.length);
+  });
+
+  test('THEN no warning says a field is unknown or deprecated', () => {
+    expect(report.warnings.filter((w) => /unknown field|deprecated|duplicate/i.test(w))).toEqual([]);
+  });
+
+  test('THEN Pod Security admits every pod the controllers create (no FailedCreate)', async () => {
+    expect(await events(lab, 'FailedCreate')).toEqual([]);
+  });
+
+  test('THEN every pod of dist/ and every add-on placeholder is scheduled and running', async () => {
+    const notRunning = pods.filter((p) => !['Running', 'Succeeded'].includes(p.status.phase)).map((p) => `${p.metadata.namespace}/${p.metadata.name}: ${p.status.phase}`);
+    expect(await events(lab, 'FailedScheduling')).toEqual([]);
+    expect(notRunning).toEqual([]);
+    expect(report.unhealthy).toEqual([]);
+    // Every workload of dist/ has its pods: none is silently left at zero.
+    for (const { object: o } of objects.filter((x) => ['Deployment', 'StatefulSet'].includes(x.object.kind))) {
+      const owned = pods.filter((p) => p.metadata.namespace === o.metadata.namespace && Object.entries(o.spec.selector.matchLabels).every(([k, v]) => p.metadata.labels?.[k] === v));
+      expect({ workload: `${o.kind} ${o.metadata.name}`, pods: owned.length > 0 }).toEqual({ workload: `${o.kind} ${o.metadata.name}`, pods: true });
+    }
+  });
+
+  test('THEN the whole load fits: the add-ons\' requests are placed beside ours', async () => {
+    expect(report.placeholders.length).toBeGreaterThan(0);
+    const placeholderPods = pods.filter((p) => p.metadata.labels?.[PLACEHOLDER_LABEL]);
+    const expected = report.placeholders.reduce((n, p) => n + (p.row.perNode ? nodes.length : p.row.pods), 0);
+    expect(placeholderPods.length).toBe(expected);
+    expect(placeholderPods.every((p) => p.status.phase === 'Running')).toBe(true);
+  });
+
+  test('THEN every HPA targets an existing Deployment and every PDB selects pods', async () => {
+    for (const hpa of await lab.list('/apis/autoscaling/v2/horizontalpodautoscalers')) {
+      const target = await lab.request('GET', `/apis/apps/v1/namespaces/${hpa.metadata.namespace}/deployments/${hpa.spec.scaleTargetRef.name}`);
+      expect({ hpa: hpa.metadata.name, status: target.status }).toEqual({ hpa: hpa.metadata.name, status: 200 });
+      expect(target.body.spec.replicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas ?? 1);
+    }
+    const pdbs = await lab.list('/apis/policy/v1/poddisruptionbudgets');
+    expect(pdbs.length).toBe(objects.filter((o) => o.object.kind === 'PodDisruptionBudget').length);
+    await lab.waitFor('PDB status', async () => (await lab.list('/apis/policy/v1/poddisruptionbudgets')).every((p) => p.status?.observedGeneration >= 1), 30_000);
+    for (const pdb of await lab.list('/apis/policy/v1/poddisruptionbudgets')) {
+      expect({ pdb: pdb.metadata.name, expectedPods: pdb.status.expectedPods > 0 }).toEqual({ pdb: pdb.metadata.name, expectedPods: true });
+    }
+  });
+
+  test('THEN each CronJob, triggered once, creates a Job whose pod is admitted, scheduled and completes', async () => {
+    const cronJobs = await lab.list('/apis/batch/v1/cronjobs');
+    expect(cronJobs.length).toBe(objects.filter((o) => o.object.kind === 'CronJob').length);
+    for (const cj of cronJobs) {
+      // What `kubectl create job --from=cronjob/<name>` does.
+      const job = {
+        apiVersion: 'batch/v1', kind: 'Job',
+        metadata: { name: `${cj.metadata.name}-lab`.slice(0, 52), namespace: cj.metadata.namespace, annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' } },
+        spec: cj.spec.jobTemplate.spec,
+      };
+      const created = await lab.request('POST', `/apis/batch/v1/namespaces/${cj.metadata.namespace}/jobs`, job);
+      expect({ job: job.metadata.name, status: created.status }).toEqual({ job: job.metadata.name, status: 201 });
+      await lab.waitFor(`Job ${job.metadata.name} to complete`, async () => isReady((await lab.request('GET', `/apis/batch/v1/namespaces/${cj.metadata.namespace}/jobs/${job.metadata.name}`)).body), 60_000);
+    }
+    expect(await events(lab, 'FailedCreate')).toEqual([]);
+  });
+
+  test('THEN npm run verify against the synced cluster exits 0', () => {
+    const result = verify(env, writeDist(objects), lab.kubeconfig);
+    expect({ status: result.status, failures: result.stdout.split('\n').filter((l) => l.startsWith('FAIL')) }).toEqual({ status: 0, failures: [] });
+    expect(result.stdout).toMatch(new RegExp(`verify ${env}: ${objects.length} of ${objects.length} objects pass`));
+  });
+
+  if (env === 'prod') {
+    test('WHEN one manifest is broken in a way only a server sees (selector not matching its pods) THEN verify exits 1 naming that object', () => {
+      const target = objects.find((o) => o.object.kind === 'Deployment')!;
+      const dist = writeDist(objects, { file: target.file, change: (o) => { o.spec.template.metadata.labels = { 'app.kubernetes.io/name': 'someone-else' }; } });
+      const result = verify(env, dist, lab.kubeconfig);
+      const failures = result.stdout.split('\n').filter((l) => l.startsWith('FAIL'));
+      expect(result.status).toBe(1);
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toContain(`Deployment ${target.object.metadata.namespace}/${target.object.metadata.name}`);
+      expect(failures[0]).toMatch(/selector/);
+    });
+  }
+
+  if (nodes.length > 1) {
+    test('THEN replicas of each workload are spread over distinct nodes (anti-affinity and topology spread honoured)', () => {
+      const ours = pods.filter((p) => !p.metadata.labels?.[PLACEHOLDER_LABEL] && !p.metadata.ownerReferences?.some((r: any) => r.kind === 'Job'));
+      const byOwner = new Map<string, string[]>();
+      for (const p of ours) {
+        const owner = p.metadata.ownerReferences?.[0];
+        const key = `${p.metadata.namespace}/${owner?.kind === 'ReplicaSet' ? owner.name.replace(/-[a-z0-9]+$/, '') : owner?.name}`;
+        byOwner.set(key, [...(byOwner.get(key) ?? []), p.spec.nodeName]);
+      }
+      const crowded = [...byOwner].filter(([, where]) => new Set(where).size < Math.min(where.length, nodes.length)).map(([k, where]) => `${k}: ${where.join(', ')}`);
+      expect(crowded).toEqual([]);
+    });
+  }
+
+  test('WHEN the API server is gone THEN verify exits 2 with one line', async () => {
+    // Last in this block: it stops the lab.
+    const kubeconfig = path.join(os.tmpdir(), `lab-gone-${env}-${process.pid}.yaml`);
+    fs.copyFileSync(lab.kubeconfig, kubeconfig);
+    const dist = writeDist(objects);
+    await lab.stop();
+    const result = verify(env, dist, kubeconfig);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/^verify: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/);
+  });
+});
