@@ -96,6 +96,14 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
     expect(find(s, 'Job', 'web-migrate')).toEqual([]);
   });
 
+  test('THEN the migration runs under a ServiceAccount that exists before it: an earlier PreSync hook, not the app\'s Sync-phase one', () => {
+    const job = one(s, 'Job', 'crm-migrate');
+    const account = one(s, 'ServiceAccount', job.spec.template.spec.serviceAccountName);
+    expect(account.metadata.annotations['argocd.argoproj.io/hook']).toBe('PreSync');
+    expect(Number(account.metadata.annotations['argocd.argoproj.io/sync-wave'])).toBeLessThan(Number(job.metadata.annotations['argocd.argoproj.io/sync-wave'] ?? 0));
+    expect(account.automountServiceAccountToken).toBe(false);
+  });
+
   test('THEN PDBs select the pods of their app, and web apps get a Service, workers none', () => {
     for (const app of s.config.apps) {
       const pods = one(s, 'Deployment', app.name).spec.template.metadata.labels;

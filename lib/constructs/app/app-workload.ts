@@ -3,7 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parseQuantity } from '../../config/quantity';
 import { AppConfig } from '../../config/schema';
-import { IntOrString, KubeJob, KubePodDisruptionBudget, KubeService, Quantity } from '../../k8s';
+import { IntOrString, KubeJob, KubePodDisruptionBudget, KubeService, KubeServiceAccount, Quantity } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
@@ -135,6 +135,22 @@ export class AppWorkload extends Construct {
 
     if (app.migration) {
       const jobLabels = { ...componentLabels(app.name, 'migration'), ...props.directDbAccessLabels };
+      // The Job runs before the Sync phase creates the app's own ServiceAccount, so it brings its
+      // own, as an earlier PreSync hook (found by the lab cluster: on a first sync the Job could
+      // not create its pod, "serviceaccount not found", and the sync never got past PreSync).
+      const migrationAccount = new KubeServiceAccount(this, 'MigrationServiceAccount', {
+        metadata: {
+          name: `${app.name}-migrate`,
+          namespace,
+          labels: jobLabels,
+          annotations: {
+            'argocd.argoproj.io/hook': 'PreSync',
+            'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+            'argocd.argoproj.io/sync-wave': '-1',
+          },
+        },
+        automountServiceAccountToken: false,
+      });
       new KubeJob(this, 'Migration', {
         metadata: {
           name: `${app.name}-migrate`,
@@ -153,7 +169,7 @@ export class AppWorkload extends Construct {
             metadata: { labels: jobLabels },
             spec: {
               restartPolicy: 'Never',
-              serviceAccountName: app.name,
+              serviceAccountName: migrationAccount.name,
               automountServiceAccountToken: false,
               enableServiceLinks: false,
               securityContext: restrictedPodSecurity(UID),
