@@ -96,6 +96,16 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
     expect(find(s, 'Job', 'web-migrate')).toEqual([]);
   });
 
+  test('THEN the Service and the PDB select the serving pods, never the migration Job\'s pods of the same app', () => {
+    const migrationPod = one(s, 'Job', 'crm-migrate').spec.template.metadata.labels;
+    const servingPod = one(s, 'Deployment', 'crm').spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+    for (const selector of [one(s, 'Service', 'crm').spec.selector, ...find(s, 'PodDisruptionBudget', 'crm').map((p: any) => p.spec.selector.matchLabels)]) {
+      expect(selects(selector, servingPod)).toBe(true);
+      expect(selects(selector, migrationPod)).toBe(false);
+    }
+  });
+
   test('THEN the migration runs under a ServiceAccount that exists before it: an earlier PreSync hook, not the app\'s Sync-phase one', () => {
     const job = one(s, 'Job', 'crm-migrate');
     const account = one(s, 'ServiceAccount', job.spec.template.spec.serviceAccountName);

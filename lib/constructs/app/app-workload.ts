@@ -29,7 +29,15 @@ const PRE_STOP_SECONDS = 10;
  */
 export class AppWorkload extends Construct {
   public readonly name: string;
+  /** The Deployment's selector (immutable after the first deploy). */
   public readonly podLabels: Record<string, string>;
+  /**
+   * The app's serving pods only: `podLabels` plus the component, so that the Service, the PDB and
+   * the topology spread never count the migration Job's pods, which share the app's name (found by
+   * the lab cluster: the PDB could not compute its expected pods, "jobs.batch does not implement
+   * the scale subresource", and the Service would have routed requests to a running migration).
+   */
+  public readonly servingLabels: Record<string, string>;
   /** Service name for web apps (and apps with metrics); undefined otherwise. */
   public readonly serviceName?: string;
   public readonly servicePort: number;
@@ -41,6 +49,7 @@ export class AppWorkload extends Construct {
     const { app, namespace } = props;
     this.name = app.name;
     this.podLabels = { 'app.kubernetes.io/name': app.name };
+    this.servingLabels = { ...this.podLabels, 'app.kubernetes.io/component': app.kind };
     this.servicePort = app.port;
     const labels = { ...componentLabels(app.name, app.kind), ...this.podLabels };
     const env = [...wiringEnv(props.wiring), ...Object.entries(app.env).map(([name, value]) => ({ name, value }))];
@@ -94,7 +103,7 @@ export class AppWorkload extends Construct {
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
     if (props.spreadAcrossNodes) {
       raw.addJsonPatch(JsonPatch.add('/spec/template/spec/topologySpreadConstraints', [
-        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.podLabels } },
+        { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: this.servingLabels } },
       ]));
     }
 
@@ -114,7 +123,7 @@ export class AppWorkload extends Construct {
     if (app.replicas.max > 1) {
       new KubePodDisruptionBudget(this, 'Budget', {
         metadata: { name: app.name, namespace, labels },
-        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.servingLabels } },
       });
     }
 
@@ -129,7 +138,7 @@ export class AppWorkload extends Construct {
       this.serviceName = app.name;
       new KubeService(this, 'Service', {
         metadata: { name: app.name, namespace, labels },
-        spec: { selector: this.podLabels, ports },
+        spec: { selector: this.servingLabels, ports },
       });
     }
 
