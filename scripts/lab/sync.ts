@@ -47,9 +47,10 @@ export async function syncToLab(lab: LabCluster, objects: readonly DistObject[],
   // Bootstrap step 1 of the README: Argo CD is installed with `helm install -n argocd --create-namespace`.
   await lab.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'argocd' } }, { fieldManager: 'helm' });
 
-  const applications = [...new Set(order.map((o) => o.application))];
-  for (const application of applications) {
-    const steps = order.filter((o) => o.application === application);
+  // One unit per Application and wave: the root syncs the add-on Applications at their own waves.
+  const unitOf = (o: OrderedObject) => `${o.application} (wave ${o.applicationWave})`;
+  for (const application of [...new Set(order.map(unitOf))]) {
+    const steps = order.filter((o) => unitOf(o) === application);
     for (const phase of ['PreSync', 'Sync', 'PostSync'] as const) {
       const batch = steps.filter((s) => s.phase === phase);
       for (const step of batch) {
