@@ -7,7 +7,7 @@ import * as yaml from 'js-yaml';
 import { loadConfig } from '../lib/config/load';
 import { escapeForHelm, helmChart } from '../lib/helm-chart';
 import { helmBinary } from '../scripts/lab/helm';
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { describeWithPrograms } from './helpers/real-programs';
 

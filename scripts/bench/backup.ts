@@ -9,7 +9,7 @@ import { loadConfig } from '../../lib/config/load';
 import { BackupLab, S3_KEY, S3Server } from '../lab/backup-lab';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../lab/postgres-lab';
 import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
-import { Platform } from '../../lib/platform';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import * as yaml from 'js-yaml';
 

@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import { loadConfig } from '../../lib/config/load';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../lab/postgres-lab';
 import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
-import { Platform } from '../../lib/platform';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import * as yaml from 'js-yaml';
 

@@ -6,7 +6,7 @@ import { referenceDir } from '../../lib/project';
 import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
 import { DEFAULTS } from '../../lib/config/defaults';
 import { PlatformConfig } from '../../lib/config/schema';
-import { Platform } from '../../lib/platform';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 
 export const ENVIRONMENTS = ['dev', 'prod', 'ha'];

@@ -1,22 +1,22 @@
 import { ApiObject, App, Chart } from 'cdk8s';
-import { BaseChart } from '../charts/base';
-import { AppChart } from '../charts/app';
-import { EdgeChart } from '../charts/edge';
-import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from '../charts/postgres';
-import { MinioChart } from '../charts/minio';
-import { MonitoringChart } from '../charts/monitoring';
-import { ProbeTarget } from './constructs/monitoring/probes';
-import { RedisChart } from '../charts/redis';
-import { BackupChart } from '../charts/backup';
-import { ROLES } from './constructs/postgres/config-files';
-import { PlatformConfig } from './config/schema';
-import { ArgoCdChart } from '../charts/argocd';
-import { SecretsChart } from '../charts/secrets';
-import { assertSecretsDeclared } from './gitops/secret-references';
-import { selectorLabels } from './labels';
-import { Minio } from './constructs/minio';
-import { Redis } from './constructs/redis';
-import { REDIS_SECRET_KEYS } from './constructs/redis-conf';
+import { BaseChart } from './base';
+import { AppChart } from './app';
+import { EdgeChart } from './edge';
+import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from './postgres';
+import { MinioChart } from './minio';
+import { MonitoringChart } from './monitoring';
+import { ProbeTarget } from '../lib/constructs/monitoring/probes';
+import { RedisChart } from './redis';
+import { BackupChart } from './backup';
+import { ROLES } from '../lib/constructs/postgres/config-files';
+import { PlatformConfig } from '../lib/config/schema';
+import { ArgoCdChart } from './argocd';
+import { SecretsChart } from './secrets';
+import { assertSecretsDeclared } from '../lib/gitops/secret-references';
+import { selectorLabels } from '../lib/labels';
+import { Minio } from '../lib/constructs/minio';
+import { Redis } from '../lib/constructs/redis';
+import { REDIS_SECRET_KEYS } from '../lib/constructs/redis-conf';
 
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
