@@ -13,7 +13,6 @@ import { PlatformConfig } from '../lib/config/schema';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
-import { selectorLabels } from '../lib/labels';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
 import { REDIS_SECRET_KEYS } from '../lib/constructs/redis-conf';
@@ -64,7 +63,7 @@ export class Platform {
       },
       minio: {
         endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
-        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, podLabels: selectorLabels('minio'), port: this.minio.apiPort,
+        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, podLabels: this.minio.podLabels, port: this.minio.apiPort,
       },
     });
     const data = config.namespaces.data;
@@ -79,8 +78,8 @@ export class Platform {
       }),
       dataTargets: [
         { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port },
-        { namespace: data, podLabels: selectorLabels('redis'), port: this.redis.port },
-        { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort },
+        { namespace: data, podLabels: this.redis.podLabels, port: this.redis.port },
+        { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort },
       ],
       primaryTarget: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port },
       directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
@@ -97,7 +96,7 @@ export class Platform {
       },
       targets: this.probeTargets(),
       publicHosts: this.publicHosts(),
-      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort } },
+      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
     });
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
@@ -121,10 +120,10 @@ export class Platform {
     });
     return [
       ...apps,
-      { name: 'minio', group: 'data', kind: 'http', target: `${this.minio.s3Endpoint}/minio/health/live`, backend: { namespace: data, podLabels: selectorLabels('minio'), port: this.minio.apiPort } },
+      { name: 'minio', group: 'data', kind: 'http', target: `${this.minio.s3Endpoint}/minio/health/live`, backend: { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
       { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port } },
       { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
-      { name: 'redis', group: 'data', kind: 'tcp', target: `${this.redis.host}:${this.redis.port}`, backend: { namespace: data, podLabels: selectorLabels('redis'), port: this.redis.port } },
+      { name: 'redis', group: 'data', kind: 'tcp', target: `${this.redis.host}:${this.redis.port}`, backend: { namespace: data, podLabels: this.redis.podLabels, port: this.redis.port } },
     ];
   }
 

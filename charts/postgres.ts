@@ -39,13 +39,13 @@ export class PostgresChart extends Chart {
       namespace,
       podLabels: this.cluster.podLabels,
       ingress: [
-        { peers: [podsPeer(this.pgbouncer.podLabels)], ports: tcp(5432) },
-        { peers: [podsPeer(this.cluster.podLabels)], ports: tcp(5432) }, // replicas stream from the primary
-        { peers: [namespacePeer(config.namespaces.backup)], ports: tcp(5432) },
-        { peers: [namespacePeer(config.namespaces.app, DIRECT_DB_ACCESS_LABEL)], ports: tcp(5432) },
+        { peers: [podsPeer(this.pgbouncer.podLabels)], ports: tcp(this.cluster.port) },
+        { peers: [podsPeer(this.cluster.podLabels)], ports: tcp(this.cluster.port) }, // replicas stream from the primary
+        { peers: [namespacePeer(config.namespaces.backup)], ports: tcp(this.cluster.port) },
+        { peers: [namespacePeer(config.namespaces.app, DIRECT_DB_ACCESS_LABEL)], ports: tcp(this.cluster.port) },
         { peers: [monitoring], ports: tcp(this.cluster.metricsPort) },
       ],
-      egress: [{ peers: [podsPeer(this.cluster.primaryPodLabels)], ports: tcp(5432) }],
+      egress: [{ peers: [podsPeer(this.cluster.primaryPodLabels)], ports: tcp(this.cluster.port) }],
     });
     new AllowFlows(this, 'pgbouncer-flows', {
       name: 'pgbouncer',
@@ -55,7 +55,7 @@ export class PostgresChart extends Chart {
         { peers: [namespacePeer(config.namespaces.app)], ports: tcp(this.pgbouncer.port) },
         { peers: [monitoring], ports: tcp(this.pgbouncer.metricsPort) },
       ],
-      egress: [{ peers: [podsPeer(this.cluster.primaryPodLabels)], ports: tcp(5432) }],
+      egress: [{ peers: [podsPeer(this.cluster.primaryPodLabels)], ports: tcp(this.cluster.port) }],
     });
 
     new MetricsEndpoint(this, 'postgres-metrics', {

@@ -86,6 +86,8 @@ export class Minio extends Construct {
   public readonly backupSecretName?: string;
   public readonly apiPort = API_PORT;
   public readonly consolePort = CONSOLE_PORT;
+  /** Labels that select the MinIO pod (NetworkPolicies, probes). */
+  public readonly podLabels: Record<string, string>;
   private readonly buckets: readonly BucketSpec[];
   private readonly appNames: readonly string[];
 
@@ -106,6 +108,7 @@ export class Minio extends Construct {
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
+    this.podLabels = selector;
     const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
 
     new KubeStatefulSet(this, 'StatefulSet', {

@@ -61,6 +61,8 @@ export class Redis extends Construct {
   public readonly username = 'app';
   public readonly serviceName: string;
   public readonly metricsPortName = 'metrics';
+  /** Labels that select the Redis pod (NetworkPolicies, probes). */
+  public readonly podLabels: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
@@ -75,6 +77,7 @@ export class Redis extends Construct {
     this.host = `${name}.${ns}.svc.cluster.local`;
     const labels = componentLabels(name, 'cache');
     const selector = selectorLabels(name);
+    this.podLabels = selector;
 
     const config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace: ns, labels },
