@@ -2,7 +2,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { BaseChart } from './base';
 import { AppChart } from './app';
 import { EdgeChart } from './edge';
-import { DIRECT_DB_ACCESS_LABEL, PostgresChart } from './postgres';
+import { PostgresChart } from './postgres';
 import { MinioChart } from './minio';
 import { MonitoringChart } from './monitoring';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
@@ -15,7 +15,7 @@ import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
-import { REDIS_SECRET_KEYS } from '../lib/constructs/redis-conf';
+import { IDataService } from '../lib/constructs/data-service';
 
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
@@ -26,6 +26,8 @@ export class Platform {
   public readonly config: PlatformConfig;
   public readonly base: BaseChart;
   public readonly postgres: PostgresChart;
+  /** Every data service, in the order apps are bound to them (env, flows) and dashboards list them. */
+  public readonly services: IDataService[];
   public readonly apps: AppChart;
   public readonly edge: EdgeChart;
   /** Host, port and Secret of Redis, for the app chart. */
@@ -53,38 +55,22 @@ export class Platform {
       edge: { public: this.edge.attachment('data', 'public'), admin: this.edge.attachment('data', 'admin') },
     }).minio;
 
-    const { cluster, pgbouncer } = this.postgres;
+    this.services = [this.postgres.postgres, this.redis, this.minio];
+
+    const { cluster } = this.postgres;
     this.backup = new BackupChart(this.app, 'backup', {
       config,
       postgres: {
         host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
         backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
-        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, podLabels: cluster.podLabels,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, servers: this.postgres.postgres.servers,
       },
       minio: {
         endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
-        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, podLabels: this.minio.podLabels, port: this.minio.apiPort,
+        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
       },
     });
-    const data = config.namespaces.data;
-    this.apps = new AppChart(this.app, 'app', {
-      config,
-      wiring: (app) => ({
-        pooler: { host: pgbouncer.host, port: pgbouncer.port, database: pgbouncer.database, user: cluster.appUser, passwordSecret: pgbouncer.appSecret },
-        primary: { host: cluster.primaryHost, port: cluster.port },
-        readOnly: cluster.readOnlyHost ? { host: cluster.readOnlyHost, port: cluster.port } : undefined,
-        redis: { host: this.redis.host, port: this.redis.port, user: this.redis.username, passwordSecret: { name: this.redis.secretName, key: this.redis.secretKey } },
-        s3: this.s3For(app.name),
-      }),
-      dataTargets: [
-        { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port },
-        { namespace: data, podLabels: this.redis.podLabels, port: this.redis.port },
-        { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort },
-      ],
-      primaryTarget: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port },
-      directDbAccessLabels: DIRECT_DB_ACCESS_LABEL,
-      edge: this.edge.attachment('app', 'public'),
-    });
+    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public') });
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
       config,
@@ -96,7 +82,8 @@ export class Platform {
       },
       targets: this.probeTargets(),
       publicHosts: this.publicHosts(),
-      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
+      contributors: this.services,
+      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: this.minio.namespace, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
     });
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
@@ -105,10 +92,11 @@ export class Platform {
     this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
   }
 
-  /** Health checks of the apps and data services, from the attributes of their constructs. */
+  /**
+   * Health checks of the apps and data services, from the attributes of their constructs. Data
+   * services are listed HTTP checks first, then TCP connects, each in service order.
+   */
   private probeTargets(): ProbeTarget[] {
-    const data = this.config.namespaces.data;
-    const { cluster, pgbouncer } = this.postgres;
     const apps = this.apps.apps.flatMap((w): ProbeTarget[] => {
       const app = this.config.apps.find((a) => a.name === w.name);
       if (!app || app.kind !== 'web' || !w.serviceName) return [];
@@ -118,13 +106,9 @@ export class Platform {
         backend: { namespace: this.config.namespaces.app, podLabels: w.podLabels, port: app.port },
       }];
     });
-    return [
-      ...apps,
-      { name: 'minio', group: 'data', kind: 'http', target: `${this.minio.s3Endpoint}/minio/health/live`, backend: { namespace: data, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
-      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace: data, podLabels: cluster.primaryPodLabels, port: cluster.port } },
-      { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace: data, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
-      { name: 'redis', group: 'data', kind: 'tcp', target: `${this.redis.host}:${this.redis.port}`, backend: { namespace: data, podLabels: this.redis.podLabels, port: this.redis.port } },
-    ];
+    const data = this.services.flatMap((s) => s.probeTargets);
+    const kinds: ProbeTarget['kind'][] = ['http', 'tcp', 'tls'];
+    return [...apps, ...kinds.flatMap((kind) => data.filter((t) => t.kind === kind))];
   }
 
   /** Every host an Ingress or HTTPRoute of the charts built so far serves (their certificates are checked). */
@@ -139,46 +123,18 @@ export class Platform {
     return [...new Set(hosts)].sort();
   }
 
-  /** Plain-S3 settings of one app: its own key pair and its first granted bucket. */
-  private s3For(app: string) {
-    const access = this.config.minio.appAccess[app];
-    if (!access || access.buckets.length === 0) return undefined;
-    const secret = this.minio.appSecretName(app);
-    return {
-      endpoint: this.minio.s3Endpoint,
-      publicUrl: this.minio.publicUrl,
-      bucket: access.buckets[0],
-      region: 'us-east-1',
-      accessKeySecret: { name: secret, key: 'access-key' },
-      secretKeySecret: { name: secret, key: 'secret-key' },
-    };
-  }
-
   /**
    * Secrets the platform reads, by namespace. References in pod specs are also found by scanning
    * the synthesized objects; list here what a scan cannot see (a Helm value naming an existing
    * Secret). Each must be declared under `secrets` in the config, or the synth fails.
    */
   public get declaredSecrets(): { namespace: string; name: string; key: string }[] {
-    const { cluster, pgbouncer } = this.postgres;
-    const data = this.config.namespaces.data;
     return [
-      ...Object.values(cluster.secrets).map((ref) => ({ namespace: data, ...ref })),
-      // Apps read their credentials in their own namespace (Secrets do not cross namespaces).
-      { namespace: this.config.namespaces.app, ...pgbouncer.appSecret },
-      { namespace: this.config.namespaces.app, name: this.redis.secretName, key: this.redis.secretKey },
-      ...this.config.apps.filter((a) => this.s3For(a.name)).flatMap((a) => ['access-key', 'secret-key'].map((key) => ({
-        namespace: this.config.namespaces.app, name: this.minio.appSecretName(a.name), key,
-      }))),
-      ...Object.values(REDIS_SECRET_KEYS).map((key) => ({ namespace: data, name: this.redis.secretName, key })),
-      ...['root-user', 'root-password'].map((key) => ({ namespace: data, name: this.minio.rootSecretName, key })),
-      ...Object.keys(this.config.minio.appAccess).flatMap((app) => ['access-key', 'secret-key'].map((key) => ({
-        namespace: data, name: this.minio.appSecretName(app), key,
-      }))),
+      // Each data service's own Secrets, and what the apps read in their namespace through their bindings.
+      ...this.services.flatMap((s) => s.declaredSecrets),
+      ...this.apps.secrets,
       // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
       ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
-      // Backups: the MinIO read-only key is created by the provisioning Job (data) and used by the mirror (backup).
-      ...['access-key', 'secret-key'].map((key) => ({ namespace: data, name: this.minio.backupSecretName!, key })),
       ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
     ];
   }
