@@ -17,6 +17,19 @@ import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
 
+/** The chart that holds data services given through `PlatformOptions.dataServices`. */
+export const EXTRA_DATA_SERVICES_CHART = 'data-services';
+
+export interface PlatformOptions {
+  /**
+   * More data services, built into the chart `data-services` (synced with the other data
+   * services). Apps are bound to them after the built-in ones; their probes, Secrets, alert rules
+   * and dashboard rows are collected like those of Postgres, Redis and MinIO.
+   * @default none
+   */
+  readonly dataServices?: (scope: Chart, config: PlatformConfig) => readonly IDataService[];
+}
+
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
  * folder in dist/<env>/ and one Argo CD Application.
@@ -43,7 +56,7 @@ export class Platform {
   /** Argo CD: AppProject, root and one Application per chart, derived from the charts above. */
   public readonly argocd: ArgoCdChart;
 
-  constructor(config: PlatformConfig) {
+  constructor(config: PlatformConfig, options: PlatformOptions = {}) {
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
@@ -56,6 +69,10 @@ export class Platform {
     }).minio;
 
     this.services = [this.postgres.postgres, this.redis, this.minio];
+    if (options.dataServices) {
+      const chart = new Chart(this.app, EXTRA_DATA_SERVICES_CHART, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
+      this.services.push(...options.dataServices(chart, config));
+    }
 
     const { cluster } = this.postgres;
     this.backup = new BackupChart(this.app, 'backup', {
