@@ -5,7 +5,7 @@
  */
 import { ConfigError } from './lib/config/errors';
 import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
-import { Platform } from './lib/platform';
+import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests } from './lib/synth';
 
 function main(argv: string[]): void {

@@ -54,7 +54,7 @@ export class ArgoCdChart extends Chart {
         const now = this.node.scope!.node.children.filter((c) => c instanceof Chart);
         return now[now.length - 1] === this && now.length === charts.length + 1
           ? []
-          : [`charts were added after "${ARGOCD_CHART}", so they have no Application; fix: construct ArgoCdChart last in lib/platform.ts`];
+          : [`charts were added after "${ARGOCD_CHART}", so they have no Application; fix: construct ArgoCdChart last in charts/platform.ts`];
       },
     });
 

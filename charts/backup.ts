@@ -4,17 +4,18 @@ import { PlatformConfig } from '../lib/config/schema';
 import { IMAGES } from '../lib/config/versions';
 import { BACKUP_JOBS } from '../lib/backup-names';
 import { Backups, BackupsProps } from '../lib/constructs/backup/backups';
-import { AllowFlows, namespacePeer, tcp } from '../lib/constructs/network-policy';
+import { AllowFlows, connect } from '../lib/constructs/network-policy';
+import { ServicePort } from '../lib/constructs/data-service';
 import { selectorLabels } from '../lib/labels';
 
 import { POSTGRES_CLIENT_LABEL } from '../lib/constructs/backup/backups';
 
 export interface BackupChartProps {
   readonly config: PlatformConfig;
-  /** Postgres endpoints, roles and Secrets (from the postgres chart). */
-  readonly postgres: BackupsProps['postgres'] & { readonly podLabels: Record<string, string> };
-  /** MinIO endpoint, read-only key and buckets (from the minio chart), plus its pod labels and port. */
-  readonly minio: BackupsProps['minio'] & { readonly podLabels: Record<string, string>; readonly port: number };
+  /** Postgres endpoints, roles and Secrets (from the postgres chart), and the port of every Postgres pod to connect to. */
+  readonly postgres: BackupsProps['postgres'] & { readonly servers: ServicePort };
+  /** MinIO endpoint, read-only key and buckets (from the minio chart), and its S3 port to connect to. */
+  readonly minio: BackupsProps['minio'] & { readonly api: ServicePort };
 }
 
 /**
@@ -39,17 +40,10 @@ export class BackupChart extends Chart {
       postgres: props.postgres,
       minio: { endpoint: props.minio.endpoint, secretName: props.minio.secretName, buckets: props.minio.buckets },
     });
-    new AllowFlows(this, 'postgres-clients', {
-      name: 'postgres-clients',
-      namespace,
-      podLabels: POSTGRES_CLIENT_LABEL,
-      egress: [{ peers: [namespacePeer(config.namespaces.data, props.postgres.podLabels)], ports: tcp(props.postgres.port) }],
-    });
-    new AllowFlows(this, 'mirror-to-minio', {
-      name: BACKUP_JOBS.minioMirror,
-      namespace,
-      podLabels: selectorLabels(BACKUP_JOBS.minioMirror),
-      egress: [{ peers: [namespacePeer(config.namespaces.data, props.minio.podLabels)], ports: tcp(props.minio.port) }],
-    });
+    // The data services admit the whole backup namespace; each Job's own policy narrows it to the Jobs that need them.
+    const postgresClients = new AllowFlows(this, 'postgres-clients', { name: 'postgres-clients', namespace, podLabels: POSTGRES_CLIENT_LABEL });
+    connect({ policy: postgresClients, podLabels: {} }, props.postgres.servers, [props.postgres.servers.port]);
+    const mirror = new AllowFlows(this, 'mirror-to-minio', { name: BACKUP_JOBS.minioMirror, namespace, podLabels: selectorLabels(BACKUP_JOBS.minioMirror) });
+    connect({ policy: mirror, podLabels: {} }, props.minio.api, [props.minio.api.port]);
   }
 }

@@ -32,8 +32,6 @@ export class MinioChart extends Chart {
     const m = config.minio;
     this.minio = new Minio(this, 'Minio', {
       namespace: config.namespaces.data,
-      // The backup namespace reads every bucket for the B2 mirror (its own egress policy narrows it to that Job).
-      clientNamespaces: [config.namespaces.app, config.namespaces.backup],
       backupReader: true,
       edgeNamespace: config.namespaces.edge,
       monitoringNamespace: config.namespaces.monitoring,

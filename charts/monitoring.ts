@@ -15,6 +15,7 @@ import { blackboxValues, BlackboxValues, ProbeBackend, Probes, ProbeTarget } fro
 import { StatusPage } from '../lib/constructs/monitoring/status-page';
 import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
 import { PlatformDashboards } from '../lib/constructs/monitoring/dashboards';
+import { IMonitoringContributor } from '../lib/constructs/monitoring/contributions';
 
 /** The pinned charts this chart installs (a test may swap one to prove that ranges are refused). */
 export type MonitoringCharts = Pick<typeof CHARTS, 'kubePrometheusStack' | 'loki' | 'alloy' | 'blackboxExporter'>;
@@ -36,6 +37,8 @@ export interface MonitoringChartProps {
   readonly targets: readonly ProbeTarget[];
   /** Public hosts served by the edge elsewhere; their certificates are checked (this chart adds its own). */
   readonly publicHosts: readonly string[];
+  /** Owners of alert rules and dashboard rows (the data services). @default none */
+  readonly contributors?: readonly IMonitoringContributor[];
   /** The platform's S3 service, for `monitoring.loki.storage.type: s3`. */
   readonly s3: { readonly endpoint: string; readonly backend: ProbeBackend };
   /**
@@ -129,11 +132,11 @@ export class MonitoringChart extends Chart {
       ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
     ];
     new PlatformAlertRules(this, 'alert-rules', {
-      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels, contributors: props.contributors,
     });
     new PlatformDashboards(this, 'dashboards', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces,
-      datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel,
+      datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel, contributors: props.contributors,
     });
 
     this.probes = new Probes(this, 'probes', {

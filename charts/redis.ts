@@ -20,7 +20,6 @@ export class RedisChart extends Chart {
     const { config } = props;
     this.redis = new Redis(this, 'Redis', {
       namespace: config.namespaces.data,
-      clientNamespaces: [config.namespaces.app],
       monitoringNamespace: config.namespaces.monitoring,
       image: config.images.redis ?? IMAGES.redis,
       exporterImage: config.images.redisExporter ?? IMAGES.redisExporter,

@@ -5,14 +5,20 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import { Platform } from './platform';
 
 /** The files of one synth: relative path → YAML text. */
 export type Manifests = Map<string, string>;
 
-export function renderPlatform(platform: Platform): Manifests {
+/** What rendering needs of a platform (charts/platform.ts composes it; lib/ does not import charts/). */
+export interface RenderablePlatform {
+  readonly app: App;
+  readonly config: { readonly name: string };
+  readonly charts: readonly Chart[];
+}
+
+export function renderPlatform(platform: RenderablePlatform): Manifests {
   const errors = platform.app.node
     .findAll()
     .flatMap((c) => c.node.validate().map((message) => `${c.node.path}: ${message}`));

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { ConfigError } from '../lib/config/errors';
 import { ENVIRONMENTS_DIR, loadConfig } from '../lib/config/load';
 import { helmChart } from '../lib/helm-chart';
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { findProjectRoot } from '../lib/project';
 import { renderPlatform, writeManifests } from '../lib/synth';
 

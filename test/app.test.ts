@@ -1,4 +1,4 @@
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { configFor, ENVIRONMENTS, find, one, synth, synthEnv } from './helpers/platform';
 
 /** Every container of every pod template in the output. */

@@ -9,9 +9,9 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKUP_JOBS } from '../lib/backup-names';
-import { BackupLab, rcloneS3, S3_KEY, S3Server } from '../lib/lab/backup-lab';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../lib/lab/postgres-lab';
-import { findProgram, freePort, postgresBinDir, serviceTempDir } from '../lib/lab/programs';
+import { BackupLab, rcloneS3, S3_KEY, S3Server } from '../scripts/lab/backup-lab';
+import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
+import { findProgram, freePort, postgresBinDir, serviceTempDir } from '../scripts/lab/programs';
 import { one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 

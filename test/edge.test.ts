@@ -7,7 +7,7 @@ import * as yaml from 'js-yaml';
 import { CHARTS } from '../lib/config/versions';
 import { certManagerValues, traefikValues } from '../lib/constructs/edge/chart-values';
 import { HelmRelease } from '../lib/constructs/helm-release';
-import { helmBinary } from '../lib/lab/helm';
+import { helmBinary } from '../scripts/lab/helm';
 import { referenceDir } from '../lib/project';
 import { configFor, find, one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';

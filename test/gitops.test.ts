@@ -11,7 +11,7 @@ import { addOnServing, HELM_CHART_SCOPE } from '../lib/gitops/helm-scope';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { referenceDir } from '../lib/project';
 import { renderPlatform } from '../lib/synth';
 import { ENVIRONMENTS, find, one, Synthesized, synthEnv } from './helpers/platform';

@@ -6,8 +6,8 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { loadConfig } from '../lib/config/load';
 import { escapeForHelm, helmChart } from '../lib/helm-chart';
-import { helmBinary } from '../lib/lab/helm';
-import { Platform } from '../lib/platform';
+import { helmBinary } from '../scripts/lab/helm';
+import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { describeWithPrograms } from './helpers/real-programs';
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../lib/config/load';
 import { CHARTS, IMAGES } from '../lib/config/versions';
 import { ALLOY, BLACKBOX, KPS, LOKI, PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { configFor, find, one, synth, synthEnv } from './helpers/platform';

@@ -4,8 +4,8 @@
  * names → 127.0.0.1, and ports 5432/6432 → free loopback ports (listen_addr → 127.0.0.1).
  */
 import { spawnSync } from 'child_process';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../lib/lab/postgres-lab';
-import { findProgram, postgresBinDir } from '../lib/lab/programs';
+import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
+import { findProgram, postgresBinDir } from '../scripts/lab/programs';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 

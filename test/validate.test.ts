@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { referenceDir } from '../lib/project';
-import { Platform } from '../lib/platform';
+import { Platform } from '../charts/platform';
 import { loadConfig } from '../lib/config/load';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { loadCatalog } from '../lib/validation/schema-catalog';

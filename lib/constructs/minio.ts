@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { Resources } from '../config/fields';
 import { isS3BucketName } from '../config/fields';
-import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeNetworkPolicy, KubeService, KubeStatefulSet, NetworkPolicyPeer, Quantity } from '../k8s';
+import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import {
   AppAccessSpec,
@@ -20,11 +20,14 @@ import {
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
+import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
+import { AlertGroup } from './monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from './monitoring/dashboards';
+import { ProbeTarget } from './monitoring/probes';
+import { AllowFlows, namespacePeer, podsPeer, tcp } from './network-policy';
 
 export interface MinioProps {
   readonly namespace: string;
-  /** Namespaces of the apps (S3 API only). */
-  readonly clientNamespaces: readonly string[];
   /** Namespace of the ingress controller (API and console). */
   readonly edgeNamespace: string;
   /** Namespace of Prometheus (metrics on the API port). */
@@ -70,8 +73,13 @@ const METRICS_PATH = '/minio/v2/metrics/cluster';
  * A standalone MinIO server (one drive on a PVC) with its console, a ServiceMonitor, and a
  * PostSync Job that provisions buckets and per-app access keys. Everything that consumes it
  * uses plain S3 attributes (endpoint, bucket, keys), so another S3 server can replace it.
+ * Clients (apps through `bindApp`, the backup mirror) are connected to `endpoint`.
  */
-export class Minio extends Construct {
+export class Minio extends Construct implements IDataService {
+  public readonly name: string;
+  public readonly namespace: string;
+  /** The S3 API port, for connect(). */
+  public readonly endpoint: ServicePort;
   /** In-cluster S3 endpoint, e.g. http://minio.data.svc.cluster.local:9000. */
   public readonly s3Endpoint: string;
   /** Public S3 URL, for links to objects of public-download buckets. */
@@ -86,8 +94,10 @@ export class Minio extends Construct {
   public readonly backupSecretName?: string;
   public readonly apiPort = API_PORT;
   public readonly consolePort = CONSOLE_PORT;
+  /** Labels that select the MinIO pod (NetworkPolicies, probes). */
+  public readonly podLabels: Record<string, string>;
   private readonly buckets: readonly BucketSpec[];
-  private readonly appNames: readonly string[];
+  private readonly appAccess: readonly AppAccessSpec[];
 
   constructor(scope: Construct, id: string, props: MinioProps) {
     super(scope, id);
@@ -95,7 +105,9 @@ export class Minio extends Construct {
     const ns = props.namespace;
     validate(props);
     this.buckets = props.buckets;
-    this.appNames = props.appAccess.map((a) => a.app);
+    this.appAccess = props.appAccess;
+    this.name = name;
+    this.namespace = ns;
     this.bucketNames = props.buckets.map((b) => b.name);
     this.rootSecretName = props.rootSecretName ?? 'minio-root';
     this.backupSecretName = props.backupReader ? 'minio-backup' : undefined;
@@ -106,6 +118,7 @@ export class Minio extends Construct {
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
+    this.podLabels = selector;
     const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
 
     new KubeStatefulSet(this, 'StatefulSet', {
@@ -175,28 +188,26 @@ export class Minio extends Construct {
 
     const provisionName = `${name}-provision`;
     const provisionLabels = componentLabels(provisionName, 'provisioning');
-    const fromNamespace = (namespace: string): NetworkPolicyPeer => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } });
-    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: IntOrString.fromNumber(port) }));
-    new KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        podSelector: { matchLabels: selector },
-        policyTypes: ['Ingress'],
-        ingress: [
-          { from: props.clientNamespaces.map(fromNamespace), ports: tcp(API_PORT) },
-          { from: [fromNamespace(props.edgeNamespace)], ports: tcp(API_PORT, CONSOLE_PORT) },
-          { from: [fromNamespace(props.monitoringNamespace)], ports: tcp(API_PORT) },
-          { from: [{ podSelector: { matchLabels: selectorLabels(provisionName) } }], ports: tcp(API_PORT) },
-        ],
-      },
+    const policy = new AllowFlows(this, 'NetworkPolicy', {
+      name,
+      namespace: ns,
+      podLabels: selector,
+      labels,
+      // Clients (apps, the backup mirror) are connected to `endpoint`; these admits are MinIO's own.
+      ingress: [
+        { peers: [namespacePeer(props.edgeNamespace)], ports: tcp(API_PORT, CONSOLE_PORT) },
+        { peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(API_PORT) },
+        { peers: [podsPeer(selectorLabels(provisionName))], ports: tcp(API_PORT) },
+      ],
     });
-    new KubeNetworkPolicy(this, 'ProvisionNetworkPolicy', {
-      metadata: { name: provisionName, namespace: ns, labels: provisionLabels },
-      spec: {
-        podSelector: { matchLabels: selectorLabels(provisionName) },
-        policyTypes: ['Egress'],
-        egress: [{ to: [{ podSelector: { matchLabels: selector } }], ports: tcp(API_PORT) }],
-      },
+    this.endpoint = { policy, port: API_PORT };
+    // Part of MinIO itself; listed after the connected clients on MinIO's side, hence not connect().
+    new AllowFlows(this, 'ProvisionNetworkPolicy', {
+      name: provisionName,
+      namespace: ns,
+      podLabels: selectorLabels(provisionName),
+      labels: provisionLabels,
+      egress: [{ peers: [podsPeer(selector)], ports: tcp(API_PORT) }],
     });
 
     const policies = Object.fromEntries(props.appAccess.map((a) => [`${appPolicyName(a.app)}.json`, JSON.stringify(appPolicy(a.buckets), null, 2) + '\n']));
@@ -279,7 +290,7 @@ export class Minio extends Construct {
 
   /** Secret (keys access-key, secret-key) with the S3 key pair of `app`; created out of band in the data and app namespaces. */
   public appSecretName(app: string): string {
-    if (!this.appNames.includes(app)) throw new Error(`MinIO grants no access to app "${app}"; add it to minio.appAccess`);
+    if (!this.appAccess.some((a) => a.app === app)) throw new Error(`MinIO grants no access to app "${app}"; add it to minio.appAccess`);
     return `minio-app-${app}`;
   }
 
@@ -288,6 +299,65 @@ export class Minio extends Construct {
     const spec = this.buckets.find((b) => b.name === bucket);
     if (spec?.access !== 'public-download') throw new Error(`bucket "${bucket}" is not public-download; it has no public URL`);
     return `${this.publicUrl}/${bucket}`;
+  }
+
+  /**
+   * Every app reaches the S3 API; an app granted buckets (`minio.appAccess`) also gets its own key
+   * pair and its first bucket as S3_* (plain S3, so another S3 server can replace MinIO).
+   */
+  public bindApp(app: AppRef): AppBinding {
+    const access = this.appAccess.find((a) => a.app === app.name);
+    if (!access || access.buckets.length === 0) return { secretEnv: [], env: [], connectTo: [this.endpoint], secrets: [] };
+    const name = this.appSecretName(app.name);
+    const accessKey = { name, key: 'access-key' };
+    const secretKey = { name, key: 'secret-key' };
+    return {
+      secretEnv: [secretEnv('S3_ACCESS_KEY', accessKey), secretEnv('S3_SECRET_KEY', secretKey)],
+      env: [
+        { name: 'S3_ENDPOINT', value: this.s3Endpoint },
+        { name: 'S3_PUBLIC_URL', value: this.publicUrl },
+        { name: 'S3_BUCKET', value: access.buckets[0] },
+        { name: 'S3_REGION', value: 'us-east-1' },
+        { name: 'S3_FORCE_PATH_STYLE', value: 'true' },
+      ],
+      connectTo: [this.endpoint],
+      secrets: [accessKey, secretKey].map((ref) => ({ namespace: app.namespace, ...ref })),
+    };
+  }
+
+  public get probeTargets(): ProbeTarget[] {
+    return [{
+      name: this.name, group: 'data', kind: 'http', target: `${this.s3Endpoint}/minio/health/live`,
+      backend: { namespace: this.namespace, podLabels: this.podLabels, port: this.apiPort },
+    }];
+  }
+
+  /** Root credentials, every app's key pair (read by the provisioning Job) and the backup reader's. */
+  public get declaredSecrets(): DeclaredSecret[] {
+    const keyPair = (name: string) => ['access-key', 'secret-key'].map((key) => ({ namespace: this.namespace, name, key }));
+    return [
+      ...['root-user', 'root-password'].map((key) => ({ namespace: this.namespace, name: this.rootSecretName, key })),
+      ...this.appAccess.flatMap((a) => keyPair(this.appSecretName(a.app))),
+      ...(this.backupSecretName ? keyPair(this.backupSecretName) : []),
+    ];
+  }
+
+  public alertRules(): AlertGroup[] {
+    return [];
+  }
+
+  public dashboardRows({ graph, stat, rate, thresholds }: DashboardKit): DashboardRow[] {
+    const sel = `namespace="${this.namespace}"`;
+    return [{
+      title: 'MinIO',
+      panels: [
+        stat('Usable capacity in use', 'percent', [[
+          `100 * (1 - max(minio_cluster_capacity_usable_free_bytes{${sel}}) / max(minio_cluster_capacity_usable_total_bytes{${sel}}))`, 'in use',
+        ]], { warning: thresholds.disk.warning, critical: thresholds.disk.critical }),
+        graph('S3 requests per second', 'reqps', [[`sum by (api) (rate(minio_s3_requests_total{${sel}}${rate}))`, '{{api}}']]),
+        graph('S3 errors per second', 'reqps', [[`sum by (api) (rate(minio_s3_requests_errors_total{${sel}}${rate}))`, '{{api}}']]),
+      ],
+    }];
   }
 }
 

@@ -2,18 +2,22 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { Resources } from '../config/fields';
 import { parseQuantity } from '../config/quantity';
-import { IntOrString, KubeConfigMap, KubeNetworkPolicy, KubeService, KubeStatefulSet, Quantity } from '../k8s';
+import { AlertThresholds } from '../config/alerts';
+import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { dataVolumeClaim } from './storage';
 import { containerResources } from './resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
+import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
+import { AlertGroup, configKey, pair } from './monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from './monitoring/dashboards';
+import { ProbeTarget } from './monitoring/probes';
+import { AllowFlows, namespacePeer, tcp } from './network-policy';
 
 export interface RedisProps {
   /** Namespace of Redis, its Service and its policies. */
   readonly namespace: string;
-  /** Namespaces whose pods may connect (the apps). */
-  readonly clientNamespaces: readonly string[];
   /** Namespace of Prometheus, which scrapes the exporter. */
   readonly monitoringNamespace: string;
   readonly image: string;
@@ -49,9 +53,11 @@ const ACL_FILE = '/run/redis/users.acl';
 /**
  * One Redis server with AOF and RDB persistence on a PVC, ACL users from a Secret (the
  * default user is off), redis_exporter as a sidecar with a ServiceMonitor, and a
- * NetworkPolicy that admits the app namespaces and Prometheus only.
+ * NetworkPolicy that admits Prometheus and the clients bound with `bindApp` (or connected to `endpoint`).
  */
-export class Redis extends Construct {
+export class Redis extends Construct implements IDataService {
+  public readonly name: string;
+  public readonly namespace: string;
   /** In-cluster DNS name of the Service. */
   public readonly host: string;
   public readonly port = PORT;
@@ -61,20 +67,26 @@ export class Redis extends Construct {
   public readonly username = 'app';
   public readonly serviceName: string;
   public readonly metricsPortName = 'metrics';
+  /** Labels that select the Redis pod (NetworkPolicies, probes). */
+  public readonly podLabels: Record<string, string>;
+  /** The Redis port, for connect(). */
+  public readonly endpoint: ServicePort;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
     const name = props.name ?? 'redis';
     const ns = props.namespace;
+    this.name = name;
+    this.namespace = ns;
     if (parseQuantity(props.maxmemory) >= parseQuantity(props.resources.limits.memory)) {
       throw new Error(`Redis maxmemory ${props.maxmemory} must be below the memory limit ${props.resources.limits.memory}`);
     }
-    if (props.clientNamespaces.length === 0) throw new Error('Redis needs at least one client namespace');
     this.secretName = props.secretName ?? 'redis-auth';
     this.serviceName = name;
     this.host = `${name}.${ns}.svc.cluster.local`;
     const labels = componentLabels(name, 'cache');
     const selector = selectorLabels(name);
+    this.podLabels = selector;
 
     const config = new KubeConfigMap(this, 'Config', {
       metadata: { name: `${name}-config`, namespace: ns, labels },
@@ -167,18 +179,64 @@ export class Redis extends Construct {
       },
     });
 
-    const fromNamespace = (namespace: string) => ({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } });
-    new KubeNetworkPolicy(this, 'NetworkPolicy', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        podSelector: { matchLabels: selector },
-        policyTypes: ['Ingress'],
-        ingress: [
-          { from: props.clientNamespaces.map(fromNamespace), ports: [{ protocol: 'TCP', port: IntOrString.fromNumber(PORT) }] },
-          // The exporter is a sidecar (localhost); Prometheus reaches only its port.
-          { from: [fromNamespace(props.monitoringNamespace)], ports: [{ protocol: 'TCP', port: IntOrString.fromNumber(METRICS_PORT) }] },
-        ],
-      },
+    const policy = new AllowFlows(this, 'NetworkPolicy', {
+      name,
+      namespace: ns,
+      podLabels: selector,
+      labels,
+      // The exporter is a sidecar (localhost); Prometheus reaches only its port. Clients are connected.
+      ingress: [{ peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(METRICS_PORT) }],
     });
+    this.endpoint = { policy, port: PORT };
+  }
+
+  /** REDIS_URL as user `username`, the password from the Secret, and the flow to the Redis port. */
+  public bindApp(app: AppRef): AppBinding {
+    const secret = { name: this.secretName, key: this.secretKey };
+    return {
+      secretEnv: [secretEnv('REDIS_PASSWORD', secret)],
+      env: [{ name: 'REDIS_URL', value: `redis://${this.username}:$(REDIS_PASSWORD)@${this.host}:${this.port}/0` }],
+      connectTo: [this.endpoint],
+      secrets: [{ namespace: app.namespace, ...secret }],
+    };
+  }
+
+  public get probeTargets(): ProbeTarget[] {
+    return [{ name: this.name, group: 'data', kind: 'tcp', target: `${this.host}:${this.port}`, backend: { namespace: this.namespace, podLabels: this.podLabels, port: this.port } }];
+  }
+
+  public get declaredSecrets(): DeclaredSecret[] {
+    return Object.values(REDIS_SECRET_KEYS).map((key) => ({ namespace: this.namespace, name: this.secretName, key }));
+  }
+
+  public alertRules(t: AlertThresholds): AlertGroup[] {
+    const ns = this.namespace;
+    return [{
+      area: 'redis',
+      rules: pair('RedisMemoryNearLimit', (level) => ({
+        expr:
+          `100 * max by (namespace, pod) (redis_memory_used_bytes{namespace="${ns}"}) / max by (namespace, pod) (redis_memory_max_bytes{namespace="${ns}"} > 0) > ${t.redisMemory[level]}`,
+        for: t.redisMemory.for,
+        summary: `Redis {{ $labels.pod }} uses more than ${t.redisMemory[level]} % of maxmemory`,
+        description: `Used memory {{ $value | printf "%.1f" }} % of maxmemory for ${t.redisMemory.for}; beyond it keys are evicted. ${configKey('redisMemory')} (warning ${t.redisMemory.warning} %, critical ${t.redisMemory.critical} %).`,
+      })),
+    }];
+  }
+
+  public dashboardRows({ graph, rate, thresholds }: DashboardKit): DashboardRow[] {
+    const sel = `namespace="${this.namespace}"`;
+    return [{
+      title: 'Redis',
+      panels: [
+        graph('Memory (% of maxmemory)', 'percent', [[
+          `100 * max by (pod) (redis_memory_used_bytes{${sel}}) / max by (pod) (redis_memory_max_bytes{${sel}} > 0)`, '{{pod}}',
+        ]], thresholds.redisMemory),
+        graph('Connected clients', 'short', [[`sum by (pod) (redis_connected_clients{${sel}})`, '{{pod}}']]),
+        graph('Commands and evictions per second', 'ops', [
+          [`sum by (pod) (rate(redis_commands_processed_total{${sel}}${rate}))`, 'commands {{pod}}'],
+          [`sum by (pod) (rate(redis_evicted_keys_total{${sel}}${rate}))`, 'evictions {{pod}}'],
+        ]),
+      ],
+    }];
   }
 }

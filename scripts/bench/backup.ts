@@ -6,10 +6,10 @@
  */
 import { BACKUP_JOBS } from '../../lib/backup-names';
 import { loadConfig } from '../../lib/config/load';
-import { BackupLab, S3_KEY, S3Server } from '../../lib/lab/backup-lab';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../../lib/lab/postgres-lab';
-import { findProgram, postgresBinDir, runAsService } from '../../lib/lab/programs';
-import { Platform } from '../../lib/platform';
+import { BackupLab, S3_KEY, S3Server } from '../lab/backup-lab';
+import { configMapsOf, PASSWORDS, PostgresLab } from '../lab/postgres-lab';
+import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import * as yaml from 'js-yaml';
 

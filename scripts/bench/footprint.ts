@@ -2,7 +2,7 @@
 import * as yaml from 'js-yaml';
 import { listEnvironments, loadConfig } from '../../lib/config/load';
 import { footprint, formatFootprint } from '../../lib/footprint';
-import { Platform } from '../../lib/platform';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 
 export function benchFootprint(): void {

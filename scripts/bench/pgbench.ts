@@ -5,9 +5,9 @@
  */
 import { spawn } from 'child_process';
 import { loadConfig } from '../../lib/config/load';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../../lib/lab/postgres-lab';
-import { findProgram, postgresBinDir, runAsService } from '../../lib/lab/programs';
-import { Platform } from '../../lib/platform';
+import { configMapsOf, PASSWORDS, PostgresLab } from '../lab/postgres-lab';
+import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
+import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import * as yaml from 'js-yaml';
 

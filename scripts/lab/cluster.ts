@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { parseQuantity } from '../../lib/config/quantity';
 import { findProjectRoot, referenceDir } from '../../lib/project';
-import { freePort, stop } from '../../lib/lab/programs';
+import { freePort, stop } from './programs';
 import { KWOK_STAGES } from './kwok-stages';
 
 export const LAB_BIN = path.join(findProjectRoot(__dirname), '.tools', 'lab', 'bin');

@@ -6,7 +6,7 @@ import { referenceDir } from '../../lib/project';
 import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
 import { DEFAULTS } from '../../lib/config/defaults';
 import { PlatformConfig } from '../../lib/config/schema';
-import { Platform } from '../../lib/platform';
+import { Platform, PlatformOptions } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 
 export const ENVIRONMENTS = ['dev', 'prod', 'ha'];
@@ -24,8 +24,8 @@ export interface Synthesized {
   readonly objects: { chart: string; file: string; object: any }[];
 }
 
-export function synth(config: PlatformConfig): Synthesized {
-  const platform = new Platform(config);
+export function synth(config: PlatformConfig, options?: PlatformOptions): Synthesized {
+  const platform = new Platform(config, options);
   const objects = [...renderPlatform(platform)].map(([file, text]) => ({
     chart: file.split('/')[1],
     file,

@@ -3,20 +3,20 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { parseQuantity } from '../../config/quantity';
 import { AppConfig } from '../../config/schema';
-import { IntOrString, KubeJob, KubePodDisruptionBudget, KubeService, KubeServiceAccount, Quantity } from '../../k8s';
+import { EnvVar, IntOrString, KubeJob, KubePodDisruptionBudget, KubeService, KubeServiceAccount, Quantity } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
-import { AppWiring, wiringEnv } from './wiring';
 
 export interface AppWorkloadProps {
   readonly app: AppConfig;
   readonly namespace: string;
-  readonly wiring: AppWiring;
+  /** Env from the data services the app is bound to (secret references first); the app's own env follows. @default none */
+  readonly dataEnv?: readonly EnvVar[];
   /** Spread pods across nodes (multi-node environments). @default false */
   readonly spreadAcrossNodes?: boolean;
-  /** Labels that let a pod reach the Postgres primary directly (migration Jobs only). */
-  readonly directDbAccessLabels: Record<string, string>;
+  /** Labels of the migration Job's pods that data services admit beyond the app (the Postgres primary). @default none */
+  readonly migrationPodLabels?: Record<string, string>;
 }
 
 const UID = 10001;
@@ -52,7 +52,7 @@ export class AppWorkload extends Construct {
     this.servingLabels = { ...this.podLabels, 'app.kubernetes.io/component': app.kind };
     this.servicePort = app.port;
     const labels = { ...componentLabels(app.name, app.kind), ...this.podLabels };
-    const env = [...wiringEnv(props.wiring), ...Object.entries(app.env).map(([name, value]) => ({ name, value }))];
+    const env = [...(props.dataEnv ?? []), ...Object.entries(app.env).map(([name, value]) => ({ name, value }))];
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: app.name, namespace, labels },
@@ -143,7 +143,7 @@ export class AppWorkload extends Construct {
     }
 
     if (app.migration) {
-      const jobLabels = { ...componentLabels(app.name, 'migration'), ...props.directDbAccessLabels };
+      const jobLabels = { ...componentLabels(app.name, 'migration'), ...props.migrationPodLabels };
       // The Job runs before the Sync phase creates the app's own ServiceAccount, so it brings its
       // own, as an earlier PreSync hook (found by the lab cluster: on a first sync the Job could
       // not create its pod, "serviceaccount not found", and the sync never got past PreSync).

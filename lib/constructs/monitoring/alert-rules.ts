@@ -3,6 +3,7 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroups
 import { BACKUP_JOBS } from '../../backup-names';
 import { AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
+import { IMonitoringContributor } from './contributions';
 
 export type Severity = 'warning' | 'critical';
 export const SEVERITIES: readonly Severity[] = ['warning', 'critical'];
@@ -13,8 +14,8 @@ export interface PlatformAlertRulesProps {
   /** The threshold table: `config.alerts`. */
   readonly thresholds: AlertThresholds;
   /**
-   * Where the watched workloads run: apps (HTTP metrics), data (Postgres, PgBouncer, Redis) and
-   * backup (CronJobs). Pod restarts are watched in every namespace listed: `config.namespaces`.
+   * Where the watched workloads run: apps (HTTP metrics) and backup (CronJobs); the data services'
+   * rules come from their contributors. Pod restarts are watched in every namespace listed: `config.namespaces`.
    */
   readonly namespaces: { readonly app: string; readonly data: string; readonly backup: string } & Readonly<Record<string, string>>;
   /**
@@ -28,20 +29,25 @@ export interface PlatformAlertRulesProps {
    */
   readonly drillCronJob?: string;
   /**
+   * Owners of more rule groups (the data services): each returns its own rules from the same thresholds.
+   * @default none
+   */
+  readonly contributors?: readonly IMonitoringContributor[];
+  /**
    * Extra labels on every PrometheusRule (for a Prometheus `ruleSelector`).
    * @default {}
    */
   readonly labels?: Record<string, string>;
 }
 
-interface AlertBody {
+export interface AlertBody {
   readonly expr: string;
   readonly for?: string;
   readonly summary: string;
   readonly description: string;
 }
 
-interface AlertRule extends AlertBody {
+export interface AlertRule extends AlertBody {
   readonly alert: string;
   readonly severity: Severity;
 }
@@ -62,15 +68,14 @@ export class PlatformAlertRules extends Construct {
   constructor(scope: Construct, id: string, props: PlatformAlertRulesProps) {
     super(scope, id);
     const t = props.thresholds;
-    const { app, data, backup } = props.namespaces;
-    if (!app || !data || !backup) throw new Error('PlatformAlertRules: namespaces.app, .data and .backup are required');
+    const { app, backup } = props.namespaces;
+    if (!app || !backup) throw new Error('PlatformAlertRules: namespaces.app and .backup are required');
     const dumps = props.dumpCronJobPattern ?? BACKUP_JOBS.dumpPattern;
     const drill = props.drillCronJob ?? BACKUP_JOBS.drill;
     const watched = [...new Set(Object.values(props.namespaces))].sort().join('|');
     const seconds = (d: string) => String(parseDuration(d));
-    const configKey = (key: keyof AlertThresholds) => `Thresholds: alerts.${key} in the environment config`;
 
-    const groups: Record<string, AlertRule[]> = {
+    const groups: Record<string, readonly AlertRule[]> = {
       node: [
         ...pair('NodeCpuHigh', (level) => ({
           expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
@@ -118,34 +123,8 @@ export class PlatformAlertRules extends Construct {
           description: `5xx rate {{ $value | printf "%.2f" }} % for ${t.errorRate.for}. ${configKey('errorRate')} (warning ${t.errorRate.warning} %, critical ${t.errorRate.critical} %).`,
         })),
       ],
-      postgres: [
-        ...pair('PostgresConnectionsHigh', (level) => ({
-          expr:
-            `100 * sum by (namespace, pod) (pg_stat_activity_count{namespace="${data}"}) / max by (namespace, pod) (pg_settings_max_connections{namespace="${data}"}) > ${t.dbConnections[level]}`,
-          for: t.dbConnections.for,
-          summary: `{{ $labels.pod }} uses more than ${t.dbConnections[level]} % of max_connections`,
-          description: `Connections at {{ $value | printf "%.1f" }} % of max_connections for ${t.dbConnections.for}. ${configKey('dbConnections')} (warning ${t.dbConnections.warning} %, critical ${t.dbConnections.critical} %).`,
-        })),
-        ...pair('PostgresReplicationLag', (level) => ({
-          expr: `max by (namespace, pod) (pg_replication_lag_seconds{namespace="${data}"}) > ${seconds(t.replicationLag[level])}`,
-          for: t.replicationLag.for,
-          summary: `Replica {{ $labels.pod }} is more than ${t.replicationLag[level]} behind the primary`,
-          description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
-        })),
-        ...pair('PgBouncerClientsWaiting', (level) => ({
-          expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{namespace="${data}"}) > ${t.pgbouncerClientsWaiting[level]}`,
-          for: t.pgbouncerClientsWaiting.for,
-          summary: `More than ${t.pgbouncerClientsWaiting[level]} clients wait for a server connection on {{ $labels.pod }}`,
-          description: `{{ $value | printf "%.0f" }} clients waiting for ${t.pgbouncerClientsWaiting.for}: the pools are too small or queries too slow. ${configKey('pgbouncerClientsWaiting')} (warning ${t.pgbouncerClientsWaiting.warning}, critical ${t.pgbouncerClientsWaiting.critical}).`,
-        })),
-      ],
-      redis: pair('RedisMemoryNearLimit', (level) => ({
-        expr:
-          `100 * max by (namespace, pod) (redis_memory_used_bytes{namespace="${data}"}) / max by (namespace, pod) (redis_memory_max_bytes{namespace="${data}"} > 0) > ${t.redisMemory[level]}`,
-        for: t.redisMemory.for,
-        summary: `Redis {{ $labels.pod }} uses more than ${t.redisMemory[level]} % of maxmemory`,
-        description: `Used memory {{ $value | printf "%.1f" }} % of maxmemory for ${t.redisMemory.for}; beyond it keys are evicted. ${configKey('redisMemory')} (warning ${t.redisMemory.warning} %, critical ${t.redisMemory.critical} %).`,
-      })),
+      // Data services and other owners contribute their groups here (postgres, redis, ...).
+      ...contributed(props.contributors ?? [], t, ['node', 'kubernetes', 'apps', 'backups', 'uptime']),
       backups: [
         // The newest dump of any schedule counts; a CronJob that never succeeded counts from its creation.
         ...pair('BackupTooOld', (level) => {
@@ -186,8 +165,27 @@ export class PlatformAlertRules extends Construct {
   }
 }
 
+/** Where a rule's thresholds come from, for its description. */
+export const configKey = (key: keyof AlertThresholds): string => `Thresholds: alerts.${key} in the environment config`;
+
+/** Rules of one area: one PrometheusRule `platform-<area>`. */
+export interface AlertGroup {
+  readonly area: string;
+  readonly rules: readonly AlertRule[];
+}
+
+/** The contributed groups, rules of one area merged in contributor order. */
+function contributed(contributors: readonly IMonitoringContributor[], thresholds: AlertThresholds, builtIn: readonly string[]): Record<string, readonly AlertRule[]> {
+  const areas: Record<string, AlertRule[]> = {};
+  for (const group of contributors.flatMap((c) => c.alertRules(thresholds))) {
+    if (builtIn.includes(group.area)) throw new Error(`alert area "${group.area}" is the platform's own; fix: contribute rules under another area name`);
+    (areas[group.area] ??= []).push(...group.rules);
+  }
+  return areas;
+}
+
 /** One alert name, a warning and a critical rule. */
-function pair(alert: string, body: (level: Severity) => AlertBody): AlertRule[] {
+export function pair(alert: string, body: (level: Severity) => AlertBody): AlertRule[] {
   return SEVERITIES.map((severity) => ({ alert, severity, ...body(severity) }));
 }
 

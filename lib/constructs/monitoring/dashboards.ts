@@ -14,14 +14,15 @@ import { BACKUP_JOBS } from '../../backup-names';
 import { AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { KubeConfigMap } from '../../k8s';
+import { IMonitoringContributor } from './contributions';
 
 export interface PlatformDashboardsProps {
   /** Namespace of the ConfigMaps (the monitoring namespace, where Grafana's sidecar looks). */
   readonly namespace: string;
   /** `config.alerts`: panels draw the warning and critical levels the alerts use. */
   readonly thresholds: AlertThresholds;
-  /** Where apps, data services and backup CronJobs run: `config.namespaces`. */
-  readonly namespaces: { readonly app: string; readonly data: string; readonly backup: string };
+  /** Where apps and backup CronJobs run: `config.namespaces` (the data services' rows come from their contributors). */
+  readonly namespaces: { readonly app: string; readonly backup: string };
   /**
    * uid of the Prometheus datasource in Grafana.
    * @default 'prometheus' (kube-prometheus-stack's default datasource)
@@ -32,6 +33,11 @@ export interface PlatformDashboardsProps {
    * @default { key: 'grafana_dashboard', value: '1' } (kube-prometheus-stack's sidecar default)
    */
   readonly sidecarLabel?: { readonly key: string; readonly value: string };
+  /**
+   * Owners of more rows (the data services), placed between the node and the backup rows.
+   * @default none
+   */
+  readonly contributors?: readonly IMonitoringContributor[];
   /**
    * PromQL regex of the database-dump CronJobs.
    * @default BACKUP_JOBS.dumpPattern
@@ -45,6 +51,30 @@ export interface PlatformDashboardsProps {
 }
 
 type Levels = { warning: number; critical: number };
+type Targets = [expr: string, legend: string][];
+/** A panel builder of the Grafana SDK. */
+export interface PanelLike {
+  build(): unknown;
+}
+
+/** Panel builders bound to the dashboard's datasource, for contributors of rows. */
+export interface DashboardKit {
+  /** The threshold table; panels draw the levels the alerts use. */
+  readonly thresholds: AlertThresholds;
+  /** PromQL range for rate(): `[$__rate_interval]`. */
+  readonly rate: string;
+  /** Warning and critical durations in seconds. */
+  seconds(levels: { warning: string; critical: string }): Levels;
+  /** A time series panel; the alert levels, when given, are drawn as dashed lines. */
+  graph(title: string, unit: string, targets: Targets, levels?: Levels, lowerIsWorse?: boolean): PanelLike;
+  /** A single-value panel coloured by the levels. */
+  stat(title: string, unit: string, targets: Targets, levels?: Levels, lowerIsWorse?: boolean): PanelLike;
+}
+
+export interface DashboardRow {
+  readonly title: string;
+  readonly panels: readonly PanelLike[];
+}
 
 /** The platform overview dashboard: apps (RED), node, Postgres, PgBouncer, Redis, MinIO, backups and uptime. */
 export class PlatformDashboards extends Construct {
@@ -73,7 +103,7 @@ export class PlatformDashboards extends Construct {
 
 function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashboardsProps): Record<string, unknown> {
   const t = props.thresholds;
-  const { app, data, backup } = props.namespaces;
+  const { app, backup } = props.namespaces;
   const dumps = props.dumpCronJobPattern ?? BACKUP_JOBS.dumpPattern;
   const drill = props.drillCronJob ?? BACKUP_JOBS.drill;
   const secs = (l: { warning: string; critical: string }): Levels => ({ warning: parseDuration(l.warning)!, critical: parseDuration(l.critical)! });
@@ -98,7 +128,7 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
       .thresholds(new ThresholdsConfigBuilder().mode(ThresholdsMode.Absolute).steps(steps(levels, lowerIsWorse)));
 
   const appSel = `namespace="${app}"`;
-  const dataSel = `namespace="${data}"`;
+  const kit: DashboardKit = { thresholds: t, rate, seconds: secs, graph, stat };
   const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
   const rows: [string, { build(): unknown }[]][] = [
     ['Apps: rate, errors, duration', [
@@ -119,35 +149,8 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
         `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}}))`, '{{instance}} {{mountpoint}}',
       ]], t.disk),
     ]],
-    ['PostgreSQL', [
-      graph('Connections (% of max_connections)', 'percent', [[
-        `100 * sum by (pod) (pg_stat_activity_count{${dataSel}}) / max by (pod) (pg_settings_max_connections{${dataSel}})`, '{{pod}}',
-      ]], t.dbConnections),
-      graph('Replication lag', 's', [[`max by (pod) (pg_replication_lag_seconds{${dataSel}})`, '{{pod}}']], secs(t.replicationLag)),
-      graph('Database size', 'bytes', [[`max by (datname) (pg_database_size_bytes{${dataSel}})`, '{{datname}}']]),
-    ]],
-    ['PgBouncer', [
-      graph('Clients waiting for a server connection', 'short', [[`sum by (pod) (pgbouncer_pools_client_waiting_connections{${dataSel}})`, '{{pod}}']], t.pgbouncerClientsWaiting),
-      graph('Active client connections', 'short', [[`sum by (pod) (pgbouncer_pools_client_active_connections{${dataSel}})`, '{{pod}}']]),
-      graph('Active server connections', 'short', [[`sum by (pod) (pgbouncer_pools_server_active_connections{${dataSel}})`, '{{pod}}']]),
-    ]],
-    ['Redis', [
-      graph('Memory (% of maxmemory)', 'percent', [[
-        `100 * max by (pod) (redis_memory_used_bytes{${dataSel}}) / max by (pod) (redis_memory_max_bytes{${dataSel}} > 0)`, '{{pod}}',
-      ]], t.redisMemory),
-      graph('Connected clients', 'short', [[`sum by (pod) (redis_connected_clients{${dataSel}})`, '{{pod}}']]),
-      graph('Commands and evictions per second', 'ops', [
-        [`sum by (pod) (rate(redis_commands_processed_total{${dataSel}}${rate}))`, 'commands {{pod}}'],
-        [`sum by (pod) (rate(redis_evicted_keys_total{${dataSel}}${rate}))`, 'evictions {{pod}}'],
-      ]),
-    ]],
-    ['MinIO', [
-      stat('Usable capacity in use', 'percent', [[
-        `100 * (1 - max(minio_cluster_capacity_usable_free_bytes{${dataSel}}) / max(minio_cluster_capacity_usable_total_bytes{${dataSel}}))`, 'in use',
-      ]], { warning: t.disk.warning, critical: t.disk.critical }),
-      graph('S3 requests per second', 'reqps', [[`sum by (api) (rate(minio_s3_requests_total{${dataSel}}${rate}))`, '{{api}}']]),
-      graph('S3 errors per second', 'reqps', [[`sum by (api) (rate(minio_s3_requests_errors_total{${dataSel}}${rate}))`, '{{api}}']]),
-    ]],
+    // Data services and other owners contribute their rows here.
+    ...(props.contributors ?? []).flatMap((c) => c.dashboardRows(kit)).map((row): [string, { build(): unknown }[]] => [row.title, [...row.panels]]),
     ['Backups and uptime', [
       stat('Newest database dump', 's', [[
         `time() - max(kube_cronjob_status_last_successful_time{namespace="${backup}", cronjob=~"${dumps}"})`, 'age',

@@ -26,14 +26,19 @@ export const ROLES = {
   backup: 'backup',
 } as const;
 
-export function postgresqlConf(config: PlatformConfig): string {
+export interface PostgresqlConfOptions {
+  /** The port Postgres listens on (the cluster's `port` attribute). */
+  readonly port: number;
+}
+
+export function postgresqlConf(config: PlatformConfig, options: PostgresqlConfOptions): string {
   const t = config.postgres.tuning;
   const mem = (q: string) => toPostgresMemory(parseQuantity(q));
   // Room for every replica plus a pg_basebackup and a re-bootstrap in flight.
   const senders = config.postgres.replicas + 4;
   const settings: [string, string | number][] = [
     ['listen_addresses', `'*'`],
-    ['port', 5432],
+    ['port', options.port],
     ['hba_file', `'${PATHS.configDir}/pg_hba.conf'`],
     ['unix_socket_directories', `'${PATHS.socketDir}'`],
     ['max_connections', t.maxConnections],
@@ -163,7 +168,8 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --d
  * clones the primary with pg_basebackup into its own replication slot (-C -S), writing
  * standby.signal and primary_conninfo (-R).
  */
-export function replicaBootstrapScript(): string {
+export function replicaBootstrapScript(options: { readonly primaryPort: number }): string {
+  const port = options.primaryPort;
   return `#!/bin/sh
 # Bootstraps a streaming replica. Env: POD_NAME, PRIMARY_HOST, REPLICATION_USER, REPLICATION_PASSWORD, PGDATA.
 set -eu
@@ -173,15 +179,15 @@ slot=$(printf '%s' "$POD_NAME" | tr -c 'a-z0-9_\\n' '_')
 umask 077
 # A passfile escapes ':' and '\\' in its fields.
 password=$(printf '%s' "$REPLICATION_PASSWORD" | sed 's/[\\:]/\\\\&/g')
-printf '%s:5432:*:%s:%s\\n' "$PRIMARY_HOST" "$REPLICATION_USER" "$password" > "$passfile"
-conninfo="host=$PRIMARY_HOST port=5432 user=$REPLICATION_USER passfile=$passfile application_name=$slot"
+printf '%s:${port}:*:%s:%s\\n' "$PRIMARY_HOST" "$REPLICATION_USER" "$password" > "$passfile"
+conninfo="host=$PRIMARY_HOST port=${port} user=$REPLICATION_USER passfile=$passfile application_name=$slot"
 
 if [ -s "$PGDATA/PG_VERSION" ]; then
   echo "replica $POD_NAME: data present, resuming streaming from slot $slot"
   exit 0
 fi
 
-until pg_isready -q -h "$PRIMARY_HOST" -p 5432; do
+until pg_isready -q -h "$PRIMARY_HOST" -p ${port}; do
   echo "replica $POD_NAME: waiting for the primary at $PRIMARY_HOST"
   sleep 2
 done
@@ -204,6 +210,10 @@ echo "replica $POD_NAME: cloned the primary into slot $slot"
 export interface PgbouncerIniOptions {
   /** Host of the read-write Postgres Service. */
   readonly primaryHost: string;
+  /** Its port (the cluster's `port` attribute). */
+  readonly primaryPort: number;
+  /** The port PgBouncer listens on (its `port` attribute). */
+  readonly listenPort: number;
 }
 
 export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOptions): string {
@@ -211,11 +221,11 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
   const lines = [
     '; Rendered by the platform from lib/config; edit the config, not this file.',
     '[databases]',
-    `${config.postgres.database} = host=${options.primaryHost} port=5432 dbname=${config.postgres.database}`,
+    `${config.postgres.database} = host=${options.primaryHost} port=${options.primaryPort} dbname=${config.postgres.database}`,
     '',
     '[pgbouncer]',
     'listen_addr = 0.0.0.0',
-    'listen_port = 6432',
+    `listen_port = ${options.listenPort}`,
     `unix_socket_dir = ${PATHS.pgbouncerRunDir}`,
     'pidfile =',
     'logfile =',

@@ -41,7 +41,7 @@ export class PgBouncer extends Construct {
 
     new KubeConfigMap(this, 'Config', {
       metadata: { name: 'pgbouncer-config', namespace, labels: componentLabels('pgbouncer', 'config') },
-      data: { 'pgbouncer.ini': pgbouncerIni(config, { primaryHost: cluster.primaryHost }), 'start.sh': pgbouncerStartScript() },
+      data: { 'pgbouncer.ini': pgbouncerIni(config, { primaryHost: cluster.primaryHost, primaryPort: cluster.port, listenPort: this.port }), 'start.sh': pgbouncerStartScript() },
     });
 
     new KubeService(this, 'Service', {
@@ -95,7 +95,7 @@ export class PgBouncer extends Construct {
               {
                 name: 'exporter',
                 image: props.exporterImage,
-                args: ['--pgBouncer.connectionString=postgres://$(PGBOUNCER_USER):$(PGBOUNCER_PASSWORD)@127.0.0.1:6432/pgbouncer?sslmode=disable'],
+                args: [`--pgBouncer.connectionString=postgres://$(PGBOUNCER_USER):$(PGBOUNCER_PASSWORD)@127.0.0.1:${this.port}/pgbouncer?sslmode=disable`],
                 env: [
                   { name: 'PGBOUNCER_USER', value: ROLES.pgbouncerAuth },
                   { name: 'PGBOUNCER_PASSWORD', valueFrom: { secretKeyRef: { name: auth.name, key: auth.key } } },

@@ -71,7 +71,7 @@ export class PostgresCluster extends Construct {
 
     new KubeConfigMap(this, 'Config', {
       metadata: { name: 'postgres-config', namespace, labels: componentLabels('postgres', 'config') },
-      data: { 'postgresql.conf': postgresqlConf(config), 'pg_hba.conf': pgHbaConf(config) },
+      data: { 'postgresql.conf': postgresqlConf(config, { port: this.port }), 'pg_hba.conf': pgHbaConf(config) },
     });
     new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
@@ -79,12 +79,12 @@ export class PostgresCluster extends Construct {
         '10-init.sh': initScript(),
         'init.sql': initSql(config),
         'pgbouncer-auth.sql': pgbouncerAuthSql(),
-        'bootstrap-replica.sh': replicaBootstrapScript(),
+        'bootstrap-replica.sh': replicaBootstrapScript({ primaryPort: this.port }),
       },
     });
 
     const env = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
-    const pgIsReady: Probe['exec'] = { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', '5432'] };
+    const pgIsReady: Probe['exec'] = { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(this.port)] };
     const configVolumes: Volume[] = [
       { name: 'config', configMap: { name: 'postgres-config' } },
       { name: 'scripts', configMap: { name: 'postgres-scripts', defaultMode: 0o555 } },
@@ -106,7 +106,7 @@ export class PostgresCluster extends Construct {
       image: props.exporterImage,
       ports: [{ name: 'metrics', containerPort: this.metricsPort }],
       env: [
-        { name: 'DATA_SOURCE_URI', value: `127.0.0.1:5432/postgres?sslmode=disable` },
+        { name: 'DATA_SOURCE_URI', value: `127.0.0.1:${this.port}/postgres?sslmode=disable` },
         { name: 'DATA_SOURCE_USER', value: ROLES.metrics },
         env('DATA_SOURCE_PASS', this.secrets.metrics),
       ],
@@ -127,11 +127,11 @@ export class PostgresCluster extends Construct {
 
     new KubeService(this, 'PrimaryHeadless', {
       metadata: { name: 'postgres-primary', namespace, labels: componentLabels('postgres', 'primary') },
-      spec: { clusterIp: 'None', selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: 5432, targetPort: IntOrString.fromString('postgres') }] },
+      spec: { clusterIp: 'None', selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
     });
     new KubeService(this, 'ReadWrite', {
       metadata: { name: 'postgres-rw', namespace, labels: componentLabels('postgres', 'primary') },
-      spec: { selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: 5432, targetPort: IntOrString.fromString('postgres') }] },
+      spec: { selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
     });
     new KubeService(this, 'Metrics', {
       metadata: { name: this.metricsServiceName, namespace, labels: componentLabels('postgres', 'metrics') },
@@ -167,7 +167,7 @@ export class PostgresCluster extends Construct {
                 name: 'postgres',
                 image: props.image,
                 args: postgresArgs,
-                ports: [{ name: 'postgres', containerPort: 5432 }],
+                ports: [{ name: 'postgres', containerPort: this.port }],
                 env: [
                   { name: 'PGDATA', value: PATHS.pgdata },
                   { name: 'POSTGRES_USER', value: ROLES.superuser },
@@ -197,11 +197,11 @@ export class PostgresCluster extends Construct {
     if (config.postgres.replicas > 0) {
       new KubeService(this, 'ReplicaHeadless', {
         metadata: { name: 'postgres-replica', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { clusterIp: 'None', selector: replicaPodLabels, ports: [{ name: 'postgres', port: 5432, targetPort: IntOrString.fromString('postgres') }] },
+        spec: { clusterIp: 'None', selector: replicaPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
       });
       new KubeService(this, 'ReadOnly', {
         metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { selector: replicaPodLabels, ports: [{ name: 'postgres', port: 5432, targetPort: IntOrString.fromString('postgres') }] },
+        spec: { selector: replicaPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
       });
       const replicationEnv: EnvVar[] = [
         { name: 'PGDATA', value: PATHS.pgdata },
@@ -239,7 +239,7 @@ export class PostgresCluster extends Construct {
                   name: 'postgres',
                   image: props.image,
                   args: postgresArgs,
-                  ports: [{ name: 'postgres', containerPort: 5432 }],
+                  ports: [{ name: 'postgres', containerPort: this.port }],
                   env: [{ name: 'PGDATA', value: PATHS.pgdata }],
                   volumeMounts: mounts,
                   resources: containerResources(config.postgres.resources),

@@ -6,7 +6,7 @@
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PATHS } from '../constructs/postgres/config-files';
+import { PATHS } from '../../lib/constructs/postgres/config-files';
 import { freePort, ownForService, postgresBinDir, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
 
 export const PASSWORDS = {

@@ -1,7 +1,7 @@
 /** The helm binary for inline rendering in tests and scripts (extracted by scripts/helm.sh, offline). */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { findProjectRoot } from '../project';
+import { findProjectRoot } from '../../lib/project';
 
 /** Absolute path of helm under .tools/, extracting it on first use; undefined when that fails. */
 export function helmBinary(): string | undefined {

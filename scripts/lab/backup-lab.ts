@@ -7,8 +7,8 @@
 import { ChildProcess, spawn, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { BACKUP_PATHS } from '../constructs/backup/scripts';
-import { findProjectRoot } from '../project';
+import { BACKUP_PATHS } from '../../lib/constructs/backup/scripts';
+import { findProjectRoot } from '../../lib/project';
 import * as net from 'net';
 import { freePort, ownForService, runAsService, serviceTempDir, stop } from './programs';
 

@@ -1,0 +1,163 @@
+import { ApiObject, App, Chart } from 'cdk8s';
+import { BaseChart } from './base';
+import { AppChart } from './app';
+import { EdgeChart } from './edge';
+import { PostgresChart } from './postgres';
+import { MinioChart } from './minio';
+import { MonitoringChart } from './monitoring';
+import { ProbeTarget } from '../lib/constructs/monitoring/probes';
+import { RedisChart } from './redis';
+import { BackupChart } from './backup';
+import { ROLES } from '../lib/constructs/postgres/config-files';
+import { PlatformConfig } from '../lib/config/schema';
+import { ArgoCdChart } from './argocd';
+import { SecretsChart } from './secrets';
+import { assertSecretsDeclared } from '../lib/gitops/secret-references';
+import { Minio } from '../lib/constructs/minio';
+import { Redis } from '../lib/constructs/redis';
+import { IDataService } from '../lib/constructs/data-service';
+
+/** The chart that holds data services given through `PlatformOptions.dataServices`. */
+export const EXTRA_DATA_SERVICES_CHART = 'data-services';
+
+export interface PlatformOptions {
+  /**
+   * More data services, built into the chart `data-services` (synced with the other data
+   * services). Apps are bound to them after the built-in ones; their probes, Secrets, alert rules
+   * and dashboard rows are collected like those of Postgres, Redis and MinIO.
+   * @default none
+   */
+  readonly dataServices?: (scope: Chart, config: PlatformConfig) => readonly IDataService[];
+}
+
+/**
+ * The whole platform of one environment: one cdk8s App whose charts each become one
+ * folder in dist/<env>/ and one Argo CD Application.
+ */
+export class Platform {
+  public readonly app: App;
+  public readonly config: PlatformConfig;
+  public readonly base: BaseChart;
+  public readonly postgres: PostgresChart;
+  /** Every data service, in the order apps are bound to them (env, flows) and dashboards list them. */
+  public readonly services: IDataService[];
+  public readonly apps: AppChart;
+  public readonly edge: EdgeChart;
+  /** Host, port and Secret of Redis, for the app chart. */
+  public readonly redis: Redis;
+  /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
+  public readonly minio: Minio;
+  /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page. */
+  public readonly monitoring: MonitoringChart;
+  /** pg_dump CronJobs, MinIO mirror, restore and drill (Backblaze B2). */
+  public readonly backup: BackupChart;
+  /** SealedSecrets of the `secrets` declarations and the sealed-secrets controller. */
+  public readonly secrets: SecretsChart;
+  /** Argo CD: AppProject, root and one Application per chart, derived from the charts above. */
+  public readonly argocd: ArgoCdChart;
+
+  constructor(config: PlatformConfig, options: PlatformOptions = {}) {
+    this.config = config;
+    this.app = new App();
+    this.base = new BaseChart(this.app, 'base', { config });
+    this.postgres = new PostgresChart(this.app, 'postgres', { config });
+    this.edge = new EdgeChart(this.app, 'edge', { config });
+    this.redis = new RedisChart(this.app, 'redis', { config }).redis;
+    this.minio = new MinioChart(this.app, 'minio', {
+      config,
+      edge: { public: this.edge.attachment('data', 'public'), admin: this.edge.attachment('data', 'admin') },
+    }).minio;
+
+    this.services = [this.postgres.postgres, this.redis, this.minio];
+    if (options.dataServices) {
+      const chart = new Chart(this.app, EXTRA_DATA_SERVICES_CHART, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
+      this.services.push(...options.dataServices(chart, config));
+    }
+
+    const { cluster } = this.postgres;
+    this.backup = new BackupChart(this.app, 'backup', {
+      config,
+      postgres: {
+        host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
+        backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, servers: this.postgres.postgres.servers,
+      },
+      minio: {
+        endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
+        buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
+      },
+    });
+    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public') });
+
+    this.monitoring = new MonitoringChart(this.app, 'monitoring', {
+      config,
+      edge: {
+        namespace: config.namespaces.edge,
+        public: this.edge.attachment('monitoring', 'public'),
+        admin: this.edge.attachment('monitoring', 'admin'),
+        traefikPodLabels: { ...this.edge.traefikPodLabels },
+      },
+      targets: this.probeTargets(),
+      publicHosts: this.publicHosts(),
+      contributors: this.services,
+      s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: this.minio.namespace, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
+    });
+
+    // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
+    this.secrets = new SecretsChart(this.app, 'secrets', { config });
+    assertSecretsDeclared(config, this.charts, this.declaredSecrets);
+    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
+  }
+
+  /**
+   * Health checks of the apps and data services, from the attributes of their constructs. Data
+   * services are listed HTTP checks first, then TCP connects, each in service order.
+   */
+  private probeTargets(): ProbeTarget[] {
+    const apps = this.apps.apps.flatMap((w): ProbeTarget[] => {
+      const app = this.config.apps.find((a) => a.name === w.name);
+      if (!app || app.kind !== 'web' || !w.serviceName) return [];
+      return [{
+        name: w.name, group: 'apps', kind: 'http',
+        target: `http://${w.serviceName}.${this.config.namespaces.app}.svc.cluster.local:${w.servicePort}${app.healthPath}`,
+        backend: { namespace: this.config.namespaces.app, podLabels: w.podLabels, port: app.port },
+      }];
+    });
+    const data = this.services.flatMap((s) => s.probeTargets);
+    const kinds: ProbeTarget['kind'][] = ['http', 'tcp', 'tls'];
+    return [...apps, ...kinds.flatMap((kind) => data.filter((t) => t.kind === kind))];
+  }
+
+  /** Every host an Ingress or HTTPRoute of the charts built so far serves (their certificates are checked). */
+  private publicHosts(): string[] {
+    const routes = this.app.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject && ['Ingress', 'HTTPRoute'].includes(c.kind));
+    const hosts = routes
+      .flatMap((route) => {
+        const spec = route.toJson().spec ?? {};
+        return route.kind === 'Ingress' ? ((spec.rules ?? []) as { host?: string }[]).map((r) => r.host) : ((spec.hostnames ?? []) as string[]);
+      })
+      .filter((h): h is string => Boolean(h));
+    return [...new Set(hosts)].sort();
+  }
+
+  /**
+   * Secrets the platform reads, by namespace. References in pod specs are also found by scanning
+   * the synthesized objects; list here what a scan cannot see (a Helm value naming an existing
+   * Secret). Each must be declared under `secrets` in the config, or the synth fails.
+   */
+  public get declaredSecrets(): { namespace: string; name: string; key: string }[] {
+    return [
+      // Each data service's own Secrets, and what the apps read in their namespace through their bindings.
+      ...this.services.flatMap((s) => s.declaredSecrets),
+      ...this.apps.secrets,
+      // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
+      ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
+      ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
+    ];
+  }
+
+  /** Charts in construct order; the id of each is its folder name. */
+  public get charts(): Chart[] {
+    return this.app.charts;
+  }
+}

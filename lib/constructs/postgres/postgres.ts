@@ -1,0 +1,163 @@
+import { Construct } from 'constructs';
+import { AlertThresholds } from '../../config/alerts';
+import { parseDuration } from '../../config/duration';
+import { PlatformConfig } from '../../config/schema';
+import { componentLabels } from '../../labels';
+import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from '../data-service';
+import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
+import { ProbeTarget } from '../monitoring/probes';
+import { AllowFlows, connect, namespacePeer, tcp } from '../network-policy';
+import { MetricsEndpoint } from '../service-monitor';
+import { PgBouncer } from './pgbouncer';
+import { PostgresCluster } from './postgres-cluster';
+
+export interface PostgresProps {
+  readonly config: PlatformConfig;
+  /** Namespace of the data services. */
+  readonly namespace: string;
+  /** Namespace of Prometheus, admitted to the exporters. */
+  readonly monitoringNamespace: string;
+  readonly image: string;
+  readonly exporterImage: string;
+  readonly pgbouncerImage: string;
+  readonly pgbouncerExporterImage: string;
+}
+
+/** Pods in the app namespace with this label may reach the primary directly (migration Jobs). */
+export const DIRECT_DB_ACCESS_LABEL = { 'platform.io/postgres-direct': 'true' };
+
+/**
+ * The database as one data service: a PostgreSQL primary with streaming replicas, PgBouncer in
+ * front, their exporters, NetworkPolicies, alert rules and dashboard rows. Apps reach PgBouncer;
+ * their migration Jobs (labelled DIRECT_DB_ACCESS_LABEL) also reach the primary.
+ */
+export class Postgres extends Construct implements IDataService {
+  public readonly name = 'postgres';
+  public readonly namespace: string;
+  public readonly cluster: PostgresCluster;
+  public readonly pgbouncer: PgBouncer;
+  /** The primary's port (migrations, PgBouncer, replicas). */
+  public readonly primary: ServicePort;
+  /** Every Postgres pod, primary and replicas (the backup dumps read from either). */
+  public readonly servers: ServicePort;
+  /** PgBouncer's port, for apps. */
+  public readonly pooler: ServicePort;
+
+  constructor(scope: Construct, id: string, props: PostgresProps) {
+    super(scope, id);
+    const { config, namespace } = props;
+    this.namespace = namespace;
+    this.cluster = new PostgresCluster(this, 'cluster', { config, namespace, image: props.image, exporterImage: props.exporterImage });
+    this.pgbouncer = new PgBouncer(this, 'pgbouncer', {
+      config, namespace, cluster: this.cluster, image: props.pgbouncerImage, exporterImage: props.pgbouncerExporterImage,
+    });
+
+    const prometheus = namespacePeer(props.monitoringNamespace);
+    const postgresPolicy = new AllowFlows(this, 'postgres-flows', {
+      name: 'postgres', namespace, podLabels: this.cluster.podLabels,
+      ingress: [{ peers: [prometheus], ports: tcp(this.cluster.metricsPort) }],
+    });
+    const pgbouncerPolicy = new AllowFlows(this, 'pgbouncer-flows', {
+      name: 'pgbouncer', namespace, podLabels: this.pgbouncer.podLabels,
+      ingress: [{ peers: [prometheus], ports: tcp(this.pgbouncer.metricsPort) }],
+    });
+    this.primary = { policy: postgresPolicy, podLabels: this.cluster.primaryPodLabels, port: this.cluster.port };
+    this.servers = { policy: postgresPolicy, port: this.cluster.port };
+    this.pooler = { policy: pgbouncerPolicy, port: this.pgbouncer.port };
+    connect({ policy: pgbouncerPolicy }, this.primary, [this.primary.port]);
+    connect({ policy: postgresPolicy }, this.primary, [this.primary.port]); // replicas stream from the primary
+
+    new MetricsEndpoint(this, 'postgres-metrics', {
+      name: 'postgres', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'metrics',
+    });
+    new MetricsEndpoint(this, 'pgbouncer-metrics', {
+      name: 'pgbouncer', namespace, serviceLabels: componentLabels('pgbouncer', 'pooler'), port: 'metrics',
+    });
+  }
+
+  /**
+   * DATABASE_URL through PgBouncer, DATABASE_READ_URL (replicas, when any) and DIRECT_URL (the
+   * primary, for migrations), all as the app role with its password from the Secret.
+   */
+  public bindApp(app: AppRef): AppBinding {
+    const { cluster, pgbouncer } = this;
+    const url = (host: string, port: number) => `postgresql://${cluster.appUser}:$(DB_PASSWORD)@${host}:${port}/${pgbouncer.database}`;
+    return {
+      secretEnv: [secretEnv('DB_PASSWORD', pgbouncer.appSecret)],
+      env: [
+        { name: 'DATABASE_URL', value: url(pgbouncer.host, pgbouncer.port) },
+        ...(cluster.readOnlyHost ? [{ name: 'DATABASE_READ_URL', value: url(cluster.readOnlyHost, cluster.port) }] : []),
+        { name: 'DIRECT_URL', value: url(cluster.primaryHost, cluster.port) },
+      ],
+      connectTo: [this.pooler],
+      secrets: [{ namespace: app.namespace, ...pgbouncer.appSecret }],
+      migration: { podLabels: DIRECT_DB_ACCESS_LABEL, connectTo: [this.primary] },
+    };
+  }
+
+  public get probeTargets(): ProbeTarget[] {
+    const { cluster, pgbouncer, namespace } = this;
+    return [
+      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace, podLabels: cluster.primaryPodLabels, port: cluster.port } },
+      { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
+    ];
+  }
+
+  public get declaredSecrets(): DeclaredSecret[] {
+    return Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref }));
+  }
+
+  public alertRules(t: AlertThresholds): AlertGroup[] {
+    const sel = `namespace="${this.namespace}"`;
+    const seconds = (d: string) => String(parseDuration(d));
+    return [{
+      area: 'postgres',
+      rules: [
+        ...pair('PostgresConnectionsHigh', (level) => ({
+          expr:
+            `100 * sum by (namespace, pod) (pg_stat_activity_count{${sel}}) / max by (namespace, pod) (pg_settings_max_connections{${sel}}) > ${t.dbConnections[level]}`,
+          for: t.dbConnections.for,
+          summary: `{{ $labels.pod }} uses more than ${t.dbConnections[level]} % of max_connections`,
+          description: `Connections at {{ $value | printf "%.1f" }} % of max_connections for ${t.dbConnections.for}. ${configKey('dbConnections')} (warning ${t.dbConnections.warning} %, critical ${t.dbConnections.critical} %).`,
+        })),
+        ...pair('PostgresReplicationLag', (level) => ({
+          expr: `max by (namespace, pod) (pg_replication_lag_seconds{${sel}}) > ${seconds(t.replicationLag[level])}`,
+          for: t.replicationLag.for,
+          summary: `Replica {{ $labels.pod }} is more than ${t.replicationLag[level]} behind the primary`,
+          description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
+        })),
+        ...pair('PgBouncerClientsWaiting', (level) => ({
+          expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{${sel}}) > ${t.pgbouncerClientsWaiting[level]}`,
+          for: t.pgbouncerClientsWaiting.for,
+          summary: `More than ${t.pgbouncerClientsWaiting[level]} clients wait for a server connection on {{ $labels.pod }}`,
+          description: `{{ $value | printf "%.0f" }} clients waiting for ${t.pgbouncerClientsWaiting.for}: the pools are too small or queries too slow. ${configKey('pgbouncerClientsWaiting')} (warning ${t.pgbouncerClientsWaiting.warning}, critical ${t.pgbouncerClientsWaiting.critical}).`,
+        })),
+      ],
+    }];
+  }
+
+  public dashboardRows({ graph, seconds, thresholds: t }: DashboardKit): DashboardRow[] {
+    const sel = `namespace="${this.namespace}"`;
+    return [
+      {
+        title: 'PostgreSQL',
+        panels: [
+          graph('Connections (% of max_connections)', 'percent', [[
+            `100 * sum by (pod) (pg_stat_activity_count{${sel}}) / max by (pod) (pg_settings_max_connections{${sel}})`, '{{pod}}',
+          ]], t.dbConnections),
+          graph('Replication lag', 's', [[`max by (pod) (pg_replication_lag_seconds{${sel}})`, '{{pod}}']], seconds(t.replicationLag)),
+          graph('Database size', 'bytes', [[`max by (datname) (pg_database_size_bytes{${sel}})`, '{{datname}}']]),
+        ],
+      },
+      {
+        title: 'PgBouncer',
+        panels: [
+          graph('Clients waiting for a server connection', 'short', [[`sum by (pod) (pgbouncer_pools_client_waiting_connections{${sel}})`, '{{pod}}']], t.pgbouncerClientsWaiting),
+          graph('Active client connections', 'short', [[`sum by (pod) (pgbouncer_pools_client_active_connections{${sel}})`, '{{pod}}']]),
+          graph('Active server connections', 'short', [[`sum by (pod) (pgbouncer_pools_server_active_connections{${sel}})`, '{{pod}}']]),
+        ],
+      },
+    ];
+  }
+}
