@@ -154,6 +154,7 @@ describe('the @kubernetes/client-node adapter', () => {
         const u = new URL(req.url!, 'http://x');
         if (u.pathname === '/version') return send(200, { major: '1', minor: '31', gitVersion: 'v1.31.2' });
         if (u.pathname === '/api/v1') return send(200, { kind: 'APIResourceList', groupVersion: 'v1', resources: [resource('namespaces', 'Namespace', false), resource('configmaps', 'ConfigMap', true)] });
+        if (u.pathname === '/apis/monitoring.coreos.com/v1') return send(200, { kind: 'APIResourceList', groupVersion: 'monitoring.coreos.com/v1', resources: [resource('probes', 'Probe', true)] });
         if (u.pathname === '/apis/apps/v1') return send(200, { kind: 'APIResourceList', groupVersion: 'apps/v1', resources: [resource('deployments', 'Deployment', true)] });
         if (u.pathname === '/api/v1/namespaces/data' && req.method === 'GET') return send(200, { kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'data' } });
         if (req.method === 'PATCH' && u.pathname.endsWith('/rejected')) {
@@ -185,10 +186,20 @@ describe('the @kubernetes/client-node adapter', () => {
     const patch = requests.find((r) => r.method === 'PATCH')!;
     const query = new URL(patch.url, 'http://x');
     expect(query.pathname).toBe('/api/v1/namespaces/data/configmaps/ok');
-    expect(Object.fromEntries(query.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'platform-verify', force: 'true' });
+    expect(Object.fromEntries(query.searchParams)).toEqual({ dryRun: 'All', fieldManager: 'platform-verify', force: 'true', fieldValidation: 'Strict' });
     expect(patch.contentType).toBe('application/apply-patch+yaml');
     expect(JSON.parse(patch.body)).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'ok' } });
     expect(requests.every((r) => r.auth === 'Bearer test-token')).toBe(true);
+  });
+
+  test('GIVEN a custom resource whose kind is also a core type name (prometheus-operator Probe) THEN it is sent exactly as written', async () => {
+    const api = connect(client, { kubeconfig: writeKubeconfig(url, true) });
+    requests.length = 0;
+    const probe = { apiVersion: 'monitoring.coreos.com/v1', kind: 'Probe', metadata: { name: 'p', namespace: 'monitoring' }, spec: { module: 'http_2xx', targets: { staticConfig: { static: ['http://x'] } } } };
+    await api.dryRunApply(probe);
+    const patch = requests.find((r) => r.method === 'PATCH')!;
+    expect(new URL(patch.url, 'http://x').pathname).toBe('/apis/monitoring.coreos.com/v1/namespaces/monitoring/probes/p');
+    expect(JSON.parse(patch.body)).toEqual(probe);
   });
 
   test('GIVEN a kubeconfig whose server refuses connections THEN serverVersion fails with one line naming the server and the context', async () => {

@@ -3,6 +3,8 @@
  * (scripts/verify.ts with a real dynamic import; jest through swc) and passes the module in.
  */
 import type * as k8s from '@kubernetes/client-node';
+import * as http from 'http';
+import * as https from 'https';
 import { ClusterApi } from './verify';
 
 export type KubernetesClientModule = typeof k8s;
@@ -79,14 +81,40 @@ export function connect(client: KubernetesClientModule, options: ConnectOptions)
         throw err;
       }
     },
+    // Not KubernetesObjectApi.patch: its serializer picks a model by version and kind alone, so a
+    // custom resource named like a core type (prometheus-operator's Probe → V1Probe) lost its
+    // apiVersion and kind ("invalid object type: /, Kind="; found by the lab cluster), and fields a
+    // model does not know were dropped before the server could call them unknown. The object goes
+    // out as written, with strict field validation.
     async dryRunApply(object) {
-      try {
-        await timed(objects.patch(object, undefined, 'All', FIELD_MANAGER, true, client.PatchStrategy.ServerSideApply));
-      } catch (err) {
+      const resource = await timed(objects.discover(object.apiVersion, object.kind)).catch((err) => {
         throw new Error(reason(err));
-      }
+      });
+      if (!resource) throw new Error(`${object.apiVersion} ${object.kind} is not served`);
+      const base = object.apiVersion.includes('/') ? `/apis/${object.apiVersion}` : `/api/${object.apiVersion}`;
+      const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(object.metadata?.namespace ?? 'default')}` : '';
+      const query = new URLSearchParams({ dryRun: 'All', fieldManager: FIELD_MANAGER, force: 'true', fieldValidation: 'Strict' });
+      const res = await timed(send(kc, 'PATCH', `${base}${ns}/${resource.name}/${encodeURIComponent(object.metadata?.name)}?${query}`, JSON.stringify(object), 'application/apply-patch+yaml'));
+      if (res.status >= 300) throw new Error(reason({ body: res.body, message: `HTTP ${res.status}` }));
     },
   };
+}
+
+/** One request with the kubeconfig's credentials and TLS settings; resolves with status and body text. */
+async function send(kc: k8s.KubeConfig, method: string, urlPath: string, body: string, contentType: string): Promise<{ status: number; body: string }> {
+  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, '');
+  const options: https.RequestOptions = { method, headers: { 'Content-Type': contentType, Accept: 'application/json' } };
+  await kc.applyToHTTPSOptions(options);
+  const transport = server.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(`${server}${urlPath}`, options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The API server's own message (a Status body), or the transport error, on one line. */
