@@ -17,6 +17,16 @@ import { selectorLabels } from './labels';
 import { Minio } from './constructs/minio';
 import { Redis } from './constructs/redis';
 import { REDIS_SECRET_KEYS } from './constructs/redis-conf';
+import { HelmAddOn } from './addons/addon';
+import { ADD_ONS } from './addons/registry';
+
+export interface PlatformOptions {
+  /**
+   * The Helm add-ons; each is installed by the chart its descriptor names as host.
+   * @default ADD_ONS (lib/addons/registry.ts)
+   */
+  readonly addOns?: readonly HelmAddOn[];
+}
 
 /**
  * The whole platform of one environment: one cdk8s App whose charts each become one
@@ -42,12 +52,13 @@ export class Platform {
   /** Argo CD: AppProject, root and one Application per chart, derived from the charts above. */
   public readonly argocd: ArgoCdChart;
 
-  constructor(config: PlatformConfig) {
+  constructor(config: PlatformConfig, options: PlatformOptions = {}) {
+    const addOns = options.addOns ?? ADD_ONS;
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
     this.postgres = new PostgresChart(this.app, 'postgres', { config });
-    this.edge = new EdgeChart(this.app, 'edge', { config });
+    this.edge = new EdgeChart(this.app, 'edge', { config, addOns });
     this.redis = new RedisChart(this.app, 'redis', { config }).redis;
     this.minio = new MinioChart(this.app, 'minio', {
       config,
@@ -89,6 +100,7 @@ export class Platform {
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
       config,
+      addOns,
       edge: {
         namespace: config.namespaces.edge,
         public: this.edge.attachment('monitoring', 'public'),
@@ -101,9 +113,9 @@ export class Platform {
     });
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
-    this.secrets = new SecretsChart(this.app, 'secrets', { config });
+    this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
     assertSecretsDeclared(config, this.charts, this.declaredSecrets);
-    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
+    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts, addOns });
   }
 
   /** Health checks of the apps and data services, from the attributes of their constructs. */

@@ -7,7 +7,10 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import * as yaml from 'js-yaml';
 import { deepMerge } from '../lib/config/load';
-import { CHARTS } from '../lib/config/versions';
+import { alloy as alloyAddOn } from '../lib/addons/alloy';
+import { kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
+import { loki } from '../lib/addons/loki';
+import { blackboxExporter } from '../lib/addons/prometheus-blackbox-exporter';
 import { referenceDir } from '../lib/project';
 import { configFor, one, synth, synthEnv } from './helpers/platform';
 
@@ -36,7 +39,7 @@ export function unknownKeys(ours: unknown, ref: unknown, passthrough: ReadonlySe
 }
 
 describe('GIVEN the Loki values of every environment (and the S3 variant)', () => {
-  const schema = JSON.parse(fs.readFileSync(path.join(VALUES_DIR, `loki-${CHARTS.loki.version}.values.schema.json`), 'utf8'));
+  const schema = JSON.parse(fs.readFileSync(path.join(VALUES_DIR, `loki-${loki.version}.values.schema.json`), 'utf8'));
   const validate = new Ajv({ strict: false, allErrors: true }).compile(schema);
   const s3 = synth(configFor('prod', {
     minio: { buckets: [{ name: 'tour-images', access: 'public-download' }, { name: 'documents', access: 'private' }, { name: 'logs', access: 'private' }] },
@@ -60,7 +63,7 @@ describe('GIVEN the Loki values of every environment (and the S3 variant)', () =
   });
 
   test('AND every key we set exists in the chart values.yaml', () => {
-    const ref = reference(`loki-${CHARTS.loki.version}.values.yaml`);
+    const ref = reference(`loki-${loki.version}.values.yaml`);
     // limits_config is Loki's own config block, copied into loki.yaml (the schema leaves it open);
     // storage.bucketNames is documented in values.yaml as a commented-out example for object storage.
     const lokiBlocks = new Set(['loki.limits_config', 'loki.storage.bucketNames']);
@@ -70,7 +73,7 @@ describe('GIVEN the Loki values of every environment (and the S3 variant)', () =
 });
 
 describe('GIVEN the charts without a values schema', () => {
-  const kps = reference(`kube-prometheus-stack-${CHARTS.kubePrometheusStack.version}.values.yaml`);
+  const kps = reference(`kube-prometheus-stack-${kubePrometheusStack.version}.values.yaml`);
   // kube-prometheus-stack passes `grafana:` to the grafana subchart, whose values.yaml is in the reference too.
   const kpsWithGrafana = { ...kps, grafana: deepMerge(reference('grafana-12.11.1.values.yaml'), kps.grafana) };
   /**
@@ -82,9 +85,9 @@ describe('GIVEN the charts without a values schema', () => {
   test.each(['dev', 'prod', 'ha'])('%s: every kube-prometheus-stack, alloy and blackbox key exists in the chart values.yaml', (env) => {
     const s = synthEnv(env);
     expect(unknownKeys(valuesOf(s, 'kube-prometheus-stack'), kpsWithGrafana, passthrough)).toEqual([]);
-    expect(unknownKeys(valuesOf(s, 'alloy'), reference(`alloy-${CHARTS.alloy.version}.values.yaml`), new Set())).toEqual([]);
+    expect(unknownKeys(valuesOf(s, 'alloy'), reference(`alloy-${alloyAddOn.version}.values.yaml`), new Set())).toEqual([]);
     // `config` is blackbox.yml itself, checked by the real blackbox_exporter (monitoring.real.test.ts).
-    expect(unknownKeys(valuesOf(s, 'prometheus-blackbox-exporter'), reference(`prometheus-blackbox-exporter-${CHARTS.blackboxExporter.version}.values.yaml`), new Set(['config']))).toEqual([]);
+    expect(unknownKeys(valuesOf(s, 'prometheus-blackbox-exporter'), reference(`prometheus-blackbox-exporter-${blackboxExporter.version}.values.yaml`), new Set(['config']))).toEqual([]);
   });
 
   test('GIVEN a misspelled key THEN it is reported with its path (the check is not vacuous)', () => {
@@ -99,10 +102,10 @@ describe('GIVEN the charts without a values schema', () => {
     expect(kps.prometheus.prometheusSpec.ruleNamespaceSelector).toEqual({});
     expect(kps.prometheus.prometheusSpec.probeNamespaceSelector).toEqual({});
     expect(kps.grafana.service.portName).toBe('http-web');
-    const blackbox = reference(`prometheus-blackbox-exporter-${CHARTS.blackboxExporter.version}.values.yaml`);
+    const blackbox = reference(`prometheus-blackbox-exporter-${blackboxExporter.version}.values.yaml`);
     expect(blackbox.service.port).toBe(9115);
     expect(blackbox.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
-    const alloy = reference(`alloy-${CHARTS.alloy.version}.values.yaml`);
+    const alloy = reference(`alloy-${alloyAddOn.version}.values.yaml`);
     expect(alloy.alloy.listenPort).toBe(12345);
   });
 });

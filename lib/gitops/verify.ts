@@ -4,7 +4,7 @@
  * The cluster is behind the ClusterApi interface (lib/gitops/kube-client.ts talks to a real one).
  */
 import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
-import { addOnServing } from './helm-scope';
+import { addOnServing } from '../addons/registry';
 import { groupOf, syncOwner } from './placement';
 import { chartWave } from './sync-order';
 
