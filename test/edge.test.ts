@@ -110,14 +110,6 @@ describe('the chart values', () => {
     expect(certManagerSchema.$schema).toBe('http://json-schema.org/draft-07/schema#');
   });
 
-  test.each(['dev', 'prod', 'ha'])('GIVEN %s WHEN validated against each chart\'s own values.schema.json THEN there are no errors', (env) => {
-    const config = configFor(env);
-    const traefik = new Ajv2020(ajvOptions).compile(traefikSchema);
-    const certManager = new Ajv(ajvOptions).compile(certManagerSchema);
-    expect(traefik(traefikValues(config, 'traefik')) ? [] : traefik.errors).toEqual([]);
-    expect(certManager(certManagerValues(config)) ? [] : certManager.errors).toEqual([]);
-  });
-
   test('GIVEN a misspelled key THEN the schema check catches it (the test is not vacuous)', () => {
     const certManager = new Ajv(ajvOptions).compile(certManagerSchema);
     expect(certManager({ ...certManagerValues(configFor('prod')), crd: { enabled: true } })).toBe(false);

@@ -1,5 +1,4 @@
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
@@ -8,12 +7,10 @@ import { loadConfig } from '../lib/config/load';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
 import { argoCd } from '../lib/addons/argo-cd';
 import { ADD_ONS, addOnOf, addOnServing } from '../lib/addons/registry';
-import { sealedSecrets } from '../lib/addons/sealed-secrets';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
 import { Platform } from '../lib/platform';
-import { referenceDir } from '../lib/project';
 import { renderPlatform } from '../lib/synth';
 import { ENVIRONMENTS, find, one, Synthesized, synthEnv } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
@@ -207,31 +204,6 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     const labelled = s.objects.filter((o) => o.object.metadata.labels?.['platform.io/bootstrap'] === 'true').map((o) => `${o.object.kind}/${o.object.metadata.name}`);
     expect(labelled.sort()).toEqual(['AppProject/platform', `Application/${ROOT_APPLICATION}`]);
   });
-});
-
-describe('the chart values for Argo CD and sealed-secrets', () => {
-  /** Key paths of `values` missing from the chart's values.yaml (free-form maps excepted). */
-  const missingKeys = (values: any, reference: any, freeForm: string[], at = ''): string[] =>
-    Object.entries(values).flatMap(([k, v]) => {
-      const p = at ? `${at}.${k}` : k;
-      if (freeForm.includes(p)) return [];
-      if (reference === null || typeof reference !== 'object' || !(k in reference)) return [p];
-      return v !== null && typeof v === 'object' && !Array.isArray(v) ? missingKeys(v, reference[k], freeForm, p) : [];
-    });
-  const s = synthEnv('prod');
-  const release = (chart: string) => helmApps(s).find((a) => a.spec.source.chart === chart).spec.source.helm.valuesObject;
-  const reference = (file: string) => yaml.load(fs.readFileSync(path.join(referenceDir(), 'helm-values', file), 'utf8'));
-
-  test('GIVEN the argo-cd values.yaml THEN every key we set exists there (configs.cm takes any argocd-cm key; resources are free-form)', () => {
-    const free = ['configs.cm', ...['controller', 'repoServer', 'server', 'redis', 'applicationSet'].map((c) => `${c}.resources`)];
-    expect(missingKeys(release('argo-cd'), reference(`argo-cd-${argoCd.version}.values.yaml`), free)).toEqual([]);
-  });
-
-  test('GIVEN the sealed-secrets values.yaml THEN every key we set exists there, except the two restricted-profile fields the chart passes through', () => {
-    const missing = missingKeys(release('sealed-secrets'), reference(`sealed-secrets-${sealedSecrets.version}.values.yaml`), ['resources.requests', 'resources.limits']);
-    expect(missing).toEqual(['containerSecurityContext.allowPrivilegeEscalation', 'containerSecurityContext.seccompProfile']);
-  });
-
 });
 
 describe('deriving the Argo CD objects from the charts', () => {
