@@ -110,6 +110,8 @@ export class MonitoringChart extends Chart {
     ];
     new PlatformAlertRules(this, 'alert-rules', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+      // Each add-on's rules on its own metrics (lib/addons/).
+      contributed: (props.addOns ?? ADD_ONS).flatMap((a) => a.alerts?.(config) ?? []),
     });
     new PlatformDashboards(this, 'dashboards', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces,

@@ -2,7 +2,8 @@
  * Every Helm add-on descriptor of lib/addons/, data-driven over the registry: each built alone in
  * Testing.chart(), its values checked against the pinned chart's own values.yaml (and
  * values.schema.json where the chart ships one), and a new add-on defined here, in the test
- * alone, that the whole platform picks up.
+ * alone, that the whole platform picks up (Application, wave, AppProject scope, footprint row,
+ * NetworkPolicy, alert rules).
  */
 import Ajv2020 from 'ajv/dist/2020';
 import Ajv from 'ajv';
@@ -11,6 +12,8 @@ import * as yaml from 'js-yaml';
 import { AddOnInputs, HelmAddOn, installAddOn } from '../lib/addons/addon';
 import { KPS } from '../lib/addons/kube-prometheus-stack';
 import { ADD_ONS, addOnOf } from '../lib/addons/registry';
+import { parseDuration } from '../lib/config/duration';
+import { pair } from '../lib/constructs/monitoring/alert-rules';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { podsPeer, tcp } from '../lib/constructs/network-policy';
 import { HelmResources, helmResources } from '../lib/constructs/resources';
@@ -125,6 +128,14 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
     footprint: (v, _n, at) => [row('echo', v.replicaCount, [sized(at('resources'), v.resources)])],
     values: ({ config }) => ({ replicaCount: 2, resources: helmResources(config.monitoring.resources.blackbox) }),
     flows: () => [{ name: 'echo', podLabels: ECHO_PODS, ingress: [{ peers: [podsPeer(KPS.prometheus.pods)], ports: tcp(8080) }] }],
+    alerts: (config) => [{
+      area: 'echo',
+      rules: pair('EchoSlow', (level) => ({
+        expr: `histogram_quantile(0.95, sum by (le) (rate(echo_duration_seconds_bucket[5m]))) > ${parseDuration(config.alerts.responseTimeP95[level])}`,
+        summary: 'echo answers slowly',
+        description: `p95 above ${config.alerts.responseTimeP95[level]}.`,
+      })),
+    }],
   };
   const addOns = [...ADD_ONS, echo];
   const config = configFor('prod');
@@ -143,6 +154,14 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
     // The root Application syncs every Helm Application, this one included.
     const root = one('Application', 'root')[0];
     expect((root.spec.sources ?? [root.spec.source]).some((s: any) => s.path.endsWith('/monitoring') && s.directory?.include?.includes('Application.'))).toBe(true);
+  });
+
+  test('THEN its alert rules land in the rendered PrometheusRules, with the thresholds of the one config table', () => {
+    const [rule] = one('PrometheusRule', 'platform-echo');
+    expect(rule.metadata.namespace).toBe(config.namespaces.monitoring);
+    const rules = rule.spec.groups.flatMap((g: any) => g.rules);
+    expect(rules.map((r: any) => [r.alert, r.labels.severity])).toEqual([['EchoSlow', 'warning'], ['EchoSlow', 'critical']]);
+    expect(rules[0].expr).toMatch(new RegExp(`> ${parseDuration(config.alerts.responseTimeP95.warning)}$`));
   });
 
   test('THEN the AppProject allows its repository, its cluster-scoped kinds and its extra namespace', () => {
@@ -169,6 +188,8 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
   test('THEN nothing else changes: the other charts render exactly as without it', () => {
     const without = renderPlatform(new Platform(config));
     expect([...without].filter(([file, text]) => files.get(file) !== text).map(([file]) => file)).toEqual([`prod/${ARGOCD_CHART}/AppProject.argocd.platform.yaml`]);
-    expect([...files.keys()].filter((file) => !without.has(file)).sort()).toEqual(['prod/monitoring/Application.argocd.echo.yaml', 'prod/monitoring/NetworkPolicy.monitoring.echo.yaml']);
+    expect([...files.keys()].filter((file) => !without.has(file)).sort()).toEqual([
+      'prod/monitoring/Application.argocd.echo.yaml', 'prod/monitoring/NetworkPolicy.monitoring.echo.yaml', 'prod/monitoring/PrometheusRule.monitoring.platform-echo.yaml',
+    ]);
   });
 });

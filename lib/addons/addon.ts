@@ -7,6 +7,7 @@
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../config/schema';
 import { HelmRelease } from '../constructs/helm-release';
+import { AlertContribution } from '../constructs/monitoring/alert-rules';
 import { ProbeBackend, ProbeTarget } from '../constructs/monitoring/probes';
 import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
@@ -80,6 +81,12 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    * @default none
    */
   readonly flows?: (inputs: AddOnInputs) => AddOnFlow[];
+  /**
+   * Alert rules on the metrics the release produces (thresholds from `config.alerts`); the
+   * monitoring chart collects them into PrometheusRules `platform-<area>`.
+   * @default none
+   */
+  readonly alerts?: (config: PlatformConfig) => AlertContribution[];
 }
 
 /** The Argo CD Application of one add-on, with its scope, and its NetworkPolicies. */

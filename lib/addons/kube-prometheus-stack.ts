@@ -10,6 +10,7 @@ import { anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } fr
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
+import { pair, thresholdSource } from '../constructs/monitoring/alert-rules';
 import { HelmAddOn } from './addon';
 import { LOKI, lokiUrl } from './loki';
 import { traefik } from './traefik';
@@ -284,6 +285,45 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
     ];
   },
   values: ({ config }) => kubePrometheusStackValues({ config }),
+  // node-exporter: CPU, memory and disk of every node.
+  alerts: (config) => {
+    const t = config.alerts;
+    const watched = [...new Set(Object.values(config.namespaces))].sort().join('|');
+    return [
+      { area: 'node', rules: [
+        ...pair('NodeCpuHigh', (level) => ({
+          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
+          for: t.cpu.for,
+          summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
+          description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${thresholdSource('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
+        })),
+        ...pair('NodeMemoryHigh', (level) => ({
+          expr:
+            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
+          for: t.memory.for,
+          summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
+          description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${thresholdSource('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
+        })),
+        ...pair('NodeDiskFull', (level) => {
+          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
+          return {
+            expr:
+              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
+            for: t.disk.for,
+            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
+            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${thresholdSource('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+          };
+        }),
+      ] },
+      // kube-state-metrics: restarts in every namespace of the platform.
+      { area: 'kubernetes', rules: pair('PodRestartingOften', (level) => ({
+        expr:
+          `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
+        summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
+        description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${thresholdSource('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
+      })) },
+    ];
+  },
   flows: ({ config }) => {
     const apiServer: FlowRule = { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) };
     const prometheus = podsPeer(KPS.prometheus.pods);

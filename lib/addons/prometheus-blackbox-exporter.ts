@@ -8,6 +8,8 @@ import { blackboxModules, probeEgress } from '../constructs/monitoring/probes';
 import { podsPeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
+import { parseDuration } from '../config/duration';
+import { pair, thresholdSource } from '../constructs/monitoring/alert-rules';
 import { HelmAddOn } from './addon';
 import { KPS } from './kube-prometheus-stack';
 
@@ -49,6 +51,26 @@ export const blackboxExporter: HelmAddOn<BlackboxValues> = {
   extraNamespaces: [],
   pods: { exporter: { labels: { ...BLACKBOX.pods, ...PROBER_LABELS }, ports: { http: BLACKBOX.port } } },
   footprint: (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
+  // The Probes' results: targets down, certificates about to expire.
+  alerts: (config) => {
+    const t = config.alerts;
+    const seconds = (d: string) => String(parseDuration(d));
+    return [
+      { area: 'uptime', rules: [
+        ...pair('ProbeFailing', (level) => ({
+          expr: 'min by (job, instance) (probe_success) == 0',
+          for: t.probeFailure[level],
+          summary: `{{ $labels.instance }} has failed its uptime probe for ${t.probeFailure[level]}`,
+          description: `The blackbox probe {{ $labels.job }} fails. ${thresholdSource('probeFailure')} (warning after ${t.probeFailure.warning}, critical after ${t.probeFailure.critical}).`,
+        })),
+        ...pair('CertificateExpiresSoon', (level) => ({
+          expr: `min by (job, instance) (probe_ssl_earliest_cert_expiry) - time() < ${seconds(t.certificateExpiry[level])}`,
+          summary: `The TLS certificate of {{ $labels.instance }} expires within ${t.certificateExpiry[level]}`,
+          description: `Expires in {{ $value | humanizeDuration }}; cert-manager renews 30 days ahead, so renewal is failing. ${thresholdSource('certificateExpiry')} (warning ${t.certificateExpiry.warning}, critical ${t.certificateExpiry.critical}).`,
+        })),
+      ] },
+    ];
+  },
   values: ({ config }) => blackboxValues(helmResources(config.monitoring.resources.blackbox), PROBER_LABELS),
   // Probers reach exactly the probed targets (the targets' namespaces admit PROBER_LABELS).
   flows: ({ probeTargets }) => [

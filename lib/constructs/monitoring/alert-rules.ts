@@ -32,16 +32,27 @@ export interface PlatformAlertRulesProps {
    * @default {}
    */
   readonly labels?: Record<string, string>;
+  /**
+   * Rule groups contributed by the parts that own the metrics (the Helm add-ons: node, kubernetes, uptime).
+   * @default none
+   */
+  readonly contributed?: readonly AlertContribution[];
 }
 
-interface AlertBody {
+/** One PrometheusRule's worth of alerts (`platform-<area>`), contributed by the part that owns the metrics. */
+export interface AlertContribution {
+  readonly area: string;
+  readonly rules: readonly AlertRule[];
+}
+
+export interface AlertBody {
   readonly expr: string;
   readonly for?: string;
   readonly summary: string;
   readonly description: string;
 }
 
-interface AlertRule extends AlertBody {
+export interface AlertRule extends AlertBody {
   readonly alert: string;
   readonly severity: Severity;
 }
@@ -66,42 +77,10 @@ export class PlatformAlertRules extends Construct {
     if (!app || !data || !backup) throw new Error('PlatformAlertRules: namespaces.app, .data and .backup are required');
     const dumps = props.dumpCronJobPattern ?? BACKUP_JOBS.dumpPattern;
     const drill = props.drillCronJob ?? BACKUP_JOBS.drill;
-    const watched = [...new Set(Object.values(props.namespaces))].sort().join('|');
     const seconds = (d: string) => String(parseDuration(d));
-    const configKey = (key: keyof AlertThresholds) => `Thresholds: alerts.${key} in the environment config`;
+    const configKey = thresholdSource;
 
     const groups: Record<string, AlertRule[]> = {
-      node: [
-        ...pair('NodeCpuHigh', (level) => ({
-          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
-          for: t.cpu.for,
-          summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
-          description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
-        })),
-        ...pair('NodeMemoryHigh', (level) => ({
-          expr:
-            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
-          for: t.memory.for,
-          summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
-          description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
-        })),
-        ...pair('NodeDiskFull', (level) => {
-          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
-          return {
-            expr:
-              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
-            for: t.disk.for,
-            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
-            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
-          };
-        }),
-      ],
-      kubernetes: pair('PodRestartingOften', (level) => ({
-        expr:
-          `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
-        summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
-        description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
-      })),
       apps: [
         ...pair('AppResponseTimeHigh', (level) => ({
           expr:
@@ -159,20 +138,12 @@ export class PlatformAlertRules extends Construct {
         }),
         restoreDrillFailed(backup, drill),
       ],
-      uptime: [
-        ...pair('ProbeFailing', (level) => ({
-          expr: 'min by (job, instance) (probe_success) == 0',
-          for: t.probeFailure[level],
-          summary: `{{ $labels.instance }} has failed its uptime probe for ${t.probeFailure[level]}`,
-          description: `The blackbox probe {{ $labels.job }} fails. ${configKey('probeFailure')} (warning after ${t.probeFailure.warning}, critical after ${t.probeFailure.critical}).`,
-        })),
-        ...pair('CertificateExpiresSoon', (level) => ({
-          expr: `min by (job, instance) (probe_ssl_earliest_cert_expiry) - time() < ${seconds(t.certificateExpiry[level])}`,
-          summary: `The TLS certificate of {{ $labels.instance }} expires within ${t.certificateExpiry[level]}`,
-          description: `Expires in {{ $value | humanizeDuration }}; cert-manager renews 30 days ahead, so renewal is failing. ${configKey('certificateExpiry')} (warning ${t.certificateExpiry.warning}, critical ${t.certificateExpiry.critical}).`,
-        })),
-      ],
     };
+
+    for (const c of props.contributed ?? []) {
+      if (groups[c.area] !== undefined) throw new Error(`PlatformAlertRules: two rule groups for the area "${c.area}"; fix: give the contribution another area`);
+      groups[c.area] = [...c.rules];
+    }
 
     this.ruleNames = Object.entries(groups).map(([area, rules]) => {
       const name = `platform-${area}`;
@@ -186,8 +157,11 @@ export class PlatformAlertRules extends Construct {
   }
 }
 
+/** Where the users find a threshold, for alert descriptions. */
+export const thresholdSource = (key: keyof AlertThresholds) => `Thresholds: alerts.${key} in the environment config`;
+
 /** One alert name, a warning and a critical rule. */
-function pair(alert: string, body: (level: Severity) => AlertBody): AlertRule[] {
+export function pair(alert: string, body: (level: Severity) => AlertBody): AlertRule[] {
   return SEVERITIES.map((severity) => ({ alert, severity, ...body(severity) }));
 }
 
