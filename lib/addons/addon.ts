@@ -6,6 +6,7 @@
  */
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../config/schema';
+import { CHART_VERSIONS } from '../config/versions';
 import { HelmRelease } from '../constructs/helm-release';
 import { AlertContribution } from '../constructs/monitoring/alert-rules';
 import { ProbeBackend, ProbeTarget } from '../constructs/monitoring/probes';
@@ -88,6 +89,9 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    */
   readonly alerts?: (config: PlatformConfig) => AlertContribution[];
 }
+
+/** A chart in its repository, at the exact version CHART_VERSIONS pins for it. */
+export const chartPin = (repo: string, chart: keyof typeof CHART_VERSIONS) => ({ repo, chart, version: CHART_VERSIONS[chart] });
 
 /** The Argo CD Application of one add-on, with its scope, and its NetworkPolicies. */
 export function installAddOn<V extends object>(scope: Construct, host: string, addOn: HelmAddOn<V>, inputs: Omit<AddOnInputs, 'namespace'>): HelmRelease<V> {

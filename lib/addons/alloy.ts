@@ -3,13 +3,12 @@
  * /var/log/pods and ships them to Loki with namespace, app, pod and container labels.
  * Values typed with keys of the alloy chart's values.yaml.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { anywhere, API_SERVER_PORTS, podsPeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 import { KPS } from './kube-prometheus-stack';
 import { LOKI, lokiUrl } from './loki';
 
@@ -123,16 +122,9 @@ export function alloyValues(config: PlatformConfig, lokiPushUrl: string): AlloyV
 }
 
 export const alloy: HelmAddOn<AlloyValues> = {
-  id: 'alloy',
-  host: 'monitoring',
-  repo: 'https://grafana.github.io/helm-charts',
-  chart: 'alloy',
-  version: CHART_VERSIONS.alloy,
-  releaseName: ALLOY.release,
+  id: 'alloy', host: 'monitoring', ...chartPin('https://grafana.github.io/helm-charts', 'alloy'), releaseName: ALLOY.release,
   namespace: (config) => config.namespaces.monitoring,
-  crdGroups: [],
-  clusterKinds: RBAC,
-  extraNamespaces: [],
+  crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { alloy: { labels: ALLOY.pods, ports: { http: ALLOY.port } } },
   footprint: (v, nodes, at) => [
     row('alloy', v.controller?.type === 'daemonset' ? nodes : v.controller?.replicas ?? 1, [

@@ -2,13 +2,12 @@
  * Argo CD, managed through its own chart so that the Application health check that makes the
  * sync waves wait lives in git (README, "Application health check").
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../gitops/health-check';
 import { CRD, RBAC } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 
 /** Namespace of Argo CD and its Applications (HelmRelease's default). */
 export const ARGOCD_NAMESPACE = 'argocd';
@@ -45,17 +44,10 @@ export function argoCdValues(resources: PlatformConfig['gitops']['resources']['a
 }
 
 export const argoCd: HelmAddOn<ArgoCdValues> = {
-  id: 'argo-cd',
-  host: 'argocd',
-  repo: 'https://argoproj.github.io/argo-helm',
-  chart: 'argo-cd',
-  version: CHART_VERSIONS['argo-cd'],
-  releaseName: 'argocd',
+  id: 'argo-cd', host: 'argocd', ...chartPin('https://argoproj.github.io/argo-helm', 'argo-cd'), releaseName: 'argocd',
   namespace: () => ARGOCD_NAMESPACE,
   serverSideApply: true,
-  crdGroups: ['argoproj.io'],
-  clusterKinds: [CRD, ...RBAC],
-  extraNamespaces: [],
+  crdGroups: ['argoproj.io'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   pods: { server: { labels: { 'app.kubernetes.io/name': 'argocd-server' }, ports: { http: 8080 } } },
   footprint: (v, _n, at) => COMPONENTS.map((part) => row(part, v[part]?.replicas ?? 1, [sized(at(`${part}.resources`), v[part]?.resources)])),
   values: ({ config }) => argoCdValues(config.gitops.resources.argoCd),

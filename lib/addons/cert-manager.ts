@@ -3,13 +3,12 @@
  * keys that exist in the chart's values.yaml (test/addons.test.ts validates them against the
  * chart's own schema). Security contexts are left at the chart defaults: Pod Security restricted already.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { ACME_SOLVER_PORT, anywhere, API_SERVER_PORTS, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 
 export interface CertManagerValues {
   readonly crds: { readonly enabled: boolean; readonly keep: boolean };
@@ -44,19 +43,12 @@ export function certManagerValues(config: PlatformConfig): CertManagerValues {
 const INSTANCE = { 'app.kubernetes.io/instance': 'cert-manager' } as const;
 
 export const certManager: HelmAddOn<CertManagerValues> = {
-  id: 'cert-manager',
-  host: 'edge',
-  repo: 'https://charts.jetstack.io',
-  chart: 'cert-manager',
-  version: CHART_VERSIONS['cert-manager'],
-  releaseName: 'cert-manager',
+  id: 'cert-manager', host: 'edge', ...chartPin('https://charts.jetstack.io', 'cert-manager'), releaseName: 'cert-manager',
   namespace: (config) => config.namespaces.edge,
   // The CRDs carry large OpenAPI schemas; client-side apply's last-applied annotation can overflow.
   serverSideApply: true,
-  crdGroups: ['cert-manager.io', 'acme.cert-manager.io'],
-  clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
   // Leader-election Role and RoleBinding live in kube-system (global.leaderElection.namespace).
-  extraNamespaces: ['kube-system'],
+  crdGroups: ['cert-manager.io', 'acme.cert-manager.io'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'],
   pods: {
     all: { labels: INSTANCE, ports: {} },
     controller: { labels: { ...INSTANCE, 'app.kubernetes.io/component': 'controller' }, ports: {} },

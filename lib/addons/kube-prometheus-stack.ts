@@ -3,7 +3,6 @@
  * kube-state-metrics. Values typed with keys of its values.yaml (and of the grafana subchart's
  * values.yaml); test/addons.test.ts checks every key we set exists there.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { ReceiverConfig } from '../config/monitoring';
 import { anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
@@ -11,7 +10,7 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
 import { pair, thresholdSource } from '../constructs/monitoring/alert-rules';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 import { LOKI, lokiUrl } from './loki';
 import { traefik } from './traefik';
 
@@ -249,19 +248,12 @@ export function alertmanagerEgressPorts(receivers: readonly ReceiverConfig[]): n
 }
 
 export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
-  id: 'kube-prometheus-stack',
-  host: 'monitoring',
-  repo: 'https://prometheus-community.github.io/helm-charts',
-  chart: 'kube-prometheus-stack',
-  version: CHART_VERSIONS['kube-prometheus-stack'],
-  releaseName: KPS.release,
+  id: 'kube-prometheus-stack', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'kube-prometheus-stack'), releaseName: KPS.release,
   namespace: (config) => config.namespaces.monitoring,
   // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
   serverSideApply: true,
-  crdGroups: ['monitoring.coreos.com'],
-  clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK],
   // Services for the control-plane exporters (kube-controller-manager, kube-scheduler, ...) go to kube-system.
-  extraNamespaces: ['kube-system'],
+  crdGroups: ['monitoring.coreos.com'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'],
   pods: {
     prometheus: { labels: KPS.prometheus.pods, ports: { web: KPS.prometheus.port, reloader: KPS.prometheus.reloaderPort } },
     alertmanager: { labels: KPS.alertmanager.pods, ports: { web: KPS.alertmanager.port, reloader: KPS.alertmanager.reloaderPort } },

@@ -3,14 +3,13 @@
  * the platform's S3), retention that really deletes, and small caches. test/addons.test.ts
  * validates the values against the chart's values.schema.json.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { serviceHost } from '../constructs/monitoring/names';
 import { namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 import { ALLOY } from './alloy';
 import { KPS } from './kube-prometheus-stack';
 
@@ -177,16 +176,9 @@ export function lokiValues(inputs: LokiInputs): LokiValues {
 }
 
 export const loki: HelmAddOn<LokiValues> = {
-  id: 'loki',
-  host: 'monitoring',
-  repo: 'https://grafana-community.github.io/helm-charts',
-  chart: 'loki',
-  version: CHART_VERSIONS.loki,
-  releaseName: LOKI.release,
+  id: 'loki', host: 'monitoring', ...chartPin('https://grafana-community.github.io/helm-charts', 'loki'), releaseName: LOKI.release,
   namespace: (config) => config.namespaces.monitoring,
-  crdGroups: [],
-  clusterKinds: RBAC,
-  extraNamespaces: [],
+  crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { loki: { labels: LOKI.pods, ports: { http: LOKI.port, cacheExporter: LOKI.cacheExporterPort } } },
   footprint: (v, _n, at) => {
     const exporter = () => sized(at('memcachedExporter.resources'), v.memcachedExporter?.resources);

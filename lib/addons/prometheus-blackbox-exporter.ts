@@ -2,7 +2,6 @@
  * The Prometheus blackbox exporter: runs the uptime Probes (lib/constructs/monitoring/probes.ts)
  * from the monitoring namespace, and reaches exactly the probed targets.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PROBER_LABELS } from '../constructs/monitoring/names';
 import { blackboxModules, probeEgress } from '../constructs/monitoring/probes';
 import { podsPeer, tcp } from '../constructs/network-policy';
@@ -10,7 +9,7 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { parseDuration } from '../config/duration';
 import { pair, thresholdSource } from '../constructs/monitoring/alert-rules';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 import { KPS } from './kube-prometheus-stack';
 
 export const BLACKBOX = {
@@ -39,16 +38,9 @@ export function blackboxValues(resources: HelmResources, proberLabels: Record<st
 }
 
 export const blackboxExporter: HelmAddOn<BlackboxValues> = {
-  id: 'blackbox-exporter',
-  host: 'monitoring',
-  repo: 'https://prometheus-community.github.io/helm-charts',
-  chart: 'prometheus-blackbox-exporter',
-  version: CHART_VERSIONS['prometheus-blackbox-exporter'],
-  releaseName: BLACKBOX.release,
+  id: 'blackbox-exporter', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'prometheus-blackbox-exporter'), releaseName: BLACKBOX.release,
   namespace: (config) => config.namespaces.monitoring,
-  crdGroups: [],
-  clusterKinds: [],
-  extraNamespaces: [],
+  crdGroups: [], clusterKinds: [], extraNamespaces: [],
   pods: { exporter: { labels: { ...BLACKBOX.pods, ...PROBER_LABELS }, ports: { http: BLACKBOX.port } } },
   footprint: (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
   // The Probes' results: targets down, certificates about to expire.

@@ -2,12 +2,11 @@
  * The sealed-secrets controller: decrypts the SealedSecrets of the secrets chart. Installed where
  * kubeseal looks for it by default, so kubeseal needs no flags.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { Resources } from '../config/fields';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, RBAC } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 
 /** Values we set on the sealed-secrets chart (keys from its values.yaml). */
 export interface SealedSecretsValues {
@@ -40,17 +39,10 @@ export function sealedSecretsValues(resources: Resources): SealedSecretsValues {
 }
 
 export const sealedSecrets: HelmAddOn<SealedSecretsValues> = {
-  id: 'sealed-secrets',
-  host: 'secrets',
-  repo: 'https://bitnami-labs.github.io/sealed-secrets',
-  chart: 'sealed-secrets',
-  version: CHART_VERSIONS['sealed-secrets'],
-  releaseName: SEALED_SECRETS_CONTROLLER.name,
+  id: 'sealed-secrets', host: 'secrets', ...chartPin('https://bitnami-labs.github.io/sealed-secrets', 'sealed-secrets'), releaseName: SEALED_SECRETS_CONTROLLER.name,
   namespace: () => SEALED_SECRETS_CONTROLLER.namespace,
   serverSideApply: true,
-  crdGroups: ['bitnami.com'],
-  clusterKinds: [CRD, ...RBAC],
-  extraNamespaces: [],
+  crdGroups: ['bitnami.com'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   pods: { controller: { labels: { 'app.kubernetes.io/name': 'sealed-secrets' }, ports: { http: 8080 } } },
   footprint: (v, _n, at) => [row('sealed-secrets-controller', 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => sealedSecretsValues(config.gitops.resources.sealedSecrets),

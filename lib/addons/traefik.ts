@@ -3,13 +3,12 @@
  * only keys that exist in the chart's values.yaml (test/addons.test.ts validates them against the
  * chart's own schema). Security contexts are left at the chart defaults: Pod Security restricted already.
  */
-import { CHART_VERSIONS } from '../config/versions';
 import { PlatformConfig } from '../config/schema';
 import { ACME_SOLVER_PORT, anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, INGRESS_CLASS, RBAC } from '../gitops/helm-scope';
-import { HelmAddOn } from './addon';
+import { chartPin, HelmAddOn } from './addon';
 import { certManager } from './cert-manager';
 
 interface TraefikEntryPoint {
@@ -76,16 +75,9 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
 }
 
 export const traefik: HelmAddOn<TraefikValues> = {
-  id: 'traefik',
-  host: 'edge',
-  repo: 'https://traefik.github.io/charts',
-  chart: 'traefik',
-  version: CHART_VERSIONS.traefik,
-  releaseName: 'traefik',
+  id: 'traefik', host: 'edge', ...chartPin('https://traefik.github.io/charts', 'traefik'), releaseName: 'traefik',
   namespace: (config) => config.namespaces.edge,
-  crdGroups: ['traefik.io'],
-  clusterKinds: [CRD, ...RBAC, INGRESS_CLASS],
-  extraNamespaces: [],
+  crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [],
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
   footprint: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => traefikValues(config, TRAEFIK_INGRESS_CLASS),
