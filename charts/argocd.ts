@@ -1,25 +1,30 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { Application, AppProject, ApplicationSpecIgnoreDifferences, ApplicationSpecSource } from '../imports/argoproj.io';
-import { HelmResources, helmResources } from '../lib/constructs/resources';
+import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
+import { argoCd, ARGOCD_NAMESPACE, ArgoCdValues } from '../lib/addons/argo-cd';
+
+export { ARGOCD_NAMESPACE };
+import { ADD_ONS } from '../lib/addons/registry';
 import { PlatformConfig } from '../lib/config/schema';
-import { CHARTS } from '../lib/config/versions';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
-import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
-import { GroupKind, helmChartScope } from '../lib/gitops/helm-scope';
+import { GroupKind, HelmChartScope } from '../lib/gitops/helm-scope';
 import { ARGOCD_CHART, globOf, groupOf, kindGlob, ROOT_APPLICATION, syncOwner } from '../lib/gitops/placement';
 import { renderedObjects } from '../lib/gitops/rendered';
-import { applySyncPolicy, isHelmApplication, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
+import { applySyncPolicy, helmReleases, isCrdBearing, isHelmApplication, scopeOf, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
 import { chartWave } from '../lib/gitops/sync-order';
+
 
 export interface ArgoCdChartProps {
   readonly config: PlatformConfig;
   /** Every other chart of the platform; this chart must be constructed after all of them. */
   readonly charts: readonly Chart[];
+  /**
+   * Helm add-ons; this chart installs those whose `host` is its id (Argo CD itself).
+   * @default ADD_ONS (lib/addons/registry.ts)
+   */
+  readonly addOns?: readonly HelmAddOn[];
 }
-
-/** Namespace of Argo CD and its Applications (HelmRelease's default). */
-export const ARGOCD_NAMESPACE = 'argocd';
 export const PROJECT = 'platform';
 const IN_CLUSTER = 'https://kubernetes.default.svc';
 /** `kubectl apply -f dist/<env>/argocd/ -l platform.io/bootstrap=true` applies the project and the root only. */
@@ -62,12 +67,10 @@ export class ArgoCdChart extends Chart {
     // Waves of every chart up front: a chart missing from SYNC_ORDER fails here, by name.
     for (const chart of charts) chartWave(chart.node.id);
 
-    this.argoCd = new HelmRelease(this, 'argo-cd', {
-      repository: CHARTS.argoCd.repo, chart: CHARTS.argoCd.chart, version: CHARTS.argoCd.version,
-      releaseName: 'argocd', namespace: ARGOCD_NAMESPACE, values: argoCdValues(config.gitops.resources.argoCd),
-      syncWave: chartWave(ARGOCD_CHART), serverSideApply: true,
-    });
-    shapeHelmApplication(this.argoCd.application!, chartWave(ARGOCD_CHART), true);
+    // Argo CD itself (lib/addons/argo-cd.ts), in this chart's wave: the sync policy above covers only the other charts.
+    const own = installAddOns(this, props.addOns ?? ADD_ONS, { config });
+    for (const release of own) shapeHelmApplication(release.application!, chartWave(ARGOCD_CHART), isCrdBearing(release));
+    this.argoCd = releaseOf(own, argoCd);
 
     const rendered: RenderedChart[] = charts.map((c) => ({ id: c.node.id, objects: renderedObjects(c) }));
     const source = (chartId: string): ApplicationSpecSource => ({
@@ -129,7 +132,8 @@ export class ArgoCdChart extends Chart {
       },
     });
 
-    const helmApplications = [...rendered.flatMap((c) => c.objects), this.argoCd.application!.toJson()].filter(isHelmApplication);
+    const helmApplications = [...rendered.flatMap((c) => c.objects), ...own.map((r) => r.application!.toJson())].filter(isHelmApplication);
+    const scopes = helmReleases(...charts, this).map(scopeOf);
     const allObjects = [...rendered.flatMap((c) => c.objects), ...this.toJson()];
     this.project = new AppProject(this, 'project', {
       metadata: {
@@ -139,8 +143,8 @@ export class ArgoCdChart extends Chart {
       spec: {
         description: `The ${config.name} platform, synthesized from ${config.gitops.repoUrl}`,
         sourceRepos: [config.gitops.repoUrl, ...unique(helmApplications.map((a) => a.spec.source.repoURL as string))],
-        destinations: projectNamespaces(allObjects, helmApplications).map((namespace) => ({ server: IN_CLUSTER, namespace })),
-        clusterResourceWhitelist: clusterKinds(allObjects, helmApplications),
+        destinations: projectNamespaces(allObjects, scopes).map((namespace) => ({ server: IN_CLUSTER, namespace })),
+        clusterResourceWhitelist: clusterKinds(allObjects, scopes),
       },
     });
   }
@@ -178,51 +182,22 @@ function mainNamespace(objects: any[]): string | undefined {
 }
 
 /** Every namespace an object, a Helm release or what a Helm chart installs elsewhere lands in. */
-function projectNamespaces(objects: any[], helmApplications: any[]): string[] {
+function projectNamespaces(objects: any[], scopes: HelmChartScope[]): string[] {
   return unique([
     ...objects.map((o) => o.metadata?.namespace).filter(Boolean),
     ...objects.filter((o) => o.kind === 'Application').map((a) => a.spec?.destination?.namespace).filter(Boolean),
-    ...helmApplications.flatMap((a) => helmChartScope(a.spec.source.chart).extraNamespaces),
+    ...scopes.flatMap((s) => s.extraNamespaces),
   ]);
 }
 
 /** Cluster-scoped kinds: those in dist (no namespace) and those the Helm charts install. */
-function clusterKinds(objects: any[], helmApplications: any[]): GroupKind[] {
+function clusterKinds(objects: any[], scopes: HelmChartScope[]): GroupKind[] {
   const kinds: GroupKind[] = [
     ...objects.filter((o) => !o.metadata?.namespace).map((o) => ({ group: groupOf(o.apiVersion), kind: o.kind as string })),
-    ...helmApplications.flatMap((a) => helmChartScope(a.spec.source.chart).clusterKinds),
+    ...scopes.flatMap((s) => s.clusterKinds),
   ];
   const byKey = new Map(kinds.map((k) => [`${k.group}/${k.kind}`, { group: k.group, kind: k.kind }]));
   return [...byKey].sort(([a], [b]) => a.localeCompare(b)).map(([, k]) => k);
 }
 
 const unique = (values: string[]): string[] => [...new Set(values)].sort();
-
-/** Values we set on the argo-cd chart (keys from its values.yaml). */
-export interface ArgoCdValues {
-  readonly crds: { readonly install: boolean; readonly keep: boolean };
-  readonly configs: { readonly cm: Readonly<Record<string, string>> };
-  readonly dex: { readonly enabled: boolean };
-  readonly notifications: { readonly enabled: boolean };
-  readonly controller: { readonly resources: HelmResources };
-  readonly repoServer: { readonly resources: HelmResources };
-  readonly server: { readonly resources: HelmResources };
-  readonly redis: { readonly resources: HelmResources };
-  readonly applicationSet: { readonly resources: HelmResources };
-}
-
-function argoCdValues(resources: PlatformConfig['gitops']['resources']['argoCd']): ArgoCdValues {
-  return {
-    // keep: uninstalling must not cascade-delete every Application.
-    crds: { install: true, keep: true },
-    configs: { cm: { [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA } },
-    // No SSO and no notification targets are configured: two pods less on a small node.
-    dex: { enabled: false },
-    notifications: { enabled: false },
-    controller: { resources: helmResources(resources.controller) },
-    repoServer: { resources: helmResources(resources.repoServer) },
-    server: { resources: helmResources(resources.server) },
-    redis: { resources: helmResources(resources.redis) },
-    applicationSet: { resources: helmResources(resources.applicationSet) },
-  };
-}

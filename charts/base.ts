@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { NamespaceBaseline, PodSecurityLevel } from '../lib/constructs/namespace-baseline';
+import { KPS } from '../lib/addons/kube-prometheus-stack';
 import { AllowFlows, anywhere, tcp } from '../lib/constructs/network-policy';
 
 export interface BaseChartProps {
@@ -44,7 +45,7 @@ export class BaseChart extends Chart {
     new AllowFlows(this, 'prometheus-scrape', {
       name: 'prometheus-scrape',
       namespace: config.namespaces.monitoring,
-      podLabels: { 'app.kubernetes.io/name': 'prometheus' },
+      podLabels: { ...KPS.prometheus.pods },
       // Scrape ports differ per exporter; targets still admit only the monitoring namespace.
       egress: [{ peers: [{ namespaceSelector: {} }], ports: [] }, { peers: anywhere(), ports: tcp(443, 6443) }],
     });

@@ -1,24 +1,23 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
-import { CHARTS, IMAGES } from '../lib/config/versions';
-import { TRAEFIK_PORTS } from '../lib/constructs/edge/chart-values';
+import { IMAGES } from '../lib/config/versions';
+import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
+import { alloy, AlloyValues } from '../lib/addons/alloy';
+import { GRAFANA_ADMIN_KEYS, GRAFANA_SIDECAR_LABELS, KPS, kubePrometheusStack, KubePrometheusStackValues, receiverSecrets } from '../lib/addons/kube-prometheus-stack';
+import { loki, LOKI_S3_SECRET_KEYS, lokiUrl, LokiValues } from '../lib/addons/loki';
+import { BLACKBOX, blackboxExporter, BlackboxValues } from '../lib/addons/prometheus-blackbox-exporter';
+import { ADD_ONS } from '../lib/addons/registry';
+import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
-import { alloyValues, AlloyValues } from '../lib/constructs/monitoring/alloy';
 import { MonitoringFlows } from '../lib/constructs/monitoring/flows';
-import { kubePrometheusStackValues, KubePrometheusStackValues, receiverSecrets, GRAFANA_ADMIN_KEYS } from '../lib/constructs/monitoring/kube-prometheus-stack';
-import { LOKI_S3_SECRET_KEYS, lokiValues, LokiValues } from '../lib/constructs/monitoring/loki';
-import { BLACKBOX, KPS, LOKI, PROBER_LABELS, serviceHost } from '../lib/constructs/monitoring/names';
-import { helmResources } from '../lib/constructs/resources';
-import { blackboxValues, BlackboxValues, ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
+import { PROBER_LABELS, serviceHost } from '../lib/constructs/monitoring/names';
+import { ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { StatusPage } from '../lib/constructs/monitoring/status-page';
 import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
 import { PlatformDashboards } from '../lib/constructs/monitoring/dashboards';
 import { IMonitoringContributor } from '../lib/constructs/monitoring/contributions';
-
-/** The pinned charts this chart installs (a test may swap one to prove that ranges are refused). */
-export type MonitoringCharts = Pick<typeof CHARTS, 'kubePrometheusStack' | 'loki' | 'alloy' | 'blackboxExporter'>;
 
 export interface MonitoringEdge {
   readonly namespace: string;
@@ -42,16 +41,12 @@ export interface MonitoringChartProps {
   /** The platform's S3 service, for `monitoring.loki.storage.type: s3`. */
   readonly s3: { readonly endpoint: string; readonly backend: ProbeBackend };
   /**
-   * Chart pins.
-   * @default CHARTS from lib/config/versions.ts
+   * Helm add-ons; this chart installs those whose `host` is its id.
+   * @default ADD_ONS (lib/addons/registry.ts)
    */
-  readonly charts?: MonitoringCharts;
+  readonly addOns?: readonly HelmAddOn[];
 }
 
-/** CRD-bearing add-ons (kube-prometheus-stack brings ServiceMonitor, Probe, PrometheusRule) sync first. */
-const CRD_WAVE = -10;
-/** Releases that only use those CRDs (the GitOps post-pass then places every release by SYNC_ORDER). */
-const ADDON_WAVE = -5;
 /** Objects of the add-ons' kinds: Argo CD retries them until the CRDs exist. */
 const CUSTOM_RESOURCE_ANNOTATIONS = {
   [SYNC_WAVE_ANNOTATION]: '0',
@@ -71,9 +66,9 @@ export class MonitoringChart extends Chart {
   /** Namespace of the stack; PrometheusRules and dashboard ConfigMaps may live here. */
   public readonly namespace: string;
   /** Label that the Grafana dashboards sidecar watches on ConfigMaps (any namespace). */
-  public readonly dashboardLabel = { key: 'grafana_dashboard', value: '1' } as const;
+  public readonly dashboardLabel = GRAFANA_SIDECAR_LABELS.dashboards;
   /** Label that the Grafana datasources sidecar watches on ConfigMaps/Secrets. */
-  public readonly datasourceLabel = { key: 'grafana_datasource', value: '1' } as const;
+  public readonly datasourceLabel = GRAFANA_SIDECAR_LABELS.datasources;
   /** Labels a PrometheusRule, ServiceMonitor or Probe needs to be picked up: none (selectors are open, every namespace). */
   public readonly prometheusRuleLabels: Readonly<Record<string, string>> = {};
   /** Datasource UIDs in Grafana, for dashboards. */
@@ -99,28 +94,13 @@ export class MonitoringChart extends Chart {
     super(scope, id, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
     const { config } = props;
     const m = config.monitoring;
-    const charts = props.charts ?? CHARTS;
     const ns = config.namespaces.monitoring;
     this.namespace = ns;
     this.prometheusUrl = `http://${serviceHost(KPS.prometheus.service, ns)}:${KPS.prometheus.port}`;
     this.alertmanagerUrl = `http://${serviceHost(KPS.alertmanager.service, ns)}:${KPS.alertmanager.port}`;
-    this.lokiUrl = `http://${serviceHost(LOKI.service, ns)}:${LOKI.port}`;
+    this.lokiUrl = lokiUrl(config);
     this.grafanaUrl = `https://${m.grafana.host}`;
     this.statusPageUrl = `https://${m.statusPage.host}`;
-
-    const release = <V extends object>(rid: string, pin: { repo: string; chart: string; version: string }, releaseName: string, values: V, wave: number, ssa = false) =>
-      new HelmRelease<V>(this, rid, {
-        repository: pin.repo, chart: pin.chart, version: pin.version, releaseName, namespace: ns, values, syncWave: wave, serverSideApply: ssa,
-      });
-    this.kubePrometheusStack = release(
-      'kube-prometheus-stack', charts.kubePrometheusStack, KPS.release,
-      kubePrometheusStackValues({ config, dashboardLabel: this.dashboardLabel, datasourceLabel: this.datasourceLabel, lokiUrl: this.lokiUrl }),
-      // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
-      CRD_WAVE, true,
-    );
-    this.loki = release('loki', charts.loki, LOKI.release, lokiValues({ config, s3Endpoint: props.s3.endpoint.replace(/^https?:\/\//, '') }), ADDON_WAVE);
-    this.alloy = release('alloy', charts.alloy, 'alloy', alloyValues(config, `${this.lokiUrl}/loki/api/v1/push`), ADDON_WAVE);
-    this.blackboxExporter = release('blackbox-exporter', charts.blackboxExporter, BLACKBOX.release, blackboxValues(helmResources(m.resources.blackbox), PROBER_LABELS), ADDON_WAVE);
 
     new PublicIngress(this, 'grafana-ingress', {
       name: 'grafana', namespace: ns, hosts: [m.grafana.host], serviceName: KPS.grafana.service, servicePort: KPS.grafana.port, edge: props.edge.admin,
@@ -132,12 +112,21 @@ export class MonitoringChart extends Chart {
       ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
     ];
     new PlatformAlertRules(this, 'alert-rules', {
-      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels, contributors: props.contributors,
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+      // The data services' rules, and each add-on's rules on its own metrics (lib/addons/).
+      contributors: [...(props.contributors ?? []), { alertRules: () => (props.addOns ?? ADD_ONS).flatMap((a) => a.alerts?.(config) ?? []), dashboardRows: () => [] }],
     });
     new PlatformDashboards(this, 'dashboards', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces,
       datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel, contributors: props.contributors,
     });
+
+    // kube-prometheus-stack, Loki, Alloy and the blackbox exporter, with their NetworkPolicies (lib/addons/).
+    const releases = installAddOns(this, props.addOns ?? ADD_ONS, { config, s3: props.s3, probeTargets: this.targets });
+    this.kubePrometheusStack = releaseOf(releases, kubePrometheusStack);
+    this.loki = releaseOf(releases, loki);
+    this.alloy = releaseOf(releases, alloy);
+    this.blackboxExporter = releaseOf(releases, blackboxExporter);
 
     this.probes = new Probes(this, 'probes', {
       namespace: ns, targets: this.targets, proberUrl: `${serviceHost(BLACKBOX.service, ns)}:${BLACKBOX.port}`, interval: m.blackbox.interval,
@@ -157,8 +146,6 @@ export class MonitoringChart extends Chart {
       targets: this.targets,
       proberLabels: PROBER_LABELS,
       statusPage: { podLabels: status.podLabels, port: status.port },
-      alertmanagerEgressPorts: [...new Set(receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)))].sort((a, b) => a - b),
-      lokiS3: m.loki.storage.type === 's3' ? props.s3.backend : undefined,
     });
 
     this.secrets = [

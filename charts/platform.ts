@@ -16,11 +16,18 @@ import { assertSecretsDeclared } from '../lib/gitops/secret-references';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
+import { HelmAddOn } from '../lib/addons/addon';
+import { ADD_ONS } from '../lib/addons/registry';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
 export const EXTRA_DATA_SERVICES_CHART = 'data-services';
 
 export interface PlatformOptions {
+  /**
+   * The Helm add-ons; each is installed by the chart its descriptor names as host.
+   * @default ADD_ONS (lib/addons/registry.ts)
+   */
+  readonly addOns?: readonly HelmAddOn[];
   /**
    * More data services, built into the chart `data-services` (synced with the other data
    * services). Apps are bound to them after the built-in ones; their probes, Secrets, alert rules
@@ -57,11 +64,12 @@ export class Platform {
   public readonly argocd: ArgoCdChart;
 
   constructor(config: PlatformConfig, options: PlatformOptions = {}) {
+    const addOns = options.addOns ?? ADD_ONS;
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
     this.postgres = new PostgresChart(this.app, 'postgres', { config });
-    this.edge = new EdgeChart(this.app, 'edge', { config });
+    this.edge = new EdgeChart(this.app, 'edge', { config, addOns });
     this.redis = new RedisChart(this.app, 'redis', { config }).redis;
     this.minio = new MinioChart(this.app, 'minio', {
       config,
@@ -90,6 +98,7 @@ export class Platform {
     this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public') });
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
+      addOns,
       config,
       edge: {
         namespace: config.namespaces.edge,
@@ -104,9 +113,9 @@ export class Platform {
     });
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
-    this.secrets = new SecretsChart(this.app, 'secrets', { config });
+    this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
     assertSecretsDeclared(config, this.charts, this.declaredSecrets);
-    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts });
+    this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts, addOns });
   }
 
   /**

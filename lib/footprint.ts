@@ -42,7 +42,8 @@ interface Resources {
   limits?: { memory?: string };
 }
 
-function sized(where: string, r: Resources | undefined): { cpu: number; memory: number } {
+/** Requests of one container (or Helm values block); an error naming `where` when it is not sized. */
+export function sized(where: string, r: Resources | undefined): { cpu: number; memory: number } {
   if (!r?.requests?.cpu || !r.requests.memory || !r.limits?.memory) {
     throw new Error(`${where}: no CPU/memory requests or no memory limit; fix: set resources.requests.cpu, .memory and resources.limits.memory`);
   }
@@ -69,64 +70,32 @@ export function objectRows(objects: { chart: string; object: any }[], nodes: num
   });
 }
 
-type Extractor = (values: any, nodes: number, where: (part: string) => string) => Omit<FootprintRow, 'chart' | 'source'>[];
-
-const row = (workload: string, pods: number, parts: { cpu: number; memory: number }[], transient = false) => ({ workload, pods, perNode: false, ...sum(parts), transient });
-/** A DaemonSet of a chart: one pod per node. */
-const perNodeRow = (workload: string, nodes: number, parts: { cpu: number; memory: number }[]) => ({ ...row(workload, nodes, parts), perNode: true });
-
 /**
- * Per chart: which values hold the resources of which workload, and how many pods run. Only
- * the components our values enable; a chart we do not know is an error, not a silent zero.
+ * A Helm chart's footprint rule: which values hold the resources of which workload, and how many
+ * pods run. Only the components our values enable. `where(part)` names a values key in errors.
  */
-const EXTRACTORS: Record<string, Extractor> = {
-  traefik: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
-  'cert-manager': (v, _n, at) => [
-    row('controller', 1, [sized(at('resources'), v.resources)]),
-    row('webhook', 1, [sized(at('webhook.resources'), v.webhook?.resources)]),
-    row('cainjector', 1, [sized(at('cainjector.resources'), v.cainjector?.resources)]),
-    row('startupapicheck', 1, [sized(at('startupapicheck.resources'), v.startupapicheck?.resources)], true),
-  ],
-  'kube-prometheus-stack': (v, nodes, at) => {
-    const reloader = sized(at('prometheusOperator.prometheusConfigReloader.resources'), v.prometheusOperator?.prometheusConfigReloader?.resources);
-    const sidecar = sized(at('grafana.sidecar.resources'), v.grafana?.sidecar?.resources);
-    const sidecars = [v.grafana?.sidecar?.dashboards?.enabled, v.grafana?.sidecar?.datasources?.enabled].filter(Boolean).map(() => sidecar);
-    return [
-      row('prometheus', v.prometheus?.prometheusSpec?.replicas ?? 1, [sized(at('prometheus.prometheusSpec.resources'), v.prometheus?.prometheusSpec?.resources), reloader]),
-      row('alertmanager', v.alertmanager?.alertmanagerSpec?.replicas ?? 1, [sized(at('alertmanager.alertmanagerSpec.resources'), v.alertmanager?.alertmanagerSpec?.resources), reloader]),
-      row('grafana', 1, [sized(at('grafana.resources'), v.grafana?.resources), ...sidecars]),
-      row('prometheus-operator', 1, [sized(at('prometheusOperator.resources'), v.prometheusOperator?.resources)]),
-      row('kube-state-metrics', 1, [sized(at('kube-state-metrics.resources'), v['kube-state-metrics']?.resources)]),
-      perNodeRow('node-exporter', nodes, [sized(at('prometheus-node-exporter.resources'), v['prometheus-node-exporter']?.resources)]),
-      row('admission-webhook-jobs', 1, [sized(at('prometheusOperator.admissionWebhooks.patch.resources'), v.prometheusOperator?.admissionWebhooks?.patch?.resources)], true),
-    ];
-  },
-  loki: (v, _n, at) => {
-    const exporter = () => sized(at('memcachedExporter.resources'), v.memcachedExporter?.resources);
-    const caches = (['chunksCache', 'resultsCache'] as const)
-      .filter((c) => v[c]?.enabled)
-      .map((c) => row(c, v[c].replicas ?? 1, [sized(at(`${c}.resources`), v[c].resources), exporter()]));
-    return [row('loki', v.singleBinary?.replicas ?? 1, [sized(at('singleBinary.resources'), v.singleBinary?.resources)]), ...caches];
-  },
-  alloy: (v, nodes, at) => {
-    const parts = [sized(at('alloy.resources'), v.alloy?.resources), sized(at('configReloader.resources'), v.configReloader?.resources)];
-    return [v.controller?.type === 'daemonset' ? perNodeRow('alloy', nodes, parts) : row('alloy', v.controller?.replicas ?? 1, parts)];
-  },
-  'prometheus-blackbox-exporter': (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
-  'sealed-secrets': (v, _n, at) => [row('sealed-secrets-controller', 1, [sized(at('resources'), v.resources)])],
-  // Dex and notifications are switched off in our values (charts/argocd.ts).
-  'argo-cd': (v, _n, at) => (['controller', 'repoServer', 'server', 'redis', 'applicationSet'] as const).map((part) =>
-    row(part, v[part]?.replicas ?? 1, [sized(at(`${part}.resources`), v[part]?.resources)])),
-};
+export type FootprintExtractor = (values: any, nodes: number, where: (part: string) => string) => Omit<FootprintRow, 'chart' | 'source'>[];
+
+/** One workload row of an extractor: pods × the sum of its containers' requests. */
+export const row = (workload: string, pods: number, parts: { cpu: number; memory: number }[], transient = false) => ({ workload, pods, perNode: false, ...sum(parts), transient });
+
+/** A DaemonSet of a chart: one pod on every node. */
+export const perNodeRow = (workload: string, nodes: number, parts: { cpu: number; memory: number }[]) => ({ ...row(workload, nodes, parts), perNode: true });
+
+/** The footprint rule of each chart (the add-on descriptors of lib/addons/ are such rules). */
+export interface FootprintRule {
+  readonly chart: string;
+  readonly footprint: FootprintExtractor;
+}
 
 /** Helm releases: Argo CD Applications with a Helm source and valuesObject. */
-export function helmRows(objects: { chart: string; object: any }[], nodes: number): FootprintRow[] {
+export function helmRows(objects: { chart: string; object: any }[], nodes: number, rules: readonly FootprintRule[]): FootprintRow[] {
   return objects
     .filter(({ object: o }) => o.kind === 'Application' && o.spec?.source?.chart)
     .flatMap(({ chart, object: o }) => {
       const name: string = o.spec.source.chart;
-      const extract = EXTRACTORS[name];
-      if (!extract) throw new Error(`Application ${o.metadata.name}: no footprint rule for chart ${name}; fix: add one to EXTRACTORS in lib/footprint.ts`);
+      const extract = rules.find((r) => r.chart === name)?.footprint;
+      if (!extract) throw new Error(`Application ${o.metadata.name}: no footprint rule for chart ${name}; fix: give its add-on descriptor in lib/addons/ a footprint`);
       const values = o.spec.source.helm?.valuesObject ?? {};
       return extract(values, nodes, (part) => `Application ${o.metadata.name} (chart ${name}) values ${part}`).map((r) => ({
         ...r, chart, workload: `${o.metadata.name}/${r.workload}`, source: 'helm' as const,
@@ -134,9 +103,10 @@ export function helmRows(objects: { chart: string; object: any }[], nodes: numbe
     });
 }
 
-export function footprint(objects: { chart: string; object: any }[], config: PlatformConfig): Footprint {
+/** `rules`: the footprint rule of every Helm chart in use (ADD_ONS of lib/addons/registry.ts). */
+export function footprint(objects: { chart: string; object: any }[], config: PlatformConfig, rules: readonly FootprintRule[]): Footprint {
   const nodes = config.cluster.nodes;
-  const rows = [...objectRows(objects, nodes), ...helmRows(objects, nodes)];
+  const rows = [...objectRows(objects, nodes), ...helmRows(objects, nodes, rules)];
   const steady = rows.filter((r) => !r.transient);
   return {
     rows,

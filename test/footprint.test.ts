@@ -1,9 +1,10 @@
+import { ADD_ONS } from '../lib/addons/registry';
 import { footprint, FOOTPRINT_LIMIT, helmRows, objectRows } from '../lib/footprint';
 import { synthEnv } from './helpers/platform';
 
 describe.each(['prod', 'ha'])('GIVEN %s', (env) => {
   const s = synthEnv(env);
-  const f = footprint(s.objects, s.config);
+  const f = footprint(s.objects, s.config, ADD_ONS);
 
   test(`THEN the requests of everything it runs reserve at most ${FOOTPRINT_LIMIT * 100} % of the nodes' CPU and memory`, () => {
     expect(f.cpu).toBeLessThanOrEqual(f.capacity.cpu * FOOTPRINT_LIMIT);
@@ -30,12 +31,12 @@ describe('GIVEN workloads that are not sized', () => {
     const loki = s.objects.find((o) => o.object.kind === 'Application' && o.object.metadata.name === 'loki')!;
     const bare = structuredClone(loki);
     delete bare.object.spec.source.helm.valuesObject.singleBinary.resources;
-    expect(() => helmRows([bare], 1)).toThrow(/Application loki \(chart loki\) values singleBinary.resources: no CPU\/memory requests or no memory limit; fix:/);
+    expect(() => helmRows([bare], 1, ADD_ONS)).toThrow(/Application loki \(chart loki\) values singleBinary.resources: no CPU\/memory requests or no memory limit; fix:/);
   });
 
   test('WHEN a chart has no footprint rule THEN it is an error, not a silent zero', () => {
     const app = { chart: 'x', object: { kind: 'Application', metadata: { name: 'mystery' }, spec: { source: { chart: 'mystery', helm: { valuesObject: {} } } } } };
-    expect(() => helmRows([app], 1)).toThrow(/no footprint rule for chart mystery/);
+    expect(() => helmRows([app], 1, ADD_ONS)).toThrow(/no footprint rule for chart mystery/);
   });
 
   test('WHEN a container of ours has no memory limit THEN it is an error', () => {

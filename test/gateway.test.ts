@@ -2,12 +2,6 @@
  * Gateway API mode (`edge.api: gateway`): a Gateway with one HTTPS listener per public host and
  * HTTPRoutes instead of Ingresses, with the same middlewares, certificates and isolation.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import Ajv2020 from 'ajv/dist/2020';
-import Ajv from 'ajv';
-import { CHARTS } from '../lib/config/versions';
-import { certManagerValues, traefikValues } from '../lib/constructs/edge/chart-values';
 import { TRAEFIK_GATEWAY_CONTROLLER } from '../lib/constructs/edge/gateway';
 import { referenceDir } from '../lib/project';
 import { loadCatalog } from '../lib/validation/schema-catalog';
@@ -132,15 +126,6 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
     const catalog = loadCatalog(referenceDir(), version);
     const problems = objects.flatMap((o) => validateObject(catalog, o).map((p) => `${o.kind}/${o.metadata.name}: ${p.path} ${p.message}`));
     expect(problems).toEqual([]);
-  });
-
-  test('THEN the Traefik and cert-manager values validate against each chart\'s values.schema.json', () => {
-    const dir = path.join(referenceDir(), 'helm-values');
-    const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
-    const traefik = new Ajv2020({ strict: false, allErrors: true }).compile(read(`traefik-${CHARTS.traefik.version}.values.schema.json`));
-    const certManager = new Ajv({ strict: false, allErrors: true }).compile(read(`cert-manager-${CHARTS.certManager.version}.values.schema.json`));
-    expect(traefik(traefikValues(s.config, 'traefik')) ? [] : traefik.errors).toEqual([]);
-    expect(certManager(certManagerValues(s.config)) ? [] : certManager.errors).toEqual([]);
   });
 });
 

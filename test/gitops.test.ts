@@ -1,18 +1,16 @@
 import { spawnSync } from 'child_process';
-import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { ArgoCdChart } from '../charts/argocd';
 import { loadConfig } from '../lib/config/load';
-import { CHARTS } from '../lib/config/versions';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
-import { addOnServing, HELM_CHART_SCOPE } from '../lib/gitops/helm-scope';
+import { argoCd } from '../lib/addons/argo-cd';
+import { ADD_ONS, addOnOf, addOnServing } from '../lib/addons/registry';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
 import { Platform } from '../charts/platform';
-import { referenceDir } from '../lib/project';
 import { renderPlatform } from '../lib/synth';
 import { ENVIRONMENTS, find, one, Synthesized, synthEnv } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
@@ -98,7 +96,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     // Helm releases that bring CRDs sync with the CRD add-ons; the others with their chart.
     for (const o of s.objects.filter((x) => x.object.kind === 'Application' && x.object.spec.source?.chart)) {
       const chart = o.object.spec.source.chart;
-      const expected = chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : HELM_CHART_SCOPE[chart].crdGroups.length > 0 ? chartWave(CRD_ADDONS) : chartWave(o.chart);
+      const expected = chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : addOnOf(chart).crdGroups.length > 0 ? chartWave(CRD_ADDONS) : chartWave(o.chart);
       expect(`${chart}: ${wave(o.object)}`).toBe(`${chart}: ${expected}`);
     }
   });
@@ -135,12 +133,12 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
   test('THEN the AppProject allows every repository, destination and cluster-scoped kind in use, and nothing more', () => {
     const project = one(s, 'AppProject', 'platform');
     const allApps = find(s, 'Application');
-    const scopes = helmApps(s).map((a) => HELM_CHART_SCOPE[a.spec.source.chart]);
+    const scopes = helmApps(s).map((a) => addOnOf(a.spec.source.chart));
 
     const repos = new Set(allApps.flatMap((a) => (a.spec.sources ?? [a.spec.source]).map((x: any) => x.repoURL)));
     expect(new Set(project.spec.sourceRepos)).toEqual(repos);
     expect(project.spec.sourceRepos).toContain(s.config.gitops.repoUrl);
-    for (const helm of helmApps(s)) expect(Object.values(CHARTS).some((c) => c.repo === helm.spec.source.repoURL && c.chart === helm.spec.source.chart)).toBe(true);
+    for (const helm of helmApps(s)) expect(ADD_ONS.some((c) => c.repo === helm.spec.source.repoURL && c.chart === helm.spec.source.chart)).toBe(true);
 
     const allowed = project.spec.destinations.map((d: any) => d.namespace).sort();
     expect(project.spec.destinations.every((d: any) => d.server === 'https://kubernetes.default.svc')).toBe(true);
@@ -171,7 +169,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     }
     // CRD-bearing releases apply server-side (their CRDs exceed the client-side annotation limit); the others need not.
     for (const helm of helmApps(s)) {
-      expect(helm.spec.syncPolicy.syncOptions.includes('ServerSideApply=true')).toBe(HELM_CHART_SCOPE[helm.spec.source.chart].crdGroups.length > 0);
+      expect(helm.spec.syncPolicy.syncOptions.includes('ServerSideApply=true')).toBe(addOnOf(helm.spec.source.chart).crdGroups.length > 0);
     }
   });
 
@@ -196,7 +194,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
 
   test('THEN Argo CD manages itself through its pinned chart with the Application health check in argocd-cm', () => {
     const argo = helmApps(s).find((a) => a.spec.source.chart === 'argo-cd');
-    expect(argo.spec.source).toMatchObject({ repoURL: CHARTS.argoCd.repo, targetRevision: CHARTS.argoCd.version });
+    expect(argo.spec.source).toMatchObject({ repoURL: argoCd.repo, targetRevision: argoCd.version });
     expect(argo.spec.destination.namespace).toBe('argocd');
     expect(argo.spec.source.helm.valuesObject.configs.cm[APPLICATION_HEALTH_KEY]).toBe(APPLICATION_HEALTH_LUA);
     expect(s.objects.find((o) => o.object === argo)!.chart).toBe(ARGOCD_CHART);
@@ -205,34 +203,6 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
   test('THEN the bootstrap label selects exactly the AppProject and the root', () => {
     const labelled = s.objects.filter((o) => o.object.metadata.labels?.['platform.io/bootstrap'] === 'true').map((o) => `${o.object.kind}/${o.object.metadata.name}`);
     expect(labelled.sort()).toEqual(['AppProject/platform', `Application/${ROOT_APPLICATION}`]);
-  });
-});
-
-describe('the chart values for Argo CD and sealed-secrets', () => {
-  /** Key paths of `values` missing from the chart's values.yaml (free-form maps excepted). */
-  const missingKeys = (values: any, reference: any, freeForm: string[], at = ''): string[] =>
-    Object.entries(values).flatMap(([k, v]) => {
-      const p = at ? `${at}.${k}` : k;
-      if (freeForm.includes(p)) return [];
-      if (reference === null || typeof reference !== 'object' || !(k in reference)) return [p];
-      return v !== null && typeof v === 'object' && !Array.isArray(v) ? missingKeys(v, reference[k], freeForm, p) : [];
-    });
-  const s = synthEnv('prod');
-  const release = (chart: string) => helmApps(s).find((a) => a.spec.source.chart === chart).spec.source.helm.valuesObject;
-  const reference = (file: string) => yaml.load(fs.readFileSync(path.join(referenceDir(), 'helm-values', file), 'utf8'));
-
-  test('GIVEN the argo-cd values.yaml THEN every key we set exists there (configs.cm takes any argocd-cm key; resources are free-form)', () => {
-    const free = ['configs.cm', ...['controller', 'repoServer', 'server', 'redis', 'applicationSet'].map((c) => `${c}.resources`)];
-    expect(missingKeys(release('argo-cd'), reference(`argo-cd-${CHARTS.argoCd.version}.values.yaml`), free)).toEqual([]);
-  });
-
-  test('GIVEN the sealed-secrets values.yaml THEN every key we set exists there, except the two restricted-profile fields the chart passes through', () => {
-    const missing = missingKeys(release('sealed-secrets'), reference(`sealed-secrets-${CHARTS.sealedSecrets.version}.values.yaml`), ['resources.requests', 'resources.limits']);
-    expect(missing).toEqual(['containerSecurityContext.allowPrivilegeEscalation', 'containerSecurityContext.seccompProfile']);
-  });
-
-  test('every chart in CHARTS has a scope entry, so the AppProject can allow what it installs', () => {
-    expect(Object.values(CHARTS).map((c) => c.chart).filter((c) => HELM_CHART_SCOPE[c] === undefined)).toEqual([]);
   });
 });
 

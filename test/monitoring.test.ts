@@ -4,8 +4,12 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { loadConfig } from '../lib/config/load';
-import { CHARTS, IMAGES } from '../lib/config/versions';
-import { ALLOY, BLACKBOX, KPS, LOKI, PROBER_LABELS } from '../lib/constructs/monitoring/names';
+import { ALLOY, alloy } from '../lib/addons/alloy';
+import { KPS, kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
+import { LOKI, loki } from '../lib/addons/loki';
+import { BLACKBOX, blackboxExporter } from '../lib/addons/prometheus-blackbox-exporter';
+import { IMAGES } from '../lib/config/versions';
+import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
 import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
@@ -23,10 +27,10 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
   test('THEN the four add-ons are Argo CD Applications on pinned chart versions; kube-prometheus-stack syncs first, server-side', () => {
     const pins = [
       // The operator's CRDs first; the others sync with the monitoring chart (lib/gitops/sync-order.ts).
-      ['kube-prometheus-stack', CHARTS.kubePrometheusStack, String(chartWave(CRD_ADDONS))],
-      ['loki', CHARTS.loki, String(chartWave('monitoring'))],
-      ['alloy', CHARTS.alloy, String(chartWave('monitoring'))],
-      ['prometheus-blackbox-exporter', CHARTS.blackboxExporter, String(chartWave('monitoring'))],
+      ['kube-prometheus-stack', kubePrometheusStack, String(chartWave(CRD_ADDONS))],
+      ['loki', loki, String(chartWave('monitoring'))],
+      ['alloy', alloy, String(chartWave('monitoring'))],
+      ['prometheus-blackbox-exporter', blackboxExporter, String(chartWave('monitoring'))],
     ] as const;
     for (const [name, pin, wave] of pins) {
       const app = one(s, 'Application', name);
@@ -245,11 +249,11 @@ describe('GIVEN receivers of every kind and Loki on S3', () => {
   });
 });
 
-describe('GIVEN a chart version range in versions.ts', () => {
+describe('GIVEN a chart version range in an add-on descriptor', () => {
   afterEach(() => jest.restoreAllMocks());
 
   test('WHEN synthesizing THEN the Helm release refuses it before anything is written', () => {
-    jest.replaceProperty(CHARTS, 'kubePrometheusStack', { ...CHARTS.kubePrometheusStack, version: '^88.5.0' } as any);
+    jest.replaceProperty(kubePrometheusStack, 'version', '^88.5.0');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'range-'));
     fs.writeFileSync(path.join(out, 'keep.yaml'), 'kind: Keep\n');
     expect(() => writeManifests(renderPlatform(new Platform(loadConfig('prod'))), out)).toThrow(

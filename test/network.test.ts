@@ -2,7 +2,11 @@
  * The network-isolation matrix: from the synthesized NetworkPolicies, which workload may open
  * which port on which other workload. Anything not listed as allowed must be denied.
  */
-import { ALLOY, BLACKBOX, KPS, LOKI, PROBER_LABELS } from '../lib/constructs/monitoring/names';
+import { ALLOY } from '../lib/addons/alloy';
+import { KPS } from '../lib/addons/kube-prometheus-stack';
+import { LOKI } from '../lib/addons/loki';
+import { BLACKBOX } from '../lib/addons/prometheus-blackbox-exporter';
+import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { synthEnv } from './helpers/platform';
 
@@ -15,7 +19,7 @@ const model = new NetworkModel(objects);
 const external: Endpoint[] = [
   { name: 'traefik', namespace: ns.edge, labels: { 'app.kubernetes.io/name': 'traefik', 'app.kubernetes.io/instance': 'traefik' } },
   { name: 'prometheus', namespace: ns.monitoring, labels: { ...KPS.prometheus.pods } },
-  // The monitoring charts' pods, with the labels those charts give them (lib/constructs/monitoring/names.ts).
+  // The monitoring charts' pods, with the labels those charts give them (lib/addons/).
   { name: 'grafana', namespace: ns.monitoring, labels: { ...KPS.grafana.pods, 'app.kubernetes.io/instance': 'kube-prometheus-stack' } },
   { name: 'alertmanager', namespace: ns.monitoring, labels: { ...KPS.alertmanager.pods } },
   { name: 'prometheus-operator', namespace: ns.monitoring, labels: { ...KPS.operator.pods, release: KPS.release } },

@@ -2,7 +2,7 @@ import { ApiObject, App, Chart } from 'cdk8s';
 import { ConfigError } from '../lib/config/errors';
 import { isSealedValue } from '../lib/config/fields';
 import { loadConfig } from '../lib/config/load';
-import { CHARTS } from '../lib/config/versions';
+import { sealedSecrets } from '../lib/addons/sealed-secrets';
 import { assertSecretsDeclared, checkSecretDeclarations, findSecretReferences } from '../lib/gitops/secret-references';
 import { chartWave } from '../lib/gitops/sync-order';
 import { referenceDir } from '../lib/project';
@@ -18,7 +18,7 @@ describe('GIVEN the bundled config, where every secret is "existing"', () => {
   test('THEN no SealedSecret is rendered and the sealed-secrets controller is installed where kubeseal looks for it', () => {
     expect(find(s, 'SealedSecret')).toEqual([]);
     const controller = one(s, 'Application', 'sealed-secrets-controller');
-    expect(controller.spec.source).toMatchObject({ repoURL: CHARTS.sealedSecrets.repo, chart: 'sealed-secrets', targetRevision: CHARTS.sealedSecrets.version });
+    expect(controller.spec.source).toMatchObject({ repoURL: sealedSecrets.repo, chart: 'sealed-secrets', targetRevision: sealedSecrets.version });
     expect(controller.spec.destination.namespace).toBe('kube-system');
     expect(controller.spec.source.helm.valuesObject.fullnameOverride).toBe('sealed-secrets-controller');
     expect(controller.spec.source.helm.valuesObject.resources).toEqual(s.config.gitops.resources.sealedSecrets);

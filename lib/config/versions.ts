@@ -19,14 +19,17 @@ export const IMAGES = {
 
 export type ImageName = keyof typeof IMAGES;
 
-/** Helm charts installed as add-ons: repository, chart and an exact version. */
-export const CHARTS = {
-  kubePrometheusStack: { repo: 'https://prometheus-community.github.io/helm-charts', chart: 'kube-prometheus-stack', version: '88.5.3' },
-  blackboxExporter: { repo: 'https://prometheus-community.github.io/helm-charts', chart: 'prometheus-blackbox-exporter', version: '11.17.2' },
-  loki: { repo: 'https://grafana-community.github.io/helm-charts', chart: 'loki', version: '18.11.0' },
-  alloy: { repo: 'https://grafana.github.io/helm-charts', chart: 'alloy', version: '1.11.1' },
-  certManager: { repo: 'https://charts.jetstack.io', chart: 'cert-manager', version: 'v1.21.1' },
-  traefik: { repo: 'https://traefik.github.io/charts', chart: 'traefik', version: '41.3.0' },
-  sealedSecrets: { repo: 'https://bitnami-labs.github.io/sealed-secrets', chart: 'sealed-secrets', version: '2.18.4' },
-  argoCd: { repo: 'https://argoproj.github.io/argo-helm', chart: 'argo-cd', version: '10.1.1' },
+/**
+ * Exact versions of the Helm charts installed as add-ons, by chart name. Each add-on's file in
+ * lib/addons/ names its repository and takes its version from here.
+ */
+export const CHART_VERSIONS = {
+  'kube-prometheus-stack': '88.5.3',
+  'prometheus-blackbox-exporter': '11.17.2',
+  loki: '18.11.0',
+  alloy: '1.11.1',
+  'cert-manager': 'v1.21.1',
+  traefik: '41.3.0',
+  'sealed-secrets': '2.18.4',
+  'argo-cd': '10.1.1',
 } as const;

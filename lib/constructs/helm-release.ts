@@ -4,6 +4,7 @@ import { Helm } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { Application } from '../../imports/argoproj.io';
+import { HelmChartScope } from '../gitops/helm-scope';
 
 /** Argo CD annotation that orders objects within one sync (lower first). */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
@@ -14,11 +15,11 @@ const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 export type HelmRenderMode = 'application' | 'inline';
 
 export interface HelmReleaseProps<V extends object = Record<string, unknown>> {
-  /** Chart repository URL (from CHARTS in lib/config/versions.ts). */
+  /** Chart repository URL (from the add-on's descriptor in lib/addons/). */
   readonly repository: string;
   /** Chart name in the repository. */
   readonly chart: string;
-  /** Exact chart version (from CHARTS); ranges are rejected. */
+  /** Exact chart version (CHART_VERSIONS in lib/config/versions.ts); ranges are rejected. */
   readonly version: string;
   /** Helm release name; chart objects derive their names from it. */
   readonly releaseName: string;
@@ -51,6 +52,12 @@ export interface HelmReleaseProps<V extends object = Record<string, unknown>> {
    */
   readonly helmExecutable?: string;
   /**
+   * What the chart installs outside its namespace (cluster-scoped kinds, CRD groups, extra
+   * namespaces), for the AppProject and the sync order.
+   * @default - none: an Application without a scope fails the argocd chart
+   */
+  readonly scope?: HelmChartScope;
+  /**
    * Namespace holding Argo CD's Applications.
    * @default 'argocd'
    */
@@ -72,6 +79,9 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
   public readonly namespace: string;
   public readonly version: string;
   public readonly values: V;
+  public readonly chart: string;
+  /** What the chart installs outside its namespace, when known. */
+  public readonly scope?: HelmChartScope;
   /** Set when render is 'application'. */
   public readonly application?: Application;
   /** Set when render is 'inline'. */
@@ -89,6 +99,8 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
     this.namespace = props.namespace;
     this.version = props.version;
     this.values = props.values;
+    this.chart = props.chart;
+    this.scope = props.scope;
     const wave = String(props.syncWave);
 
     if ((props.render ?? 'application') === 'application') {

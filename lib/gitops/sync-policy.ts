@@ -5,9 +5,10 @@
  * and no Secret with a literal value can be rendered.
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
-import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
+import { Construct } from 'constructs';
+import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
 import { apiObjectIdentity, identity, renderedObjects } from './rendered';
-import { helmChartScope } from './helm-scope';
+import { HelmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
 export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
@@ -30,8 +31,23 @@ export function holdsData(object: any): boolean {
 /** A Helm-source Argo CD Application (from a HelmRelease). */
 export const isHelmApplication = (object: any): boolean => object.kind === 'Application' && typeof object.spec?.source?.chart === 'string';
 
-/** A Helm add-on whose chart installs CRDs (HELM_CHART_SCOPE) must sync before the objects of those kinds. */
-export const isCrdBearing = (object: any): boolean => helmChartScope(object.spec.source.chart).crdGroups.length > 0;
+/** The Helm releases rendered as Argo CD Applications below `scope` (one chart or more). */
+export function helmReleases(...scopes: Construct[]): HelmRelease<object>[] {
+  return scopes.flatMap((s) => s.node.findAll().filter((c): c is HelmRelease<object> => c instanceof HelmRelease && c.application !== undefined));
+}
+
+/** What a release's chart installs outside its namespace; a release that does not say fails the synth. */
+export function scopeOf(release: HelmRelease<object>): HelmChartScope {
+  if (release.scope === undefined) {
+    throw new Error(
+      `Helm release "${release.releaseName}" (chart ${release.chart}) states no scope; fix: install it from an add-on descriptor in lib/addons/ that lists the cluster-scoped kinds and extra namespaces it installs`,
+    );
+  }
+  return release.scope;
+}
+
+/** A Helm add-on whose chart installs CRDs must sync before the objects of those kinds. */
+export const isCrdBearing = (release: HelmRelease<object>): boolean => scopeOf(release).crdGroups.length > 0;
 
 /** Applies the policy to every ApiObject of `charts` (call once, after all charts are built). */
 export function applySyncPolicy(charts: readonly Chart[]): void {
@@ -47,7 +63,11 @@ export function applySyncPolicy(charts: readonly Chart[]): void {
       if (holdsData(json)) options.push(...KEEP_DATA_OPTIONS);
       if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
       if (options.length > 0) addSyncOptions(object, json, options);
-      if (isHelmApplication(json)) shapeHelmApplication(object, chartWave(isCrdBearing(json) ? CRD_ADDONS : chart.node.id), isCrdBearing(json));
+      const release = object.node.scope;
+      if (isHelmApplication(json)) {
+        if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
+        shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chart.node.id), isCrdBearing(release));
+      }
     }
   }
 }

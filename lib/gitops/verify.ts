@@ -3,8 +3,8 @@
  * and a server-side dry-run apply of every object in sync-wave order, reporting each failure.
  * The cluster is behind the ClusterApi interface (lib/gitops/kube-client.ts talks to a real one).
  */
+import { addOnServing } from '../addons/registry';
 import { argoSyncOrder, DistObject } from './argo-order';
-import { addOnServing } from './helm-scope';
 import { groupOf } from './placement';
 import { chartWave } from './sync-order';
 

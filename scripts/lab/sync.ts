@@ -8,6 +8,7 @@
  */
 import * as path from 'path';
 import { argoSyncOrder, DistObject, OrderedObject } from '../../lib/gitops/argo-order';
+import { ADD_ONS } from '../../lib/addons/registry';
 import { FootprintRow, helmRows } from '../../lib/footprint';
 import { loadDocuments } from '../../lib/validation/validate-dist';
 import { LabCluster } from './cluster';
@@ -115,7 +116,7 @@ export function isReady(live: any): boolean {
 async function createPlaceholders(lab: LabCluster, step: OrderedObject, nodes: number, errors: string[]) {
   const app = step.object;
   const namespace: string = app.spec.destination.namespace;
-  const rows = helmRows([{ chart: step.file.split('/')[1], object: app }], nodes).filter((r) => !r.transient);
+  const rows = helmRows([{ chart: step.file.split('/')[1], object: app }], nodes, ADD_ONS).filter((r) => !r.transient);
   const made: LabSyncReport['placeholders'] = [];
   for (const row of rows) {
     const name = `placeholder-${row.workload.replace(/[^a-z0-9-]+/gi, '-').toLowerCase()}`.slice(0, 63).replace(/-+$/, '');

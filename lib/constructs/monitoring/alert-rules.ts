@@ -72,41 +72,9 @@ export class PlatformAlertRules extends Construct {
     if (!app || !backup) throw new Error('PlatformAlertRules: namespaces.app and .backup are required');
     const dumps = props.dumpCronJobPattern ?? BACKUP_JOBS.dumpPattern;
     const drill = props.drillCronJob ?? BACKUP_JOBS.drill;
-    const watched = [...new Set(Object.values(props.namespaces))].sort().join('|');
     const seconds = (d: string) => String(parseDuration(d));
 
     const groups: Record<string, readonly AlertRule[]> = {
-      node: [
-        ...pair('NodeCpuHigh', (level) => ({
-          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
-          for: t.cpu.for,
-          summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
-          description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
-        })),
-        ...pair('NodeMemoryHigh', (level) => ({
-          expr:
-            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
-          for: t.memory.for,
-          summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
-          description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
-        })),
-        ...pair('NodeDiskFull', (level) => {
-          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
-          return {
-            expr:
-              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
-            for: t.disk.for,
-            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
-            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
-          };
-        }),
-      ],
-      kubernetes: pair('PodRestartingOften', (level) => ({
-        expr:
-          `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
-        summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
-        description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
-      })),
       apps: [
         ...pair('AppResponseTimeHigh', (level) => ({
           expr:
@@ -124,7 +92,7 @@ export class PlatformAlertRules extends Construct {
         })),
       ],
       // Data services and other owners contribute their groups here (postgres, redis, ...).
-      ...contributed(props.contributors ?? [], t, ['node', 'kubernetes', 'apps', 'backups', 'uptime']),
+      ...contributed(props.contributors ?? [], t, ['apps', 'backups']),
       backups: [
         // The newest dump of any schedule counts; a CronJob that never succeeded counts from its creation.
         ...pair('BackupTooOld', (level) => {
@@ -137,19 +105,6 @@ export class PlatformAlertRules extends Construct {
           };
         }),
         restoreDrillFailed(backup, drill),
-      ],
-      uptime: [
-        ...pair('ProbeFailing', (level) => ({
-          expr: 'min by (job, instance) (probe_success) == 0',
-          for: t.probeFailure[level],
-          summary: `{{ $labels.instance }} has failed its uptime probe for ${t.probeFailure[level]}`,
-          description: `The blackbox probe {{ $labels.job }} fails. ${configKey('probeFailure')} (warning after ${t.probeFailure.warning}, critical after ${t.probeFailure.critical}).`,
-        })),
-        ...pair('CertificateExpiresSoon', (level) => ({
-          expr: `min by (job, instance) (probe_ssl_earliest_cert_expiry) - time() < ${seconds(t.certificateExpiry[level])}`,
-          summary: `The TLS certificate of {{ $labels.instance }} expires within ${t.certificateExpiry[level]}`,
-          description: `Expires in {{ $value | humanizeDuration }}; cert-manager renews 30 days ahead, so renewal is failing. ${configKey('certificateExpiry')} (warning ${t.certificateExpiry.warning}, critical ${t.certificateExpiry.critical}).`,
-        })),
       ],
     };
 

@@ -1,11 +1,13 @@
 /**
- * The monitoring namespace's flows on top of its default-deny, and the admits other namespaces
- * need for them: probes into the data and app namespaces, Traefik into Grafana and the status page.
+ * The monitoring namespace's flows besides those of its Helm add-ons (each add-on's file in
+ * lib/addons/ declares its own), and the admits other namespaces need for them: probes into the
+ * data and app namespaces, Traefik into Grafana and the status page.
  */
 import { Construct } from 'constructs';
-import { ACME_SOLVER_PORT, AllowFlows, anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../network-policy';
-import { ALLOY, BLACKBOX, KPS, LOKI } from './names';
-import { ProbeBackend, ProbeTarget } from './probes';
+import { certManager } from '../../addons/cert-manager';
+import { KPS } from '../../addons/kube-prometheus-stack';
+import { ACME_SOLVER_PORT, AllowFlows, FlowRule, namespacePeer, tcp } from '../network-policy';
+import { probeEgress, ProbeTarget } from './probes';
 
 export interface MonitoringFlowsProps {
   readonly namespace: string;
@@ -17,77 +19,18 @@ export interface MonitoringFlowsProps {
   readonly targets: readonly ProbeTarget[];
   readonly proberLabels: Record<string, string>;
   readonly statusPage: { readonly podLabels: Record<string, string>; readonly port: number };
-  /** TCP ports Alertmanager's receivers connect to on the internet (443 webhooks, SMTP). */
-  readonly alertmanagerEgressPorts: number[];
-  /** Loki's object store when it is the platform's S3. @default filesystem, no egress */
-  readonly lokiS3?: ProbeBackend;
 }
 
 export class MonitoringFlows extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringFlowsProps) {
     super(scope, id);
     const ns = props.namespace;
-    const apiServer: FlowRule = { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) };
-    const prometheus = podsPeer(KPS.prometheus.pods);
-    const grafana = podsPeer(KPS.grafana.pods);
     const traefik = namespacePeer(props.edgeNamespace, props.traefikPodLabels);
     const flows = (name: string, podLabels: Record<string, string>, rules: { ingress?: FlowRule[]; egress?: FlowRule[] }) =>
       new AllowFlows(this, name, { name, namespace: ns, podLabels, ...rules });
 
-    flows('grafana', KPS.grafana.pods, {
-      ingress: [{ peers: [traefik], ports: tcp(KPS.grafana.containerPort) }, { peers: [prometheus], ports: tcp(KPS.grafana.containerPort) }],
-      egress: [
-        { peers: [prometheus], ports: tcp(KPS.prometheus.port) },
-        { peers: [podsPeer(KPS.alertmanager.pods)], ports: tcp(KPS.alertmanager.port) },
-        { peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) },
-        apiServer, // the dashboard and datasource sidecars watch ConfigMaps
-      ],
-    });
-    // Prometheus' egress (every namespace, the API server) is in the base chart; here the nodes.
-    flows('prometheus', KPS.prometheus.pods, {
-      ingress: [
-        { peers: [grafana], ports: tcp(KPS.prometheus.port) },
-        { peers: [prometheus], ports: tcp(KPS.prometheus.port, KPS.prometheus.reloaderPort) },
-      ],
-      // kubelet/cAdvisor (10250) and node-exporter (9100, host network) listen on node addresses.
-      egress: [{ peers: anywhere(), ports: tcp(9100, 10250) }],
-    });
-    flows('alertmanager', KPS.alertmanager.pods, {
-      ingress: [
-        { peers: [prometheus], ports: tcp(KPS.alertmanager.port, KPS.alertmanager.reloaderPort) },
-        { peers: [grafana], ports: tcp(KPS.alertmanager.port) },
-      ],
-      egress: props.alertmanagerEgressPorts.length > 0 ? [{ peers: anywhere(), ports: tcp(...props.alertmanagerEgressPorts) }] : [],
-    });
-    // The operator, kube-state-metrics and the admission Jobs of the release talk to the API server.
-    flows('kube-prometheus-stack-api', { release: KPS.release }, { egress: [apiServer] });
-    // The API server calls the operator's admission webhook from the control plane; Prometheus scrapes the same port.
-    flows('prometheus-operator', KPS.operator.pods, { ingress: [{ peers: anywhere(), ports: tcp(KPS.operator.port) }] });
-    flows('kube-state-metrics', KPS.kubeStateMetrics.pods, { ingress: [{ peers: [prometheus], ports: tcp(KPS.kubeStateMetrics.port) }], egress: [apiServer] });
-
-    flows('loki', LOKI.pods, {
-      ingress: [
-        { peers: [podsPeer(LOKI.pods)], ports: [] }, // the single binary and its caches (memberlist, gRPC, memcached)
-        { peers: [podsPeer(ALLOY.pods), grafana], ports: tcp(LOKI.port) },
-        { peers: [prometheus], ports: tcp(LOKI.port, LOKI.cacheExporterPort) },
-      ],
-      egress: [
-        { peers: [podsPeer(LOKI.pods)], ports: [] },
-        ...(props.lokiS3 ? [{ peers: [namespacePeer(props.lokiS3.namespace, props.lokiS3.podLabels)], ports: tcp(props.lokiS3.port) }] : []),
-      ],
-    });
-    flows('alloy', ALLOY.pods, {
-      ingress: [{ peers: [prometheus], ports: tcp(ALLOY.port) }],
-      egress: [{ peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) }, apiServer],
-    });
-
-    // Probers: the blackbox exporter and the status page reach exactly the probed targets.
-    const probeEgress: FlowRule[] = [
-      ...props.targets.filter((t) => t.backend).map((t) => ({ peers: [namespacePeer(t.backend!.namespace, t.backend!.podLabels)], ports: tcp(t.backend!.port) })),
-      ...(props.targets.some((t) => !t.backend) ? [{ peers: anywhere(), ports: tcp(443) }] : []), // public hosts, through their public address
-    ];
-    flows('blackbox-exporter', BLACKBOX.pods, { ingress: [{ peers: [prometheus], ports: tcp(BLACKBOX.port) }], egress: probeEgress });
-    flows('status-page', props.statusPage.podLabels, { ingress: [{ peers: [traefik], ports: tcp(props.statusPage.port) }], egress: probeEgress });
+    // The status page, like the blackbox exporter, reaches exactly the probed targets.
+    flows('status-page', props.statusPage.podLabels, { ingress: [{ peers: [traefik], ports: tcp(props.statusPage.port) }], egress: probeEgress(props.targets) });
     const probers = namespacePeer(ns, props.proberLabels);
     const admitted = new Set<string>();
     for (const t of props.targets) {
@@ -116,6 +59,6 @@ export class MonitoringFlows extends Construct {
       podLabels: props.traefikPodLabels,
       ingress: [{ peers: [namespacePeer(ns, KPS.prometheus.pods)], ports: tcp(props.traefikMetricsPort) }],
     });
-    flows('acme-http01-solver', { 'acme.cert-manager.io/http01-solver': 'true' }, { ingress: [{ peers: [traefik], ports: tcp(ACME_SOLVER_PORT) }] });
+    flows('acme-http01-solver', { ...certManager.pods.solver.labels }, { ingress: [{ peers: [traefik], ports: tcp(ACME_SOLVER_PORT) }] });
   }
 }

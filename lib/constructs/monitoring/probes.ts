@@ -5,7 +5,7 @@
 import { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { Probe } from '../../../imports/monitoring.coreos.com';
-import { HelmResources } from '../resources';
+import { anywhere, FlowRule, namespacePeer, tcp } from '../network-policy';
 
 export type ProbeKind = 'http' | 'tcp' | 'tls';
 export type ProbeGroup = 'apps' | 'data' | 'certificates';
@@ -41,14 +41,6 @@ export const CERTIFICATE_MIN_VALIDITY = '336h';
  */
 const TLS_ANSWERS = [200, 204, 301, 302, 307, 308, 400, 401, 403, 404];
 
-export interface BlackboxValues {
-  readonly config: { readonly modules: Record<string, unknown> };
-  readonly resources: HelmResources;
-  readonly pod: { readonly labels: Record<string, string> };
-  readonly podSecurityContext: { readonly runAsNonRoot: true; readonly seccompProfile: { readonly type: 'RuntimeDefault' } };
-  readonly serviceMonitor: { readonly selfMonitor: { readonly enabled: boolean } };
-}
-
 /** blackbox.yml modules (https://github.com/prometheus/blackbox_exporter/blob/master/CONFIGURATION.md). */
 export function blackboxModules(): Record<string, unknown> {
   const http = { valid_http_versions: ['HTTP/1.1', 'HTTP/2.0'], follow_redirects: false, preferred_ip_protocol: 'ip4' };
@@ -59,14 +51,12 @@ export function blackboxModules(): Record<string, unknown> {
   };
 }
 
-export function blackboxValues(resources: HelmResources, proberLabels: Record<string, string>): BlackboxValues {
-  return {
-    config: { modules: blackboxModules() },
-    resources,
-    pod: { labels: proberLabels },
-    podSecurityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
-    serviceMonitor: { selfMonitor: { enabled: true } },
-  };
+/** Where a prober reaches exactly the probed targets: each in-cluster backend, and 443 anywhere for public hosts. */
+export function probeEgress(targets: readonly ProbeTarget[]): FlowRule[] {
+  return [
+    ...targets.filter((t) => t.backend).map((t) => ({ peers: [namespacePeer(t.backend!.namespace, t.backend!.podLabels)], ports: tcp(t.backend!.port) })),
+    ...(targets.some((t) => !t.backend) ? [{ peers: anywhere(), ports: tcp(443) }] : []), // public hosts, through their public address
+  ];
 }
 
 export interface ProbesProps {

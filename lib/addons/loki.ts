@@ -1,10 +1,29 @@
 /**
- * Values of the grafana-community Loki chart: one single-binary pod with its index and chunks on
- * a PVC (or in the platform's S3), retention that really deletes, and small caches.
- * test/monitoring-values.test.ts validates them against the chart's values.schema.json.
+ * Loki (grafana-community chart): one single-binary pod with its index and chunks on a PVC (or in
+ * the platform's S3), retention that really deletes, and small caches. test/addons.test.ts
+ * validates the values against the chart's values.schema.json.
  */
-import { PlatformConfig } from '../../config/schema';
-import { HelmResources, helmResources } from '../resources';
+import { PlatformConfig } from '../config/schema';
+import { serviceHost } from '../constructs/monitoring/names';
+import { namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
+import { HelmResources, helmResources } from '../constructs/resources';
+import { row, sized } from '../footprint';
+import { RBAC } from '../gitops/helm-scope';
+import { chartPin, HelmAddOn } from './addon';
+import { ALLOY } from './alloy';
+import { KPS } from './kube-prometheus-stack';
+
+export const LOKI = {
+  release: 'loki',
+  service: 'loki',
+  port: 3100,
+  /** Every pod of the release (single binary and the memcached caches). */
+  pods: { 'app.kubernetes.io/name': 'loki', 'app.kubernetes.io/instance': 'loki' },
+  cacheExporterPort: 9150,
+} as const;
+
+/** Loki's in-cluster URL (queries, and pushes under /loki/api/v1/push). */
+export const lokiUrl = (config: PlatformConfig) => `http://${serviceHost(LOKI.service, loki.namespace(config))}:${LOKI.port}`;
 
 interface CacheValues {
   readonly enabled: boolean;
@@ -155,3 +174,38 @@ export function lokiValues(inputs: LokiInputs): LokiValues {
     monitoring: { serviceMonitor: { enabled: true } },
   };
 }
+
+export const loki: HelmAddOn<LokiValues> = {
+  id: 'loki', host: 'monitoring', ...chartPin('https://grafana-community.github.io/helm-charts', 'loki'), releaseName: LOKI.release,
+  namespace: (config) => config.namespaces.monitoring,
+  crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
+  pods: { loki: { labels: LOKI.pods, ports: { http: LOKI.port, cacheExporter: LOKI.cacheExporterPort } } },
+  footprint: (v, _n, at) => {
+    const exporter = () => sized(at('memcachedExporter.resources'), v.memcachedExporter?.resources);
+    const caches = (['chunksCache', 'resultsCache'] as const)
+      .filter((c) => v[c]?.enabled)
+      .map((c) => row(c, v[c].replicas ?? 1, [sized(at(`${c}.resources`), v[c].resources), exporter()]));
+    return [row('loki', v.singleBinary?.replicas ?? 1, [sized(at('singleBinary.resources'), v.singleBinary?.resources)]), ...caches];
+  },
+  values: ({ config, s3 }) => {
+    if (config.monitoring.loki.storage.type === 's3' && !s3) throw new Error('loki: monitoring.loki.storage.type is s3, but no S3 service was passed to the monitoring chart');
+    return lokiValues({ config, s3Endpoint: (s3?.endpoint ?? '').replace(/^https?:\/\//, '') });
+  },
+  flows: ({ config, s3 }) => {
+    const prometheus = podsPeer(KPS.prometheus.pods);
+    const store = config.monitoring.loki.storage.type === 's3' ? s3?.backend : undefined;
+    return [{
+      name: 'loki',
+      podLabels: LOKI.pods,
+      ingress: [
+        { peers: [podsPeer(LOKI.pods)], ports: [] }, // the single binary and its caches (memberlist, gRPC, memcached)
+        { peers: [podsPeer(ALLOY.pods), podsPeer(KPS.grafana.pods)], ports: tcp(LOKI.port) },
+        { peers: [prometheus], ports: tcp(LOKI.port, LOKI.cacheExporterPort) },
+      ],
+      egress: [
+        { peers: [podsPeer(LOKI.pods)], ports: [] },
+        ...(store ? [{ peers: [namespacePeer(store.namespace, store.podLabels)], ports: tcp(store.port) }] : []),
+      ],
+    }];
+  },
+};

@@ -3,8 +3,16 @@
  * /var/log/pods and ships them to Loki with namespace, app, pod and container labels.
  * Values typed with keys of the alloy chart's values.yaml.
  */
-import { PlatformConfig } from '../../config/schema';
-import { HelmResources, helmResources } from '../resources';
+import { PlatformConfig } from '../config/schema';
+import { anywhere, API_SERVER_PORTS, podsPeer, tcp } from '../constructs/network-policy';
+import { HelmResources, helmResources } from '../constructs/resources';
+import { perNodeRow, row, sized } from '../footprint';
+import { RBAC } from '../gitops/helm-scope';
+import { chartPin, HelmAddOn } from './addon';
+import { KPS } from './kube-prometheus-stack';
+import { LOKI, lokiUrl } from './loki';
+
+export const ALLOY = { release: 'alloy', port: 12345, pods: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'alloy' } } as const;
 
 export interface AlloyValues {
   readonly crds: { readonly create: boolean };
@@ -112,3 +120,21 @@ export function alloyValues(config: PlatformConfig, lokiPushUrl: string): AlloyV
     serviceMonitor: { enabled: true },
   };
 }
+
+export const alloy: HelmAddOn<AlloyValues> = {
+  id: 'alloy', host: 'monitoring', ...chartPin('https://grafana.github.io/helm-charts', 'alloy'), releaseName: ALLOY.release,
+  namespace: (config) => config.namespaces.monitoring,
+  crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
+  pods: { alloy: { labels: ALLOY.pods, ports: { http: ALLOY.port } } },
+  footprint: (v, nodes, at) => {
+    const parts = [sized(at('alloy.resources'), v.alloy?.resources), sized(at('configReloader.resources'), v.configReloader?.resources)];
+    return [v.controller?.type === 'daemonset' ? perNodeRow('alloy', nodes, parts) : row('alloy', v.controller?.replicas ?? 1, parts)];
+  },
+  values: ({ config }) => alloyValues(config, `${lokiUrl(config)}/loki/api/v1/push`),
+  flows: () => [{
+    name: 'alloy',
+    podLabels: ALLOY.pods,
+    ingress: [{ peers: [podsPeer(KPS.prometheus.pods)], ports: tcp(ALLOY.port) }],
+    egress: [{ peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) }, { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }],
+  }],
+};

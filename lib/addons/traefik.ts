@@ -1,10 +1,15 @@
 /**
- * The values we set on the Traefik and cert-manager charts, typed with only keys that exist in
- * each chart's values.yaml (test/edge.test.ts validates them against the chart's own schema).
- * Security contexts are left at the chart defaults: both are Pod Security restricted already.
+ * Traefik, the Ingress controller (and Gateway API implementation) of the edge. Values typed with
+ * only keys that exist in the chart's values.yaml (test/addons.test.ts validates them against the
+ * chart's own schema). Security contexts are left at the chart defaults: Pod Security restricted already.
  */
-import { PlatformConfig } from '../../config/schema';
-import { HelmResources, helmResources } from '../resources';
+import { PlatformConfig } from '../config/schema';
+import { ACME_SOLVER_PORT, anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
+import { HelmResources, helmResources } from '../constructs/resources';
+import { row, sized } from '../footprint';
+import { CRD, INGRESS_CLASS, RBAC } from '../gitops/helm-scope';
+import { chartPin, HelmAddOn } from './addon';
+import { certManager } from './cert-manager';
 
 interface TraefikEntryPoint {
   readonly forwardedHeaders: { readonly trustedIPs: string[] };
@@ -34,23 +39,14 @@ export interface TraefikValues {
   readonly resources: HelmResources;
 }
 
-export interface CertManagerValues {
-  readonly crds: { readonly enabled: boolean; readonly keep: boolean };
-  readonly resources: HelmResources;
-  readonly webhook: { readonly resources: HelmResources };
-  readonly cainjector: { readonly resources: HelmResources };
-  readonly startupapicheck: { readonly resources: HelmResources };
-  readonly prometheus: { readonly servicemonitor: { readonly enabled: boolean } };
-  /** Controller configuration file; set in Gateway API mode to turn on cert-manager's Gateway support. */
-  readonly config?: { readonly apiVersion: string; readonly kind: string; readonly enableGatewayAPI: boolean };
-}
-
 /** Container ports of the Traefik chart's entry points (values.yaml `ports.<name>.port`). */
 export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as const;
 /** Request-duration histogram buckets (seconds): edges at the p95 alert thresholds 0.5 s and 2 s. */
 export const TRAEFIK_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5];
-/** cert-manager's webhook listens here (values.yaml `webhook.securePort`); the API server calls it. */
-export const CERT_MANAGER_WEBHOOK_PORT = 10250;
+/** The IngressClass every Ingress names (Traefik's chart creates it in Ingress mode). */
+export const TRAEFIK_INGRESS_CLASS = 'traefik';
+/** MinIO API and console in the data namespace, published through Traefik. */
+const MINIO_PORTS = [9000, 9001];
 
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
   const trusted = { trustedIPs: config.edge.trustedProxyCidrs };
@@ -78,18 +74,27 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
   };
 }
 
-export function certManagerValues(config: PlatformConfig): CertManagerValues {
-  const small = helmResources(config.edge.resources.certManager);
-  return {
-    // keep: deleting the release must not cascade-delete every Certificate in the cluster.
-    crds: { enabled: true, keep: true },
-    resources: small,
-    webhook: { resources: small },
-    cainjector: { resources: small },
-    startupapicheck: { resources: small },
-    prometheus: { servicemonitor: { enabled: false } },
-    ...(config.edge.api === 'gateway'
-      ? { config: { apiVersion: 'controller.config.cert-manager.io/v1alpha1', kind: 'ControllerConfiguration', enableGatewayAPI: true } }
-      : {}),
-  };
-}
+export const traefik: HelmAddOn<TraefikValues> = {
+  id: 'traefik', host: 'edge', ...chartPin('https://traefik.github.io/charts', 'traefik'), releaseName: 'traefik',
+  namespace: (config) => config.namespaces.edge,
+  crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [],
+  pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
+  footprint: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
+  values: ({ config }) => traefikValues(config, TRAEFIK_INGRESS_CLASS),
+  flows: ({ config, namespace }) => {
+    const gateway = config.edge.api === 'gateway';
+    const appPorts = [...new Set(config.apps.filter((a) => a.kind === 'web').map((a) => a.port))].sort((a, b) => a - b);
+    return [{
+      name: 'traefik',
+      podLabels: { ...traefik.pods.traefik.labels },
+      ingress: [{ peers: anywhere(), ports: tcp(TRAEFIK_PORTS.web, TRAEFIK_PORTS.websecure) }],
+      egress: [
+        // HTTP-01 solvers run beside the Ingresses (app namespace) or the Gateway (edge namespace).
+        { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts, ...(gateway ? [] : [ACME_SOLVER_PORT])) },
+        ...(gateway ? [{ peers: [namespacePeer(namespace, { ...certManager.pods.solver.labels })], ports: tcp(ACME_SOLVER_PORT) }] : []),
+        { peers: [namespacePeer(config.namespaces.data)], ports: tcp(...MINIO_PORTS) },
+        { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }, // Traefik watches Ingresses, Services, EndpointSlices and its CRDs
+      ],
+    }];
+  },
+};

@@ -1,0 +1,364 @@
+/**
+ * kube-prometheus-stack: Prometheus, Alertmanager, Grafana, the operator, node-exporter and
+ * kube-state-metrics. Values typed with keys of its values.yaml (and of the grafana subchart's
+ * values.yaml); test/addons.test.ts checks every key we set exists there.
+ */
+import { PlatformConfig } from '../config/schema';
+import { ReceiverConfig } from '../config/monitoring';
+import { anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
+import { HelmResources, helmResources } from '../constructs/resources';
+import { perNodeRow, row, sized } from '../footprint';
+import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
+import { pair, configKey } from '../constructs/monitoring/alert-rules';
+import { chartPin, HelmAddOn } from './addon';
+import { LOKI, lokiUrl } from './loki';
+import { traefik } from './traefik';
+
+/**
+ * Names, ports and pod labels of what the chart creates, derived from its naming rules and our
+ * release name (a release name that contains the chart name is used as the full name).
+ */
+export const KPS = {
+  release: 'kube-prometheus-stack',
+  prometheus: { service: 'kube-prometheus-stack-prometheus', port: 9090, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'prometheus' } },
+  alertmanager: { service: 'kube-prometheus-stack-alertmanager', port: 9093, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'alertmanager' } },
+  grafana: { service: 'kube-prometheus-stack-grafana', port: 80, containerPort: 3000, pods: { 'app.kubernetes.io/name': 'grafana' } },
+  /** The operator serves its admission webhook and metrics on one TLS port. */
+  operator: { port: 10250, pods: { app: 'kube-prometheus-stack-operator' } },
+  kubeStateMetrics: { port: 8080, pods: { 'app.kubernetes.io/name': 'kube-state-metrics' } },
+  /** Alertmanager mounts each Secret in `alertmanagerSpec.secrets` here, one folder per Secret. */
+  alertmanagerSecretsDir: '/etc/alertmanager/secrets',
+} as const;
+
+/** Labels Grafana's sidecars watch: dashboards (ConfigMaps in any namespace) and datasources. */
+export const GRAFANA_SIDECAR_LABELS = {
+  dashboards: { key: 'grafana_dashboard', value: '1' },
+  datasources: { key: 'grafana_datasource', value: '1' },
+} as const;
+
+interface VolumeClaim {
+  readonly volumeClaimTemplate: {
+    readonly spec: { readonly storageClassName: string; readonly accessModes: string[]; readonly resources: { readonly requests: { readonly storage: string } } };
+  };
+}
+
+/** Alertmanager's configuration file (https://prometheus.io/docs/alerting/latest/configuration/). */
+export interface AlertmanagerConfigFile {
+  readonly global: { readonly resolve_timeout: string };
+  readonly route: {
+    readonly receiver: string;
+    readonly group_by: string[];
+    readonly group_wait: string;
+    readonly group_interval: string;
+    readonly repeat_interval: string;
+    readonly routes: { readonly receiver: string; readonly matchers: string[]; readonly continue?: boolean }[];
+  };
+  readonly inhibit_rules: { readonly source_matchers: string[]; readonly target_matchers: string[]; readonly equal: string[] }[];
+  readonly receivers: Record<string, unknown>[];
+  readonly templates: string[];
+}
+
+export interface GrafanaDataSource {
+  readonly name: string;
+  readonly type: string;
+  readonly uid: string;
+  readonly url: string;
+  readonly access: 'proxy';
+  readonly isDefault: boolean;
+}
+
+export interface KubePrometheusStackValues {
+  readonly defaultRules: { readonly create: boolean };
+  // k3s runs the control plane in one process without these metrics endpoints: scraping them only raises TargetDown.
+  readonly kubeControllerManager: { readonly enabled: boolean };
+  readonly kubeScheduler: { readonly enabled: boolean };
+  readonly kubeProxy: { readonly enabled: boolean };
+  readonly kubeEtcd: { readonly enabled: boolean };
+  readonly kubeStateMetrics: { readonly enabled: boolean };
+  readonly nodeExporter: { readonly enabled: boolean };
+  /** Subchart values (kube-state-metrics chart): `resources` is that chart's key. */
+  readonly 'kube-state-metrics': { readonly resources: HelmResources };
+  /** Subchart values (prometheus-node-exporter chart): `resources` is that chart's key. */
+  readonly 'prometheus-node-exporter': { readonly resources: HelmResources };
+  readonly prometheusOperator: {
+    readonly resources: HelmResources;
+    readonly prometheusConfigReloader: { readonly resources: HelmResources };
+    readonly admissionWebhooks: { readonly patch: { readonly resources: HelmResources } };
+  };
+  readonly prometheus: {
+    readonly prometheusSpec: {
+      readonly retention: string;
+      readonly retentionSize: string;
+      readonly scrapeInterval: string;
+      readonly resources: HelmResources;
+      readonly storageSpec: VolumeClaim;
+      // Pick up every ServiceMonitor, PodMonitor, Probe and PrometheusRule, not only the chart's own.
+      readonly serviceMonitorSelectorNilUsesHelmValues: false;
+      readonly podMonitorSelectorNilUsesHelmValues: false;
+      readonly probeSelectorNilUsesHelmValues: false;
+      readonly ruleSelectorNilUsesHelmValues: false;
+    };
+  };
+  readonly alertmanager: {
+    readonly config: AlertmanagerConfigFile;
+    readonly alertmanagerSpec: { readonly secrets: string[]; readonly resources: HelmResources; readonly storage: VolumeClaim };
+  };
+  readonly grafana: {
+    readonly admin: { readonly existingSecret: string; readonly userKey: string; readonly passwordKey: string };
+    readonly resources: HelmResources;
+    readonly testFramework: { readonly enabled: boolean };
+    readonly 'grafana.ini': { readonly server: { readonly root_url: string }; readonly analytics: { readonly reporting_enabled: boolean; readonly check_for_updates: boolean } };
+    readonly sidecar: {
+      readonly resources: HelmResources;
+      readonly dashboards: { readonly enabled: boolean; readonly label: string; readonly labelValue: string; readonly searchNamespace: string };
+      readonly datasources: { readonly enabled: boolean; readonly label: string; readonly labelValue: string };
+    };
+    readonly additionalDataSources: GrafanaDataSource[];
+  };
+}
+
+/** Grafana's admin Secret keys (created out of band). */
+export const GRAFANA_ADMIN_KEYS = { user: 'admin-user', password: 'admin-password' } as const;
+
+export interface KubePrometheusStackInputs {
+  readonly config: PlatformConfig;
+  /** Label the dashboards sidecar watches (ConfigMaps in any namespace). @default GRAFANA_SIDECAR_LABELS.dashboards */
+  readonly dashboardLabel?: { readonly key: string; readonly value: string };
+  /** @default GRAFANA_SIDECAR_LABELS.datasources */
+  readonly datasourceLabel?: { readonly key: string; readonly value: string };
+  /** Loki's query URL for the Grafana datasource. @default lokiUrl(config) */
+  readonly lokiUrl?: string;
+}
+
+export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): KubePrometheusStackValues {
+  const { config } = inputs;
+  const dashboardLabel = inputs.dashboardLabel ?? GRAFANA_SIDECAR_LABELS.dashboards;
+  const datasourceLabel = inputs.datasourceLabel ?? GRAFANA_SIDECAR_LABELS.datasources;
+  const m = config.monitoring;
+  const r = m.resources;
+  const claim = (size: string, storageClass?: string): VolumeClaim => ({
+    volumeClaimTemplate: {
+      spec: { storageClassName: storageClass ?? config.storageClass, accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } },
+    },
+  });
+  return {
+    defaultRules: { create: true },
+    kubeControllerManager: { enabled: false },
+    kubeScheduler: { enabled: false },
+    kubeProxy: { enabled: false },
+    kubeEtcd: { enabled: false },
+    kubeStateMetrics: { enabled: true },
+    nodeExporter: { enabled: true },
+    'kube-state-metrics': { resources: helmResources(r.kubeStateMetrics) },
+    'prometheus-node-exporter': { resources: helmResources(r.nodeExporter) },
+    prometheusOperator: {
+      resources: helmResources(r.operator),
+      prometheusConfigReloader: { resources: helmResources(r.configReloader) },
+      admissionWebhooks: { patch: { resources: helmResources(r.configReloader) } },
+    },
+    prometheus: {
+      prometheusSpec: {
+        retention: m.prometheus.retention,
+        retentionSize: m.prometheus.retentionSize,
+        scrapeInterval: m.prometheus.scrapeInterval,
+        resources: helmResources(r.prometheus),
+        storageSpec: claim(m.prometheus.storage.size, m.prometheus.storage.storageClass),
+        serviceMonitorSelectorNilUsesHelmValues: false,
+        podMonitorSelectorNilUsesHelmValues: false,
+        probeSelectorNilUsesHelmValues: false,
+        ruleSelectorNilUsesHelmValues: false,
+      },
+    },
+    alertmanager: {
+      config: alertmanagerConfig(m.alertmanager.receivers),
+      alertmanagerSpec: {
+        secrets: receiverSecrets(m.alertmanager.receivers),
+        resources: helmResources(r.alertmanager),
+        storage: claim(m.alertmanager.storage.size, m.alertmanager.storage.storageClass),
+      },
+    },
+    grafana: {
+      admin: { existingSecret: m.grafana.adminSecret, userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
+      resources: helmResources(r.grafana),
+      testFramework: { enabled: false },
+      'grafana.ini': { server: { root_url: `https://${m.grafana.host}` }, analytics: { reporting_enabled: false, check_for_updates: false } },
+      sidecar: {
+        resources: helmResources(r.grafanaSidecar),
+        dashboards: { enabled: true, label: dashboardLabel.key, labelValue: dashboardLabel.value, searchNamespace: 'ALL' },
+        datasources: { enabled: true, label: datasourceLabel.key, labelValue: datasourceLabel.value },
+      },
+      additionalDataSources: [{ name: 'Loki', type: 'loki', uid: 'loki', url: inputs.lokiUrl ?? lokiUrl(config), access: 'proxy', isDefault: false }],
+    },
+  };
+}
+
+/** Secrets the Alertmanager pod mounts: one per receiver Secret, each once. */
+export function receiverSecrets(receivers: readonly ReceiverConfig[]): string[] {
+  return [...new Set(receivers.map((r) => r.secret.name))].sort();
+}
+
+/** Where Alertmanager reads a receiver's secret value. */
+export const receiverSecretFile = (r: ReceiverConfig) => `${KPS.alertmanagerSecretsDir}/${r.secret.name}/${r.secret.key}`;
+
+/**
+ * Routing: the Watchdog goes nowhere (it exists to prove the pipeline), everything else to each
+ * receiver whose severities match. URLs and passwords are read from files, never inlined.
+ */
+export function alertmanagerConfig(receivers: readonly ReceiverConfig[]): AlertmanagerConfigFile {
+  return {
+    global: { resolve_timeout: '5m' },
+    route: {
+      receiver: 'null',
+      group_by: ['namespace', 'alertname'],
+      group_wait: '30s',
+      group_interval: '5m',
+      repeat_interval: '12h',
+      routes: [
+        { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+        ...receivers.map((r) => ({ receiver: r.name, matchers: [`severity =~ "${r.severities.join('|')}"`], continue: true })),
+      ],
+    },
+    inhibit_rules: [
+      { source_matchers: ['severity = critical'], target_matchers: ['severity =~ warning|info'], equal: ['namespace', 'alertname'] },
+      { source_matchers: ['severity = warning'], target_matchers: ['severity = info'], equal: ['namespace', 'alertname'] },
+    ],
+    receivers: [{ name: 'null' }, ...receivers.map(receiverEntry)],
+    templates: ['/etc/alertmanager/config/*.tmpl'],
+  };
+}
+
+function receiverEntry(r: ReceiverConfig): Record<string, unknown> {
+  const file = receiverSecretFile(r);
+  switch (r.type) {
+    case 'email':
+      return {
+        name: r.name,
+        email_configs: [{ to: r.to, from: r.from, smarthost: r.smarthost, auth_username: r.authUsername, auth_password_file: file, require_tls: true, send_resolved: true }],
+      };
+    case 'slack':
+      return { name: r.name, slack_configs: [{ api_url_file: file, ...(r.channel ? { channel: r.channel } : {}), send_resolved: true }] };
+    case 'discord':
+      return { name: r.name, discord_configs: [{ webhook_url_file: file, send_resolved: true }] };
+  }
+}
+
+/** TCP ports Alertmanager's receivers connect to on the internet (443 webhooks, SMTP). */
+export function alertmanagerEgressPorts(receivers: readonly ReceiverConfig[]): number[] {
+  return [...new Set(receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)))].sort((a, b) => a - b);
+}
+
+export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
+  id: 'kube-prometheus-stack', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'kube-prometheus-stack'), releaseName: KPS.release,
+  namespace: (config) => config.namespaces.monitoring,
+  // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
+  serverSideApply: true,
+  // Services for the control-plane exporters (kube-controller-manager, kube-scheduler, ...) go to kube-system.
+  crdGroups: ['monitoring.coreos.com'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'],
+  pods: {
+    prometheus: { labels: KPS.prometheus.pods, ports: { web: KPS.prometheus.port, reloader: KPS.prometheus.reloaderPort } },
+    alertmanager: { labels: KPS.alertmanager.pods, ports: { web: KPS.alertmanager.port, reloader: KPS.alertmanager.reloaderPort } },
+    grafana: { labels: KPS.grafana.pods, ports: { http: KPS.grafana.containerPort } },
+    operator: { labels: KPS.operator.pods, ports: { https: KPS.operator.port } },
+    kubeStateMetrics: { labels: KPS.kubeStateMetrics.pods, ports: { http: KPS.kubeStateMetrics.port } },
+    release: { labels: { release: KPS.release }, ports: {} },
+  },
+  footprint: (v, nodes, at) => {
+    const reloader = sized(at('prometheusOperator.prometheusConfigReloader.resources'), v.prometheusOperator?.prometheusConfigReloader?.resources);
+    const sidecar = sized(at('grafana.sidecar.resources'), v.grafana?.sidecar?.resources);
+    const sidecars = [v.grafana?.sidecar?.dashboards?.enabled, v.grafana?.sidecar?.datasources?.enabled].filter(Boolean).map(() => sidecar);
+    return [
+      row('prometheus', v.prometheus?.prometheusSpec?.replicas ?? 1, [sized(at('prometheus.prometheusSpec.resources'), v.prometheus?.prometheusSpec?.resources), reloader]),
+      row('alertmanager', v.alertmanager?.alertmanagerSpec?.replicas ?? 1, [sized(at('alertmanager.alertmanagerSpec.resources'), v.alertmanager?.alertmanagerSpec?.resources), reloader]),
+      row('grafana', 1, [sized(at('grafana.resources'), v.grafana?.resources), ...sidecars]),
+      row('prometheus-operator', 1, [sized(at('prometheusOperator.resources'), v.prometheusOperator?.resources)]),
+      row('kube-state-metrics', 1, [sized(at('kube-state-metrics.resources'), v['kube-state-metrics']?.resources)]),
+      perNodeRow('node-exporter', nodes, [sized(at('prometheus-node-exporter.resources'), v['prometheus-node-exporter']?.resources)]),
+      row('admission-webhook-jobs', 1, [sized(at('prometheusOperator.admissionWebhooks.patch.resources'), v.prometheusOperator?.admissionWebhooks?.patch?.resources)], true),
+    ];
+  },
+  values: ({ config }) => kubePrometheusStackValues({ config }),
+  // node-exporter: CPU, memory and disk of every node.
+  alerts: (config) => {
+    const t = config.alerts;
+    const watched = [...new Set(Object.values(config.namespaces))].sort().join('|');
+    return [
+      { area: 'node', rules: [
+        ...pair('NodeCpuHigh', (level) => ({
+          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
+          for: t.cpu.for,
+          summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
+          description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
+        })),
+        ...pair('NodeMemoryHigh', (level) => ({
+          expr:
+            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
+          for: t.memory.for,
+          summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
+          description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
+        })),
+        ...pair('NodeDiskFull', (level) => {
+          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
+          return {
+            expr:
+              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
+            for: t.disk.for,
+            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
+            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+          };
+        }),
+      ] },
+      // kube-state-metrics: restarts in every namespace of the platform.
+      { area: 'kubernetes', rules: pair('PodRestartingOften', (level) => ({
+        expr:
+          `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
+        summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
+        description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
+      })) },
+    ];
+  },
+  flows: ({ config }) => {
+    const apiServer: FlowRule = { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) };
+    const prometheus = podsPeer(KPS.prometheus.pods);
+    const grafana = podsPeer(KPS.grafana.pods);
+    const edge = namespacePeer(config.namespaces.edge, { ...traefik.pods.traefik.labels });
+    const alertmanagerPorts = alertmanagerEgressPorts(config.monitoring.alertmanager.receivers);
+    return [
+      {
+        name: 'grafana',
+        podLabels: KPS.grafana.pods,
+        ingress: [{ peers: [edge], ports: tcp(KPS.grafana.containerPort) }, { peers: [prometheus], ports: tcp(KPS.grafana.containerPort) }],
+        egress: [
+          { peers: [prometheus], ports: tcp(KPS.prometheus.port) },
+          { peers: [podsPeer(KPS.alertmanager.pods)], ports: tcp(KPS.alertmanager.port) },
+          { peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) },
+          apiServer, // the dashboard and datasource sidecars watch ConfigMaps
+        ],
+      },
+      // Prometheus' egress (every namespace, the API server) is in the base chart; here the nodes.
+      {
+        name: 'prometheus',
+        podLabels: KPS.prometheus.pods,
+        ingress: [
+          { peers: [grafana], ports: tcp(KPS.prometheus.port) },
+          { peers: [prometheus], ports: tcp(KPS.prometheus.port, KPS.prometheus.reloaderPort) },
+        ],
+        // kubelet/cAdvisor (10250) and node-exporter (9100, host network) listen on node addresses.
+        egress: [{ peers: anywhere(), ports: tcp(9100, 10250) }],
+      },
+      {
+        name: 'alertmanager',
+        podLabels: KPS.alertmanager.pods,
+        ingress: [
+          { peers: [prometheus], ports: tcp(KPS.alertmanager.port, KPS.alertmanager.reloaderPort) },
+          { peers: [grafana], ports: tcp(KPS.alertmanager.port) },
+        ],
+        egress: alertmanagerPorts.length > 0 ? [{ peers: anywhere(), ports: tcp(...alertmanagerPorts) }] : [],
+      },
+      // The operator, kube-state-metrics and the admission Jobs of the release talk to the API server.
+      { name: 'kube-prometheus-stack-api', podLabels: { release: KPS.release }, egress: [apiServer] },
+      // The API server calls the operator's admission webhook from the control plane; Prometheus scrapes the same port.
+      { name: 'prometheus-operator', podLabels: KPS.operator.pods, ingress: [{ peers: anywhere(), ports: tcp(KPS.operator.port) }] },
+      { name: 'kube-state-metrics', podLabels: KPS.kubeStateMetrics.pods, ingress: [{ peers: [prometheus], ports: tcp(KPS.kubeStateMetrics.port) }], egress: [apiServer] },
+    ];
+  },
+};
