@@ -57,9 +57,14 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
 
   beforeAll(async () => {
     if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);
-    lab = await LabCluster.start({ nodes });
+    const progress: string[] = [];
+    const log = (line: string) => progress.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
+    lab = await LabCluster.start({ nodes, log }).catch((err) => {
+      throw new Error(`${err.message}\n${progress.join('\n')}`);
+    });
     const t0 = Date.now();
-    report = await syncToLab(lab, objects, { nodes: nodes.length });
+    report = await syncToLab(lab, objects, { nodes: nodes.length, log });
+    if (report.unhealthy.length > 0) console.log(`lab ${env}: progress\n${progress.join('\n')}`);
     // The HPA controller raises Deployments to minReplicas; wait for those pods too.
     await lab.waitFor('HPA-scaled Deployments to be ready', async () => {
       const hpas = await lab.list('/apis/autoscaling/v2/horizontalpodautoscalers');
@@ -77,7 +82,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
         `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
       ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
     ].join('\n'));
-  }, 300_000);
+  }, 600_000);
 
   afterAll(async () => {
     await lab?.stop();
