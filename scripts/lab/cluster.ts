@@ -162,9 +162,9 @@ export class LabCluster {
       '--cidr=10.42.0.1/16', '--node-ip=10.42.0.1', '--server-address=', '--v=1',
     ]);
 
-    if (this.options.crds ?? true) await this.installCrds();
-    await this.apply(localPathStorageClass());
-    await this.createNodes(this.options.nodes);
+    const t1 = Date.now();
+    await Promise.all([(this.options.crds ?? true) ? this.installCrds() : undefined, this.apply(localPathStorageClass()), this.createNodes(this.options.nodes)]);
+    this.log(`lab: CRDs and nodes ready in ${Date.now() - t1} ms`);
     this.provisioner = setInterval(() => void this.provisionVolumes().catch(() => undefined), 500);
     this.startupMs = Date.now() - t0;
     this.log(`lab: ${this.options.nodes.length} node(s) Ready after ${this.startupMs} ms`);
@@ -184,14 +184,12 @@ export class LabCluster {
   private async installCrds(): Promise<void> {
     const root = path.join(referenceDir(), 'crds');
     const files = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ya?ml$/.test(f)).sort();
-    const names: string[] = [];
-    for (const file of files) {
-      for (const doc of yaml.loadAll(fs.readFileSync(path.join(root, file), 'utf8')) as any[]) {
-        if (doc?.kind !== 'CustomResourceDefinition') continue;
-        await this.apply(doc);
-        names.push(doc.metadata.name);
-      }
-    }
+    const crds = files.flatMap((file) => (yaml.loadAll(fs.readFileSync(path.join(root, file), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition'));
+    const names = crds.map((d) => d.metadata.name as string);
+    await Promise.all(crds.map(async (doc) => {
+      const res = await this.apply(doc, { fieldManager: 'lab' });
+      if (res.status >= 300) throw new Error(`CRD ${doc.metadata.name}: ${res.status} ${res.body?.message}`);
+    }));
     await this.waitFor(`${names.length} CRDs to be Established`, async () => {
       const list = await this.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
       const established = new Set((list.body.items as any[]).filter((c) => c.status?.conditions?.some((x: any) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata.name));
