@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { findProjectRoot } from '../lib/project';
 import { LabCluster, missingLabPrograms, nodesFor } from '../scripts/lab/cluster';
-import { isReady, LabSyncReport, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
+import { formatNodeUsage, isReady, LabSyncReport, nodeUsage, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
 import { ENVIRONMENTS, synthEnv } from './helpers/platform';
 
 const missing = missingLabPrograms();
@@ -81,6 +81,8 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
       `lab ${env}: started in ${(lab.startupMs / 1000).toFixed(1)} s; ${report.applied} objects applied in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
         `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
       ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
+      '  requests placed by the scheduler against allocatable:',
+      ...formatNodeUsage(await nodeUsage(lab)),
     ].join('\n'));
   }, 600_000);
 

@@ -2,9 +2,11 @@
 import { benchFootprint } from './footprint';
 import { benchBackup } from './backup';
 import { benchPgbench } from './pgbench';
+import { benchLab } from './lab';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
   footprint: benchFootprint,
   backup: benchBackup,
+  lab: benchLab,
 };

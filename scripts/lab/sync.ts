@@ -10,6 +10,7 @@ import * as path from 'path';
 import { argoSyncOrder, DistObject, OrderedObject } from '../../lib/gitops/argo-order';
 import { ADD_ONS } from '../../lib/addons/registry';
 import { FootprintRow, helmRows } from '../../lib/footprint';
+import { parseQuantity } from '../../lib/config/quantity';
 import { loadDocuments } from '../../lib/validation/validate-dist';
 import { LabCluster } from './cluster';
 
@@ -141,4 +142,33 @@ async function createPlaceholders(lab: LabCluster, step: OrderedObject, nodes: n
     else made.push({ namespace, name, row });
   }
   return made;
+}
+
+export interface NodeUsage {
+  readonly node: string;
+  readonly pods: number;
+  /** Sums of the requests of the pods bound to the node, and its allocatable: cores and bytes. */
+  readonly requested: { readonly cpu: number; readonly memory: number };
+  readonly allocatable: { readonly cpu: number; readonly memory: number };
+}
+
+/** What the scheduler placed on each node: pods and the sum of their requests, against allocatable. */
+export async function nodeUsage(lab: LabCluster): Promise<NodeUsage[]> {
+  const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase));
+  return (await lab.list('/api/v1/nodes')).map((n) => {
+    const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
+    const sum = (key: 'cpu' | 'memory') => mine.reduce((total, p) => total + (p.spec.containers as any[]).reduce((t, c) => t + parseQuantity(c.resources?.requests?.[key] ?? '0'), 0), 0);
+    return {
+      node: n.metadata.name, pods: mine.length,
+      requested: { cpu: sum('cpu'), memory: sum('memory') },
+      allocatable: { cpu: parseQuantity(n.status.allocatable.cpu), memory: parseQuantity(n.status.allocatable.memory) },
+    };
+  });
+}
+
+/** One line per node: pods, requested / allocatable CPU and memory with shares. */
+export function formatNodeUsage(usage: readonly NodeUsage[]): string[] {
+  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
+  return usage.map((u) => `  ${u.node.padEnd(14)} ${String(u.pods).padStart(3)} pods  cpu ${Math.round(u.requested.cpu * 1000)}m / ${Math.round(u.allocatable.cpu * 1000)}m (${pct(u.requested.cpu, u.allocatable.cpu)})  ` +
+    `memory ${Math.round(u.requested.memory / 2 ** 20)}Mi / ${Math.round(u.allocatable.memory / 2 ** 20)}Mi (${pct(u.requested.memory, u.allocatable.memory)})`);
 }
