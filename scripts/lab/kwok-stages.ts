@@ -15,6 +15,21 @@ const stage = (name: string, kind: 'Node' | 'Pod', matchExpressions: object[], n
 
 const notDeleted = { key: '.metadata.deletionTimestamp', operator: 'DoesNotExist' };
 
+/** A status list of every container of `list` (`.spec.containers`...), in one state (a template fragment). */
+const containerStatuses = (field: string, list: string, ready: boolean, state: string) => `${field}:
+{{ range ${list} }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: ""
+  ready: ${ready}
+  started: ${ready}
+  restartCount: 0
+  state:
+    ${state}
+{{ end }}`;
+const running = 'running: { startedAt: {{ $now | Quote }} }';
+const completed = 'terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }';
+
 /** A node that is not Ready yet: Ready, with the capacity and allocatable it was created with. */
 const nodeReady = stage('lab-node-ready', 'Node',
   [{ key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] }],
@@ -69,28 +84,9 @@ conditions:
   lastTransitionTime: {{ $now | Quote }}
 {{ end }}
 {{ if .spec.initContainers }}
-initContainerStatuses:
-{{ range .spec.initContainers }}
-- name: {{ .name | Quote }}
-  image: {{ .image | Quote }}
-  imageID: ""
-  ready: true
-  restartCount: 0
-  state:
-    terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }
+${containerStatuses('initContainerStatuses', '.spec.initContainers', false, completed)}
 {{ end }}
-{{ end }}
-containerStatuses:
-{{ range .spec.containers }}
-- name: {{ .name | Quote }}
-  image: {{ .image | Quote }}
-  imageID: ""
-  ready: true
-  started: true
-  restartCount: 0
-  state:
-    running: { startedAt: {{ $now | Quote }} }
-{{ end }}
+${containerStatuses('containerStatuses', '.spec.containers', true, running)}
 `,
   });
 
@@ -103,17 +99,7 @@ phase: Succeeded
 conditions:
 - { type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }} }
 - { type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }} }
-containerStatuses:
-{{ range .spec.containers }}
-- name: {{ .name | Quote }}
-  image: {{ .image | Quote }}
-  imageID: ""
-  ready: false
-  started: false
-  restartCount: 0
-  state:
-    terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }
-{{ end }}
+${containerStatuses('containerStatuses', '.spec.containers', false, completed)}
 `,
   });
 

@@ -147,30 +147,21 @@ export class AppWorkload extends Construct {
       // The Job runs before the Sync phase creates the app's own ServiceAccount, so it brings its
       // own, as an earlier PreSync hook (found by the lab cluster: on a first sync the Job could
       // not create its pod, "serviceaccount not found", and the sync never got past PreSync).
-      const migrationAccount = new KubeServiceAccount(this, 'MigrationServiceAccount', {
-        metadata: {
-          name: `${app.name}-migrate`,
-          namespace,
-          labels: jobLabels,
-          annotations: {
-            'argocd.argoproj.io/hook': 'PreSync',
-            'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-            'argocd.argoproj.io/sync-wave': '-1',
-          },
+      // Both are PreSync hooks, re-created before each sync; the account comes first (wave -1).
+      // The Job runs before every sync; a failure stops the sync before new pods roll out.
+      const hookMetadata = (wave?: number) => ({
+        name: `${app.name}-migrate`,
+        namespace,
+        labels: jobLabels,
+        annotations: {
+          'argocd.argoproj.io/hook': 'PreSync',
+          'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
+          ...(wave === undefined ? {} : { 'argocd.argoproj.io/sync-wave': String(wave) }),
         },
-        automountServiceAccountToken: false,
       });
+      const migrationAccount = new KubeServiceAccount(this, 'MigrationServiceAccount', { metadata: hookMetadata(-1), automountServiceAccountToken: false });
       new KubeJob(this, 'Migration', {
-        metadata: {
-          name: `${app.name}-migrate`,
-          namespace,
-          labels: jobLabels,
-          annotations: {
-            // Runs before every sync; a failure stops the sync before new pods roll out.
-            'argocd.argoproj.io/hook': 'PreSync',
-            'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation',
-          },
-        },
+        metadata: hookMetadata(),
         spec: {
           backoffLimit: 1,
           activeDeadlineSeconds: 600,
