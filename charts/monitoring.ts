@@ -111,14 +111,19 @@ export class MonitoringChart extends Chart {
       ...props.targets,
       ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
     ];
+    // The data services' rules and rows, and each add-on's on its own metrics (lib/addons/).
+    const addOns = props.addOns ?? ADD_ONS;
+    const contributors: IMonitoringContributor[] = [
+      ...(props.contributors ?? []),
+      { alertRules: () => addOns.flatMap((a) => a.alerts?.(config) ?? []), dashboardRows: (kit) => addOns.flatMap((a) => a.dashboardRows?.(kit) ?? []) },
+    ];
     new PlatformAlertRules(this, 'alert-rules', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
-      // The data services' rules, and each add-on's rules on its own metrics (lib/addons/).
-      contributors: [...(props.contributors ?? []), { alertRules: () => (props.addOns ?? ADD_ONS).flatMap((a) => a.alerts?.(config) ?? []), dashboardRows: () => [] }],
+      contributors,
     });
     new PlatformDashboards(this, 'dashboards', {
       namespace: ns, thresholds: config.alerts, namespaces: config.namespaces,
-      datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel, contributors: props.contributors,
+      datasourceUid: this.datasourceUids.prometheus, sidecarLabel: this.dashboardLabel, contributors,
     });
 
     // kube-prometheus-stack, Loki, Alloy and the blackbox exporter, with their NetworkPolicies (lib/addons/).

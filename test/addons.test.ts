@@ -136,6 +136,7 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
         description: `p95 above ${config.alerts.responseTimeP95[level]}.`,
       })),
     }],
+    dashboardRows: ({ graph, rate }) => [{ title: 'Echo', panels: [graph('Echo requests', 'reqps', [[`sum(rate(echo_requests_total${rate}))`, 'echo']])] }],
   };
   const addOns = [...ADD_ONS, echo];
   const config = configFor('prod');
@@ -164,6 +165,16 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
     expect(rules[0].expr).toMatch(new RegExp(`> ${parseDuration(config.alerts.responseTimeP95.warning)}$`));
   });
 
+  test('THEN its dashboard row lands in the overview dashboard, among the data rows and before the backups', () => {
+    const [cm] = one('ConfigMap', 'grafana-dashboard-platform-overview');
+    const dashboard = JSON.parse(cm.data['platform-overview.json']);
+    const rows = dashboard.panels.filter((p: any) => p.type === 'row').map((p: any) => p.title);
+    expect(rows).toContain('Echo');
+    expect(rows.indexOf('Echo')).toBeGreaterThan(rows.indexOf('Node'));
+    expect(rows.indexOf('Echo')).toBeLessThan(rows.indexOf('Backups and uptime'));
+    expect(JSON.stringify(dashboard)).toContain('echo_requests_total');
+  });
+
   test('THEN the AppProject allows its repository, its cluster-scoped kinds and its extra namespace', () => {
     const [project] = one('AppProject', 'platform');
     expect(project.spec.sourceRepos).toContain('https://charts.example.org');
@@ -187,7 +198,9 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
 
   test('THEN nothing else changes: the other charts render exactly as without it', () => {
     const without = renderPlatform(new Platform(config));
-    expect([...without].filter(([file, text]) => files.get(file) !== text).map(([file]) => file)).toEqual([`prod/${ARGOCD_CHART}/AppProject.argocd.platform.yaml`]);
+    expect([...without].filter(([file, text]) => files.get(file) !== text).map(([file]) => file).sort()).toEqual([
+      `prod/${ARGOCD_CHART}/AppProject.argocd.platform.yaml`, 'prod/monitoring/ConfigMap.monitoring.grafana-dashboard-platform-overview.yaml',
+    ].sort());
     expect([...files.keys()].filter((file) => !without.has(file)).sort()).toEqual([
       'prod/monitoring/Application.argocd.echo.yaml', 'prod/monitoring/NetworkPolicy.monitoring.echo.yaml', 'prod/monitoring/PrometheusRule.monitoring.platform-echo.yaml',
     ]);

@@ -9,7 +9,8 @@ import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../lib/config/schema';
-import { PlatformDashboards, PlatformDashboardsProps } from '../lib/constructs/monitoring/dashboards';
+import { DashboardKit, PlatformDashboards, PlatformDashboardsProps } from '../lib/constructs/monitoring/dashboards';
+import { kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
 import { configFor, find, synth } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
@@ -103,7 +104,9 @@ describe('GIVEN prod WHEN the dashboards are synthesized', () => {
 describe('GIVEN other thresholds, datasource uid and sidecar label WHEN the dashboards are synthesized', () => {
   test('THEN the levels, the uid and the label follow', () => {
     const config = configFor('prod', { alerts: { cpu: { warning: 50, critical: 60 } } });
-    const configMaps = synthesizedDashboards(config, { datasourceUid: 'prom-main', sidecarLabel: { key: 'dashboards', value: 'platform' } });
+    // The node row is kube-prometheus-stack's (node-exporter's metrics): it contributes it.
+    const nodeRows = { alertRules: () => [], dashboardRows: (kit: DashboardKit) => kubePrometheusStack.dashboardRows!(kit) };
+    const configMaps = synthesizedDashboards(config, { datasourceUid: 'prom-main', sidecarLabel: { key: 'dashboards', value: 'platform' }, contributors: [nodeRows] });
     expect(configMaps[0].metadata.labels.dashboards).toBe('platform');
     const [model] = models(configMaps);
     expect(panel(model, 'CPU busy').fieldConfig.defaults.thresholds.steps.map((s: any) => s.value)).toEqual([null, 50, 60]);

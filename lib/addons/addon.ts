@@ -9,6 +9,7 @@ import { PlatformConfig } from '../config/schema';
 import { CHART_VERSIONS } from '../config/versions';
 import { HelmRelease } from '../constructs/helm-release';
 import { AlertGroup } from '../constructs/monitoring/alert-rules';
+import type { DashboardKit, DashboardRow } from '../constructs/monitoring/dashboards';
 import { ProbeBackend, ProbeTarget } from '../constructs/monitoring/probes';
 import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
@@ -88,6 +89,11 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    * @default none
    */
   readonly alerts?: (config: PlatformConfig) => AlertGroup[];
+  /**
+   * Rows of the platform overview dashboard on the release's metrics.
+   * @default none
+   */
+  readonly dashboardRows?: (kit: DashboardKit) => DashboardRow[];
 }
 
 /** A chart in its repository, at the exact version CHART_VERSIONS pins for it. */

@@ -247,6 +247,14 @@ export function alertmanagerEgressPorts(receivers: readonly ReceiverConfig[]): n
   return [...new Set(receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)))].sort((a, b) => a - b);
 }
 
+/** node-exporter's measures, in percent, shared by the node alerts and the node dashboard row. */
+const REAL_FILESYSTEMS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
+const NODE = {
+  cpuBusy: (range: string) => `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}${range})))`,
+  memoryInUse: '100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes))',
+  diskInUse: `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${REAL_FILESYSTEMS}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${REAL_FILESYSTEMS}}))`,
+};
+
 export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
   id: 'kube-prometheus-stack', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'kube-prometheus-stack'), releaseName: KPS.release,
   namespace: (config) => config.namespaces.monitoring,
@@ -278,34 +286,36 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
   },
   values: ({ config }) => kubePrometheusStackValues({ config }),
   // node-exporter: CPU, memory and disk of every node.
+  dashboardRows: ({ graph, rate, thresholds: t }) => [{
+    title: 'Node', order: 10, panels: [
+      graph('CPU busy', 'percent', [[NODE.cpuBusy(rate), '{{instance}}']], t.cpu),
+      graph('Memory in use', 'percent', [[NODE.memoryInUse, '{{instance}}']], t.memory),
+      graph('Disk in use', 'percent', [[NODE.diskInUse, '{{instance}} {{mountpoint}}']], t.disk),
+    ],
+  }],
   alerts: (config) => {
     const t = config.alerts;
     const watched = [...new Set(Object.values(config.namespaces))].sort().join('|');
     return [
       { area: 'node', rules: [
         ...pair('NodeCpuHigh', (level) => ({
-          expr: `100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))) > ${t.cpu[level]}`,
+          expr: `${NODE.cpuBusy('[5m]')} > ${t.cpu[level]}`,
           for: t.cpu.for,
           summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
           description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
         })),
         ...pair('NodeMemoryHigh', (level) => ({
-          expr:
-            `100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes)) > ${t.memory[level]}`,
+          expr: `${NODE.memoryInUse} > ${t.memory[level]}`,
           for: t.memory.for,
           summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
           description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
         })),
-        ...pair('NodeDiskFull', (level) => {
-          const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
-          return {
-            expr:
-              `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}})) > ${t.disk[level]}`,
-            for: t.disk.for,
-            summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
-            description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
-          };
-        }),
+        ...pair('NodeDiskFull', (level) => ({
+          expr: `${NODE.diskInUse} > ${t.disk[level]}`,
+          for: t.disk.for,
+          summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
+          description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+        })),
       ] },
       // kube-state-metrics: restarts in every namespace of the platform.
       { area: 'kubernetes', rules: pair('PodRestartingOften', (level) => ({

@@ -34,7 +34,7 @@ export interface PlatformDashboardsProps {
    */
   readonly sidecarLabel?: { readonly key: string; readonly value: string };
   /**
-   * Owners of more rows (the data services), placed between the node and the backup rows.
+   * Owners of more rows (the data services, the add-ons), placed by each row's `order`.
    * @default none
    */
   readonly contributors?: readonly IMonitoringContributor[];
@@ -74,6 +74,12 @@ export interface DashboardKit {
 export interface DashboardRow {
   readonly title: string;
   readonly panels: readonly PanelLike[];
+  /**
+   * Where the row goes: rows sort by `order`, then in contributor order. The apps row is 0 and the
+   * backups row 90; infrastructure (the node row of kube-prometheus-stack) uses 10.
+   * @default 50 (the data services)
+   */
+  readonly order?: number;
 }
 
 /** The platform overview dashboard: apps (RED), node, Postgres, PgBouncer, Redis, MinIO, backups and uptime. */
@@ -129,9 +135,8 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
 
   const appSel = `namespace="${app}"`;
   const kit: DashboardKit = { thresholds: t, rate, seconds: secs, graph, stat };
-  const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
-  const rows: [string, { build(): unknown }[]][] = [
-    ['Apps: rate, errors, duration', [
+  const rows: DashboardRow[] = [
+    { title: 'Apps: rate, errors, duration', order: 0, panels: [
       graph('Requests per second', 'reqps', [[`sum by (job) (rate(http_requests_total{${appSel}}${rate}))`, '{{job}}']]),
       graph('5xx responses (% of requests)', 'percent', [[
         `100 * sum by (job) (rate(http_requests_total{${appSel}, status=~"5.."}${rate})) / sum by (job) (rate(http_requests_total{${appSel}}${rate}))`, '{{job}}',
@@ -139,19 +144,10 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
       graph('p95 response time', 's', [[
         `histogram_quantile(0.95, sum by (job, le) (rate(http_request_duration_seconds_bucket{${appSel}}${rate})))`, '{{job}}',
       ]], secs(t.responseTimeP95)),
-    ]],
-    ['Node', [
-      graph('CPU busy', 'percent', [[`100 * (1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}${rate})))`, '{{instance}}']], t.cpu),
-      graph('Memory in use', 'percent', [[
-        '100 * (1 - max by (instance) (node_memory_MemAvailable_bytes) / max by (instance) (node_memory_MemTotal_bytes))', '{{instance}}',
-      ]], t.memory),
-      graph('Disk in use', 'percent', [[
-        `100 * (1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{${fs}}) / max by (instance, mountpoint) (node_filesystem_size_bytes{${fs}}))`, '{{instance}} {{mountpoint}}',
-      ]], t.disk),
-    ]],
-    // Data services and other owners contribute their rows here.
-    ...(props.contributors ?? []).flatMap((c) => c.dashboardRows(kit)).map((row): [string, { build(): unknown }[]] => [row.title, [...row.panels]]),
-    ['Backups and uptime', [
+    ] },
+    // Data services, add-ons and other owners contribute their rows.
+    ...(props.contributors ?? []).flatMap((c) => c.dashboardRows(kit)),
+    { title: 'Backups and uptime', order: 90, panels: [
       stat('Newest database dump', 's', [[
         `time() - max(kube_cronjob_status_last_successful_time{namespace="${backup}", cronjob=~"${dumps}"})`, 'age',
       ]], secs(t.backupAge)),
@@ -163,7 +159,7 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
       ]], { warning: 1, critical: 2 }),
       graph('Uptime probes (1 = up)', 'short', [[`min by (instance) (probe_success)`, '{{instance}}']]),
       graph('TLS certificate time left', 's', [[`min by (instance) (probe_ssl_earliest_cert_expiry) - time()`, '{{instance}}']], secs(t.certificateExpiry), true),
-    ]],
+    ] },
   ];
 
   const dashboard = new DashboardBuilder('Platform overview')
@@ -174,7 +170,8 @@ function overviewDashboard(uid: string, ds: DataSourceRef, props: PlatformDashbo
     .refresh('1m')
     .time({ from: 'now-6h', to: 'now' })
     .timezone('browser');
-  for (const [title, panels] of rows) {
+  // A stable sort: equal orders keep contributor order.
+  for (const { title, panels } of [...rows].sort((a, b) => (a.order ?? 50) - (b.order ?? 50))) {
     dashboard.withRow(new RowBuilder(title));
     panels.forEach((panel) => dashboard.withPanel(panel as never));
   }
