@@ -15,17 +15,12 @@ export const ARGOCD_NAMESPACE = 'argocd';
 const COMPONENTS = ['controller', 'repoServer', 'server', 'redis', 'applicationSet'] as const;
 
 /** Values we set on the argo-cd chart (keys from its values.yaml). */
-export interface ArgoCdValues {
+export type ArgoCdValues = {
   readonly crds: { readonly install: boolean; readonly keep: boolean };
   readonly configs: { readonly cm: Readonly<Record<string, string>> };
   readonly dex: { readonly enabled: boolean };
   readonly notifications: { readonly enabled: boolean };
-  readonly controller: { readonly resources: HelmResources };
-  readonly repoServer: { readonly resources: HelmResources };
-  readonly server: { readonly resources: HelmResources };
-  readonly redis: { readonly resources: HelmResources };
-  readonly applicationSet: { readonly resources: HelmResources };
-}
+} & { readonly [C in (typeof COMPONENTS)[number]]: { readonly resources: HelmResources } };
 
 export function argoCdValues(resources: PlatformConfig['gitops']['resources']['argoCd']): ArgoCdValues {
   return {
