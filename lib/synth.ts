@@ -5,13 +5,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ApiObject, Chart } from 'cdk8s';
+import { ApiObject } from 'cdk8s';
 import * as yaml from 'js-yaml';
+import { renderedObjects } from './gitops/rendered';
 import { Platform } from './platform';
 
 /** The files of one synth: relative path → YAML text. */
 export type Manifests = Map<string, string>;
 
+/** Every chart's objects as YAML, from the one render per chart that the GitOps derivation shares. */
 export function renderPlatform(platform: Platform): Manifests {
   const errors = platform.app.node
     .findAll()
@@ -20,7 +22,7 @@ export function renderPlatform(platform: Platform): Manifests {
 
   const files: Manifests = new Map();
   for (const chart of platform.charts) {
-    for (const object of Chart.of(chart).toJson()) {
+    for (const object of renderedObjects(chart)) {
       const file = path.posix.join(platform.config.name, chart.node.id, fileName(object));
       if (files.has(file)) throw new Error(`two objects render to ${file}; give them distinct names`);
       files.set(file, toYaml(object));
@@ -39,15 +41,25 @@ function fileName(object: any): string {
   return [kind, namespace, name].filter(Boolean).join('.').replace(/[^0-9A-Za-z._-]/g, '') + '.yaml';
 }
 
-/** Replaces `outDir` with exactly `files`, atomically enough that a crash never leaves a half-written dist/. */
+/**
+ * Replaces `outDir` with exactly `files`, atomically enough that a crash never leaves a half-written
+ * dist/: a staging folder is filled completely, then swapped in with two renames. A file whose text
+ * is unchanged is hard-linked from the old dist/ instead of written again (most of a synth's time
+ * was creating ~500 files); the old folder is only unlinked, never written to.
+ */
 export function writeManifests(files: Manifests, outDir: string): void {
   const parent = path.dirname(path.resolve(outDir));
   const staging = fs.mkdtempSync(path.join(parent, '.dist-staging-'));
   try {
-    for (const [rel, text] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
+    const folders = new Set<string>();
+    for (const [rel, text] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       const target = path.join(staging, rel);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(target, text);
+      const folder = path.dirname(target);
+      if (!folders.has(folder)) {
+        fs.mkdirSync(folder, { recursive: true });
+        folders.add(folder);
+      }
+      if (!linkIfUnchanged(path.join(outDir, rel), text, target)) fs.writeFileSync(target, text);
     }
     const retired = `${staging}-old`;
     if (fs.existsSync(outDir)) fs.renameSync(outDir, retired);
@@ -56,6 +68,18 @@ export function writeManifests(files: Manifests, outDir: string): void {
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** Hard-links `existing` to `target` when it is a plain file holding exactly `text`; false otherwise. */
+function linkIfUnchanged(existing: string, text: string, target: string): boolean {
+  try {
+    const stat = fs.lstatSync(existing, { throwIfNoEntry: false });
+    if (!stat?.isFile() || stat.size !== Buffer.byteLength(text) || fs.readFileSync(existing, 'utf8') !== text) return false;
+    fs.linkSync(existing, target);
+    return true;
+  } catch {
+    return false; // e.g. a file system without hard links: write the file instead
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
-import { apiObjectIdentity, identity, renderedObjects } from './rendered';
+import { renderedPairs, rerender } from './rendered';
 import { helmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
@@ -33,12 +33,13 @@ export const isHelmApplication = (object: any): boolean => object.kind === 'Appl
 /** A Helm add-on whose chart installs CRDs (HELM_CHART_SCOPE) must sync before the objects of those kinds. */
 export const isCrdBearing = (object: any): boolean => helmChartScope(object.spec.source.chart).crdGroups.length > 0;
 
-/** Applies the policy to every ApiObject of `charts` (call once, after all charts are built). */
+/**
+ * Applies the policy to every ApiObject of `charts` (call once, after all charts are built). Reads
+ * the shared render of each chart and re-renders only the objects it changes.
+ */
 export function applySyncPolicy(charts: readonly Chart[]): void {
   for (const chart of charts) {
-    const rendered = new Map(renderedObjects(chart).map((o) => [identity(o), o]));
-    for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-      const json = rendered.get(apiObjectIdentity(object)) ?? object.toJson();
+    for (const { construct: object, json } of renderedPairs(chart)) {
       const where = `${chart.node.id}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
       if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
         throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
@@ -48,6 +49,7 @@ export function applySyncPolicy(charts: readonly Chart[]): void {
       if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
       if (options.length > 0) addSyncOptions(object, json, options);
       if (isHelmApplication(json)) shapeHelmApplication(object, chartWave(isCrdBearing(json) ? CRD_ADDONS : chart.node.id), isCrdBearing(json));
+      if (options.length > 0 || isHelmApplication(json)) rerender(object);
     }
   }
 }
