@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject } from 'cdk8s';
 import * as yaml from 'js-yaml';
-import { renderedObjects } from './gitops/rendered';
+import { renderCharts, renderedObjects } from './gitops/rendered';
 import { Platform } from './platform';
 
 /** The files of one synth: relative path → YAML text. */
@@ -21,7 +21,9 @@ export function renderPlatform(platform: Platform): Manifests {
   if (errors.length > 0) throw new Error(`Validation failed:\n${errors.join('\n')}`);
 
   const files: Manifests = new Map();
-  for (const chart of platform.charts) {
+  const charts = platform.charts;
+  renderCharts(charts);
+  for (const chart of charts) {
     for (const object of renderedObjects(chart)) {
       const file = path.posix.join(platform.config.name, chart.node.id, fileName(object));
       if (files.has(file)) throw new Error(`two objects render to ${file}; give them distinct names`);
@@ -44,22 +46,24 @@ function fileName(object: any): string {
 /**
  * Replaces `outDir` with exactly `files`, atomically enough that a crash never leaves a half-written
  * dist/: a staging folder is filled completely, then swapped in with two renames. A file whose text
- * is unchanged is hard-linked from the old dist/ instead of written again (most of a synth's time
- * was creating ~500 files); the old folder is only unlinked, never written to.
+ * is unchanged is hard-linked from the old dist/ instead of written again (creating ~500 files was
+ * most of a synth's time), and a dist/ that already holds exactly `files` is left as it is. The old
+ * folder is only read and unlinked, never written to.
  */
 export function writeManifests(files: Manifests, outDir: string): void {
+  const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const existing = listTree(outDir);
+  const unchanged = new Set(sorted.filter(([rel, text]) => existing.files.get(rel) === Buffer.byteLength(text) && sameText(path.join(outDir, rel), text)).map(([rel]) => rel));
+  const folders = new Set(sorted.flatMap(([rel]) => parentFolders(rel)));
+  if (unchanged.size === files.size && existing.files.size === files.size && !existing.other && [...existing.folders].every((f) => folders.has(f))) return;
+
   const parent = path.dirname(path.resolve(outDir));
   const staging = fs.mkdtempSync(path.join(parent, '.dist-staging-'));
   try {
-    const folders = new Set<string>();
-    for (const [rel, text] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const folder of [...folders].sort()) fs.mkdirSync(path.join(staging, folder));
+    for (const [rel, text] of sorted) {
       const target = path.join(staging, rel);
-      const folder = path.dirname(target);
-      if (!folders.has(folder)) {
-        fs.mkdirSync(folder, { recursive: true });
-        folders.add(folder);
-      }
-      if (!linkIfUnchanged(path.join(outDir, rel), text, target)) fs.writeFileSync(target, text);
+      if (!(unchanged.has(rel) && tryLink(path.join(outDir, rel), target))) fs.writeFileSync(target, text);
     }
     const retired = `${staging}-old`;
     if (fs.existsSync(outDir)) fs.renameSync(outDir, retired);
@@ -71,15 +75,54 @@ export function writeManifests(files: Manifests, outDir: string): void {
   }
 }
 
-/** Hard-links `existing` to `target` when it is a plain file holding exactly `text`; false otherwise. */
-function linkIfUnchanged(existing: string, text: string, target: string): boolean {
+/** Every folder on the way to `rel` (a POSIX path relative to dist/), outermost first. */
+function parentFolders(rel: string): string[] {
+  const parts = rel.split('/').slice(0, -1);
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+/** Plain files (relative path → size) and folders below `dir`; `other` when anything else is there. */
+function listTree(dir: string): { files: Map<string, number>; folders: Set<string>; other: boolean } {
+  const tree = { files: new Map<string, number>(), folders: new Set<string>(), other: false };
+  const walk = (rel: string): void => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true });
+    } catch {
+      tree.other = rel !== ''; // no dist/ yet is fine; an unreadable folder inside it is not
+      return;
+    }
+    for (const entry of entries) {
+      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (entry.isDirectory()) {
+        tree.folders.add(child);
+        walk(child);
+      } else if (entry.isFile()) {
+        tree.files.set(child, fs.statSync(path.join(dir, child)).size);
+      } else {
+        tree.other = true;
+      }
+    }
+  };
+  walk('');
+  return tree;
+}
+
+function sameText(file: string, text: string): boolean {
   try {
-    const stat = fs.lstatSync(existing, { throwIfNoEntry: false });
-    if (!stat?.isFile() || stat.size !== Buffer.byteLength(text) || fs.readFileSync(existing, 'utf8') !== text) return false;
+    return fs.readFileSync(file, 'utf8') === text;
+  } catch {
+    return false;
+  }
+}
+
+/** Hard-links `existing` to `target`; false where the file system cannot (then the file is written). */
+function tryLink(existing: string, target: string): boolean {
+  try {
     fs.linkSync(existing, target);
     return true;
   } catch {
-    return false; // e.g. a file system without hard links: write the file instead
+    return false;
   }
 }
 

@@ -99,6 +99,21 @@ describe('writing dist/', () => {
     expect(fs.readdirSync(path.dirname(out))).toEqual(['dist']);
   });
 
+  test('GIVEN a dist/ that already holds exactly the files WHEN written again THEN it is left as it is', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dist-')), 'dist');
+    const files = new Map([['prod/a/One.yaml', 'kind: One\n'], ['dev/b/Two.yaml', 'kind: Two\n']]);
+    writeManifests(files, out);
+    const folderInode = fs.statSync(out).ino;
+
+    writeManifests(files, out);
+    expect(fs.statSync(out).ino).toBe(folderInode);
+
+    fs.mkdirSync(path.join(out, 'prod', 'empty-leftover'));
+    writeManifests(files, out);
+    expect(fs.statSync(out).ino).not.toBe(folderInode);
+    expect(fs.readdirSync(path.join(out, 'prod'))).toEqual(['a']);
+  });
+
   test('one folder per chart in every environment', () => {
     for (const env of ENVIRONMENTS) {
       const s = synthEnv(env);

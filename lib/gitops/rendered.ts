@@ -10,6 +10,8 @@
  * loses objects after its render fails loudly instead of serving a stale render.
  */
 import { ApiObject, Chart } from 'cdk8s';
+// The dependency order cdk8s synthesizes a chart's objects in (cdk8s is pinned in package.json).
+import { DependencyGraph } from 'cdk8s/lib/dependency';
 
 interface ChartRender {
   /** The chart's own ApiObjects, in construct-tree order (to notice a chart that changed). */
@@ -25,6 +27,22 @@ const renders = new WeakMap<Chart, ChartRender>();
 /** The JSON of every object of `chart`, in cdk8s's order (as `chart.toJson()`), rendered once. */
 export function renderedObjects(chart: Chart): any[] {
   return renderOf(chart).objects;
+}
+
+/**
+ * Renders `charts` (all complete) in one pass: cdk8s resolves the dependencies and validates the
+ * whole app once, for the first chart not rendered yet, instead of once per chart.
+ */
+export function renderCharts(charts: readonly Chart[]): void {
+  let resolved = false;
+  for (const chart of charts) {
+    if (renders.has(chart)) continue;
+    // The first: cdk8s's own synthesis (dependencies of the whole app, validation, then its objects).
+    // The others: the same objects in the same order, without resolving and validating again.
+    const objects = resolved ? synthOrder(chart).map((o) => o.toJson()) : chart.toJson();
+    resolved = true;
+    remember(chart, objects);
+  }
 }
 
 /** Each ApiObject of `chart` with its rendered JSON. */
@@ -49,8 +67,10 @@ function renderOf(chart: Chart): ChartRender {
     }
     return cached;
   }
-  // cdk8s's own synthesis: resolves dependencies and validates the app, then renders in order.
-  const objects = chart.toJson();
+  return remember(chart, chart.toJson());
+}
+
+function remember(chart: Chart, objects: any[]): ChartRender {
   const members = ownApiObjects(chart);
   const byIdentity = new Map(members.map((o) => [apiObjectIdentity(o), o]));
   const constructs = objects.map((json) => byIdentity.get(identity(json)));
@@ -60,6 +80,11 @@ function renderOf(chart: Chart): ChartRender {
   const render = { members, objects, constructs: constructs as ApiObject[] };
   renders.set(chart, render);
   return render;
+}
+
+/** What `Chart.toJson()` renders after the app's dependencies are resolved (cdk8s's chartToKube). */
+function synthOrder(chart: Chart): ApiObject[] {
+  return new DependencyGraph(chart.node).topology().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
 }
 
 /** The ApiObjects whose closest chart is `chart` (those `Chart.toJson()` renders). */
