@@ -13,8 +13,17 @@ import { Platform } from './platform';
 /** The files of one synth: relative path → YAML text. */
 export type Manifests = Map<string, string>;
 
-/** Every chart's objects as YAML, from the one render per chart that the GitOps derivation shares. */
-export function renderPlatform(platform: Platform): Manifests {
+/**
+ * YAML already written, by the JSON of its object. Environments share most objects (dashboards,
+ * scripts, rules), so a synth of all of them passes one cache to every renderPlatform.
+ */
+export type YamlCache = Map<string, string>;
+
+/**
+ * Every chart's objects as YAML, from the one render per chart that the GitOps derivation shares.
+ * @param yamlCache YAML of identical objects rendered before (another environment of this synth)
+ */
+export function renderPlatform(platform: Platform, yamlCache: YamlCache = new Map()): Manifests {
   const errors = platform.app.node
     .findAll()
     .flatMap((c) => c.node.validate().map((message) => `${c.node.path}: ${message}`));
@@ -27,7 +36,13 @@ export function renderPlatform(platform: Platform): Manifests {
     for (const object of renderedObjects(chart)) {
       const file = path.posix.join(platform.config.name, chart.node.id, fileName(object));
       if (files.has(file)) throw new Error(`two objects render to ${file}; give them distinct names`);
-      files.set(file, toYaml(object));
+      const json = JSON.stringify(object);
+      let text = yamlCache.get(json);
+      if (text === undefined) {
+        text = toYaml(object);
+        yamlCache.set(json, text);
+      }
+      files.set(file, text);
     }
   }
   return files;
