@@ -70,7 +70,8 @@ export function writeManifests(files: Manifests, outDir: string): void {
   const existing = listTree(outDir);
   const unchanged = new Set(sorted.filter(([rel, text]) => existing.files.get(rel) === Buffer.byteLength(text) && sameText(path.join(outDir, rel), text)).map(([rel]) => rel));
   const folders = new Set(sorted.flatMap(([rel]) => parentFolders(rel)));
-  if (unchanged.size === files.size && existing.files.size === files.size && !existing.other && [...existing.folders].every((f) => folders.has(f))) return;
+  const same = existing.found && !existing.other && unchanged.size === files.size && existing.files.size === files.size && [...existing.folders].every((f) => folders.has(f));
+  if (same) return;
 
   const parent = path.dirname(path.resolve(outDir));
   const staging = fs.mkdtempSync(path.join(parent, '.dist-staging-'));
@@ -97,8 +98,8 @@ function parentFolders(rel: string): string[] {
 }
 
 /** Plain files (relative path → size) and folders below `dir`; `other` when anything else is there. */
-function listTree(dir: string): { files: Map<string, number>; folders: Set<string>; other: boolean } {
-  const tree = { files: new Map<string, number>(), folders: new Set<string>(), other: false };
+function listTree(dir: string): { found: boolean; files: Map<string, number>; folders: Set<string>; other: boolean } {
+  const tree = { found: false, files: new Map<string, number>(), folders: new Set<string>(), other: false };
   const walk = (rel: string): void => {
     let entries: fs.Dirent[];
     try {
@@ -107,6 +108,7 @@ function listTree(dir: string): { files: Map<string, number>; folders: Set<strin
       tree.other = rel !== ''; // no dist/ yet is fine; an unreadable folder inside it is not
       return;
     }
+    if (rel === '') tree.found = true;
     for (const entry of entries) {
       const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
       if (entry.isDirectory()) {
