@@ -6,7 +6,7 @@
 import { ConfigError } from './lib/config/errors';
 import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
 import { Platform } from './charts/platform';
-import { Manifests, renderPlatform, writeManifests } from './lib/synth';
+import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
 
 function main(argv: string[]): void {
   let environmentsDir = ENVIRONMENTS_DIR;
@@ -20,8 +20,9 @@ function main(argv: string[]): void {
   const selected = envs.length > 0 ? envs : listEnvironments(environmentsDir);
   const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
   const files: Manifests = new Map();
+  const yamlCache: YamlCache = new Map();
   for (const config of configs) {
-    for (const [file, text] of renderPlatform(new Platform(config))) files.set(file, text);
+    for (const [file, text] of renderPlatform(new Platform(config), yamlCache)) files.set(file, text);
   }
   writeManifests(files, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);

@@ -110,8 +110,12 @@ const BAD: BadInput[] = [
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
 ];
 
-describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, (ctx) => {
-  test('two apps with the same name THEN the YAML is refused with the line of the duplicate', () => {
+// End to end, one case per kind of failure: a schema error, a cross-check in the config, and a
+// check that needs the rendered platform (a Secret read but not declared).
+const END_TO_END = ['negative replicas', 'a pool larger than max_connections allows', 'a secret read but never declared'];
+
+describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endToEnd: END_TO_END }, (ctx) => {
+  test('two apps with the same name THEN the YAML is refused with the line of the duplicate, end to end, and dist/ is unchanged', () => {
     const run = ctx.synthFile('domain: example.com\napps:\n  crm: { port: 3000 }\n  crm: { port: 3005 }\n');
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/duplicated mapping key \(4:3\)/);
@@ -121,18 +125,16 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, (ctx) =
 
   test('a secret declared twice THEN the YAML is refused with the line of the duplicate', () => {
     const twice = "secrets:\n  data:\n    postgres-app: { keys: [password], mode: existing }\n    postgres-app: { keys: [password], mode: existing }\n";
-    const run = ctx.synthFile(`domain: example.com\n${twice}`);
-    expect(run.status).toBe(1);
-    expect(run.stderr).toMatch(/duplicated mapping key \(5:5\)/);
-    expect(ctx.distUnchanged()).toBe(true);
+    const error = ctx.synthInProcess(`domain: example.com\n${twice}`);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(/duplicated mapping key \(5:5\)/);
   });
 
   test('a plain password where kubeseal output belongs THEN it is refused without echoing the value', () => {
-    const run = ctx.synthFile(yaml.dump({ domain: 'example.com', secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed', encryptedData: { password: 'correct-horse-battery' } } } } }));
-    expect(run.status).toBe(1);
-    expect(run.stderr).toContain('secrets.data.postgres-app.encryptedData.password = "(not shown)": is not a kubeseal-encrypted value; fix:');
-    expect(run.stderr).not.toContain('correct-horse-battery');
-    expect(ctx.distUnchanged()).toBe(true);
+    const error = ctx.synthInProcess(yaml.dump({ domain: 'example.com', secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'sealed', encryptedData: { password: 'correct-horse-battery' } } } } }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('secrets.data.postgres-app.encryptedData.password = "(not shown)": is not a kubeseal-encrypted value; fix:');
+    expect((error as ConfigError).message).not.toContain('correct-horse-battery');
   });
 
   test('the error is a ConfigError listing every problem at once', () => {

@@ -21,7 +21,7 @@ const BAD: BadInput[] = [
   ['a cache size below 0', { monitoring: { loki: { chunksCacheMB: -1 } } }, ['monitoring.loki.chunksCacheMB = -1']],
 ];
 
-describeBadInputs('GIVEN a bad monitoring section WHEN synthesizing', BAD);
+describeBadInputs('GIVEN a bad monitoring section WHEN synthesizing', BAD, { endToEnd: ['a retention size larger than the volume'] });
 
 describe('the duration and size parsers', () => {
   test.each([['15d', 15 * 86400e3], ['720h', 720 * 3600e3], ['2h30m', 9000e3], ['1w', 7 * 86400e3], ['500ms', 500]])('%s is %d ms', (text, ms) => {

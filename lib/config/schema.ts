@@ -9,6 +9,9 @@ import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 
+// A synth parses a handful of configurations: compiling zod's fast path (eval) costs more than it saves.
+z.config({ jitless: true });
+
 const storage = z.strictObject({
   /** PVC size. */
   size: quantity(),

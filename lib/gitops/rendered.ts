@@ -1,19 +1,95 @@
 /**
- * The JSON of each chart, rendered once for the GitOps derivation (secret check, sync policy,
- * Applications, AppProject) instead of once per use: rendering is most of the synth's time. It is
- * the state before the sync policy adds its annotations, which the derivation does not read.
+ * One render of each chart, shared by every consumer: the secret check, the sync policy, the Argo
+ * CD Applications and AppProject, and the writer of dist/ (lib/synth.ts). Rendering (cdk8s
+ * `toJson`) is most of the synth's time, so no consumer renders a chart on its own.
+ *
+ * A chart is rendered the first time a consumer asks for it, which must be once the chart is
+ * complete: Platform first asks after the last workload chart is built, and the writer asks for
+ * charts nobody asked for before (the Argo CD chart, a chart added later). The sync policy changes a
+ * few objects after their render; it re-renders exactly those (`rerender`). A chart that gains or
+ * loses objects after its render fails loudly instead of serving a stale render.
  */
 import { ApiObject, Chart } from 'cdk8s';
+// The dependency order cdk8s synthesizes a chart's objects in (cdk8s is pinned in package.json).
+import { DependencyGraph } from 'cdk8s/lib/dependency';
 
-const cache = new WeakMap<Chart, any[]>();
+interface ChartRender {
+  /** The chart's own ApiObjects, in construct-tree order (to notice a chart that changed). */
+  readonly members: ApiObject[];
+  /** Their JSON, in cdk8s's synthesis order (as `chart.toJson()`). */
+  readonly objects: any[];
+  /** The ApiObject of each entry of `objects`, index by index. */
+  readonly constructs: ApiObject[];
+}
 
+const renders = new WeakMap<Chart, ChartRender>();
+
+/** The JSON of every object of `chart`, in cdk8s's order (as `chart.toJson()`), rendered once. */
 export function renderedObjects(chart: Chart): any[] {
-  let objects = cache.get(chart);
-  if (objects === undefined) {
-    objects = chart.toJson();
-    cache.set(chart, objects);
+  return renderOf(chart).objects;
+}
+
+/**
+ * Renders `charts` (all complete) in one pass: cdk8s resolves the dependencies and validates the
+ * whole app once, for the first chart not rendered yet, instead of once per chart.
+ */
+export function renderCharts(charts: readonly Chart[]): void {
+  let resolved = false;
+  for (const chart of charts) {
+    if (renders.has(chart)) continue;
+    // The first: cdk8s's own synthesis (dependencies of the whole app, validation, then its objects).
+    // The others: the same objects in the same order, without resolving and validating again.
+    const objects = resolved ? synthOrder(chart).map((o) => o.toJson()) : chart.toJson();
+    resolved = true;
+    remember(chart, objects);
   }
-  return objects;
+}
+
+/** Each ApiObject of `chart` with its rendered JSON. */
+export function renderedPairs(chart: Chart): { construct: ApiObject; json: any }[] {
+  const { constructs, objects } = renderOf(chart);
+  return constructs.map((construct, i) => ({ construct, json: objects[i] }));
+}
+
+/** Renders `object` again after a change made once its chart was rendered (the sync policy). */
+export function rerender(object: ApiObject): void {
+  const render = renders.get(Chart.of(object));
+  const index = render?.constructs.indexOf(object) ?? -1;
+  if (render && index >= 0) render.objects[index] = object.toJson();
+}
+
+function renderOf(chart: Chart): ChartRender {
+  const cached = renders.get(chart);
+  if (cached !== undefined) {
+    const now = ownApiObjects(chart);
+    if (now.length !== cached.members.length || now.some((o, i) => o !== cached.members[i])) {
+      throw new Error(`chart "${chart.node.id}" changed after it was rendered; fix: build every object of a chart before the GitOps charts (lib/platform.ts)`);
+    }
+    return cached;
+  }
+  return remember(chart, chart.toJson());
+}
+
+function remember(chart: Chart, objects: any[]): ChartRender {
+  const members = ownApiObjects(chart);
+  const byIdentity = new Map(members.map((o) => [apiObjectIdentity(o), o]));
+  const constructs = objects.map((json) => byIdentity.get(identity(json)));
+  if (byIdentity.size !== objects.length || constructs.some((c) => c === undefined)) {
+    throw new Error(`chart "${chart.node.id}": its rendered objects do not match its ApiObjects one to one; fix: give each object a distinct kind, namespace and name`);
+  }
+  const render = { members, objects, constructs: constructs as ApiObject[] };
+  renders.set(chart, render);
+  return render;
+}
+
+/** What `Chart.toJson()` renders after the app's dependencies are resolved (cdk8s's chartToKube). */
+function synthOrder(chart: Chart): ApiObject[] {
+  return new DependencyGraph(chart.node).topology().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
+}
+
+/** The ApiObjects whose closest chart is `chart` (those `Chart.toJson()` renders). */
+function ownApiObjects(chart: Chart): ApiObject[] {
+  return chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
 }
 
 /** apiVersion, kind, namespace and name: unique within one chart. */

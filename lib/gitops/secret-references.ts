@@ -6,7 +6,7 @@
 import { Chart } from 'cdk8s';
 import { ConfigError, ConfigProblem } from '../config/errors';
 import { NAMESPACE_ROLES, NamespaceRole, PlatformConfig } from '../config/schema';
-import { renderedObjects } from './rendered';
+import { renderCharts, renderedObjects } from './rendered';
 
 export interface SecretReference {
   readonly namespace: string;
@@ -115,6 +115,7 @@ export const SECRETS_CHART = 'secrets';
  * is not declared under `secrets`, or is declared twice.
  */
 export function assertSecretsDeclared(config: PlatformConfig, charts: readonly Chart[], extra: readonly { namespace: string; name: string; key?: string }[]): void {
+  renderCharts(charts);
   const objects = charts.flatMap((c) => renderedObjects(c).map((object) => ({ chart: c.node.id, object })));
   const references: SecretReference[] = [
     ...objects.flatMap(({ object }) => findSecretReferences(object)),

@@ -7,7 +7,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
-import { apiObjectIdentity, identity, renderedObjects } from './rendered';
+import { renderedPairs, rerender } from './rendered';
 import { HelmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
@@ -49,12 +49,13 @@ export function scopeOf(release: HelmRelease<object>): HelmChartScope {
 /** A Helm add-on whose chart installs CRDs must sync before the objects of those kinds. */
 export const isCrdBearing = (release: HelmRelease<object>): boolean => scopeOf(release).crdGroups.length > 0;
 
-/** Applies the policy to every ApiObject of `charts` (call once, after all charts are built). */
+/**
+ * Applies the policy to every ApiObject of `charts` (call once, after all charts are built). Reads
+ * the shared render of each chart and re-renders only the objects it changes.
+ */
 export function applySyncPolicy(charts: readonly Chart[]): void {
   for (const chart of charts) {
-    const rendered = new Map(renderedObjects(chart).map((o) => [identity(o), o]));
-    for (const object of chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject)) {
-      const json = rendered.get(apiObjectIdentity(object)) ?? object.toJson();
+    for (const { construct: object, json } of renderedPairs(chart)) {
       const where = `${chart.node.id}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
       if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
         throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
@@ -68,6 +69,7 @@ export function applySyncPolicy(charts: readonly Chart[]): void {
         if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
         shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chart.node.id), isCrdBearing(release));
       }
+      if (options.length > 0 || isHelmApplication(json)) rerender(object);
     }
   }
 }

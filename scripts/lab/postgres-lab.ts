@@ -108,7 +108,31 @@ export class PostgresLab {
     });
     if (bootstrap.status !== 0) throw new Error(`bootstrap failed: ${bootstrap.stdout}\n${bootstrap.stderr}`);
     await this.startPostgres('replica', this.replicaPort);
+    await this.waitForStreaming();
     return bootstrap;
+  }
+
+  /**
+   * Accepting connections is not streaming yet: under load the walreceiver can take seconds to
+   * attach. Waits (at most `attempts` polls, at most `timeoutMs`) until the primary reports the
+   * replica's slot active and its walsender `streaming`.
+   */
+  private async waitForStreaming(attempts = 150, timeoutMs = 60_000): Promise<void> {
+    const query = (port: number, sql: string) =>
+      runAsService(`${this.bin}/psql`, [`host=127.0.0.1 port=${port} dbname=postgres user=postgres`, '--no-psqlrc', '-qAt', '-c', sql], {
+        env: this.env({ PGPASSWORD: PASSWORDS.superuser }), timeoutMs: 10_000,
+      }).stdout?.trim() ?? '';
+    const slot = query(this.replicaPort, 'SHOW primary_slot_name');
+    if (!/^[a-z0-9_]+$/.test(slot)) throw new Error(`the replica has no primary_slot_name (got "${slot}"; see ${this.dir}/replica.log)`);
+    const streaming =
+      'SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid ' +
+      `WHERE s.slot_name = '${slot}' AND s.active AND r.state = 'streaming'`;
+    const deadline = Date.now() + timeoutMs;
+    for (let i = 0; i < attempts && Date.now() < deadline; i++) {
+      if (query(this.primaryPort, streaming) === '1') return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`replica slot ${slot} is not streaming after ${attempts} polls / ${timeoutMs} ms (see ${this.dir}/replica.log)`);
   }
 
   /** Writes the synthesized pgbouncer.ini and runs the synthesized start.sh. */

@@ -34,8 +34,29 @@ export function synth(config: PlatformConfig, options?: PlatformOptions): Synthe
   return { config, platform, objects };
 }
 
+const shipped = new Map<string, Synthesized>();
+
+/**
+ * A shipped environment, synthesized once per test file (jest gives each file its own modules) and
+ * shared by its tests; its objects are frozen, so a test that changes them fails instead of
+ * leaking into the next.
+ */
 export function synthEnv(env: string): Synthesized {
-  return synth(loadConfig(env));
+  let s = shipped.get(env);
+  if (s === undefined) {
+    s = synth(loadConfig(env));
+    deepFreeze(s.objects);
+    shipped.set(env, s);
+  }
+  return s;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 /** Objects of one kind (optionally by name). */
