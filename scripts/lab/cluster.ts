@@ -200,8 +200,11 @@ export class LabCluster {
 
   /** k3s-like nodes, simulated by kwok; the not-ready taint added at creation is lifted once Ready. */
   private async createNodes(nodes: readonly LabNode[]): Promise<void> {
-    for (const n of nodes) {
+    const shape = (n: LabNode) => {
       const allocatable = { cpu: n.cpu, memory: `${Math.floor((parseQuantity(n.memory) - EVICTION_RESERVE) / 2 ** 20)}Mi`, pods: '110', 'ephemeral-storage': '50Gi' };
+      return { capacity: { ...allocatable, memory: n.memory }, allocatable };
+    };
+    for (const n of nodes) {
       await this.must('POST', '/api/v1/nodes', {
         apiVersion: 'v1', kind: 'Node',
         metadata: {
@@ -216,13 +219,20 @@ export class LabCluster {
         },
         spec: {},
       });
-      await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, {
-        status: { capacity: { ...allocatable, memory: n.memory }, allocatable },
-      }, 'application/merge-patch+json');
     }
-    await this.waitFor('the nodes to be Ready', async () => {
-      const list = await this.request('GET', '/api/v1/nodes');
-      return nodes.every((n) => (list.body.items as any[]).some((x) => x.metadata.name === n.name && x.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')));
+    // kwok marks each node Ready; the shape is (re)applied until both hold, since kwok may write a
+    // status it read before the shape was set.
+    await this.waitFor('the nodes to be Ready with their capacity', async () => {
+      let done = true;
+      for (const n of nodes) {
+        const live = (await this.must('GET', `/api/v1/nodes/${n.name}`)).body;
+        const want = shape(n);
+        const shaped = live.status?.allocatable?.cpu === want.allocatable.cpu && live.status?.allocatable?.memory === want.allocatable.memory;
+        const ready = live.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+        if (!shaped) await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, { status: want }, 'application/merge-patch+json');
+        done &&= shaped && ready;
+      }
+      return done;
     }, 60_000);
     for (const n of nodes) await this.must('PATCH', `/api/v1/nodes/${n.name}`, { spec: { taints: null } }, 'application/merge-patch+json');
   }

@@ -30,7 +30,10 @@ const containerStatuses = (field: string, list: string, ready: boolean, state: s
 const running = 'running: { startedAt: {{ $now | Quote }} }';
 const completed = 'terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }';
 
-/** A node that is not Ready yet: Ready, with the capacity and allocatable it was created with. */
+/**
+ * A node that is not Ready yet: Ready, keeping the capacity and allocatable the harness set (left
+ * out of the patch when kwok read the node before they were set, so that they are never wiped).
+ */
 const nodeReady = stage('lab-node-ready', 'Node',
   [{ key: '.status.conditions.[] | select( .type == "Ready" ) | .status', operator: 'NotIn', values: ['True'] }],
   {
@@ -49,10 +52,14 @@ addresses:
   address: {{ NodeIP | Quote }}
 - type: Hostname
   address: {{ NodeName | Quote }}
+{{ with .status.capacity }}
 capacity:
-{{ YAML .status.capacity 1 }}
+{{ YAML . 1 }}
+{{ end }}
+{{ with .status.allocatable }}
 allocatable:
-{{ YAML .status.allocatable 1 }}
+{{ YAML . 1 }}
+{{ end }}
 nodeInfo:
   architecture: amd64
   operatingSystem: linux
