@@ -48,6 +48,63 @@ async function events(lab: LabCluster, reason: string): Promise<string[]> {
   return items.map((e) => `${e.involvedObject.namespace}/${e.involvedObject.kind}/${e.involvedObject.name}: ${e.message}`);
 }
 
+interface LabRun {
+  readonly lab: LabCluster;
+  readonly report: LabSyncReport;
+  readonly pods: any[];
+}
+
+/**
+ * Starts the lab of one environment and applies its dist/ (once per environment). All
+ * environments start together: their control planes mostly wait on controllers and kwok.
+ */
+const runs = new Map<string, Promise<LabRun>>();
+function labRun(env: string): Promise<LabRun> {
+  if (!runs.has(env)) runs.set(env, startAndSync(env));
+  return runs.get(env)!;
+}
+
+async function startAndSync(env: string): Promise<LabRun> {
+  if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);
+  const { config, objects } = synthEnv(env);
+  const nodes = nodesFor(env, config.cluster);
+  const progress: string[] = [];
+  const log = (line: string) => progress.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
+  const lab = await LabCluster.start({ nodes, log }).catch((err) => {
+    throw new Error(`${err.message}\n${progress.join('\n')}`);
+  });
+  const t0 = Date.now();
+  const report = await syncToLab(lab, objects, { nodes: nodes.length, log });
+  if (report.unhealthy.length > 0) console.log(`lab ${env}: progress\n${progress.join('\n')}`);
+  // The HPA controller raises Deployments to minReplicas; wait for those pods too.
+  await lab.waitFor('HPA-scaled Deployments to be ready', async () => {
+    const hpas = await lab.list('/apis/autoscaling/v2/horizontalpodautoscalers');
+    for (const hpa of hpas) {
+      const d = (await lab.request('GET', `/apis/apps/v1/namespaces/${hpa.metadata.namespace}/deployments/${hpa.spec.scaleTargetRef.name}`)).body;
+      if ((d.spec?.replicas ?? 0) < (hpa.spec.minReplicas ?? 1) || !isReady(d)) return false;
+    }
+    return true;
+  }, 90_000).catch(() => undefined);
+  const pods = await lab.list('/api/v1/pods');
+  const perNode = new Map(nodes.map((n) => [n.name, [] as string[]]));
+  for (const p of pods) perNode.get(p.spec.nodeName)?.push(`${p.metadata.namespace}/${p.metadata.name}`);
+  console.log([
+    `lab ${env}: started in ${(lab.startupMs / 1000).toFixed(1)} s; ${report.applied} objects applied in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
+      `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
+    ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
+    '  requests placed by the scheduler against allocatable:',
+    ...formatNodeUsage(await nodeUsage(lab)),
+  ].join('\n'));
+  return { lab, report, pods };
+}
+
+if (missing.length === 0) {
+  beforeAll(() => {
+    // Start every environment's lab now; each block below awaits its own.
+    for (const env of ENVIRONMENTS) labRun(env).catch(() => undefined);
+  });
+}
+
 describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped like its nodes', (env) => {
   let lab: LabCluster;
   let report: LabSyncReport;
@@ -56,38 +113,11 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
   const nodes = nodesFor(env, config.cluster);
 
   beforeAll(async () => {
-    if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);
-    const progress: string[] = [];
-    const log = (line: string) => progress.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
-    lab = await LabCluster.start({ nodes, log }).catch((err) => {
-      throw new Error(`${err.message}\n${progress.join('\n')}`);
-    });
-    const t0 = Date.now();
-    report = await syncToLab(lab, objects, { nodes: nodes.length, log });
-    if (report.unhealthy.length > 0) console.log(`lab ${env}: progress\n${progress.join('\n')}`);
-    // The HPA controller raises Deployments to minReplicas; wait for those pods too.
-    await lab.waitFor('HPA-scaled Deployments to be ready', async () => {
-      const hpas = await lab.list('/apis/autoscaling/v2/horizontalpodautoscalers');
-      for (const hpa of hpas) {
-        const d = (await lab.request('GET', `/apis/apps/v1/namespaces/${hpa.metadata.namespace}/deployments/${hpa.spec.scaleTargetRef.name}`)).body;
-        if ((d.spec?.replicas ?? 0) < (hpa.spec.minReplicas ?? 1) || !isReady(d)) return false;
-      }
-      return true;
-    }, 90_000).catch(() => undefined);
-    pods = await lab.list('/api/v1/pods');
-    const perNode = new Map(nodes.map((n) => [n.name, [] as string[]]));
-    for (const p of pods) perNode.get(p.spec.nodeName)?.push(`${p.metadata.namespace}/${p.metadata.name}`);
-    console.log([
-      `lab ${env}: started in ${(lab.startupMs / 1000).toFixed(1)} s; ${report.applied} objects applied in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
-        `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
-      ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
-      '  requests placed by the scheduler against allocatable:',
-      ...formatNodeUsage(await nodeUsage(lab)),
-    ].join('\n'));
+    ({ lab, report, pods } = await labRun(env));
   }, 600_000);
 
   afterAll(async () => {
-    await lab?.stop();
+    await (lab ?? (await labRun(env).catch(() => undefined))?.lab)?.stop();
   });
 
   test('THEN the API server accepts every object of dist/ with server-side apply', () => {
