@@ -8,7 +8,7 @@
  * archive: recorded as such), and `charts.lock.json` updated. An archive already in the cache with
  * the locked sha256 is kept. The synth reads only this cache, never the network.
  */
-import { spawnSync } from 'child_process';
+import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -28,7 +28,8 @@ export interface PullOptions {
 /** The digest (sha256 hex) index.yaml publishes for a chart version, or undefined when it lists none. */
 export async function indexDigest(pin: ChartPin, fetchText: (url: string) => Promise<string>): Promise<string | undefined> {
   const url = `${pin.repo.replace(/\/+$/, '')}/index.yaml`;
-  const index = yaml.load(await fetchText(url)) as { entries?: Record<string, { version: string; digest?: string }[]> };
+  // Every scalar as a string: a digest of hex digits (or a version like 1.10) must not become a number.
+  const index = yaml.load(await fetchText(url), { schema: yaml.FAILSAFE_SCHEMA }) as { entries?: Record<string, { version: string; digest?: string }[]> };
   const entry = index?.entries?.[pin.chart]?.find((e) => e.version === pin.version || `v${e.version}` === pin.version);
   if (!entry) throw new Error(`${url} lists no ${pin.chart} ${pin.version}; fix: correct the version in lib/config/versions.ts or the repository in lib/addons/`);
   return entry.digest;
@@ -38,6 +39,13 @@ async function fetchText(url: string): Promise<string> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${res.statusText}`);
   return res.text();
+}
+
+/** Runs helm without blocking (a repository may be served by this process); the error text, or undefined. */
+function helmRun(helm: string, args: string[], env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(helm, args, { env, timeout: 300_000 }, (err, _stdout, stderr) => resolve(err ? String(stderr || err.message) : undefined));
+  });
 }
 
 /** Pulls every pin not yet in `cacheDir` (or not matching its lock); returns the problems, one line each. */
@@ -61,13 +69,14 @@ export async function pullCharts(pins: readonly ChartPin[], cacheDir: string, op
       const oci = pin.repo.startsWith('oci://');
       const download = path.join(home, 'download');
       fs.rmSync(download, { recursive: true, force: true });
+      fs.mkdirSync(download);
       const args = oci
         ? ['pull', `${pin.repo.replace(/\/+$/, '')}/${pin.chart}`, '--version', pin.version, '--destination', download]
         : ['pull', pin.chart, '--repo', pin.repo, '--version', pin.version, '--destination', download];
-      const run = spawnSync(options.helm, args, { encoding: 'utf8', env, timeout: 300_000 });
+      const failure = await helmRun(options.helm, args, env);
       const pulled = path.join(download, file);
-      if (run.status !== 0 || !fs.existsSync(pulled)) {
-        problems.push(`${pin.chart} ${pin.version} from ${pin.repo}: helm pull failed: ${(run.stderr || run.error?.message || `no ${file} written`).trim()}`);
+      if (failure !== undefined || !fs.existsSync(pulled)) {
+        problems.push(`${pin.chart} ${pin.version} from ${pin.repo}: helm pull failed: ${(failure ?? `no ${file} written`).trim()}`);
         continue;
       }
       const sha256 = sha256File(pulled);
