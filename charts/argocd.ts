@@ -11,8 +11,8 @@ import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-releas
 import { GroupKind, HelmChartScope } from '../lib/gitops/helm-scope';
 import { ARGOCD_CHART, globOf, groupOf, kindGlob, ROOT_APPLICATION, syncOwner } from '../lib/gitops/placement';
 import { renderedObjects } from '../lib/gitops/rendered';
-import { applySyncPolicy, helmReleases, isCrdBearing, isHelmApplication, scopeOf, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
-import { chartWave } from '../lib/gitops/sync-order';
+import { applyObjectPolicy, applySyncPolicy, helmReleases, isCrdBearing, isHelmApplication, scopeOf, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
+import { chartWave, waveOf } from '../lib/gitops/sync-order';
 
 
 export interface ArgoCdChartProps {
@@ -65,11 +65,14 @@ export class ArgoCdChart extends Chart {
 
     applySyncPolicy(charts);
     // Waves of every chart up front: a chart missing from SYNC_ORDER fails here, by name.
-    for (const chart of charts) chartWave(chart.node.id);
+    const waves = new Map(charts.map((chart) => [chart.node.id, waveOf(chart)]));
 
     // Argo CD itself (lib/addons/argo-cd.ts), in this chart's wave: the sync policy above covers only the other charts.
     const own = installAddOns(this, props.addOns ?? ADD_ONS, { config });
-    for (const release of own) shapeHelmApplication(release.application!, chartWave(ARGOCD_CHART), isCrdBearing(release));
+    for (const release of own) {
+      if (release.application) shapeHelmApplication(release.application, chartWave(ARGOCD_CHART), isCrdBearing(release));
+      for (const object of release.renderedObjects) applyObjectPolicy(ARGOCD_CHART, object, object.toJson());
+    }
     this.argoCd = releaseOf(own, argoCd);
 
     const rendered: RenderedChart[] = charts.map((c) => ({ id: c.node.id, objects: renderedObjects(c) }));
@@ -99,7 +102,7 @@ export class ArgoCdChart extends Chart {
       if (owned.length === 0) continue; // everything it renders is synced by another Application
       const ignoreDifferences = hpaManagedReplicas(owned, rendered.flatMap((c) => c.objects));
       applications[chart.id] = new Application(this, `app-${chart.id}`, {
-        metadata: { name: chart.id, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE_ANNOTATION]: String(chartWave(chart.id)) } },
+        metadata: { name: chart.id, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE_ANNOTATION]: String(waves.get(chart.id)) } },
         spec: {
           project: PROJECT,
           ...oneOrMany(sourcesOf(chart.id, rendered)),
@@ -132,7 +135,7 @@ export class ArgoCdChart extends Chart {
       },
     });
 
-    const helmApplications = [...rendered.flatMap((c) => c.objects), ...own.map((r) => r.application!.toJson())].filter(isHelmApplication);
+    const helmApplications = [...rendered.flatMap((c) => c.objects), ...own.flatMap((r) => (r.application ? [r.application.toJson()] : []))].filter(isHelmApplication);
     const scopes = helmReleases(...charts, this).map(scopeOf);
     const allObjects = [...rendered.flatMap((c) => c.objects), ...this.toJson()];
     this.project = new AppProject(this, 'project', {

@@ -18,6 +18,7 @@ import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
 import { HelmAddOn } from '../lib/addons/addon';
 import { ADD_ONS } from '../lib/addons/registry';
+import { assertKnownAddOnIds } from '../lib/addons/inline';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
 export const EXTRA_DATA_SERVICES_CHART = 'data-services';
@@ -65,6 +66,7 @@ export class Platform {
 
   constructor(config: PlatformConfig, options: PlatformOptions = {}) {
     const addOns = options.addOns ?? ADD_ONS;
+    assertKnownAddOnIds(config, addOns.map((a) => a.id));
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });

@@ -4,7 +4,9 @@
  * lists the descriptors; the chart that hosts an add-on installs it with `installAddOns`, and
  * the AppProject, the sync waves, the footprint and the NetworkPolicies are derived from it.
  */
+import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { renderModeOf } from '../config/helm';
 import { PlatformConfig } from '../config/schema';
 import { CHART_VERSIONS } from '../config/versions';
 import { HelmRelease } from '../constructs/helm-release';
@@ -14,7 +16,9 @@ import { ProbeBackend, ProbeTarget } from '../constructs/monitoring/probes';
 import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
 import { HelmChartScope } from '../gitops/helm-scope';
+import { ARGOCD_CHART } from '../gitops/placement';
 import { chartWave, CRD_ADDONS } from '../gitops/sync-order';
+import { InlineAddOnChart, inlineRender } from './inline';
 
 /** Pods of one component of a release: the labels its chart gives them and the ports they listen on. */
 export interface AddOnPods {
@@ -99,15 +103,30 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
 /** A chart in its repository, at the exact version CHART_VERSIONS pins for it. */
 export const chartPin = (repo: string, chart: keyof typeof CHART_VERSIONS) => ({ repo, chart, version: CHART_VERSIONS[chart] });
 
-/** The Argo CD Application of one add-on, with its scope, and its NetworkPolicies. */
-export function installAddOn<V extends object>(scope: Construct, host: string, addOn: HelmAddOn<V>, inputs: Omit<AddOnInputs, 'namespace'>): HelmRelease<V> {
+/**
+ * One add-on with its NetworkPolicies: an Argo CD Application in the host chart (`helm.render:
+ * application`), or (`inline`) the chart's objects rendered from the chart cache into a chart of
+ * their own, `dist/<env>/<add-on id>/`, whose Application has the wave the add-on's Application
+ * would have. Argo CD's own chart (host `argocd`) renders into the argocd folder, which the root syncs.
+ * `crdGroups`: API groups of every add-on's CRDs, for the chart's `.Capabilities.APIVersions`.
+ */
+export function installAddOn<V extends object>(
+  scope: Construct, host: string, addOn: HelmAddOn<V>, inputs: Omit<AddOnInputs, 'namespace'>, crdGroups: readonly string[] = addOn.crdGroups,
+): HelmRelease<V> {
   const all: AddOnInputs = { ...inputs, namespace: addOn.namespace(inputs.config) };
-  const release = new HelmRelease<V>(scope, addOn.id, {
+  const wave = chartWave(addOn.crdGroups.length > 0 ? CRD_ADDONS : host);
+  const inline = renderModeOf(inputs.config.helm, addOn.id) === 'inline';
+  const selfHosted = host === ARGOCD_CHART;
+  const render = inline ? inlineRender(inputs.config, addOn.id, addOn, crdGroups) : undefined;
+  const target = inline && !selfHosted ? new InlineAddOnChart(Chart.of(scope).node.scope!, addOn.id, { syncWave: wave }) : scope;
+  const release = new HelmRelease<V>(target, addOn.id, {
     repository: addOn.repo, chart: addOn.chart, version: addOn.version, releaseName: addOn.releaseName, namespace: all.namespace,
     values: addOn.values(all), serverSideApply: addOn.serverSideApply,
-    // The sync policy (lib/gitops/sync-policy.ts) sets the final wave from SYNC_ORDER.
-    syncWave: chartWave(addOn.crdGroups.length > 0 ? CRD_ADDONS : host),
+    // Application mode: the sync policy (lib/gitops/sync-policy.ts) sets the final wave from SYNC_ORDER.
+    // Inline: the folder's Application carries the wave; inside the argocd folder, Argo CD's objects sync with the project.
+    syncWave: !inline ? wave : selfHosted ? chartWave(ARGOCD_CHART) : 0,
     scope: { crdGroups: addOn.crdGroups, clusterKinds: addOn.clusterKinds, extraNamespaces: addOn.extraNamespaces },
+    ...(render ? { render: 'inline' as const, ...render } : {}),
   });
   for (const flow of addOn.flows?.(all) ?? []) {
     new AllowFlows(scope, `${addOn.id}-flows-${flow.name}`, { ...flow, namespace: flow.namespace ?? all.namespace });
@@ -118,7 +137,8 @@ export function installAddOn<V extends object>(scope: Construct, host: string, a
 /** Installs every add-on of `addOns` hosted by the chart `host` (by its id). */
 export function installAddOns(host: Construct, addOns: readonly HelmAddOn[], inputs: Omit<AddOnInputs, 'namespace'>): HelmRelease<object>[] {
   const id = host.node.id;
-  return addOns.filter((a) => a.host === id).map((a) => installAddOn(host, id, a, inputs));
+  const crdGroups = addOns.flatMap((a) => a.crdGroups);
+  return addOns.filter((a) => a.host === id).map((a) => installAddOn(host, id, a, inputs, crdGroups));
 }
 
 /** The release of `addOn` among `releases`, typed by its values (undefined when it is not installed). */

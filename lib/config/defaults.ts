@@ -202,6 +202,8 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       sealedSecrets: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
     },
   },
+  // --- Helm add-ons: Argo CD renders them (application); inline renders them into dist/ from the chart cache ---
+  helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: '1.28.0' },
   // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
   // `existing` until an environment seals its own values: ciphertext is bound to one cluster's
   // sealing key, so it cannot live in the defaults.

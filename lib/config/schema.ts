@@ -8,6 +8,7 @@ import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
+import { helmSchema } from './helm';
 
 // A synth parses a handful of configurations: compiling zod's fast path (eval) costs more than it saves.
 z.config({ jitless: true });
@@ -308,6 +309,8 @@ export const platformConfigSchema = z
     gitops,
     /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
     secrets,
+    /** How the Helm add-ons reach dist/: Argo CD Applications or inline-rendered objects (lib/config/helm.ts). */
+    helm: helmSchema,
   });
 
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;

@@ -1,6 +1,7 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { Helm } from 'cdk8s';
+import { ApiObject, Helm, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import * as yaml from 'js-yaml';
 import { Application } from '../../imports/argoproj.io';
@@ -8,11 +9,31 @@ import { HelmChartScope } from '../gitops/helm-scope';
 
 /** Argo CD annotation that orders objects within one sync (lower first). */
 export const SYNC_WAVE_ANNOTATION = 'argocd.argoproj.io/sync-wave';
+/** Argo CD annotation with per-object sync options (`ServerSideApply=true`, `Prune=false`, ...). */
+export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
 
 /** An exact chart version (optional leading v, optional pre-release/build), never a range. */
 const EXACT_VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
 
 export type HelmRenderMode = 'application' | 'inline';
+
+/** Argo CD's hook annotations, which inline rendering writes in place of Helm's. */
+export const ARGO_HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
+export const ARGO_HOOK_DELETE_POLICY_ANNOTATION = 'argocd.argoproj.io/hook-delete-policy';
+const HELM_HOOK = 'helm.sh/hook';
+const HELM_HOOK_WEIGHT = 'helm.sh/hook-weight';
+const HELM_HOOK_DELETE_POLICY = 'helm.sh/hook-delete-policy';
+/** Helm hooks that run on install or upgrade, as Argo CD sync phases (others, like test and delete hooks, are left out). */
+const HOOK_PHASES: Readonly<Record<string, string>> = { 'pre-install': 'PreSync', 'pre-upgrade': 'PreSync', 'post-install': 'PostSync', 'post-upgrade': 'PostSync' };
+const HOOK_DELETE_POLICIES: Readonly<Record<string, string>> = { 'before-hook-creation': 'BeforeHookCreation', 'hook-succeeded': 'HookSucceeded', 'hook-failed': 'HookFailed' };
+
+/** Built-in cluster-scoped kinds (Kubernetes 1.28–1.34): objects of every other kind get the release namespace when the chart leaves it out. */
+export const CLUSTER_SCOPED_KINDS: readonly string[] = [
+  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'ClusterRole', 'ClusterRoleBinding',
+  'CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding', 'PriorityClass', 'RuntimeClass', 'IngressClass', 'CertificateSigningRequest', 'FlowSchema',
+  'PriorityLevelConfiguration', 'IPAddress', 'ServiceCIDR', 'DeviceClass',
+];
 
 export interface HelmReleaseProps<V extends object = Record<string, unknown>> {
   /** Chart repository URL (from the add-on's descriptor in lib/addons/). */
@@ -52,6 +73,18 @@ export interface HelmReleaseProps<V extends object = Record<string, unknown>> {
    */
   readonly helmExecutable?: string;
   /**
+   * More `helm template` flags for `render: 'inline'` (`--kube-version`, `--api-versions`); CRDs of
+   * `crds/` are always included and test hooks always skipped.
+   * @default none
+   */
+  readonly helmFlags?: string[];
+  /**
+   * Kinds of custom resources that are cluster-scoped (besides CLUSTER_SCOPED_KINDS and the CRDs the
+   * chart itself renders), for `render: 'inline'`: objects of other kinds without a namespace get `namespace`.
+   * @default none
+   */
+  readonly clusterScopedKinds?: readonly string[];
+  /**
    * What the chart installs outside its namespace (cluster-scoped kinds, CRD groups, extra
    * namespaces), for the AppProject and the sync order.
    * @default - none: an Application without a scope fails the argocd chart
@@ -86,6 +119,11 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
   public readonly application?: Application;
   /** Set when render is 'inline'. */
   public readonly helm?: Helm;
+
+  /** The objects of an inline render, after hooks were mapped and namespaces filled in (none for an Application). */
+  public get renderedObjects(): ApiObject[] {
+    return this.helm ? this.helm.node.children.filter((c): c is ApiObject => c instanceof ApiObject) : [];
+  }
 
   constructor(scope: Construct, id: string, props: HelmReleaseProps<V>) {
     super(scope, id);
@@ -132,20 +170,71 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
     if (!props.localChartPath) {
       throw new Error(`HelmRelease ${props.releaseName}: render "inline" needs localChartPath; fix: point it at the chart directory`);
     }
-    const local = (yaml.load(fs.readFileSync(path.join(props.localChartPath, 'Chart.yaml'), 'utf8')) ?? {}) as { name?: string; version?: string };
+    const helmExecutable = props.helmExecutable ?? 'helm';
+    const local = chartMetadata(props.localChartPath, helmExecutable);
     if (local.version !== props.version.replace(/^v/, '') && local.version !== props.version) {
       throw new Error(
         `HelmRelease ${props.releaseName}: ${props.localChartPath} holds ${local.name} ${local.version}, not the pinned ${props.version}; ` +
           'fix: point localChartPath at the pinned chart or update the pin',
       );
     }
-    this.helm = new Helm(this, 'Helm', {
-      chart: props.localChartPath,
-      releaseName: props.releaseName,
-      namespace: props.namespace,
-      values: props.values as Record<string, unknown>,
-      helmExecutable: props.helmExecutable,
-    });
-    for (const object of this.helm.apiObjects) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, wave);
+    try {
+      this.helm = new Helm(this, 'Helm', {
+        chart: props.localChartPath,
+        releaseName: props.releaseName,
+        namespace: props.namespace,
+        values: props.values as Record<string, unknown>,
+        helmExecutable,
+        helmFlags: ['--include-crds', '--skip-tests', ...(props.helmFlags ?? [])],
+      });
+    } catch (err) {
+      throw new Error(`HelmRelease ${props.releaseName}: helm template of ${props.chart} ${props.version} failed: ${(err as Error).message.trim()}; fix: correct the values in its add-on descriptor (lib/addons/) against the chart's values.schema.json`);
+    }
+    const objects = this.renderedObjects;
+    const clusterScoped = new Set([
+      ...CLUSTER_SCOPED_KINDS, ...(props.clusterScopedKinds ?? []),
+      ...objects.map((o) => o.toJson()).filter((o) => o.kind === 'CustomResourceDefinition' && o.spec?.scope === 'Cluster').map((o) => o.spec.names.kind as string),
+    ]);
+    for (const object of objects) {
+      if (!shapeInlineObject(object, { namespace: props.namespace, clusterScoped, wave: props.syncWave })) this.helm.node.tryRemoveChild(object.node.id);
+    }
   }
+}
+
+/** name and version of a chart directory or archive (`helm show chart` reads an archive without unpacking it). */
+function chartMetadata(chartPath: string, helm: string): { name?: string; version?: string } {
+  if (fs.existsSync(path.join(chartPath, 'Chart.yaml'))) return (yaml.load(fs.readFileSync(path.join(chartPath, 'Chart.yaml'), 'utf8')) ?? {}) as { name?: string; version?: string };
+  const shown = spawnSync(helm, ['show', 'chart', chartPath], { encoding: 'utf8' });
+  if (shown.status !== 0) throw new Error(`helm show chart ${chartPath} failed: ${(shown.stderr || shown.error?.message || '').trim()}`);
+  return (yaml.load(shown.stdout) ?? {}) as { name?: string; version?: string };
+}
+
+/**
+ * One object of `helm template` as Argo CD should apply it from dist/: Helm hooks become Argo CD
+ * hooks (phase, delete policy, weight as sync wave), objects without a namespace get the release's
+ * (Argo CD would put them there), CRDs sync server-side (their schemas overflow client-side apply's
+ * annotation), and other objects carry `wave` when it is not 0. False for a hook that does not run
+ * on install or upgrade (test, delete, rollback): it is left out.
+ */
+function shapeInlineObject(object: ApiObject, at: { namespace: string; clusterScoped: ReadonlySet<string>; wave: number }): boolean {
+  const json = object.toJson();
+  const annotations: Record<string, string> = json.metadata?.annotations ?? {};
+  const hooks = (annotations[HELM_HOOK] ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  if (hooks.length > 0) {
+    const phases = [...new Set(hooks.map((h) => HOOK_PHASES[h]).filter(Boolean))];
+    if (phases.length === 0) return false;
+    object.metadata.addAnnotation(ARGO_HOOK_ANNOTATION, phases.join(','));
+    const policies = (annotations[HELM_HOOK_DELETE_POLICY] ?? 'before-hook-creation').split(',').map((p) => HOOK_DELETE_POLICIES[p.trim()]).filter(Boolean);
+    if (policies.length > 0) object.metadata.addAnnotation(ARGO_HOOK_DELETE_POLICY_ANNOTATION, policies.join(','));
+    const weight = annotations[HELM_HOOK_WEIGHT];
+    if (weight !== undefined && Number(weight) !== 0) object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(Number(weight)));
+    for (const key of [HELM_HOOK, HELM_HOOK_WEIGHT, HELM_HOOK_DELETE_POLICY]) {
+      if (key in annotations) object.addJsonPatch(JsonPatch.remove(`/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+    }
+  } else if (at.wave !== 0) {
+    object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(at.wave));
+  }
+  if (!json.metadata?.namespace && !at.clusterScoped.has(json.kind)) object.addJsonPatch(JsonPatch.add('/metadata/namespace', at.namespace));
+  if (json.kind === 'CustomResourceDefinition') object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, 'ServerSideApply=true');
+  return true;
 }

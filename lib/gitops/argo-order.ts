@@ -6,8 +6,8 @@
  * not know come last.
  */
 import { SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
-import { syncOwner } from './placement';
-import { chartWave } from './sync-order';
+import { ARGOCD_CHART, syncOwner } from './placement';
+import { chartWave, inSyncOrder } from './sync-order';
 
 export const HOOK_ANNOTATION = 'argocd.argoproj.io/hook';
 
@@ -41,13 +41,24 @@ export interface OrderedObject extends DistObject {
   readonly wave: number;
 }
 
-/** The root-level wave Argo CD applies an object of dist/ in (the wave of the Application that syncs it). */
-export function applicationWaveOf({ file, object }: DistObject): number {
+/**
+ * The root-level wave Argo CD applies an object of dist/ in (the wave of the Application that syncs
+ * it). `folderWaves`: waves of the chart Applications of folders that SYNC_ORDER does not list (inline
+ * Helm add-ons), from `folderWavesOf`.
+ */
+export function applicationWaveOf({ file, object }: DistObject, folderWaves: ReadonlyMap<string, number> = new Map()): number {
   const chart = file.split('/')[1];
   const owner = syncOwner(chart, object.kind);
   // Helm add-on Applications sit at the root with their own wave.
   if (object.kind === 'Application' && owner !== chart) return Number(object.metadata?.annotations?.[SYNC_WAVE_ANNOTATION] ?? 0);
-  return chartWave(owner);
+  return inSyncOrder(owner) ? chartWave(owner) : folderWaves.get(owner) ?? chartWave(owner);
+}
+
+/** Chart id → wave of the chart Applications in the argocd folder (named after their chart). */
+export function folderWavesOf(objects: readonly DistObject[]): Map<string, number> {
+  return new Map(objects
+    .filter((d) => d.file.split('/')[1] === ARGOCD_CHART && d.object.kind === 'Application' && !d.object.spec?.source?.chart)
+    .map((d) => [d.object.metadata.name as string, Number(d.object.metadata?.annotations?.[SYNC_WAVE_ANNOTATION] ?? 0)]));
 }
 
 function phaseOf(object: any): SyncPhase {
@@ -57,11 +68,12 @@ function phaseOf(object: any): SyncPhase {
 
 /** dist/ objects in the order Argo CD applies them. */
 export function argoSyncOrder(objects: readonly DistObject[]): OrderedObject[] {
+  const folderWaves = folderWavesOf(objects);
   return objects
     .map((d) => ({
       ...d,
       application: syncOwner(d.file.split('/')[1], d.object.kind),
-      applicationWave: applicationWaveOf(d),
+      applicationWave: applicationWaveOf(d, folderWaves),
       phase: phaseOf(d.object),
       wave: Number(d.object.metadata?.annotations?.[SYNC_WAVE_ANNOTATION] ?? 0),
     }))

@@ -1,7 +1,7 @@
 /**
  * What a Helm chart installs outside the namespace its Application targets: cluster-scoped kinds
- * and extra namespaces. Argo CD renders these charts, so they never appear in dist/; the
- * AppProject must still allow them, and nothing more. Each add-on descriptor (lib/addons/) states
+ * and extra namespaces. In `helm.render: application` Argo CD renders these charts, so they never
+ * appear in dist/; the AppProject must still allow them, and nothing more. Each add-on descriptor (lib/addons/) states
  * its own; a Helm Application without one fails the synth.
  */
 export interface GroupKind {

@@ -42,3 +42,14 @@ export function chartWave(chartId: string): number {
   }
   return step.wave;
 }
+
+/**
+ * The root-level wave of a chart: its own `syncWave` when it carries one (the folder of an
+ * inline-rendered Helm add-on, lib/addons/inline.ts), else its place in SYNC_ORDER.
+ */
+export function waveOf(chart: { readonly node: { readonly id: string }; readonly syncWave?: unknown }): number {
+  return typeof chart.syncWave === 'number' ? chart.syncWave : chartWave(chart.node.id);
+}
+
+/** True when SYNC_ORDER lists the chart id. */
+export const inSyncOrder = (chartId: string): boolean => SYNC_ORDER.some((s) => s.charts.includes(chartId));

@@ -6,12 +6,12 @@
  */
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
+import { HelmRelease, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
 import { renderedPairs, rerender } from './rendered';
 import { HelmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
-export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options';
+export { SYNC_OPTIONS_ANNOTATION };
 /** Options that keep Argo CD from deleting an object: not on prune (bad commit), not on Application deletion. */
 export const KEEP_DATA_OPTIONS = ['Prune=false', 'Delete=false'];
 /**
@@ -56,22 +56,27 @@ export const isCrdBearing = (release: HelmRelease<object>): boolean => scopeOf(r
 export function applySyncPolicy(charts: readonly Chart[]): void {
   for (const chart of charts) {
     for (const { construct: object, json } of renderedPairs(chart)) {
-      const where = `${chart.node.id}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
-      if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
-        throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
-      }
-      const options: string[] = [];
-      if (holdsData(json)) options.push(...KEEP_DATA_OPTIONS);
-      if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
-      if (options.length > 0) addSyncOptions(object, json, options);
-      const release = object.node.scope;
-      if (isHelmApplication(json)) {
-        if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
-        shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chart.node.id), isCrdBearing(release));
-      }
-      if (options.length > 0 || isHelmApplication(json)) rerender(object);
+      if (applyObjectPolicy(chart.node.id, object, json)) rerender(object);
     }
   }
+}
+
+/** The policy for one object of the chart `chartId`, whose JSON is `json`; true when it changed the object. */
+export function applyObjectPolicy(chartId: string, object: ApiObject, json: any): boolean {
+  const where = `${chartId}: ${json.kind} ${json.metadata?.namespace ?? ''}/${json.metadata?.name}`;
+  if (json.kind === 'Secret' && (json.data !== undefined || json.stringData !== undefined)) {
+    throw new Error(`${where} carries data, so a credential would reach git; fix: declare it under secrets in the config (mode sealed or existing) and reference it by name`);
+  }
+  const options: string[] = [];
+  if (holdsData(json)) options.push(...KEEP_DATA_OPTIONS);
+  if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
+  if (options.length > 0) addSyncOptions(object, json, options);
+  const release = object.node.scope;
+  if (isHelmApplication(json)) {
+    if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
+    shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chartId), isCrdBearing(release));
+  }
+  return options.length > 0 || isHelmApplication(json);
 }
 
 function addSyncOptions(object: ApiObject, json: any, options: string[]): void {

@@ -42,7 +42,7 @@ export function loadCatalog(referenceDir: string, kubernetesVersion: string): Sc
   return { kubernetesVersion, definitions, kinds };
 }
 
-function readCrds(dir: string): any[] {
+export function readCrds(dir: string): any[] {
   const out: any[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);

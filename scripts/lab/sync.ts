@@ -3,8 +3,9 @@
  * `argocd-controller`, in Argo CD's order (Application waves; inside each, PreSync hooks, Sync,
  * PostSync hooks, object waves, kinds), waiting at the end of each Application for its workloads
  * to be ready and its hook Jobs to complete, as Argo CD waits for Healthy before the next wave.
- * Helm add-ons cannot be rendered here: for each add-on Application, placeholder workloads carry
- * the requests the footprint model reads from its values, so the scheduler sees the whole load.
+ * Helm add-ons rendered as Applications (`helm.render: application`) cannot be rendered here: for
+ * each, placeholder workloads carry the requests the footprint model reads from its values, so the
+ * scheduler sees the whole load. Inline-rendered add-ons are real objects of dist/ and applied as such.
  */
 import * as path from 'path';
 import { argoSyncOrder, DistObject, OrderedObject } from '../../lib/gitops/argo-order';
