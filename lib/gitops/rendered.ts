@@ -72,12 +72,13 @@ function renderOf(chart: Chart): ChartRender {
 
 function remember(chart: Chart, objects: any[]): ChartRender {
   const members = ownApiObjects(chart);
-  const byIdentity = new Map(members.map((o) => [apiObjectIdentity(o), o]));
-  const constructs = objects.map((json) => byIdentity.get(identity(json)));
-  if (byIdentity.size !== objects.length || constructs.some((c) => c === undefined)) {
-    throw new Error(`chart "${chart.node.id}": its rendered objects do not match its ApiObjects one to one; fix: give each object a distinct kind, namespace and name`);
+  // `objects` is in cdk8s's synthesis order, which synthOrder reproduces: pair them by position (a
+  // JSON patch may change an object's rendered namespace or name, so identities need not match).
+  const constructs = synthOrder(chart);
+  if (constructs.length !== objects.length || constructs.some((c, i) => c.kind !== objects[i]?.kind)) {
+    throw new Error(`chart "${chart.node.id}": its rendered objects do not match its ApiObjects one to one; fix: render charts with cdk8s's own order (lib/gitops/rendered.ts)`);
   }
-  const render = { members, objects, constructs: constructs as ApiObject[] };
+  const render = { members, objects, constructs };
   renders.set(chart, render);
   return render;
 }
@@ -92,6 +93,3 @@ function ownApiObjects(chart: Chart): ApiObject[] {
   return chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
 }
 
-/** apiVersion, kind, namespace and name: unique within one chart. */
-export const identity = (o: any): string => `${o.apiVersion}|${o.kind}|${o.metadata?.namespace ?? ''}|${o.metadata?.name}`;
-export const apiObjectIdentity = (o: ApiObject): string => `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}|${o.name}`;
