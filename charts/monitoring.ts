@@ -15,7 +15,7 @@ import { MonitoringFlows } from '../lib/constructs/monitoring/flows';
 import { PROBER_LABELS, serviceHost } from '../lib/constructs/monitoring/names';
 import { ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { StatusPage } from '../lib/constructs/monitoring/status-page';
-import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
+import { PlatformAlertRules, runbookPageUrl } from '../lib/constructs/monitoring/alert-rules';
 import { PlatformDashboards } from '../lib/constructs/monitoring/dashboards';
 import { IMonitoringContributor } from '../lib/constructs/monitoring/contributions';
 
@@ -112,7 +112,7 @@ export class MonitoringChart extends Chart {
       ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
     ];
     new PlatformAlertRules(this, 'alert-rules', {
-      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels, runbookUrl: runbookPageUrl(config.gitops),
       // The data services' rules, and each add-on's rules on its own metrics (lib/addons/).
       contributors: [...(props.contributors ?? []), { alertRules: () => (props.addOns ?? ADD_ONS).flatMap((a) => a.alerts?.(config) ?? []), dashboardRows: () => [] }],
     });

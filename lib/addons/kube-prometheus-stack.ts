@@ -3,6 +3,7 @@
  * kube-state-metrics. Values typed with keys of its values.yaml (and of the grafana subchart's
  * values.yaml); test/addons.test.ts checks every key we set exists there.
  */
+import { ALERT_ACTIONS } from '../config/alerts';
 import { PlatformConfig } from '../config/schema';
 import { ReceiverConfig } from '../config/monitoring';
 import { anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
@@ -288,6 +289,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
           for: t.cpu.for,
           summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
           description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
+          action: ALERT_ACTIONS.cpu,
         })),
         ...pair('NodeMemoryHigh', (level) => ({
           expr:
@@ -295,6 +297,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
           for: t.memory.for,
           summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
           description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
+          action: ALERT_ACTIONS.memory,
         })),
         ...pair('NodeDiskFull', (level) => {
           const fs = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"';
@@ -304,6 +307,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
             for: t.disk.for,
             summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
             description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+            action: ALERT_ACTIONS.disk,
           };
         }),
       ] },
@@ -313,6 +317,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
           `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
         summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
         description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
+        action: ALERT_ACTIONS.podRestarts,
       })) },
     ];
   },

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { AlertThresholds } from '../../config/alerts';
+import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
@@ -120,18 +120,21 @@ export class Postgres extends Construct implements IDataService {
           for: t.dbConnections.for,
           summary: `{{ $labels.pod }} uses more than ${t.dbConnections[level]} % of max_connections`,
           description: `Connections at {{ $value | printf "%.1f" }} % of max_connections for ${t.dbConnections.for}. ${configKey('dbConnections')} (warning ${t.dbConnections.warning} %, critical ${t.dbConnections.critical} %).`,
+          action: ALERT_ACTIONS.dbConnections,
         })),
         ...pair('PostgresReplicationLag', (level) => ({
           expr: `max by (namespace, pod) (pg_replication_lag_seconds{${sel}}) > ${seconds(t.replicationLag[level])}`,
           for: t.replicationLag.for,
           summary: `Replica {{ $labels.pod }} is more than ${t.replicationLag[level]} behind the primary`,
           description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
+          action: ALERT_ACTIONS.replicationLag,
         })),
         ...pair('PgBouncerClientsWaiting', (level) => ({
           expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{${sel}}) > ${t.pgbouncerClientsWaiting[level]}`,
           for: t.pgbouncerClientsWaiting.for,
           summary: `More than ${t.pgbouncerClientsWaiting[level]} clients wait for a server connection on {{ $labels.pod }}`,
           description: `{{ $value | printf "%.0f" }} clients waiting for ${t.pgbouncerClientsWaiting.for}: the pools are too small or queries too slow. ${configKey('pgbouncerClientsWaiting')} (warning ${t.pgbouncerClientsWaiting.warning}, critical ${t.pgbouncerClientsWaiting.critical}).`,
+          action: ALERT_ACTIONS.pgbouncerClientsWaiting,
         })),
       ],
     }];
