@@ -4,7 +4,7 @@ import { PlatformConfig } from '../lib/config/schema';
 import { IMAGES } from '../lib/config/versions';
 import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
 import { alloy, AlloyValues } from '../lib/addons/alloy';
-import { GRAFANA_ADMIN_KEYS, GRAFANA_SIDECAR_LABELS, KPS, kubePrometheusStack, KubePrometheusStackValues, receiverSecrets } from '../lib/addons/kube-prometheus-stack';
+import { GRAFANA_ADMIN_KEYS, GRAFANA_SIDECAR_LABELS, KPS, kubePrometheusStack, KubePrometheusStackValues, alertmanagerSecretRefs } from '../lib/addons/kube-prometheus-stack';
 import { loki, LOKI_S3_SECRET_KEYS, lokiUrl, LokiValues } from '../lib/addons/loki';
 import { BLACKBOX, blackboxExporter, BlackboxValues } from '../lib/addons/prometheus-blackbox-exporter';
 import { ADD_ONS } from '../lib/addons/registry';
@@ -149,7 +149,7 @@ export class MonitoringChart extends Chart {
     });
 
     this.secrets = [
-      ...receiverSecrets(receivers).flatMap((name) => [...new Set(receivers.filter((r) => r.secret.name === name).map((r) => r.secret.key))].map((key) => ({ name, key }))),
+      ...alertmanagerSecretRefs(receivers, m.alertmanager.heartbeat),
       { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.user },
       { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.password },
       ...(m.loki.storage.type === 's3' ? Object.values(LOKI_S3_SECRET_KEYS).map((key) => ({ name: (m.loki.storage as { secret: string }).secret, key })) : []),

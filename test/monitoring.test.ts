@@ -188,8 +188,8 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
   test('THEN Alertmanager routes to each receiver and mounts the Secret it reads the URL or password from', () => {
     const am = values(s, 'kube-prometheus-stack').alertmanager;
     const receivers = m.alertmanager.receivers;
-    expect(am.alertmanagerSpec.secrets).toEqual([...new Set(receivers.map((r) => r.secret.name))].sort());
-    expect(am.config.receivers.map((r: any) => r.name)).toEqual(['null', ...receivers.map((r) => r.name)]);
+    expect(am.alertmanagerSpec.secrets).toEqual([...new Set([...receivers.map((r) => r.secret.name), m.alertmanager.heartbeat!.secret.name])].sort());
+    expect(am.config.receivers.map((r: any) => r.name)).toEqual(['null', 'heartbeat', ...receivers.map((r) => r.name)]);
     const email = am.config.receivers.find((r: any) => r.name === 'ops-email').email_configs[0];
     expect(email.auth_password_file).toBe(`/etc/alertmanager/secrets/alertmanager-smtp/password`);
     expect(JSON.stringify(am.config)).not.toMatch(/auth_password"|api_url"|webhook_url"/);
@@ -199,6 +199,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
     const declared = s.platform.declaredSecrets.filter((d) => d.namespace === ns);
     expect(declared).toEqual(expect.arrayContaining([
       { namespace: ns, name: 'alertmanager-smtp', key: 'password' },
+      { namespace: ns, name: 'alertmanager-heartbeat', key: 'url' },
       { namespace: ns, name: m.grafana.adminSecret, key: 'admin-user' },
       { namespace: ns, name: m.grafana.adminSecret, key: 'admin-password' },
     ]));
@@ -223,12 +224,12 @@ describe('GIVEN receivers of every kind and Loki on S3', () => {
 
   test('THEN each receiver reads its webhook URL from the mounted Secret and gets only its severities', () => {
     const am = values(s, 'kube-prometheus-stack').alertmanager;
-    expect(am.alertmanagerSpec.secrets).toEqual(['alertmanager-webhooks']);
+    expect(am.alertmanagerSpec.secrets).toEqual(['alertmanager-heartbeat', 'alertmanager-webhooks']);
     const byName = Object.fromEntries(am.config.receivers.map((r: any) => [r.name, r]));
     expect(byName.oncall.slack_configs[0]).toMatchObject({ api_url_file: '/etc/alertmanager/secrets/alertmanager-webhooks/slack', channel: '#alerts' });
     expect(byName.team.discord_configs[0].webhook_url_file).toBe('/etc/alertmanager/secrets/alertmanager-webhooks/discord');
     expect(am.config.route.routes).toEqual([
-      { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+      { receiver: 'heartbeat', matchers: ['alertname = "Watchdog"'], group_wait: '0s', group_interval: '1m', repeat_interval: '1m' },
       { receiver: 'oncall', matchers: ['severity =~ "critical"'], continue: true },
       { receiver: 'team', matchers: ['severity =~ "critical|warning"'], continue: true },
     ]);

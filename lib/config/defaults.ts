@@ -162,6 +162,8 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
           authUsername: 'alertmanager@{domain}', secret: { name: 'alertmanager-smtp', key: 'password' },
         },
       ],
+      // The dead man's switch: the Watchdog pings this outside URL every minute (README, "Dead man's switch").
+      heartbeat: { secret: { name: 'alertmanager-heartbeat', key: 'url' }, interval: '1m' },
     },
     grafana: { host: 'grafana.{domain}', adminSecret: 'grafana-admin' },
     loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 128, resultsCacheMB: 32 },
@@ -236,6 +238,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     monitoring: {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },
       'alertmanager-smtp': { keys: ['password'], mode: 'existing' },
+      'alertmanager-heartbeat': { keys: ['url'], mode: 'existing' },
     },
   },
 };
