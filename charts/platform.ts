@@ -9,7 +9,8 @@ import { ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { RedisChart } from './redis';
 import { BackupChart } from './backup';
 import { ROLES } from '../lib/constructs/postgres/config-files';
-import { PlatformConfig } from '../lib/config/schema';
+import { ARGOCD_NAMESPACE, PlatformConfig } from '../lib/config/schema';
+import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
@@ -162,6 +163,8 @@ export class Platform {
       // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
       ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
       ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
+      // Argo CD's notifications controller: one key per alert receiver (a Helm value names the Secret).
+      ...notificationsSecretRefs(this.config.monitoring.alertmanager.receivers, ARGOCD_NAMESPACE),
     ];
   }
 

@@ -200,6 +200,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
         server: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
         redis: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
         applicationSet: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+        notifications: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
       },
       sealedSecrets: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
     },
@@ -239,6 +240,10 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },
       'alertmanager-smtp': { keys: ['password'], mode: 'existing' },
       'alertmanager-heartbeat': { keys: ['url'], mode: 'existing' },
+    },
+    argocd: {
+      // Argo CD notifications: one key per alert receiver (its SMTP password, webhook URL or bot token).
+      'argocd-notifications-secret': { keys: ['ops-email'], mode: 'existing' },
     },
   },
 };

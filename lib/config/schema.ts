@@ -227,7 +227,11 @@ const gitops = z.strictObject({
   pathPrefix: repoPath(),
   resources: z.strictObject({
     /** Argo CD components (the platform manages Argo CD through its Helm chart). */
-    argoCd: z.strictObject({ controller: resources(), repoServer: resources(), server: resources(), redis: resources(), applicationSet: resources() }),
+    argoCd: z.strictObject({
+      controller: resources(), repoServer: resources(), server: resources(), redis: resources(), applicationSet: resources(),
+      /** The notifications controller (runs when monitoring.alertmanager.receivers is not empty). */
+      notifications: resources(),
+    }),
     sealedSecrets: resources(),
   }),
 });
@@ -235,6 +239,15 @@ const gitops = z.strictObject({
 /** The namespace roles (keys of `namespaces`); Secrets are declared per role. */
 export const NAMESPACE_ROLES = ['app', 'data', 'edge', 'monitoring', 'backup'] as const;
 export type NamespaceRole = (typeof NAMESPACE_ROLES)[number];
+
+/** Argo CD's namespace (not a platform role: created when Argo CD is installed, see README "Bootstrap runbook"). */
+export const ARGOCD_NAMESPACE = 'argocd';
+/** Where Secrets are declared: the namespace roles, plus `argocd` (the notifications controller's Secret). */
+export const SECRET_SCOPES = [...NAMESPACE_ROLES, 'argocd'] as const;
+export type SecretScope = (typeof SECRET_SCOPES)[number];
+/** The namespace of a secret scope. */
+export const secretScopeNamespace = (config: { readonly namespaces: Readonly<Record<NamespaceRole, string>> }, scope: SecretScope): string =>
+  scope === 'argocd' ? ARGOCD_NAMESPACE : config.namespaces[scope];
 
 /**
  * One Secret in one namespace. `existing`: created out of band (kubectl, an external operator);
@@ -251,8 +264,8 @@ const secretDeclaration = z.strictObject({
 export type SecretDeclaration = z.infer<typeof secretDeclaration>;
 
 const secrets = z.strictObject(
-  Object.fromEntries(NAMESPACE_ROLES.map((role) => [role, z.record(k8sName(), secretDeclaration).default({})])) as Record<
-    NamespaceRole,
+  Object.fromEntries(SECRET_SCOPES.map((role) => [role, z.record(k8sName(), secretDeclaration).default({})])) as Record<
+    SecretScope,
     z.ZodDefault<z.ZodRecord<ReturnType<typeof k8sName>, typeof secretDeclaration>>
   >,
 );
@@ -466,7 +479,7 @@ function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
 /** Sealed declarations carry exactly their keys' ciphertext; existing ones carry none; no key twice. */
 function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
-  for (const role of NAMESPACE_ROLES) {
+  for (const role of SECRET_SCOPES) {
     for (const [name, declaration] of Object.entries(config.secrets[role])) {
       const at = ['secrets', role, name];
       declaration.keys.forEach((key, k) => {
@@ -479,7 +492,7 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${config.namespaces[role]} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
+          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${secretScopeNamespace(config, role)} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
         }));
         sealedKeys.filter((key) => !declaration.keys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
