@@ -135,6 +135,7 @@ export class MonitoringChart extends Chart {
     const status = new StatusPage(this, 'status-page', {
       namespace: ns, image: config.images.gatus ?? IMAGES.gatus, host: m.statusPage.host, title: m.statusPage.title, targets: this.targets,
       interval: m.blackbox.interval, resources: m.resources.statusPage, edge: props.edge.public, proberLabels: PROBER_LABELS,
+      storageClass: m.statusPage.storage.storageClass ?? config.storageClass, storageSize: m.statusPage.storage.size,
     });
 
     const receivers = m.alertmanager.receivers;

@@ -30,7 +30,10 @@ const everyReceiver = synth(configFor('prod', {
       ],
     },
   },
-  secrets: { monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord', 'telegram'], mode: 'existing' } } },
+  secrets: {
+    monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord', 'telegram'], mode: 'existing' } },
+    argocd: { 'argocd-notifications-secret': { keys: ['ops-email', 'oncall', 'team', 'phone'], mode: 'existing' } },
+  },
 }));
 
 /**

@@ -168,7 +168,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     grafana: { host: 'grafana.{domain}', adminSecret: 'grafana-admin' },
     loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 128, resultsCacheMB: 32 },
     blackbox: { interval: '60s' },
-    statusPage: { host: 'status.{domain}', title: 'Service status' },
+    statusPage: { host: 'status.{domain}', title: 'Service status', storage: { size: '1Gi' } },
     // Small requests, real limits: the stack idles most of the time and must not crowd out the apps.
     resources: {
       prometheus: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1536Mi' } },

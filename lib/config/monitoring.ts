@@ -143,6 +143,8 @@ export const monitoringSchema = z.strictObject({
     /** Public status page (Gatus); lists service names and their health only. */
     host: dnsName(),
     title: z.string().min(1),
+    /** The volume of its history (SQLite), so results survive restarts. */
+    storage,
   }),
   /** Requests and limits of every monitoring workload (the footprint check sums them). */
   resources: z.strictObject({
