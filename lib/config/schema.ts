@@ -8,6 +8,7 @@ import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
+import { glitchtipIssues, glitchtipSchema } from './glitchtip';
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -112,6 +113,8 @@ const app = z.strictObject({
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** Run before every sync (Argo CD PreSync) against the primary. */
   migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+  /** Report errors to the platform's GlitchTip: the app gets SENTRY_DSN (README, "Error tracking"). */
+  sentry: z.boolean().default(false),
 });
 
 const backupSchedule = z.strictObject({
@@ -314,6 +317,8 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
+    /** GlitchTip, the error tracker (lib/config/glitchtip.ts). */
+    glitchtip: glitchtipSchema,
     /** Argo CD source of this environment (see README, "GitOps"). */
     gitops,
     /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
@@ -442,6 +447,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
 
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
+  issues.push(...glitchtipIssues(config));
   issues.push(...backupCrossCheck(config));
   issues.push(...crossCheckSecrets(config));
   return issues;

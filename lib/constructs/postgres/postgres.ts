@@ -3,7 +3,7 @@ import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from '../data-service';
+import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
 import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
@@ -105,7 +105,20 @@ export class Postgres extends Construct implements IDataService {
   }
 
   public get declaredSecrets(): DeclaredSecret[] {
-    return Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref }));
+    return [
+      ...Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref })),
+      ...this.cluster.serviceDatabases.map((d) => ({ namespace: this.namespace, name: d.secret, key: 'password' })),
+    ];
+  }
+
+  /**
+   * A platform service's own database (one of `cluster.serviceDatabases`) through PgBouncer:
+   * host, port, database, user and the Secret key of the password (copied into the service's namespace).
+   */
+  public bindServiceDatabase(database: string): { host: string; port: number; database: string; user: string; secret: SecretKeyRef; connectTo: ServicePort[] } {
+    const d = this.cluster.serviceDatabases.find((x) => x.database === database);
+    if (!d) throw new Error(`no service database ${database}; fix: enable the service that owns it in the config`);
+    return { host: this.pgbouncer.host, port: this.pgbouncer.port, database: d.database, user: d.owner, secret: { name: d.secret, key: 'password' }, connectTo: [this.pooler] };
   }
 
   public alertRules(t: AlertThresholds): AlertGroup[] {
