@@ -9,7 +9,7 @@
 import { Construct } from 'constructs';
 import { AlertThresholds } from '../config/alerts';
 import { GlitchTipConfig } from '../config/glitchtip';
-import { EnvVar, IntOrString, KubeService, KubeStatefulSet, Quantity } from '../k8s';
+import { EnvVar, IntOrString, KubeService, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from './data-service';
 import { EdgeAttachment, PublicIngress } from './edge/public-ingress';
@@ -19,7 +19,7 @@ import { ProbeTarget } from './monitoring/probes';
 import { AllowFlows, anywhere, connect, tcp } from './network-policy';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { containerResources } from './resources';
-import { dataVolumeClaim } from './storage';
+import { singleVolumePod } from './storage';
 
 /** The database GlitchTip uses, as bound by the Postgres service (through PgBouncer). */
 export interface GlitchTipDatabase {
@@ -136,38 +136,29 @@ export class GlitchTip extends Construct implements IDataService {
     ];
 
     const health = { httpGet: { path: HEALTH_PATH, port: IntOrString.fromString('http') } };
-    new KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        serviceName: name,
-        selector: { matchLabels: selectorLabels(name) },
-        template: {
-          metadata: { labels: { ...labels, ...this.podLabels } },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity(UID),
-            containers: [{
-              name: 'glitchtip',
-              image: props.image,
-              env,
-              ports: [{ name: 'http', containerPort: PORT }],
-              resources: containerResources(g.resources),
-              securityContext: restrictedContainerSecurity(),
-              // The all-in-one start runs the database migrations first: give it time.
-              startupProbe: { ...health, periodSeconds: 10, failureThreshold: 60 },
-              readinessProbe: { ...health, periodSeconds: 10 },
-              livenessProbe: { ...health, periodSeconds: 30, failureThreshold: 3 },
-              volumeMounts: [
-                { name: 'data', mountPath: UPLOADS_DIR },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
-            }],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('256Mi') } }],
-          },
-        },
-        volumeClaimTemplates: [dataVolumeClaim(labels, g.storage.storageClass ?? props.storageClass, g.storage.size)],
+    singleVolumePod(this, 'StatefulSet', {
+      name, namespace: ns, labels, podLabels: this.podLabels,
+      storageClass: g.storage.storageClass ?? props.storageClass, storageSize: g.storage.size,
+      pod: {
+        securityContext: restrictedPodSecurity(UID),
+        containers: [{
+          name: 'glitchtip',
+          image: props.image,
+          env,
+          ports: [{ name: 'http', containerPort: PORT }],
+          resources: containerResources(g.resources),
+          securityContext: restrictedContainerSecurity(),
+          // The all-in-one start runs the database migrations first: give it time.
+          startupProbe: { ...health, periodSeconds: 10, failureThreshold: 60 },
+          readinessProbe: { ...health, periodSeconds: 10 },
+          livenessProbe: { ...health, periodSeconds: 30, failureThreshold: 3 },
+          // Uploads go to the `data` volume (or to S3 with glitchtip.s3).
+          volumeMounts: [
+            { name: 'data', mountPath: UPLOADS_DIR },
+            { name: 'tmp', mountPath: '/tmp' },
+          ],
+        }],
+        volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('256Mi') } }],
       },
     });
     new KubeService(this, 'Service', {

@@ -1,8 +1,8 @@
 import * as crypto from 'crypto';
 import { Construct } from 'constructs';
 import { Resources } from '../../config/fields';
-import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../../k8s';
-import { dataVolumeClaim } from '../storage';
+import { IntOrString, KubeConfigMap, KubeService, Quantity } from '../../k8s';
+import { singleVolumePod } from '../storage';
 import { componentLabels, selectorLabels } from '../../labels';
 import { EdgeAttachment, PublicIngress } from '../edge/public-ingress';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
@@ -62,48 +62,35 @@ export class StatusPage extends Construct {
 
     const config = new KubeConfigMap(this, 'Config', { metadata: { name, namespace: ns, labels }, data: { 'config.yaml': this.configYaml } });
     const health = { httpGet: { path: '/health', port: IntOrString.fromString('http') } };
-    // A StatefulSet, so the volume has a stable name and the old pod has let go of it (RWO, SQLite)
-    // before the new one starts.
-    new KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        replicas: 1,
-        serviceName: name,
-        selector: { matchLabels: selectorLabels(name) },
-        template: {
-          metadata: {
-            labels: { ...labels, ...this.podLabels },
-            // Roll the pod when the target list changes.
-            annotations: { 'platform.io/config-sha256': crypto.createHash('sha256').update(this.configYaml).digest('hex') },
-          },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity(UID),
-            containers: [
-              {
-                name: 'gatus',
-                image: props.image,
-                env: [{ name: 'GATUS_CONFIG_PATH', value: '/config/config.yaml' }],
-                ports: [{ name: 'http', containerPort: GATUS_PORT }],
-                resources: containerResources(props.resources),
-                securityContext: restrictedContainerSecurity(),
-                readinessProbe: { ...health, periodSeconds: 10 },
-                livenessProbe: { ...health, periodSeconds: 30, failureThreshold: 3 },
-                volumeMounts: [
-                  { name: 'config', mountPath: '/config', readOnly: true },
-                  { name: 'data', mountPath: DATA_DIR },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: config.name } },
-              { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } },
+    // One pod with its volume (SQLite on ReadWriteOnce: the old pod lets go before the new one starts).
+    singleVolumePod(this, 'StatefulSet', {
+      name, namespace: ns, labels, podLabels: this.podLabels,
+      // Roll the pod when the target list changes.
+      podAnnotations: { 'platform.io/config-sha256': crypto.createHash('sha256').update(this.configYaml).digest('hex') },
+      storageClass: props.storageClass, storageSize: props.storageSize,
+      pod: {
+        securityContext: restrictedPodSecurity(UID),
+        containers: [
+          {
+            name: 'gatus',
+            image: props.image,
+            env: [{ name: 'GATUS_CONFIG_PATH', value: '/config/config.yaml' }],
+            ports: [{ name: 'http', containerPort: GATUS_PORT }],
+            resources: containerResources(props.resources),
+            securityContext: restrictedContainerSecurity(),
+            readinessProbe: { ...health, periodSeconds: 10 },
+            livenessProbe: { ...health, periodSeconds: 30, failureThreshold: 3 },
+            volumeMounts: [
+              { name: 'config', mountPath: '/config', readOnly: true },
+              { name: 'data', mountPath: DATA_DIR },
+              { name: 'tmp', mountPath: '/tmp' },
             ],
           },
-        },
-        volumeClaimTemplates: [dataVolumeClaim(labels, props.storageClass, props.storageSize)],
+        ],
+        volumes: [
+          { name: 'config', configMap: { name: config.name } },
+          { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('16Mi') } },
+        ],
       },
     });
     new KubeService(this, 'Service', {
