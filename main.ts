@@ -4,6 +4,7 @@
  * All configuration is loaded and every platform rendered before anything is written.
  */
 import { ConfigError } from './lib/config/errors';
+import { monitoringWarnings } from './lib/config/monitoring';
 import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
@@ -19,6 +20,7 @@ function main(argv: string[]): void {
   }
   const selected = envs.length > 0 ? envs : listEnvironments(environmentsDir);
   const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
+  for (const warning of configs.flatMap(monitoringWarnings)) console.error(`\n!!! WARNING: ${warning}\n`);
   const files: Manifests = new Map();
   const yamlCache: YamlCache = new Map();
   for (const config of configs) {

@@ -4,7 +4,7 @@ import { PlatformConfig } from '../lib/config/schema';
 import { IMAGES } from '../lib/config/versions';
 import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
 import { alloy, AlloyValues } from '../lib/addons/alloy';
-import { GRAFANA_ADMIN_KEYS, GRAFANA_SIDECAR_LABELS, KPS, kubePrometheusStack, KubePrometheusStackValues, receiverSecrets } from '../lib/addons/kube-prometheus-stack';
+import { GRAFANA_ADMIN_KEYS, GRAFANA_SIDECAR_LABELS, KPS, kubePrometheusStack, KubePrometheusStackValues, alertmanagerSecretRefs } from '../lib/addons/kube-prometheus-stack';
 import { loki, LOKI_S3_SECRET_KEYS, lokiUrl, LokiValues } from '../lib/addons/loki';
 import { BLACKBOX, blackboxExporter, BlackboxValues } from '../lib/addons/prometheus-blackbox-exporter';
 import { ADD_ONS } from '../lib/addons/registry';
@@ -15,7 +15,7 @@ import { MonitoringFlows } from '../lib/constructs/monitoring/flows';
 import { PROBER_LABELS, serviceHost } from '../lib/constructs/monitoring/names';
 import { ProbeBackend, Probes, ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { StatusPage } from '../lib/constructs/monitoring/status-page';
-import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
+import { PlatformAlertRules, runbookPageUrl } from '../lib/constructs/monitoring/alert-rules';
 import { PlatformDashboards } from '../lib/constructs/monitoring/dashboards';
 import { IMonitoringContributor } from '../lib/constructs/monitoring/contributions';
 
@@ -118,7 +118,7 @@ export class MonitoringChart extends Chart {
       { alertRules: () => addOns.flatMap((a) => a.alerts?.(config) ?? []), dashboardRows: (kit) => addOns.flatMap((a) => a.dashboardRows?.(kit) ?? []) },
     ];
     new PlatformAlertRules(this, 'alert-rules', {
-      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels,
+      namespace: ns, thresholds: config.alerts, namespaces: config.namespaces, labels: this.prometheusRuleLabels, runbookUrl: runbookPageUrl(config.gitops),
       contributors,
     });
     new PlatformDashboards(this, 'dashboards', {
@@ -140,6 +140,7 @@ export class MonitoringChart extends Chart {
     const status = new StatusPage(this, 'status-page', {
       namespace: ns, image: config.images.gatus ?? IMAGES.gatus, host: m.statusPage.host, title: m.statusPage.title, targets: this.targets,
       interval: m.blackbox.interval, resources: m.resources.statusPage, edge: props.edge.public, proberLabels: PROBER_LABELS,
+      storageClass: m.statusPage.storage.storageClass ?? config.storageClass, storageSize: m.statusPage.storage.size,
     });
 
     const receivers = m.alertmanager.receivers;
@@ -154,7 +155,7 @@ export class MonitoringChart extends Chart {
     });
 
     this.secrets = [
-      ...receiverSecrets(receivers).flatMap((name) => [...new Set(receivers.filter((r) => r.secret.name === name).map((r) => r.secret.key))].map((key) => ({ name, key }))),
+      ...alertmanagerSecretRefs(receivers, m.alertmanager.heartbeat),
       { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.user },
       { name: m.grafana.adminSecret, key: GRAFANA_ADMIN_KEYS.password },
       ...(m.loki.storage.type === 's3' ? Object.values(LOKI_S3_SECRET_KEYS).map((key) => ({ name: (m.loki.storage as { secret: string }).secret, key })) : []),

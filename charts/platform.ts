@@ -7,9 +7,12 @@ import { MinioChart } from './minio';
 import { MonitoringChart } from './monitoring';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { RedisChart } from './redis';
+import { GlitchTipChart } from './glitchtip';
+import { GlitchTip } from '../lib/constructs/glitchtip';
 import { BackupChart } from './backup';
 import { ROLES } from '../lib/constructs/postgres/config-files';
-import { PlatformConfig } from '../lib/config/schema';
+import { ARGOCD_NAMESPACE, PlatformConfig } from '../lib/config/schema';
+import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
@@ -53,6 +56,8 @@ export class Platform {
   public readonly edge: EdgeChart;
   /** Host, port and Secret of Redis, for the app chart. */
   public readonly redis: Redis;
+  /** GlitchTip (error tracking), when `glitchtip.enabled`. */
+  public readonly glitchtip?: GlitchTip;
   /** S3 endpoint, buckets and Secrets of MinIO, for the app chart and backups. */
   public readonly minio: Minio;
   /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page. */
@@ -79,6 +84,14 @@ export class Platform {
     }).minio;
 
     this.services = [this.postgres.postgres, this.redis, this.minio];
+    if (config.glitchtip.enabled) {
+      // Error tracking: bound to the apps like a data service (SENTRY_DSN), probed, its Secrets declared.
+      this.glitchtip = new GlitchTipChart(this.app, 'glitchtip', {
+        config, postgres: this.postgres.postgres, redis: this.redis, minio: this.minio,
+        edge: this.edge.attachment('monitoring', 'admin'), traefikPodLabels: this.edge.traefikPodLabels,
+      }).glitchtip;
+      this.services.push(this.glitchtip);
+    }
     if (options.dataServices) {
       const chart = new Chart(this.app, EXTRA_DATA_SERVICES_CHART, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
       this.services.push(...options.dataServices(chart, config));
@@ -91,6 +104,7 @@ export class Platform {
         host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
         backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
         superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, servers: this.postgres.postgres.servers,
+        serviceDatabases: cluster.serviceDatabases.map((d) => d.database),
       },
       minio: {
         endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
@@ -164,6 +178,8 @@ export class Platform {
       // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
       ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
       ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
+      // Argo CD's notifications controller: one key per alert receiver (a Helm value names the Secret).
+      ...notificationsSecretRefs(this.config.monitoring.alertmanager.receivers, ARGOCD_NAMESPACE),
     ];
   }
 

@@ -4,7 +4,7 @@ import { SealedSecret } from '../imports/bitnami.com';
 import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
 import { ADD_ONS } from '../lib/addons/registry';
 import { sealedSecrets, SealedSecretsValues } from '../lib/addons/sealed-secrets';
-import { NAMESPACE_ROLES, PlatformConfig } from '../lib/config/schema';
+import { PlatformConfig, SECRET_SCOPES, secretScopeNamespace } from '../lib/config/schema';
 import { HelmRelease } from '../lib/constructs/helm-release';
 
 export interface SecretsChartProps {
@@ -33,8 +33,8 @@ export class SecretsChart extends Chart {
     this.controller = releaseOf(installAddOns(this, props.addOns ?? ADD_ONS, { config }), sealedSecrets);
 
     const sealed: Record<string, SealedSecret> = {};
-    for (const role of NAMESPACE_ROLES) {
-      const namespace = config.namespaces[role];
+    for (const role of SECRET_SCOPES) {
+      const namespace = secretScopeNamespace(config, role);
       for (const [name, declaration] of Object.entries(config.secrets[role])) {
         if (declaration.mode !== 'sealed') continue;
         // Strict scope (the default): the ciphertext only decrypts as this name in this namespace.

@@ -7,6 +7,8 @@ export const BACKUP_JOBS = {
   dump: (schedule: string) => `pg-backup-${schedule}`,
   /** Regex matching every dump CronJob (for PromQL `cronjob=~`). */
   dumpPattern: 'pg-backup-.+',
+  /** The daily dump of a platform service's own database (GlitchTip), under <root>/<database>/ in B2. */
+  serviceDump: (database: string) => `db-backup-${database}`,
   /** MinIO → B2 mirror. */
   minioMirror: 'minio-mirror',
   /** Suspended; a person runs `kubectl create job --from=cronjob/pg-restore`. */

@@ -13,6 +13,7 @@ import { AddOnInputs, HelmAddOn, installAddOn } from '../lib/addons/addon';
 import { KPS } from '../lib/addons/kube-prometheus-stack';
 import { ADD_ONS, addOnOf } from '../lib/addons/registry';
 import { parseDuration } from '../lib/config/duration';
+import { ALERT_ACTIONS } from '../lib/config/alerts';
 import { pair } from '../lib/constructs/monitoring/alert-rules';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
 import { podsPeer, tcp } from '../lib/constructs/network-policy';
@@ -134,6 +135,7 @@ describe('GIVEN a new Helm add-on defined in this test alone', () => {
         expr: `histogram_quantile(0.95, sum by (le) (rate(echo_duration_seconds_bucket[5m]))) > ${parseDuration(config.alerts.responseTimeP95[level])}`,
         summary: 'echo answers slowly',
         description: `p95 above ${config.alerts.responseTimeP95[level]}.`,
+        action: ALERT_ACTIONS.responseTimeP95,
       })),
     }],
     dashboardRows: ({ graph, rate }) => [{ title: 'Echo', panels: [graph('Echo requests', 'reqps', [[`sum(rate(echo_requests_total${rate}))`, 'echo']])] }],

@@ -82,6 +82,24 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
     }
   });
 
+  test('THEN every rule says what to do: the action of the README threshold table and a runbook section that exists', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    // The action column of the users' table, by alert name.
+    const tableActions = new Map(
+      [...readme.matchAll(/^\| (?:`\w+`|–) \| (\w+)[^|]*\|(?:[^|\n]*\|){4} ([^|\n]+) \|$/gm)].map((m) => [m[1], m[2].trim()]),
+    );
+    // GitHub's anchors of the README headings (lower case, spaces to dashes, punctuation dropped).
+    const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    expect(rules.length).toBeGreaterThan(20);
+    for (const rule of rules) {
+      const { action, runbook_url: url } = rule.annotations;
+      expect({ alert: rule.alert, action }).toEqual({ alert: rule.alert, action: tableActions.get(rule.alert) });
+      expect(rule.annotations.description).toContain(`Action: ${action}.`);
+      expect(url).toMatch(/^https:\/\/github\.com\/example\/platform\/blob\/main\/README\.md#/);
+      expect({ alert: rule.alert, section: anchors.has(url.split('#')[1]) }).toEqual({ alert: rule.alert, section: true });
+    }
+  });
+
   test('THEN every platform alert has a generated promtool scenario (a new alert needs one)', () => {
     const covered = new Set([...Object.keys(LEVEL_SCENARIOS), ...CUSTOM_SCENARIOS]);
     expect([...new Set(rules.map((r: any) => r.alert))].filter((a) => !covered.has(a))).toEqual([]);
@@ -169,7 +187,9 @@ withPromtool('GIVEN rule files extracted from the synthesized PrometheusRules WH
             ...a,
             exp_annotations: {
               summary: `Memory above ${level} % on node-1`,
-              description: 'Memory in use 90.9 % for 5m. Thresholds: alerts.memory in the environment config (warning 80 %, critical 90 %).',
+              description: 'Memory in use 90.9 % for 5m. Thresholds: alerts.memory in the environment config (warning 80 %, critical 90 %). Action: investigate leaks.',
+              action: 'investigate leaks',
+              runbook_url: 'https://github.com/example/platform/blob/main/README.md#nodememoryhigh',
             },
           };
         }),

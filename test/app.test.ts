@@ -67,7 +67,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
           const ref = e.valueFrom?.secretKeyRef;
           if (ref) expect(declared).toContain(`${owner.metadata.namespace}/${ref.name}/${ref.key}`);
           if (/PASSWORD|SECRET/.test(e.name)) expect(e.value).toBeUndefined();
-          if (e.value && /:\/\//.test(e.value)) expect(e.value).toMatch(/^[a-z]+:\/\/([^:@/]+:\$\([A-Z_]+\)@|[^@]*$)/);
+          if (e.value && /:\/\//.test(e.value)) expect(e.value).toMatch(/^[a-z]+:\/\/([^:@/]+:\$\([A-Z_]+\)@|\$\([A-Z_]+\)@|[^@]*$)/);
         }
       }
     }

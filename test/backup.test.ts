@@ -17,7 +17,7 @@ const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) 
 describe('GIVEN the prod backup chart', () => {
   test('THEN it writes exactly the CronJobs named in BACKUP_JOBS, in the backup namespace, into dist/prod/backup', () => {
     expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(
-      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
+      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
     );
     for (const cj of cronJobs) expect(cj.metadata.namespace).toBe(s.config.namespaces.backup);
     expect(s.objects.filter((o) => o.object.kind === 'CronJob').every((o) => o.chart === 'backup')).toBe(true);

@@ -6,7 +6,7 @@
 import { Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
-import { AlertThresholds } from '../lib/config/alerts';
+import { ALERT_ACTIONS, AlertThresholds } from '../lib/config/alerts';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from '../lib/constructs/data-service';
 import { AlertGroup, configKey, pair } from '../lib/constructs/monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../lib/constructs/monitoring/dashboards';
@@ -77,6 +77,7 @@ class SearchEngine extends Construct implements IDataService {
         for: t.disk.for,
         summary: `The search index fills more than ${t.disk[level]} % of its disk`,
         description: `${configKey('disk')}.`,
+        action: ALERT_ACTIONS.disk,
       })),
     }];
   }

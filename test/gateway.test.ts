@@ -29,7 +29,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
     const served = appRoutes.flatMap((r) => r.spec.hostnames).sort();
     const declared = [
       ...s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts),
-      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host,
+      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host, s.config.glitchtip.host,
     ].sort();
     expect(served).toEqual(declared);
   });
@@ -93,7 +93,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
         return f.extensionRef.name;
       });
       expect(names).toEqual(expect.arrayContaining(['rate-limit', 'body-limit', 'security-headers', 'compress']));
-      expect(names.includes('admin-allowlist')).toBe(['minio-console', 'grafana'].includes(route.metadata.name));
+      expect(names.includes('admin-allowlist')).toBe(['minio-console', 'grafana', 'glitchtip'].includes(route.metadata.name));
       for (const name of names) expect(find(s, 'Middleware', name).map((m) => m.metadata.namespace)).toContain(route.metadata.namespace);
     }
   });

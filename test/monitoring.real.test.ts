@@ -26,18 +26,27 @@ const everyReceiver = synth(configFor('prod', {
         { name: 'ops-email', type: 'email', to: 'ops@example.com', from: 'am@example.com', smarthost: 'smtp.example.com:587', authUsername: 'am', secret: { name: 'alertmanager-smtp', key: 'password' } },
         { name: 'oncall', type: 'slack', channel: '#alerts', severities: ['critical'], secret: { name: 'alertmanager-webhooks', key: 'slack' } },
         { name: 'team', type: 'discord', severities: ['warning', 'info'], secret: { name: 'alertmanager-webhooks', key: 'discord' } },
+        { name: 'phone', type: 'telegram', chatId: -1001234567890, severities: ['critical'], secret: { name: 'alertmanager-webhooks', key: 'telegram' } },
       ],
     },
   },
-  secrets: { monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord'], mode: 'existing' } } },
+  secrets: {
+    monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord', 'telegram'], mode: 'existing' } },
+    argocd: { 'argocd-notifications-secret': { keys: ['ops-email', 'oncall', 'team', 'phone'], mode: 'existing' } },
+  },
 }));
 
 /**
- * Debian's amtool is 0.25; `webhook_url_file` for Discord arrived in Alertmanager 0.26 (the pinned
- * image is 0.34). Only for this older checker, that one key is swapped for an equivalent URL.
+ * Debian's amtool is 0.25; `webhook_url_file` (Discord), `url_file` (webhooks) and
+ * `bot_token_file` (Telegram) arrived in Alertmanager 0.26 (the pinned image is 0.34). Only for
+ * this older checker, those keys are swapped for equivalent inline values (`heartbeatUrl` for the
+ * heartbeat's webhook).
  */
-function forAmtool025(config: any): any {
-  const text = JSON.stringify(config).replace(/"webhook_url_file":"[^"]*"/g, '"webhook_url":"https://discord.example/api/webhooks/1/x"');
+function forAmtool025(config: any, heartbeatUrl = 'https://hc-ping.example/uuid'): any {
+  const text = JSON.stringify(config)
+    .replace(/"webhook_url_file":"[^"]*"/g, '"webhook_url":"https://discord.example/api/webhooks/1/x"')
+    .replace(/"url_file":"[^"]*"/g, `"url":"${heartbeatUrl}"`)
+    .replace(/"bot_token_file":"[^"]*"/g, '"bot_token":"123:abc"');
   return JSON.parse(text);
 }
 
@@ -55,7 +64,7 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
     expect(run.status).toBe(0);
   });
 
-  describe('GIVEN an e-mail, a Slack and a Discord receiver with their own severities', () => {
+  describe('GIVEN an e-mail, a Slack, a Discord and a Telegram receiver with their own severities, and the heartbeat', () => {
     let file: string;
     beforeAll(() => {
       file = write('every-receiver.yaml', valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config);
@@ -65,17 +74,87 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
     test('THEN the config is valid', () => {
       expect(spawnSync(amtool!, ['check-config', file], { encoding: 'utf8' }).status).toBe(0);
     });
-    test('WHEN a critical alert fires THEN e-mail and Slack get it', () => {
-      expect(route('alertname=HighCPU', 'severity=critical')).toBe('ops-email,oncall');
-    });
     test('WHEN a warning fires THEN e-mail and Discord get it, not Slack', () => {
       expect(route('alertname=HighCPU', 'severity=warning')).toBe('ops-email,team');
     });
-    test('WHEN the Watchdog fires THEN nobody is paged', () => {
-      expect(route('alertname=Watchdog', 'severity=none')).toBe('null');
+    test('WHEN a critical alert fires THEN e-mail, Slack and Telegram get it, never the heartbeat', () => {
+      expect(route('alertname=HighCPU', 'severity=critical')).toBe('ops-email,oncall,phone');
+    });
+    test('WHEN the Watchdog fires THEN it goes to the heartbeat URL outside the cluster, and pages nobody', () => {
+      expect(route('alertname=Watchdog', 'severity=none')).toBe('heartbeat');
+    });
+    test('THEN the heartbeat route re-sends the Watchdog every minute, with no initial wait', () => {
+      const config = valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config;
+      const heartbeat = config.route.routes.find((r: any) => r.receiver === 'heartbeat');
+      expect(heartbeat).toMatchObject({ group_wait: '0s', group_interval: '1m', repeat_interval: '1m' });
+      expect(config.receivers.find((r: any) => r.name === 'heartbeat').webhook_configs).toEqual([
+        { url_file: '/etc/alertmanager/secrets/alertmanager-heartbeat/url', send_resolved: false },
+      ]);
+    });
+  });
+
+  describe('GIVEN no heartbeat (dev may run without one)', () => {
+    test('WHEN the Watchdog fires THEN it goes nowhere', () => {
+      const file = write('no-heartbeat.yaml', valuesOf(synth(configFor('dev', { monitoring: { alertmanager: { heartbeat: null } } })), 'kube-prometheus-stack').alertmanager.config);
+      expect(spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${file}`, 'alertname=Watchdog'], { encoding: 'utf8' }).stdout.trim()).toBe('null');
     });
   });
 });
+
+const alertmanagerBin = requireBinary('prometheus-alertmanager') ?? undefined;
+
+describeWithPrograms("the dead man's switch with the real Alertmanager", { alertmanager: alertmanagerBin }, () => {
+  let am: ChildProcess;
+  let amPort: number;
+  let heartbeat: http.Server;
+  const pings: { path: string; alerts: string[] }[] = [];
+
+  beforeAll(async () => {
+    heartbeat = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        pings.push({ path: req.url ?? '', alerts: (JSON.parse(body).alerts ?? []).map((a: any) => a.labels.alertname) });
+        res.end('OK');
+      });
+    });
+    const hbPort = await listen(heartbeat);
+    // prod's synthesized config, the heartbeat URL (read from the Secret's file in the pod) pointed at loopback.
+    const config = forAmtool025(valuesOf(synthEnv('prod'), 'kube-prometheus-stack').alertmanager.config, `http://127.0.0.1:${hbPort}/ping/prod-uuid`);
+    const file = path.join(workdir, 'alertmanager-prod.yaml');
+    fs.writeFileSync(file, yaml.dump({ ...config, templates: [] }));
+    amPort = await freePort();
+    const storage = fs.mkdtempSync(path.join(workdir, 'am-data-'));
+    am = spawn(alertmanagerBin!, [`--config.file=${file}`, `--storage.path=${storage}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address='], { stdio: 'ignore' });
+    await waitFor(`http://127.0.0.1:${amPort}/-/ready`);
+  });
+
+  afterAll(() => {
+    am?.kill();
+    heartbeat?.close();
+  });
+
+  test('WHEN Prometheus sends the Watchdog (and a warning) THEN the heartbeat URL receives the Watchdog alone, at once', async () => {
+    await post(`http://127.0.0.1:${amPort}/api/v2/alerts`, [
+      { labels: { alertname: 'Watchdog', severity: 'none' }, annotations: {} },
+      { labels: { alertname: 'NodeCpuHigh', severity: 'warning', namespace: 'x' }, annotations: {} },
+    ]);
+    for (let i = 0; i < 100 && pings.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pings[0]).toEqual({ path: '/ping/prod-uuid', alerts: ['Watchdog'] });
+    expect(pings.flatMap((p) => p.alerts)).not.toContain('NodeCpuHigh');
+  });
+});
+
+function post(url: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
 
 describeWithPrograms('blackbox modules with the real blackbox_exporter', { blackbox }, () => {
   let exporter: ChildProcess;

@@ -168,12 +168,38 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
       expect(e.ui).toEqual({ 'hide-hostname': true, 'hide-url': true, 'hide-port': true, 'hide-errors': true });
       expect(e.name).not.toMatch(/svc|cluster\.local|:/);
     }
-    expect(config.storage).toEqual({ type: 'memory' });
-    const pod = one(s, 'Deployment', 'status').spec.template.spec;
+    const pod = one(s, 'StatefulSet', 'status').spec.template.spec;
     expect(pod.containers[0].image).toBe(IMAGES.gatus);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
     expect(pod.containers[0].securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(pod.containers[0].resources.limits.memory).toBe(m.resources.statusPage.limits.memory);
+  });
+
+  test('THEN the status page remembers: its results go to SQLite on its own volume, which survives restarts and is never pruned', () => {
+    const config = yaml.load(one(s, 'ConfigMap', 'status').data['config.yaml']) as any;
+    const sts = one(s, 'StatefulSet', 'status');
+    expect(config.storage.type).toBe('sqlite');
+    const mounts = sts.spec.template.spec.containers[0].volumeMounts;
+    const data = mounts.find((v: any) => config.storage.path.startsWith(`${v.mountPath}/`));
+    // The file is on the `data` volume, which comes from the claim template (PVC data-status-0), not an emptyDir.
+    expect(data?.name).toBe('data');
+    expect(sts.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain('data');
+    expect(sts.spec.volumeClaimTemplates).toEqual([expect.objectContaining({
+      metadata: expect.objectContaining({ name: 'data' }),
+      spec: expect.objectContaining({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: m.statusPage.storage.size } } }),
+    })]);
+    expect(sts.metadata.annotations['argocd.argoproj.io/sync-options']).toContain('Prune=false');
+    expect(sts.spec.template.spec.securityContext.fsGroup).toBe(sts.spec.template.spec.securityContext.runAsUser);
+  });
+
+  test("THEN the status page keeps the seeds' monitors: every 60 s, app health URLs, Postgres, PgBouncer, Redis, MinIO health and certificates", () => {
+    const config = yaml.load(one(s, 'ConfigMap', 'status').data['config.yaml']) as any;
+    expect(new Set(config.endpoints.map((e: any) => e.interval))).toEqual(new Set(['60s']));
+    const byName = Object.fromEntries(config.endpoints.map((e: any) => [e.name, e]));
+    expect(byName.crm.url).toMatch(/^http:\/\/crm\.app\.svc\.cluster\.local:\d+\/api\/health$/);
+    expect(byName.minio.url).toMatch(/\/minio\/health\/live$/);
+    for (const tcp of ['postgres', 'pgbouncer', 'redis']) expect(byName[tcp].url).toMatch(/^tcp:\/\//);
+    expect(config.endpoints.filter((e: any) => e.group === 'certificates').map((e: any) => e.name)).toEqual(expect.arrayContaining([m.statusPage.host, m.grafana.host]));
   });
 
   test('THEN Traefik exposes request metrics to Prometheus, with latency buckets at the p95 thresholds', () => {
@@ -188,8 +214,8 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
   test('THEN Alertmanager routes to each receiver and mounts the Secret it reads the URL or password from', () => {
     const am = values(s, 'kube-prometheus-stack').alertmanager;
     const receivers = m.alertmanager.receivers;
-    expect(am.alertmanagerSpec.secrets).toEqual([...new Set(receivers.map((r) => r.secret.name))].sort());
-    expect(am.config.receivers.map((r: any) => r.name)).toEqual(['null', ...receivers.map((r) => r.name)]);
+    expect(am.alertmanagerSpec.secrets).toEqual([...new Set([...receivers.map((r) => r.secret.name), m.alertmanager.heartbeat!.secret.name])].sort());
+    expect(am.config.receivers.map((r: any) => r.name)).toEqual(['null', 'heartbeat', ...receivers.map((r) => r.name)]);
     const email = am.config.receivers.find((r: any) => r.name === 'ops-email').email_configs[0];
     expect(email.auth_password_file).toBe(`/etc/alertmanager/secrets/alertmanager-smtp/password`);
     expect(JSON.stringify(am.config)).not.toMatch(/auth_password"|api_url"|webhook_url"/);
@@ -199,6 +225,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
     const declared = s.platform.declaredSecrets.filter((d) => d.namespace === ns);
     expect(declared).toEqual(expect.arrayContaining([
       { namespace: ns, name: 'alertmanager-smtp', key: 'password' },
+      { namespace: ns, name: 'alertmanager-heartbeat', key: 'url' },
       { namespace: ns, name: m.grafana.adminSecret, key: 'admin-user' },
       { namespace: ns, name: m.grafana.adminSecret, key: 'admin-password' },
     ]));
@@ -217,18 +244,21 @@ describe('GIVEN receivers of every kind and Loki on S3', () => {
       },
       loki: { storage: { type: 's3', bucket: 'logs', secret: 'loki-s3', size: '5Gi' } },
     },
-    secrets: { monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord'], mode: 'existing' }, 'loki-s3': { keys: ['access-key', 'secret-key'], mode: 'existing' } } },
+    secrets: {
+      monitoring: { 'alertmanager-webhooks': { keys: ['slack', 'discord'], mode: 'existing' }, 'loki-s3': { keys: ['access-key', 'secret-key'], mode: 'existing' } },
+      argocd: { 'argocd-notifications-secret': { keys: ['oncall', 'team'], mode: 'existing' } },
+    },
   });
   const s = synth(config);
 
   test('THEN each receiver reads its webhook URL from the mounted Secret and gets only its severities', () => {
     const am = values(s, 'kube-prometheus-stack').alertmanager;
-    expect(am.alertmanagerSpec.secrets).toEqual(['alertmanager-webhooks']);
+    expect(am.alertmanagerSpec.secrets).toEqual(['alertmanager-heartbeat', 'alertmanager-webhooks']);
     const byName = Object.fromEntries(am.config.receivers.map((r: any) => [r.name, r]));
     expect(byName.oncall.slack_configs[0]).toMatchObject({ api_url_file: '/etc/alertmanager/secrets/alertmanager-webhooks/slack', channel: '#alerts' });
     expect(byName.team.discord_configs[0].webhook_url_file).toBe('/etc/alertmanager/secrets/alertmanager-webhooks/discord');
     expect(am.config.route.routes).toEqual([
-      { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+      { receiver: 'heartbeat', matchers: ['alertname = "Watchdog"'], group_wait: '0s', group_interval: '1m', repeat_interval: '1m' },
       { receiver: 'oncall', matchers: ['severity =~ "critical"'], continue: true },
       { receiver: 'team', matchers: ['severity =~ "critical|warning"'], continue: true },
     ]);

@@ -44,6 +44,7 @@ const TARGETS: [string, number][] = [
   ['crm', 3000], ['web', 3001], ['worker', 3002],
   ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
   ['traefik', 9100], ['grafana', 3000], ['prometheus', 9090], ['alertmanager', 9093], ['loki', 3100], ['status', 8080], ['blackbox', 9115],
+  ['glitchtip', 8000],
 ];
 
 /** The intended matrix: every allowed (source → target:port). */
@@ -54,6 +55,7 @@ const ALLOWED = new Set([
   'pg-backup-daily → postgres-primary:5432', 'pg-backup-daily → postgres-replica:5432',
   'pg-backup-business-hours → postgres-primary:5432', 'pg-backup-business-hours → postgres-replica:5432',
   'pg-restore → postgres-primary:5432', 'pg-restore → postgres-replica:5432',
+  'db-backup-glitchtip → postgres-primary:5432', 'db-backup-glitchtip → postgres-replica:5432',
   'crm-migrate → postgres-primary:5432',
   'prometheus → postgres-primary:9187',
   'crm → pgbouncer:6432', 'web → pgbouncer:6432', 'worker → pgbouncer:6432', 'crm-migrate → pgbouncer:6432',
@@ -76,6 +78,12 @@ const ALLOWED = new Set([
   'prometheus → alertmanager:9093', 'prometheus → blackbox:9115', 'prometheus → traefik:9100', 'prometheus → grafana:3000', 'prometheus → loki:3100',
   // The edge publishes Grafana (admin allow-list) and the status page.
   'traefik → grafana:3000', 'traefik → status:8080',
+  // GlitchTip: its database through PgBouncer and Redis; the apps bound to it send it events
+  // (migrations run the app image); the edge serves its UI (admin allow-list); the probers check its health.
+  'glitchtip → pgbouncer:6432', 'glitchtip → redis:6379',
+  // Only the apps with `sentry: true` (crm, web) may send; the worker does not report errors.
+  'crm → glitchtip:8000', 'web → glitchtip:8000', 'crm-migrate → glitchtip:8000',
+  'traefik → glitchtip:8000', 'blackbox → glitchtip:8000', 'status → glitchtip:8000',
 ]);
 
 test('GIVEN prod WHEN every source is tried against every data service and app THEN exactly the intended flows are allowed', () => {
@@ -91,7 +99,13 @@ test('GIVEN prod WHEN every source is tried against every data service and app T
 
 test('Redis is reachable only from apps and the uptime probes (its exporter scrape is another port)', () => {
   const sources = endpoints.filter((e) => model.allows(e, byName('redis'), 6379)).map((e) => e.name).sort();
-  expect(sources).toEqual(['blackbox', 'crm', 'crm-migrate', 'status', 'web', 'worker']);
+  expect(sources).toEqual(['blackbox', 'crm', 'crm-migrate', 'glitchtip', 'status', 'web', 'worker']);
+});
+
+test('GlitchTip reaches its database only through PgBouncer, and nothing from outside reaches it but the ingress controller', () => {
+  expect(model.allows(byName('glitchtip'), byName('postgres-primary'), 5432)).toBe(false);
+  expect(model.allows(byName('glitchtip'), byName('minio'), 9000)).toBe(false); // uploads on its volume unless glitchtip.s3 is set
+  for (const source of ['stranger', 'grafana', 'prometheus', 'alloy']) expect(model.allows(byName(source), byName('glitchtip'), 8000)).toBe(false);
 });
 
 test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs, migrations and the uptime probes — never from apps or the ingress controller', () => {

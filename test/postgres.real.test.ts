@@ -91,6 +91,16 @@ describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica a
       expect(ok.stdout.trim()).toBe('app');
     });
 
+    test("THEN GlitchTip's own role gets into its own database through PgBouncer, and not into the apps' database", () => {
+      const glitchtip = `host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.glitchtip.database} user=${s.config.glitchtip.database}`;
+      const ok = lab.psql(glitchtip, 'CREATE TABLE IF NOT EXISTS gt_probe(id int); SELECT current_user, current_database()', PASSWORDS.glitchtip);
+      expect(ok.stderr).toBe('');
+      expect(ok.stdout.trim().split('\n').pop()).toBe('glitchtip|glitchtip');
+      const other = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${s.config.glitchtip.database}`, 'SELECT 1', PASSWORDS.glitchtip);
+      expect(other.status).not.toBe(0);
+      expect(other.stderr).toMatch(/permission denied for database|not have CONNECT privilege/);
+    });
+
     test('THEN a wrong password is refused', () => {
       const bad = lab.psql(app(), 'SELECT 1', 'not-the-password');
       expect(bad.status).not.toBe(0);

@@ -82,7 +82,11 @@ describe.each([
       JSON.stringify({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } } }),
     ]);
     const bouncer = one(s, 'NetworkPolicy', 'pgbouncer');
-    expect(bouncer.spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } } }]);
+    // The app namespace, and GlitchTip's pods (its own database) in the monitoring namespace.
+    expect(bouncer.spec.ingress.slice(0, 2).map((r: any) => r.from)).toEqual([
+      [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }],
+      [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } } }],
+    ]);
     expect(bouncer.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6432 }]);
   });
 

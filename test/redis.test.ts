@@ -52,10 +52,14 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
     expect(find(s, 'Secret')).toEqual([]);
   });
 
-  test('THEN the NetworkPolicy admits the app namespace on 6379 and monitoring on the exporter port only', () => {
+  test('THEN the NetworkPolicy admits GlitchTip\'s pods and the app namespace on 6379, and monitoring on the exporter port only', () => {
     const np = one(s, 'NetworkPolicy', 'redis');
     expect(np.spec.podSelector.matchLabels).toEqual(sts.spec.selector.matchLabels);
     expect(np.spec.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }],
+        ports: [{ protocol: 'TCP', port: 6379 }],
+      },
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } } }], ports: [{ protocol: 'TCP', port: 6379 }] },
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } } }], ports: [{ protocol: 'TCP', port: 9121 }] },
     ]);

@@ -3,8 +3,9 @@
  * kube-state-metrics. Values typed with keys of its values.yaml (and of the grafana subchart's
  * values.yaml); test/addons.test.ts checks every key we set exists there.
  */
+import { ALERT_ACTIONS } from '../config/alerts';
 import { PlatformConfig } from '../config/schema';
-import { ReceiverConfig } from '../config/monitoring';
+import { HeartbeatConfig, ReceiverConfig } from '../config/monitoring';
 import { anywhere, API_SERVER_PORTS, FlowRule, namespacePeer, podsPeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { perNodeRow, row, sized } from '../footprint';
@@ -42,6 +43,15 @@ interface VolumeClaim {
   };
 }
 
+export interface AlertmanagerRoute {
+  readonly receiver: string;
+  readonly matchers: string[];
+  readonly continue?: boolean;
+  readonly group_wait?: string;
+  readonly group_interval?: string;
+  readonly repeat_interval?: string;
+}
+
 /** Alertmanager's configuration file (https://prometheus.io/docs/alerting/latest/configuration/). */
 export interface AlertmanagerConfigFile {
   readonly global: { readonly resolve_timeout: string };
@@ -51,7 +61,7 @@ export interface AlertmanagerConfigFile {
     readonly group_wait: string;
     readonly group_interval: string;
     readonly repeat_interval: string;
-    readonly routes: { readonly receiver: string; readonly matchers: string[]; readonly continue?: boolean }[];
+    readonly routes: AlertmanagerRoute[];
   };
   readonly inhibit_rules: { readonly source_matchers: string[]; readonly target_matchers: string[]; readonly equal: string[] }[];
   readonly receivers: Record<string, unknown>[];
@@ -170,9 +180,9 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
       },
     },
     alertmanager: {
-      config: alertmanagerConfig(m.alertmanager.receivers),
+      config: alertmanagerConfig(m.alertmanager.receivers, m.alertmanager.heartbeat),
       alertmanagerSpec: {
-        secrets: receiverSecrets(m.alertmanager.receivers),
+        secrets: receiverSecrets(m.alertmanager.receivers, m.alertmanager.heartbeat),
         resources: helmResources(r.alertmanager),
         storage: claim(m.alertmanager.storage.size, m.alertmanager.storage.storageClass),
       },
@@ -192,19 +202,34 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
   };
 }
 
-/** Secrets the Alertmanager pod mounts: one per receiver Secret, each once. */
-export function receiverSecrets(receivers: readonly ReceiverConfig[]): string[] {
-  return [...new Set(receivers.map((r) => r.secret.name))].sort();
+/** Every Secret key Alertmanager reads: the receivers' and the heartbeat URL's. */
+export function alertmanagerSecretRefs(receivers: readonly ReceiverConfig[], heartbeat: HeartbeatConfig | null = null): { name: string; key: string }[] {
+  const refs = [...receivers.map((r) => r.secret), ...(heartbeat ? [heartbeat.secret] : [])];
+  const unique = new Map(refs.map((ref) => [`${ref.name}/${ref.key}`, { name: ref.name, key: ref.key }]));
+  return [...unique.values()].sort((a, b) => `${a.name}/${a.key}`.localeCompare(`${b.name}/${b.key}`));
 }
 
+/** Secrets the Alertmanager pod mounts: one per receiver (and heartbeat) Secret, each once. */
+export function receiverSecrets(receivers: readonly ReceiverConfig[], heartbeat: HeartbeatConfig | null = null): string[] {
+  return [...new Set(alertmanagerSecretRefs(receivers, heartbeat).map((r) => r.name))].sort();
+}
+
+/** Where Alertmanager reads a secret value (mounted from `alertmanagerSpec.secrets`). */
+export const secretFile = (ref: { readonly name: string; readonly key: string }) => `${KPS.alertmanagerSecretsDir}/${ref.name}/${ref.key}`;
 /** Where Alertmanager reads a receiver's secret value. */
-export const receiverSecretFile = (r: ReceiverConfig) => `${KPS.alertmanagerSecretsDir}/${r.secret.name}/${r.secret.key}`;
+export const receiverSecretFile = (r: ReceiverConfig) => secretFile(r.secret);
+
+/** The receiver of the Watchdog when a heartbeat URL is configured. */
+export const HEARTBEAT_RECEIVER = 'heartbeat';
 
 /**
- * Routing: the Watchdog goes nowhere (it exists to prove the pipeline), everything else to each
- * receiver whose severities match. URLs and passwords are read from files, never inlined.
+ * Routing: the always-firing Watchdog goes to the heartbeat URL outside the cluster every
+ * `heartbeat.interval` (the dead man's switch: that service alerts when the pings stop), or
+ * nowhere without one; everything else to each receiver whose severities match. URLs, tokens
+ * and passwords are read from files, never inlined.
  */
-export function alertmanagerConfig(receivers: readonly ReceiverConfig[]): AlertmanagerConfigFile {
+export function alertmanagerConfig(receivers: readonly ReceiverConfig[], heartbeat: HeartbeatConfig | null = null): AlertmanagerConfigFile {
+  const watchdog = ['alertname = "Watchdog"'];
   return {
     global: { resolve_timeout: '5m' },
     route: {
@@ -214,7 +239,9 @@ export function alertmanagerConfig(receivers: readonly ReceiverConfig[]): Alertm
       group_interval: '5m',
       repeat_interval: '12h',
       routes: [
-        { receiver: 'null', matchers: ['alertname = "Watchdog"'] },
+        heartbeat
+          ? { receiver: HEARTBEAT_RECEIVER, matchers: watchdog, group_wait: '0s', group_interval: heartbeat.interval, repeat_interval: heartbeat.interval }
+          : { receiver: 'null', matchers: watchdog },
         ...receivers.map((r) => ({ receiver: r.name, matchers: [`severity =~ "${r.severities.join('|')}"`], continue: true })),
       ],
     },
@@ -222,7 +249,11 @@ export function alertmanagerConfig(receivers: readonly ReceiverConfig[]): Alertm
       { source_matchers: ['severity = critical'], target_matchers: ['severity =~ warning|info'], equal: ['namespace', 'alertname'] },
       { source_matchers: ['severity = warning'], target_matchers: ['severity = info'], equal: ['namespace', 'alertname'] },
     ],
-    receivers: [{ name: 'null' }, ...receivers.map(receiverEntry)],
+    receivers: [
+      { name: 'null' },
+      ...(heartbeat ? [{ name: HEARTBEAT_RECEIVER, webhook_configs: [{ url_file: secretFile(heartbeat.secret), send_resolved: false }] }] : []),
+      ...receivers.map(receiverEntry),
+    ],
     templates: ['/etc/alertmanager/config/*.tmpl'],
   };
 }
@@ -239,12 +270,15 @@ function receiverEntry(r: ReceiverConfig): Record<string, unknown> {
       return { name: r.name, slack_configs: [{ api_url_file: file, ...(r.channel ? { channel: r.channel } : {}), send_resolved: true }] };
     case 'discord':
       return { name: r.name, discord_configs: [{ webhook_url_file: file, send_resolved: true }] };
+    case 'telegram':
+      return { name: r.name, telegram_configs: [{ bot_token_file: file, chat_id: r.chatId, send_resolved: true }] };
   }
 }
 
-/** TCP ports Alertmanager's receivers connect to on the internet (443 webhooks, SMTP). */
-export function alertmanagerEgressPorts(receivers: readonly ReceiverConfig[]): number[] {
-  return [...new Set(receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)))].sort((a, b) => a - b);
+/** TCP ports Alertmanager's receivers (and the heartbeat) connect to on the internet (443 webhooks and APIs, SMTP). */
+export function alertmanagerEgressPorts(receivers: readonly ReceiverConfig[], heartbeat: HeartbeatConfig | null = null): number[] {
+  const ports = [...receivers.map((r) => (r.type === 'email' ? Number(r.smarthost.split(':')[1]) : 443)), ...(heartbeat ? [443] : [])];
+  return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /** node-exporter's measures, in percent, shared by the node alerts and the node dashboard row. */
@@ -303,18 +337,21 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
           for: t.cpu.for,
           summary: `CPU above ${t.cpu[level]} % on {{ $labels.instance }}`,
           description: `CPU busy {{ $value | printf "%.1f" }} % for ${t.cpu.for}. ${configKey('cpu')} (warning ${t.cpu.warning} %, critical ${t.cpu.critical} %).`,
+          action: ALERT_ACTIONS.cpu,
         })),
         ...pair('NodeMemoryHigh', (level) => ({
           expr: `${NODE.memoryInUse} > ${t.memory[level]}`,
           for: t.memory.for,
           summary: `Memory above ${t.memory[level]} % on {{ $labels.instance }}`,
           description: `Memory in use {{ $value | printf "%.1f" }} % for ${t.memory.for}. ${configKey('memory')} (warning ${t.memory.warning} %, critical ${t.memory.critical} %).`,
+          action: ALERT_ACTIONS.memory,
         })),
         ...pair('NodeDiskFull', (level) => ({
           expr: `${NODE.diskInUse} > ${t.disk[level]}`,
           for: t.disk.for,
           summary: `Disk ${'{{ $labels.mountpoint }}'} above ${t.disk[level]} % on {{ $labels.instance }}`,
           description: `Filesystem in use {{ $value | printf "%.1f" }} % for ${t.disk.for}. ${configKey('disk')} (warning ${t.disk.warning} %, critical ${t.disk.critical} %).`,
+          action: ALERT_ACTIONS.disk,
         })),
       ] },
       // kube-state-metrics: restarts in every namespace of the platform.
@@ -323,6 +360,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
           `max by (namespace, pod, container) (increase(kube_pod_container_status_restarts_total{namespace=~"${watched}"}[1h])) > ${t.podRestarts[level]}`,
         summary: `{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than ${t.podRestarts[level]} times in an hour`,
         description: `{{ $value | printf "%.0f" }} restarts in the last hour. ${configKey('podRestarts')} (warning ${t.podRestarts.warning}, critical ${t.podRestarts.critical}).`,
+        action: ALERT_ACTIONS.podRestarts,
       })) },
     ];
   },
@@ -331,7 +369,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
     const prometheus = podsPeer(KPS.prometheus.pods);
     const grafana = podsPeer(KPS.grafana.pods);
     const edge = namespacePeer(config.namespaces.edge, { ...traefik.pods.traefik.labels });
-    const alertmanagerPorts = alertmanagerEgressPorts(config.monitoring.alertmanager.receivers);
+    const alertmanagerPorts = alertmanagerEgressPorts(config.monitoring.alertmanager.receivers, config.monitoring.alertmanager.heartbeat);
     return [
       {
         name: 'grafana',

@@ -2,6 +2,7 @@
  * The Prometheus blackbox exporter: runs the uptime Probes (lib/constructs/monitoring/probes.ts)
  * from the monitoring namespace, and reaches exactly the probed targets.
  */
+import { ALERT_ACTIONS } from '../config/alerts';
 import { PROBER_LABELS } from '../constructs/monitoring/names';
 import { blackboxModules, probeEgress } from '../constructs/monitoring/probes';
 import { podsPeer, tcp } from '../constructs/network-policy';
@@ -54,11 +55,13 @@ export const blackboxExporter: HelmAddOn<BlackboxValues> = {
           for: t.probeFailure[level],
           summary: `{{ $labels.instance }} has failed its uptime probe for ${t.probeFailure[level]}`,
           description: `The blackbox probe {{ $labels.job }} fails. ${configKey('probeFailure')} (warning after ${t.probeFailure.warning}, critical after ${t.probeFailure.critical}).`,
+          action: ALERT_ACTIONS.probeFailure,
         })),
         ...pair('CertificateExpiresSoon', (level) => ({
           expr: `min by (job, instance) (probe_ssl_earliest_cert_expiry) - time() < ${seconds(t.certificateExpiry[level])}`,
           summary: `The TLS certificate of {{ $labels.instance }} expires within ${t.certificateExpiry[level]}`,
           description: `Expires in {{ $value | humanizeDuration }}; cert-manager renews 30 days ahead, so renewal is failing. ${configKey('certificateExpiry')} (warning ${t.certificateExpiry.warning}, critical ${t.certificateExpiry.critical}).`,
+          action: ALERT_ACTIONS.certificateExpiry,
         })),
       ] },
     ];

@@ -79,3 +79,23 @@ export const alertsSchema = z.strictObject({
 });
 
 export type AlertThresholds = z.output<typeof alertsSchema>;
+
+/**
+ * What to do when a threshold is crossed: the action column of the users' threshold table
+ * (README, "Alerts and dashboards"). Every rule carries its action and a link to its runbook.
+ */
+export const ALERT_ACTIONS: Readonly<Record<keyof AlertThresholds, string>> = {
+  cpu: 'scale up',
+  memory: 'investigate leaks',
+  disk: 'clean up or expand',
+  dbConnections: 'check for connection leaks',
+  responseTimeP95: 'investigate',
+  errorRate: 'investigate',
+  pgbouncerClientsWaiting: 'check for connection leaks',
+  replicationLag: 'investigate',
+  redisMemory: 'investigate leaks',
+  podRestarts: 'investigate',
+  backupAge: 'investigate',
+  certificateExpiry: 'investigate',
+  probeFailure: 'investigate',
+};

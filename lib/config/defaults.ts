@@ -100,6 +100,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '768Mi' } },
       metricsPort: 3000,
       migration: { command: ['npx', 'prisma', 'migrate', 'deploy'] },
+      sentry: true,
     },
     web: {
       image: 'ghcr.io/example/web:2.0.1',
@@ -109,6 +110,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       healthPath: '/api/health',
       replicas: { min: 1, max: 3 },
       resources: { requests: { cpu: '100m', memory: '200Mi' }, limits: { memory: '384Mi' } },
+      sentry: true,
     },
     worker: {
       image: 'ghcr.io/example/worker:1.4.2',
@@ -162,11 +164,16 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
           authUsername: 'alertmanager@{domain}', secret: { name: 'alertmanager-smtp', key: 'password' },
         },
       ],
+      // The dead man's switch: the Watchdog pings this outside URL every minute (README, "Dead man's switch").
+      heartbeat: { secret: { name: 'alertmanager-heartbeat', key: 'url' }, interval: '1m' },
     },
     grafana: { host: 'grafana.{domain}', adminSecret: 'grafana-admin' },
-    loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 128, resultsCacheMB: 32 },
+    // No chunks cache while chunks live on Loki's own disk (storage.type filesystem): a memcached copy of
+    // local files mostly duplicates the page cache, and its 170 Mi of requests pay for GlitchTip within
+    // the 50 % budget. With storage.type s3, set chunksCacheMB (e.g. 128).
+    loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 0, resultsCacheMB: 32 },
     blackbox: { interval: '60s' },
-    statusPage: { host: 'status.{domain}', title: 'Service status' },
+    statusPage: { host: 'status.{domain}', title: 'Service status', storage: { size: '1Gi' } },
     // Small requests, real limits: the stack idles most of the time and must not crowd out the apps.
     resources: {
       prometheus: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1536Mi' } },
@@ -184,6 +191,16 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       statusPage: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
     },
   },
+  // Error tracking for the apps that use Sentry (crm, web). GlitchTip documents 256 MB for its
+  // all-in-one mode (512 MB recommended): request the former, allow the latter.
+  glitchtip: {
+    enabled: true,
+    host: 'errors.{domain}',
+    database: 'glitchtip',
+    retentionDays: 90,
+    resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '512Mi' } },
+    storage: { size: '2Gi' },
+  },
   // --- GitOps ---
   gitops: {
     // Replace with your fork: Argo CD pulls <pathPrefix>/<env>/ from here.
@@ -198,6 +215,7 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
         server: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
         redis: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
         applicationSet: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
+        notifications: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
       },
       sealedSecrets: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
     },
@@ -221,12 +239,16 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       // The backup role's password (init SQL) and the read-only MinIO key the provisioning Job creates.
       'postgres-backup': { keys: ['password'], mode: 'existing' },
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      // GlitchTip's role (init SQL).
+      'postgres-glitchtip': { keys: ['password'], mode: 'existing' },
     },
     app: {
       'postgres-app': { keys: ['password'], mode: 'existing' },
       'redis-auth': { keys: ['app-password'], mode: 'existing' },
       'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
       'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      // The DSN parts of each app's GlitchTip project (README, "Error tracking").
+      'glitchtip-dsn': { keys: ['crm-public-key', 'crm-project-id', 'web-public-key', 'web-project-id'], mode: 'existing' },
     },
     backup: {
       'postgres-backup': { keys: ['password'], mode: 'existing' },
@@ -238,6 +260,15 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     monitoring: {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },
       'alertmanager-smtp': { keys: ['password'], mode: 'existing' },
+      'alertmanager-heartbeat': { keys: ['url'], mode: 'existing' },
+      // GlitchTip: Django's SECRET_KEY, its database password, the Redis password of user app.
+      glitchtip: { keys: ['secret-key'], mode: 'existing' },
+      'postgres-glitchtip': { keys: ['password'], mode: 'existing' },
+      'redis-auth': { keys: ['app-password'], mode: 'existing' },
+    },
+    argocd: {
+      // Argo CD notifications: one key per alert receiver (its SMTP password, webhook URL or bot token).
+      'argocd-notifications-secret': { keys: ['ops-email'], mode: 'existing' },
     },
   },
 };

@@ -64,10 +64,30 @@ const receiver = z.discriminatedUnion(
     }),
     z.strictObject({ ...receiverBase, type: z.literal('slack'), channel: z.string().min(1).optional(), /** The incoming-webhook URL. */ secret: secretRef('the Slack webhook URL') }),
     z.strictObject({ ...receiverBase, type: z.literal('discord'), /** The webhook URL. */ secret: secretRef('the Discord webhook URL') }),
+    z.strictObject({
+      ...receiverBase,
+      type: z.literal('telegram'),
+      /** The chat (or group, negative id) the bot writes to. */
+      chatId: z.number().int('is not a Telegram chat id; fix: use the numeric id, e.g. -1001234567890'),
+      /** The bot token from @BotFather. */
+      secret: secretRef('the Telegram bot token'),
+    }),
   ],
-  { error: 'has no known receiver type; fix: set type to email, slack or discord' },
+  { error: 'has no known receiver type; fix: set type to email, slack, discord or telegram' },
 );
 export type ReceiverConfig = z.output<typeof receiver>;
+
+/**
+ * The dead man's switch: Alertmanager sends the always-firing Watchdog to a URL outside the
+ * cluster (healthchecks.io, Better Stack, ...) every `interval`; that service alerts when the pings stop.
+ */
+const heartbeat = z.strictObject({
+  /** The Secret key holding the ping URL (an outside secret: whoever has it can fake the heartbeat). */
+  secret: secretRef('the heartbeat ping URL'),
+  /** How often the Watchdog is re-sent (Alertmanager's group_interval and repeat_interval on its route). */
+  interval: duration().default('1m'),
+});
+export type HeartbeatConfig = z.output<typeof heartbeat>;
 
 const lokiStorage = z.discriminatedUnion(
   'type',
@@ -98,6 +118,8 @@ export const monitoringSchema = z.strictObject({
     storage,
     /** Where alerts go. Every receiver reads its URL or password from a Secret. */
     receivers: z.array(receiver).default([]),
+    /** The dead man's switch (null: none; the synth refuses that in prod and warns elsewhere). */
+    heartbeat: heartbeat.nullable().default(null),
   }),
   grafana: z.strictObject({
     /** Public host of Grafana (admin allow-list applies). */
@@ -121,6 +143,8 @@ export const monitoringSchema = z.strictObject({
     /** Public status page (Gatus); lists service names and their health only. */
     host: dnsName(),
     title: z.string().min(1),
+    /** The volume of its history (SQLite), so results survive restarts. */
+    storage,
   }),
   /** Requests and limits of every monitoring workload (the footprint check sums them). */
   resources: z.strictObject({
@@ -179,6 +203,10 @@ export function monitoringIssues(config: PlatformConfig, publicHosts: ReadonlyMa
     else if (bucket.access !== 'private') issue(['monitoring', 'loki', 'storage', 'bucket'], `is marked ${bucket.access} in minio.buckets, which would publish the logs; fix: make it private`);
   }
 
+  if (m.alertmanager.heartbeat === null && HEARTBEAT_REQUIRED.includes(config.name)) {
+    issue(['monitoring', 'alertmanager', 'heartbeat'], `is not set: if the node dies, its alerting dies with it and nobody is told; fix: ${HEARTBEAT_FIX}`);
+  }
+
   (['grafana', 'statusPage'] as const).forEach((key) => {
     const host = m[key].host;
     const owner = publicHosts.get(host);
@@ -189,4 +217,17 @@ export function monitoringIssues(config: PlatformConfig, publicHosts: ReadonlyMa
   });
   if (m.grafana.host === m.statusPage.host) issue(['monitoring', 'statusPage', 'host'], `is also monitoring.grafana.host; fix: give the status page its own host`);
   return issues;
+}
+
+/** Environments that must have a dead man's switch: the synth refuses them without one. */
+export const HEARTBEAT_REQUIRED: readonly string[] = ['prod'];
+const HEARTBEAT_FIX =
+  "set monitoring.alertmanager.heartbeat: { secret: { name: alertmanager-heartbeat, key: url } } and put the ping URL of a healthchecks.io / Better Stack check into that Secret (README, \"Dead man's switch\")";
+
+/** Loud warnings that do not stop the synth (main.ts prints them). */
+export function monitoringWarnings(config: PlatformConfig): string[] {
+  if (config.monitoring.alertmanager.heartbeat !== null) return [];
+  return [
+    `${config.name}: NO DEAD MAN'S SWITCH. monitoring.alertmanager.heartbeat is not set, so a dead node (or a dead Alertmanager) alerts nobody; fix: ${HEARTBEAT_FIX}`,
+  ];
 }

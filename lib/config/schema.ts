@@ -12,6 +12,7 @@ import { helmSchema } from './helm';
 
 // A synth parses a handful of configurations: compiling zod's fast path (eval) costs more than it saves.
 z.config({ jitless: true });
+import { glitchtipIssues, glitchtipSchema } from './glitchtip';
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -116,6 +117,8 @@ const app = z.strictObject({
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** Run before every sync (Argo CD PreSync) against the primary. */
   migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+  /** Report errors to the platform's GlitchTip: the app gets SENTRY_DSN (README, "Error tracking"). */
+  sentry: z.boolean().default(false),
 });
 
 const backupSchedule = z.strictObject({
@@ -231,7 +234,11 @@ const gitops = z.strictObject({
   pathPrefix: repoPath(),
   resources: z.strictObject({
     /** Argo CD components (the platform manages Argo CD through its Helm chart). */
-    argoCd: z.strictObject({ controller: resources(), repoServer: resources(), server: resources(), redis: resources(), applicationSet: resources() }),
+    argoCd: z.strictObject({
+      controller: resources(), repoServer: resources(), server: resources(), redis: resources(), applicationSet: resources(),
+      /** The notifications controller (runs when monitoring.alertmanager.receivers is not empty). */
+      notifications: resources(),
+    }),
     sealedSecrets: resources(),
   }),
 });
@@ -239,6 +246,15 @@ const gitops = z.strictObject({
 /** The namespace roles (keys of `namespaces`); Secrets are declared per role. */
 export const NAMESPACE_ROLES = ['app', 'data', 'edge', 'monitoring', 'backup'] as const;
 export type NamespaceRole = (typeof NAMESPACE_ROLES)[number];
+
+/** Argo CD's namespace (not a platform role: created when Argo CD is installed, see README "Bootstrap runbook"). */
+export const ARGOCD_NAMESPACE = 'argocd';
+/** Where Secrets are declared: the namespace roles, plus `argocd` (the notifications controller's Secret). */
+export const SECRET_SCOPES = [...NAMESPACE_ROLES, 'argocd'] as const;
+export type SecretScope = (typeof SECRET_SCOPES)[number];
+/** The namespace of a secret scope. */
+export const secretScopeNamespace = (config: { readonly namespaces: Readonly<Record<NamespaceRole, string>> }, scope: SecretScope): string =>
+  scope === 'argocd' ? ARGOCD_NAMESPACE : config.namespaces[scope];
 
 /**
  * One Secret in one namespace. `existing`: created out of band (kubectl, an external operator);
@@ -255,8 +271,8 @@ const secretDeclaration = z.strictObject({
 export type SecretDeclaration = z.infer<typeof secretDeclaration>;
 
 const secrets = z.strictObject(
-  Object.fromEntries(NAMESPACE_ROLES.map((role) => [role, z.record(k8sName(), secretDeclaration).default({})])) as Record<
-    NamespaceRole,
+  Object.fromEntries(SECRET_SCOPES.map((role) => [role, z.record(k8sName(), secretDeclaration).default({})])) as Record<
+    SecretScope,
     z.ZodDefault<z.ZodRecord<ReturnType<typeof k8sName>, typeof secretDeclaration>>
   >,
 );
@@ -305,6 +321,8 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
+    /** GlitchTip, the error tracker (lib/config/glitchtip.ts). */
+    glitchtip: glitchtipSchema,
     /** Argo CD source of this environment (see README, "GitOps"). */
     gitops,
     /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
@@ -435,6 +453,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
 
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
+  issues.push(...glitchtipIssues(config));
   issues.push(...backupCrossCheck(config));
   issues.push(...crossCheckSecrets(config));
   return issues;
@@ -472,7 +491,7 @@ function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
 /** Sealed declarations carry exactly their keys' ciphertext; existing ones carry none; no key twice. */
 function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
-  for (const role of NAMESPACE_ROLES) {
+  for (const role of SECRET_SCOPES) {
     for (const [name, declaration] of Object.entries(config.secrets[role])) {
       const at = ['secrets', role, name];
       declaration.keys.forEach((key, k) => {
@@ -485,7 +504,7 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${config.namespaces[role]} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
+          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${secretScopeNamespace(config, role)} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
         }));
         sealedKeys.filter((key) => !declaration.keys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],

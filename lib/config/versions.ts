@@ -15,6 +15,8 @@ export const IMAGES = {
   rclone: 'rclone/rclone:1.71.1',
   // The public status page (monitoring chart).
   gatus: 'twinproduction/gatus:v5.36.0',
+  // Error tracking (Sentry-compatible), all-in-one mode (chart glitchtip).
+  glitchtip: 'glitchtip/glitchtip:6.1.0',
 } as const;
 
 export type ImageName = keyof typeof IMAGES;

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { Resources } from '../config/fields';
 import { parseQuantity } from '../config/quantity';
-import { AlertThresholds } from '../config/alerts';
+import { ALERT_ACTIONS, AlertThresholds } from '../config/alerts';
 import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
@@ -219,6 +219,7 @@ export class Redis extends Construct implements IDataService {
         for: t.redisMemory.for,
         summary: `Redis {{ $labels.pod }} uses more than ${t.redisMemory[level]} % of maxmemory`,
         description: `Used memory {{ $value | printf "%.1f" }} % of maxmemory for ${t.redisMemory.for}; beyond it keys are evicted. ${configKey('redisMemory')} (warning ${t.redisMemory.warning} %, critical ${t.redisMemory.critical} %).`,
+        action: ALERT_ACTIONS.redisMemory,
       })),
     }];
   }

@@ -5,7 +5,7 @@
  */
 import { Chart } from 'cdk8s';
 import { ConfigError, ConfigProblem } from '../config/errors';
-import { NAMESPACE_ROLES, NamespaceRole, PlatformConfig } from '../config/schema';
+import { PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../config/schema';
 import { renderCharts, renderedObjects } from './rendered';
 
 export interface SecretReference {
@@ -60,9 +60,9 @@ export interface RenderedSecret {
  * namespace that is no platform role, and a declared Secret that a chart also renders itself.
  */
 export function checkSecretDeclarations(config: PlatformConfig, references: readonly SecretReference[], rendered: readonly RenderedSecret[]): ConfigProblem[] {
-  const roleOf = new Map<string, NamespaceRole>(NAMESPACE_ROLES.map((role) => [config.namespaces[role], role]));
+  const roleOf = new Map<string, SecretScope>(SECRET_SCOPES.map((role) => [secretScopeNamespace(config, role), role]));
   const problems: ConfigProblem[] = [];
-  const byDeclaration = new Map<string, { role: NamespaceRole; name: string; keys: Set<string>; from: Set<string> }>();
+  const byDeclaration = new Map<string, { role: SecretScope; name: string; keys: Set<string>; from: Set<string> }>();
   for (const ref of references) {
     const role = roleOf.get(ref.namespace);
     if (role === undefined) {

@@ -25,6 +25,7 @@ export const SYNC_ORDER: readonly SyncStep[] = [
   { wave: -10, charts: [CRD_ADDONS], why: 'CRD-bearing add-ons (cert-manager, Traefik, sealed-secrets, kube-prometheus-stack): their CRDs exist before any custom resource' },
   { wave: -5, charts: ['secrets'], why: 'SealedSecrets, once the controller and its CRD run, before the pods that read them' },
   { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
+  { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
   { wave: 10, charts: ['app'], why: 'apps, with their PreSync migrations against a running database' },
   { wave: 20, charts: ['edge'], why: 'issuers and middlewares that publish the apps' },
   { wave: 30, charts: ['monitoring'], why: 'dashboards, rules and probes of everything above' },

@@ -16,6 +16,8 @@ export const PASSWORDS = {
   pgbouncerAuth: 'bouncer-"auth"',
   metrics: 'metrics-pass',
   backup: 'backup-pa:ss',
+  /** GlitchTip's own role (a platform service database). */
+  glitchtip: "glitch'tip-pw",
 };
 
 export class PostgresLab {
@@ -88,7 +90,7 @@ export class PostgresLab {
       env: this.env({
         PGHOST: '127.0.0.1', PGPORT: String(this.primaryPort), PGPASSWORD: PASSWORDS.superuser, POSTGRES_USER: 'postgres',
         APP_PASSWORD: PASSWORDS.app, REPLICATION_PASSWORD: PASSWORDS.replication, PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth, METRICS_PASSWORD: PASSWORDS.metrics,
-        BACKUP_PASSWORD: PASSWORDS.backup,
+        BACKUP_PASSWORD: PASSWORDS.backup, GLITCHTIP_DB_PASSWORD: PASSWORDS.glitchtip,
       }),
     });
   }
@@ -139,7 +141,7 @@ export class PostgresLab {
   async startPgbouncer(): Promise<void> {
     this.bouncerPort = await freePort();
     const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), 'pgbouncer')
-      .replace(/host=\S+ port=5432/, `host=127.0.0.1 port=${this.primaryPort}`)
+      .replace(/host=\S+ port=5432/g, `host=127.0.0.1 port=${this.primaryPort}`)
       .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
       .replace(/^listen_port = 6432$/m, `listen_port = ${this.bouncerPort}`);
     this.write('pgbouncer/etc/pgbouncer.ini', ini);

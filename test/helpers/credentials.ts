@@ -11,8 +11,8 @@ export interface CredentialFinding {
 }
 
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)$/i;
-/** Values that are references or algorithm names, not credentials. */
-const NOT_A_VALUE = /^(\$\(|\$\{|\$[A-Z_]|scram-sha-256|md5|trust|peer|<|\/)/;
+/** Values that are references or algorithm names, not credentials (`$key-name` alone: Argo CD notifications' Secret reference). */
+const NOT_A_VALUE = /^(\$\(|\$\{|\$[A-Z_]|\$[a-z][\w-]*$|scram-sha-256|md5|trust|peer|<|\/)/;
 
 export function findCredentials(object: any, where = ''): CredentialFinding[] {
   const findings: CredentialFinding[] = [];

@@ -27,6 +27,12 @@ export interface BackupsProps {
     /** The restore creates databases and restores ownership: the superuser, for the suspended pg-restore only. */
     readonly superuser: string;
     readonly superuserSecret: SecretKeyRef;
+    /**
+     * Databases of platform services (GlitchTip): each is dumped daily (the first schedule's cron and
+     * retention) below `<root>/<database>/`, apart from the apps' dumps that restore and drill read.
+     * @default none
+     */
+    readonly serviceDatabases?: readonly string[];
   };
   readonly minio: {
     readonly endpoint: string;
@@ -178,6 +184,19 @@ export class Backups extends Construct {
           { name: 'RETENTION_DAYS', value: String(schedule.retentionDays) },
         ])],
         [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, pg.database), ...jobEnv, { name: 'PGAPPNAME', value: BACKUP_JOBS.dump(schedule.name) }])],
+      ), { postgres: true });
+    }
+
+    const daily = b.schedules[0];
+    for (const database of pg.serviceDatabases ?? []) {
+      const jobEnv = [{ name: 'SCHEDULE', value: daily.name }];
+      cronJob(BACKUP_JOBS.serviceDump(database), 'backup', daily.cron, DEADLINES.dump, pod(
+        [container('upload', 'rclone', 'upload.sh', [
+          ...rcloneCommon, ...b2Env, ...jobEnv,
+          { name: 'B2_PATH', value: `${this.b2Root}/${database}` },
+          { name: 'RETENTION_DAYS', value: String(daily.retentionDays) },
+        ])],
+        [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, database), ...jobEnv, { name: 'PGAPPNAME', value: BACKUP_JOBS.serviceDump(database) }])],
       ), { postgres: true });
     }
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroupsRulesExpr } from '../../../imports/monitoring.coreos.com';
 import { BACKUP_JOBS } from '../../backup-names';
-import { AlertThresholds } from '../../config/alerts';
+import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { IMonitoringContributor } from './contributions';
 
@@ -38,6 +38,12 @@ export interface PlatformAlertRulesProps {
    * @default {}
    */
   readonly labels?: Record<string, string>;
+  /**
+   * The runbook page; each rule's `runbook_url` is this plus `#<alert name in lower case>` (a
+   * section of README.md, "Alert runbooks").
+   * @default 'README.md'
+   */
+  readonly runbookUrl?: string;
 }
 
 export interface AlertBody {
@@ -45,6 +51,8 @@ export interface AlertBody {
   readonly for?: string;
   readonly summary: string;
   readonly description: string;
+  /** What to do (the action column of the threshold table, `ALERT_ACTIONS`); the rule links to the runbook section named after the alert. */
+  readonly action: string;
 }
 
 export interface AlertRule extends AlertBody {
@@ -82,6 +90,7 @@ export class PlatformAlertRules extends Construct {
           for: t.responseTimeP95.for,
           summary: `p95 response time of {{ $labels.job }} above ${t.responseTimeP95[level]}`,
           description: `p95 {{ $value | humanizeDuration }} for ${t.responseTimeP95.for}. ${configKey('responseTimeP95')} (warning ${t.responseTimeP95.warning}, critical ${t.responseTimeP95.critical}).`,
+          action: ALERT_ACTIONS.responseTimeP95,
         })),
         ...pair('AppErrorRateHigh', (level) => ({
           expr:
@@ -89,6 +98,7 @@ export class PlatformAlertRules extends Construct {
           for: t.errorRate.for,
           summary: `{{ $labels.job }} answers more than ${t.errorRate[level]} % of requests with 5xx`,
           description: `5xx rate {{ $value | printf "%.2f" }} % for ${t.errorRate.for}. ${configKey('errorRate')} (warning ${t.errorRate.warning} %, critical ${t.errorRate.critical} %).`,
+          action: ALERT_ACTIONS.errorRate,
         })),
       ],
       // Data services and other owners contribute their groups here (postgres, redis, ...).
@@ -102,6 +112,7 @@ export class PlatformAlertRules extends Construct {
               `time() - (max by (namespace) (kube_cronjob_status_last_successful_time${sel}) or max by (namespace) (kube_cronjob_created${sel})) > ${seconds(t.backupAge[level])}`,
             summary: `The newest database dump is older than ${t.backupAge[level]}`,
             description: `Last successful dump {{ $value | humanizeDuration }} ago. ${configKey('backupAge')} (warning ${t.backupAge.warning}, critical ${t.backupAge.critical}).`,
+            action: ALERT_ACTIONS.backupAge,
           };
         }),
         restoreDrillFailed(backup, drill),
@@ -112,7 +123,7 @@ export class PlatformAlertRules extends Construct {
       const name = `platform-${area}`;
       new PrometheusRule(this, area, {
         metadata: { name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'platform', ...props.labels } },
-        spec: { groups: [{ name, rules: rules.map(toRule) }] },
+        spec: { groups: [{ name, rules: rules.map((r) => toRule(r, props.runbookUrl ?? 'README.md')) }] },
       });
       return name;
     });
@@ -158,15 +169,36 @@ function restoreDrillFailed(namespace: string, drill: string): AlertRule {
       `and on (namespace, job_name) ${owner} and on (namespace, job_name) (${newest}))`,
     summary: `The latest restore drill ({{ $labels.job_name }}) failed`,
     description: `The backups may not restore: read the logs of Job {{ $labels.namespace }}/{{ $labels.job_name }} and run the drill again (kubectl create job --from=cronjob/${drill}).`,
+    action: 'investigate',
   };
 }
 
-function toRule(rule: AlertRule): PrometheusRuleSpecGroupsRules {
+function toRule(rule: AlertRule, runbookUrl: string): PrometheusRuleSpecGroupsRules {
+  if (!rule.action) throw new Error(`alert ${rule.alert} has no action; fix: give it the action of its threshold (ALERT_ACTIONS in lib/config/alerts.ts)`);
   return {
     alert: rule.alert,
     expr: PrometheusRuleSpecGroupsRulesExpr.fromString(rule.expr),
     ...(rule.for && parseDuration(rule.for) ? { for: rule.for } : {}),
     labels: { severity: rule.severity },
-    annotations: { summary: rule.summary, description: rule.description },
+    annotations: {
+      summary: rule.summary,
+      description: `${rule.description} Action: ${rule.action}.`,
+      action: rule.action,
+      runbook_url: `${runbookUrl}#${runbookAnchor(rule.alert)}`,
+    },
   };
+}
+
+/** The README section of an alert's runbook: a heading named after the alert (GitHub's anchor: lower case). */
+export const runbookAnchor = (alert: string): string => alert.toLowerCase();
+
+/**
+ * Where README.md is browsable for the repository Argo CD syncs: `<repo>/blob/<revision>/<folder of
+ * pathPrefix>/README.md` for GitHub/GitLab/Gitea-style https or ssh URLs.
+ */
+export function runbookPageUrl(gitops: { readonly repoUrl: string; readonly targetRevision: string; readonly pathPrefix: string }): string {
+  const ssh = /^(?:ssh:\/\/)?git@([^:/]+)[:/](.+)$/.exec(gitops.repoUrl);
+  const web = (ssh ? `https://${ssh[1]}/${ssh[2]}` : gitops.repoUrl).replace(/\.git$/, '').replace(/\/$/, '');
+  const folder = gitops.pathPrefix.split('/').slice(0, -1).join('/');
+  return `${web}/blob/${gitops.targetRevision}/${folder ? `${folder}/` : ''}README.md`;
 }

@@ -106,7 +106,11 @@ export class Probes extends Construct {
 }
 
 /** Gatus' configuration (https://github.com/TwiN/gatus#configuration), from the same targets. */
-export function gatusConfig(targets: readonly ProbeTarget[], title: string, interval: string): string {
+/**
+ * Gatus' config.yaml. `storagePath`: an SQLite file on a volume, so the history survives restarts.
+ * @param storagePath @default none (results in memory)
+ */
+export function gatusConfig(targets: readonly ProbeTarget[], title: string, interval: string, storagePath?: string): string {
   // Public page: show names and health only — never a URL, host, port or error text.
   const ui = { 'hide-hostname': true, 'hide-url': true, 'hide-port': true, 'hide-errors': true };
   const conditions: Record<ProbeKind, string[]> = {
@@ -116,7 +120,7 @@ export function gatusConfig(targets: readonly ProbeTarget[], title: string, inte
   };
   const config = {
     web: { port: GATUS_PORT },
-    storage: { type: 'memory' },
+    storage: storagePath ? { type: 'sqlite', path: storagePath } : { type: 'memory' },
     ui: { title, header: title },
     endpoints: targets.map((t) => ({
       name: t.name,

@@ -26,6 +26,23 @@ export const ROLES = {
   backup: 'backup',
 } as const;
 
+/**
+ * Databases the platform's own services get besides the apps' (GlitchTip), each with its own
+ * login role that owns it; the role's password comes from the Secret `secret` (key `password`)
+ * in the data namespace, through the init script's env `env`.
+ */
+export interface ServiceDatabase {
+  readonly database: string;
+  readonly owner: string;
+  readonly secret: string;
+  readonly env: string;
+}
+
+export function serviceDatabases(config: PlatformConfig): ServiceDatabase[] {
+  const g = config.glitchtip;
+  return g.enabled ? [{ database: g.database, owner: g.database, secret: `postgres-${g.database.replace(/_/g, '-')}`, env: `${g.database.toUpperCase()}_DB_PASSWORD` }] : [];
+}
+
 export interface PostgresqlConfOptions {
   /** The port Postgres listens on (the cluster's `port` attribute). */
   readonly port: number;
@@ -97,6 +114,19 @@ export function pgHbaConf(config: PlatformConfig): string {
  */
 export function initSql(config: PlatformConfig): string {
   const { database, appUser } = config.postgres;
+  const services = serviceDatabases(config);
+  const serviceSql = services.map((d) => `
+-- ${d.database}: its own role and database (a platform service, not an app).
+SELECT 'CREATE ROLE ${d.owner}' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${d.owner}') \\gexec
+ALTER ROLE ${d.owner} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'${d.owner}_password';
+SELECT 'CREATE DATABASE ${d.database} OWNER ${d.owner}' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${d.database}') \\gexec
+REVOKE ALL ON DATABASE ${d.database} FROM PUBLIC;
+GRANT CONNECT, TEMPORARY ON DATABASE ${d.database} TO ${d.owner};
+GRANT CONNECT ON DATABASE ${d.database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics}, ${ROLES.backup};
+\\connect ${d.database}
+\\ir pgbouncer-auth.sql
+\\connect postgres
+`).join('');
   return `-- Rendered by the platform. Run by 10-init.sh with psql variables holding the passwords.
 \\set ON_ERROR_STOP on
 SET password_encryption = 'scram-sha-256';
@@ -124,6 +154,7 @@ GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics
 \\connect postgres
 \\ir pgbouncer-auth.sql
 
+${serviceSql}
 \\connect ${database}
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 `;
@@ -149,7 +180,8 @@ GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncerAuth};
 }
 
 /** Run by the postgres image on first start (/docker-entrypoint-initdb.d), with PGPASSWORD exported. */
-export function initScript(): string {
+export function initScript(config: PlatformConfig): string {
+  const services = serviceDatabases(config).map((d) => `  -v ${d.owner}_password="$${d.env}" \\\n`).join('');
   return `#!/bin/sh
 # Applies init.sql with passwords from the environment (Secrets). Runs once, on an empty volume.
 set -eu
@@ -159,7 +191,7 @@ psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --d
   -v pgbouncer_auth_password="$PGBOUNCER_AUTH_PASSWORD" \\
   -v metrics_password="$METRICS_PASSWORD" \\
   -v backup_password="$BACKUP_PASSWORD" \\
-  -f "${PATHS.scriptsDir}/init.sql"
+${services}  -f "${PATHS.scriptsDir}/init.sql"
 `;
 }
 
@@ -221,7 +253,7 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
   const lines = [
     '; Rendered by the platform from lib/config; edit the config, not this file.',
     '[databases]',
-    `${config.postgres.database} = host=${options.primaryHost} port=${options.primaryPort} dbname=${config.postgres.database}`,
+    ...[config.postgres.database, ...serviceDatabases(config).map((d) => d.database)].map((db) => `${db} = host=${options.primaryHost} port=${options.primaryPort} dbname=${db}`),
     '',
     '[pgbouncer]',
     'listen_addr = 0.0.0.0',

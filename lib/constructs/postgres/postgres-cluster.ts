@@ -7,7 +7,7 @@ import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
 import { dataVolumeClaim } from '../storage';
-import { initScript, initSql, PATHS, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES } from './config-files';
+import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES } from './config-files';
 
 /** A Secret reference: the Secret is created out of band or sealed; never a literal here. */
 export interface SecretKeyRef {
@@ -43,6 +43,8 @@ export class PostgresCluster extends Construct {
   public readonly appUser: string;
   /** Secrets the platform expects, by role. */
   public readonly secrets: Readonly<Record<'superuser' | 'app' | 'replication' | 'pgbouncerAuth' | 'metrics' | 'backup', SecretKeyRef>>;
+  /** Databases of platform services (GlitchTip), each with its owner role and password Secret. */
+  public readonly serviceDatabases: readonly ServiceDatabase[];
   /** Labels that select every Postgres pod (primary and replicas). */
   public readonly podLabels: Record<string, string>;
   public readonly primaryPodLabels: Record<string, string>;
@@ -65,6 +67,7 @@ export class PostgresCluster extends Construct {
       metrics: { name: 'postgres-metrics', key: SECRET_KEY },
       backup: { name: 'postgres-backup', key: SECRET_KEY },
     };
+    this.serviceDatabases = serviceDatabases(config);
     this.podLabels = { 'app.kubernetes.io/name': 'postgres' };
     this.primaryPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'primary' };
     const replicaPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'replica' };
@@ -76,7 +79,7 @@ export class PostgresCluster extends Construct {
     new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {
-        '10-init.sh': initScript(),
+        '10-init.sh': initScript(config),
         'init.sql': initSql(config),
         'pgbouncer-auth.sql': pgbouncerAuthSql(),
         'bootstrap-replica.sh': replicaBootstrapScript({ primaryPort: this.port }),
@@ -177,6 +180,7 @@ export class PostgresCluster extends Construct {
                   env('PGBOUNCER_AUTH_PASSWORD', this.secrets.pgbouncerAuth),
                   env('METRICS_PASSWORD', this.secrets.metrics),
                   env('BACKUP_PASSWORD', this.secrets.backup),
+                  ...this.serviceDatabases.map((d) => env(d.env, { name: d.secret, key: SECRET_KEY })),
                 ],
                 volumeMounts: [
                   ...mounts,

@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { AlertThresholds } from '../../config/alerts';
+import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from '../data-service';
+import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
 import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
@@ -105,7 +105,20 @@ export class Postgres extends Construct implements IDataService {
   }
 
   public get declaredSecrets(): DeclaredSecret[] {
-    return Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref }));
+    return [
+      ...Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref })),
+      ...this.cluster.serviceDatabases.map((d) => ({ namespace: this.namespace, name: d.secret, key: 'password' })),
+    ];
+  }
+
+  /**
+   * A platform service's own database (one of `cluster.serviceDatabases`) through PgBouncer:
+   * host, port, database, user and the Secret key of the password (copied into the service's namespace).
+   */
+  public bindServiceDatabase(database: string): { host: string; port: number; database: string; user: string; secret: SecretKeyRef; connectTo: ServicePort[] } {
+    const d = this.cluster.serviceDatabases.find((x) => x.database === database);
+    if (!d) throw new Error(`no service database ${database}; fix: enable the service that owns it in the config`);
+    return { host: this.pgbouncer.host, port: this.pgbouncer.port, database: d.database, user: d.owner, secret: { name: d.secret, key: 'password' }, connectTo: [this.pooler] };
   }
 
   public alertRules(t: AlertThresholds): AlertGroup[] {
@@ -120,18 +133,21 @@ export class Postgres extends Construct implements IDataService {
           for: t.dbConnections.for,
           summary: `{{ $labels.pod }} uses more than ${t.dbConnections[level]} % of max_connections`,
           description: `Connections at {{ $value | printf "%.1f" }} % of max_connections for ${t.dbConnections.for}. ${configKey('dbConnections')} (warning ${t.dbConnections.warning} %, critical ${t.dbConnections.critical} %).`,
+          action: ALERT_ACTIONS.dbConnections,
         })),
         ...pair('PostgresReplicationLag', (level) => ({
           expr: `max by (namespace, pod) (pg_replication_lag_seconds{${sel}}) > ${seconds(t.replicationLag[level])}`,
           for: t.replicationLag.for,
           summary: `Replica {{ $labels.pod }} is more than ${t.replicationLag[level]} behind the primary`,
           description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
+          action: ALERT_ACTIONS.replicationLag,
         })),
         ...pair('PgBouncerClientsWaiting', (level) => ({
           expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{${sel}}) > ${t.pgbouncerClientsWaiting[level]}`,
           for: t.pgbouncerClientsWaiting.for,
           summary: `More than ${t.pgbouncerClientsWaiting[level]} clients wait for a server connection on {{ $labels.pod }}`,
           description: `{{ $value | printf "%.0f" }} clients waiting for ${t.pgbouncerClientsWaiting.for}: the pools are too small or queries too slow. ${configKey('pgbouncerClientsWaiting')} (warning ${t.pgbouncerClientsWaiting.warning}, critical ${t.pgbouncerClientsWaiting.critical}).`,
+          action: ALERT_ACTIONS.pgbouncerClientsWaiting,
         })),
       ],
     }];
