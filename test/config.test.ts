@@ -89,7 +89,7 @@ const BAD: BadInput[] = [
   [
     'a secret read but never declared',
     { minio: { appAccess: { worker: { buckets: ['documents'] } } } },
-    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in lib/config/defaults.ts 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
+    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in ", "prod.yaml (or in lib/config/defaults.ts for every environment) 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
   ],
   [
     'a sealed secret without its ciphertext',
