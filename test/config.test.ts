@@ -5,10 +5,11 @@ import * as yaml from 'js-yaml';
 import { ConfigError } from '../lib/config/errors';
 import { listEnvironments, loadConfig } from '../lib/config/load';
 import { BadInput, describeBadInputs } from './helpers/bad-input';
+import { FIXTURE_ENVIRONMENTS_DIR, loadFixture } from './helpers/platform';
 
-describe('the shipped environments', () => {
+describe('the sample environments of the tests', () => {
   test('are dev, ha and prod, each one file', () => {
-    expect(listEnvironments()).toEqual(['dev', 'ha', 'prod']);
+    expect(listEnvironments(FIXTURE_ENVIRONMENTS_DIR)).toEqual(['dev', 'ha', 'prod']);
   });
 
   test.each([
@@ -16,20 +17,20 @@ describe('the shipped environments', () => {
     ['prod', 1, 2],
     ['ha', 2, 3],
   ])('%s runs %d Postgres replicas and %d PgBouncer pods', (env, pgReplicas, bouncers) => {
-    const config = loadConfig(env);
+    const config = loadFixture(env);
     expect(config.postgres.replicas).toBe(pgReplicas);
     expect(config.pgbouncer.replicas).toBe(bouncers);
   });
 
   test('GIVEN prod THEN it carries the tuning our users run today', () => {
-    expect(loadConfig('prod').postgres.tuning).toMatchObject({
+    expect(loadFixture('prod').postgres.tuning).toMatchObject({
       sharedBuffers: '1Gi', effectiveCacheSize: '3Gi', workMem: '32Mi', maintenanceWorkMem: '256Mi', maxConnections: 100, walBuffers: '32Mi',
     });
   });
 
   test('GIVEN a host written with {domain} THEN it is expanded per environment', () => {
-    expect(loadConfig('dev').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.dev.example.com']);
-    expect(loadConfig('prod').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.example.com']);
+    expect(loadFixture('dev').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.dev.example.com']);
+    expect(loadFixture('prod').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.example.com']);
   });
 });
 
