@@ -9,7 +9,7 @@ import { helmBinary } from '../scripts/lab/helm';
 import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { describeWithPrograms } from './helpers/real-programs';
-import { loadFixture } from './helpers/platform';
+import { loadFixture, FIXTURE_ENVIRONMENTS_DIR } from './helpers/platform';
 
 const SCRIPT = path.resolve(__dirname, '..', 'build', 'scripts', 'synth-helm.js');
 const helm = helmBinary();
@@ -25,7 +25,7 @@ const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.na
 describeWithPrograms('GIVEN prod written by npm run synth:helm', { helm }, () => {
   const out = path.join(tmp, 'platform-prod');
   beforeAll(() => {
-    const run = spawnSync(process.execPath, [SCRIPT, '--env', 'prod', '--out', out], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [SCRIPT, '--env', 'prod', '--environments', FIXTURE_ENVIRONMENTS_DIR, '--out', out], { encoding: 'utf8' });
     expect(run.status).toBe(0);
   });
 
