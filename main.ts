@@ -1,6 +1,8 @@
 /**
  * Synthesizes every environment in lib/config/environments into dist/<env>/<chart>/.
  *   node build/main.js [--environments DIR] [--out DIR] [ENV ...]
+ * With no ENV, dist/ holds exactly the environments that exist (a removed one disappears); naming
+ * ENVs rewrites only dist/<ENV>/ and leaves every other folder of dist/ as it is.
  * All configuration is loaded and every platform rendered before anything is written.
  */
 import { ConfigError } from './lib/config/errors';
@@ -8,6 +10,7 @@ import { monitoringWarnings } from './lib/config/monitoring';
 import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
+import { withOtherEnvironments } from './lib/partial-synth';
 
 function main(argv: string[]): void {
   let environmentsDir = ENVIRONMENTS_DIR;
@@ -26,7 +29,8 @@ function main(argv: string[]): void {
   for (const config of configs) {
     for (const [file, text] of renderPlatform(new Platform(config), yamlCache)) files.set(file, text);
   }
-  writeManifests(files, outDir);
+  const partial = envs.length > 0;
+  writeManifests(partial ? withOtherEnvironments(files, outDir, selected) : files, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);
 }
 

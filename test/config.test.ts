@@ -5,10 +5,11 @@ import * as yaml from 'js-yaml';
 import { ConfigError } from '../lib/config/errors';
 import { listEnvironments, loadConfig } from '../lib/config/load';
 import { BadInput, describeBadInputs } from './helpers/bad-input';
+import { FIXTURE_ENVIRONMENTS_DIR, loadFixture } from './helpers/platform';
 
-describe('the shipped environments', () => {
+describe('the sample environments of the tests', () => {
   test('are dev, ha and prod, each one file', () => {
-    expect(listEnvironments()).toEqual(['dev', 'ha', 'prod']);
+    expect(listEnvironments(FIXTURE_ENVIRONMENTS_DIR)).toEqual(['dev', 'ha', 'prod']);
   });
 
   test.each([
@@ -16,20 +17,20 @@ describe('the shipped environments', () => {
     ['prod', 1, 2],
     ['ha', 2, 3],
   ])('%s runs %d Postgres replicas and %d PgBouncer pods', (env, pgReplicas, bouncers) => {
-    const config = loadConfig(env);
+    const config = loadFixture(env);
     expect(config.postgres.replicas).toBe(pgReplicas);
     expect(config.pgbouncer.replicas).toBe(bouncers);
   });
 
   test('GIVEN prod THEN it carries the tuning our users run today', () => {
-    expect(loadConfig('prod').postgres.tuning).toMatchObject({
+    expect(loadFixture('prod').postgres.tuning).toMatchObject({
       sharedBuffers: '1Gi', effectiveCacheSize: '3Gi', workMem: '32Mi', maintenanceWorkMem: '256Mi', maxConnections: 100, walBuffers: '32Mi',
     });
   });
 
   test('GIVEN a host written with {domain} THEN it is expanded per environment', () => {
-    expect(loadConfig('dev').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.dev.example.com']);
-    expect(loadConfig('prod').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.example.com']);
+    expect(loadFixture('dev').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.dev.example.com']);
+    expect(loadFixture('prod').apps.find((a) => a.name === 'crm')?.hosts).toEqual(['crm.example.com']);
   });
 });
 
@@ -89,7 +90,7 @@ const BAD: BadInput[] = [
   [
     'a secret read but never declared',
     { minio: { appAccess: { worker: { buckets: ['documents'] } } } },
-    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in lib/config/defaults.ts 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
+    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in ", "prod.yaml (or in lib/config/defaults.ts for every environment) 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
   ],
   [
     'a sealed secret without its ciphertext',
@@ -108,11 +109,74 @@ const BAD: BadInput[] = [
   ],
   ['an unknown secret mode', { secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'vault' } } } }, ['secrets.data.postgres-app.mode = "vault"', 'must be "sealed" or "existing"']],
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
+  // --- every count has an upper bound, and the error says why ---
+  ['a Postgres replica count with an extra zero', { postgres: { replicas: 20 } }, ['postgres.replicas = 20', 'is more than 5 replicas', 'because every streaming replica is a full copy of the database', 'fix: use at most 5']],
+  ['an app replica count pasted from a timestamp', { apps: { crm: { replicas: { min: 1, max: 1700000000 } } } }, ['apps.crm.replicas.max = 1700000000', 'is more than 50 replicas', 'because every replica reserves its resource requests', 'fix: use at most 50']],
+  ['a cluster of a thousand nodes', { cluster: { nodes: 1000 } }, ['cluster.nodes = 1000', 'is more than 50 nodes', 'because the platform runs one Postgres primary', 'fix: use at most 50']],
+  ['more Postgres connections than processes it can hold', { postgres: { tuning: { maxConnections: 100000 } } }, ['postgres.tuning.maxConnections = 100000', 'is more than 5000 connections', 'because every Postgres connection is a server process', 'fix: use at most 5000']],
+  ['a backup kept for a century', { backup: { schedules: [{ name: 'daily', cron: '0 3 * * *', retentionDays: 36500 }] } }, ['backup.schedules.0.retentionDays = 36500', 'is more than 3650 days', 'because ten years', 'fix: use at most 3650']],
+  ['a pod-restart threshold no pod reaches', { alerts: { podRestarts: { warning: 3, critical: 100000 } } }, ['alerts.podRestarts.critical = 100000', 'is more than 1000', 'fix:']],
+  // --- memory settings against their container's limit ---
+  [
+    'Postgres shared buffers as large as its memory limit',
+    { postgres: { tuning: { sharedBuffers: '4Gi' } } },
+    ['postgres.tuning.sharedBuffers = "4Gi"', 'plus walBuffers (32Mi) and maintenanceWorkMem (256Mi) is 4384Mi', 'not below postgres.resources.limits.memory (4Gi)', 'OOM-killed', 'fix: lower sharedBuffers'],
+  ],
+  ['a Postgres work_mem above its memory limit', { postgres: { tuning: { workMem: '8Gi' } } }, ['postgres.tuning.workMem = "8Gi"', 'is not below postgres.resources.limits.memory (4Gi)', 'fix: lower workMem']],
+  ['a LimitRange default limit below its default request', { limitRange: { defaultLimit: { memory: '32Mi' } } }, ['limitRange.defaultLimit.memory = "32Mi"', 'is below limitRange.defaultRequest.memory (64Mi)', 'fix:']],
+  // --- requests against the node ---
+  [
+    'an app requesting more memory than a node has',
+    { apps: { crm: { resources: { requests: { cpu: '250m', memory: '32Gi' }, limits: { memory: '32Gi' } } } } },
+    ['apps.crm.resources.requests.memory = "32Gi"', 'is more than one node has (cluster.nodeMemory = 16Gi)', 'could never be scheduled', 'fix: lower apps.crm.resources.requests.memory or raise cluster.nodeMemory'],
+  ],
+  ['Postgres requesting more CPU than a node has', { postgres: { resources: { requests: { cpu: '6', memory: '1Gi' }, limits: { memory: '4Gi' } } } }, ['postgres.resources.requests.cpu = "6"', 'is more than one node has (cluster.nodeCpu = 4)', 'fix:']],
+  // --- type errors name the expected form and an example ---
+  ['a count written in quotes', { postgres: { replicas: '2' } }, ['postgres.replicas = "2"', 'must be a number, not the text "2"', 'fix: write it without quotes, like replicas: 1']],
+  ['a node size written as a number', { cluster: { nodeCpu: 8 } }, ['cluster.nodeCpu = 8', 'must be a text (string), not the number 8', "fix: put it in quotes, like nodeCpu: '4'"]],
+  ['a list written as a mapping', { edge: { adminAllowCidrs: { office: '10.0.0.0/8' } } }, ['edge.adminAllowCidrs = {"office":"10.0.0.0/8"}', 'must be a list, not a mapping', 'fix: write a list, like adminAllowCidrs: [10.0.0.0/8']],
+  ['an app kind that does not exist', { apps: { crm: { kind: 'job' } } }, ['apps.crm.kind = "job"', 'is not one of "web", "worker"', 'fix: use one of them, like kind: web']],
+  ['an empty value', { postgres: { replicas: null } }, ['postgres.replicas = null', 'is required but empty', 'fix: set it to a number under postgres, like replicas: 1']],
+  // --- required fields say what to add ---
+  [
+    'a new app without an image and health path',
+    { apps: { shop: { kind: 'web', port: 3010, hosts: ['shop.{domain}'], replicas: { min: 1, max: 2 }, resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } } } } },
+    ['apps.shop.image = (not set)', 'is required; fix: set it to a text (string) under apps.shop, like image: ', 'apps.shop.healthPath = (not set)', 'like healthPath: /api/health'],
+  ],
+  ['an app name Kubernetes refuses', { apps: { Shop_App: { kind: 'worker' } } }, ['apps.Shop_App', 'is not a valid name here: "Shop_App" is not a valid Kubernetes name', 'fix:']],
+  // --- the error names the key the file sets, not the default it was compared with ---
+  [
+    'a lowered Redis memory limit',
+    { redis: { resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '512Mi' } } } },
+    ['redis.resources.limits.memory = "512Mi"', 'needs a memory limit of at least 1.25 × maxmemory (640Mi)', 'fix: lower maxmemory or raise the memory limit', '(compared with redis.maxmemory = "512Mi" from lib/config/defaults.ts)'],
+  ],
+  [
+    'a node smaller than what the default Postgres requests',
+    { cluster: { nodes: 1, nodeCpu: '4', nodeMemory: '1Gi' } },
+    ['cluster.nodeMemory = "1Gi"', 'is more than one node has', '(compared with postgres.resources.requests.memory = "1536Mi" from lib/config/defaults.ts)'],
+  ],
+  // --- keys are plain ASCII; look-alikes are shown with their code point and the key meant ---
+  ['a key with a Cyrillic look-alike letter', { postgres: { 'replic\u0430s': 2 } }, ['postgres.replic\u0430s = 2', 'contains the non-ASCII character "\u0430" (U+0430, which looks like "a")', 'fix: retype the key as "replicas"']],
+  ['a key typed in full-width letters', { postgres: { '\uff52\uff45\uff50\uff4c\uff49\uff43\uff41\uff53': 2 } }, ['U+FF52', 'fix: retype the key as "replicas"']],
+  ['a key with a zero-width space', { postgres: { 'repli\u200bcas': 2 } }, ['postgres.repli<U+200B>cas = 2', 'U+200B', 'fix: retype the key as "replicas"']],
+  ['a Greek look-alike next to the real key', { apps: { crm: { port: 3000, 'p\u03bfrt': 3000 } } }, ['apps.crm.p\u03bfrt', 'U+03BF, which looks like "o"', 'fix: retype the key as "port" (the file also sets "port" here: keep one of the two)']],
 ];
 
 // End to end, one case per kind of failure: a schema error, a cross-check in the config, and a
 // check that needs the rendered platform (a Secret read but not declared).
-const END_TO_END = ['negative replicas', 'a pool larger than max_connections allows', 'a secret read but never declared'];
+const END_TO_END = [
+  'negative replicas',
+  'a pool larger than max_connections allows',
+  'a secret read but never declared',
+  // one per class of issue 15
+  'a Postgres replica count with an extra zero',
+  'Postgres shared buffers as large as its memory limit',
+  'an app requesting more memory than a node has',
+  'a count written in quotes',
+  'a new app without an image and health path',
+  'a lowered Redis memory limit',
+  'a key with a Cyrillic look-alike letter',
+];
 
 describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endToEnd: END_TO_END }, (ctx) => {
   test('two apps with the same name THEN the YAML is refused with the line of the duplicate, end to end, and dist/ is unchanged', () => {
@@ -137,6 +201,44 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
     expect((error as ConfigError).message).not.toContain('correct-horse-battery');
   });
 
+  test('a YAML alias bomb THEN it is refused before expansion, end to end, and dist/ is unchanged', () => {
+    // 9 levels of 9 aliases: under 500 bytes, 9^9 (387 million) values once expanded.
+    const names = 'abcdefghi';
+    const levels = [...names].map((n, i) => `${n}: &${n} [${Array(9).fill(i === 0 ? 'x' : `*${names[i - 1]}`).join(',')}]`);
+    const bomb = `domain: example.com\n${levels.join('\n')}\napps: { crm: { args: *i } }\n`;
+    expect(bomb.length).toBeLessThan(500);
+
+    const error = ctx.synthInProcess(bomb);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toContain('(yaml) = (not set): expands to more than 10000 values through YAML aliases (*name)');
+    expect((error as ConfigError).message).toContain('fix: write the repeated values out');
+
+    const run = ctx.synthFile(bomb);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('expands to more than 10000 values through YAML aliases');
+    expect(run.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect(ctx.distUnchanged()).toBe(true);
+  });
+
+  test('GIVEN aliases a person writes (one block reused) THEN they are accepted', () => {
+    const text = 'domain: example.com\napps:\n  crm:\n    resources: &small { requests: { cpu: 50m, memory: 128Mi }, limits: { memory: 256Mi } }\n  web:\n    resources: *small\n';
+    expect(ctx.synthInProcess(text)).toBeUndefined();
+  });
+
+  test('GIVEN an environment file outside lib/config/environments THEN errors at load and at render name that file', () => {
+    const envDir = fs.mkdtempSync(path.join(ctx.workdir(), 'elsewhere-'));
+    const file = path.join(envDir, 'prod.yaml');
+    fs.writeFileSync(file, yaml.dump({ domain: 'example.com', postgres: { replicas: -1 } }));
+    expect(() => loadConfig('prod', { environmentsDir: envDir })).toThrow(`Invalid configuration in ${path.relative(process.cwd(), file)}:`);
+
+    // Render-time check (a Secret read but not declared): the same file, and the fix points at it.
+    fs.writeFileSync(file, yaml.dump({ domain: 'example.com', minio: { appAccess: { worker: { buckets: ['documents'] } } } }));
+    const error = ctx.synthInProcess(fs.readFileSync(file, 'utf8'));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).not.toContain('lib/config/environments/prod.yaml');
+    expect((error as ConfigError).source).toMatch(new RegExp(`^${escapeRegExp(path.relative(process.cwd(), ctx.workdir()))}/env-[^/]+/prod\\.yaml \\(secrets`));
+  });
+
   test('the error is a ConfigError listing every problem at once', () => {
     const envDir = fs.mkdtempSync(path.join(ctx.workdir(), 'env-'));
     fs.writeFileSync(path.join(envDir, 'x.yaml'), yaml.dump({ domain: 'bad domain', postgres: { replicas: -2 } }));
@@ -150,6 +252,8 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
     expect((error as ConfigError).problems.map((p) => p.key)).toEqual(expect.arrayContaining(['domain', 'postgres.replicas']));
   });
 });
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Bytes shaped like kubeseal output (2-byte length 256, then 256 + 16 + 8 bytes), for config-only tests. */
 function sealedLike(): string {

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { diffDist, formatMarkdown } from '../lib/gitops/dist-diff';
-import { ENVIRONMENTS_DIR } from '../lib/config/load';
+import { FIXTURE_ENVIRONMENTS_DIR } from './helpers/platform';
 import { unifiedDiff } from '../lib/gitops/unified-diff';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -82,7 +82,7 @@ describe('GIVEN a temporary git repository whose main branch holds a synthesized
   beforeAll(() => {
     repo = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-repo-'));
     git(repo, 'init', '-q');
-    fs.cpSync(ENVIRONMENTS_DIR, path.join(repo, 'lib', 'config', 'environments'), { recursive: true });
+    fs.cpSync(FIXTURE_ENVIRONMENTS_DIR, path.join(repo, 'lib', 'config', 'environments'), { recursive: true });
     execFileSync(process.execPath, [MAIN, '--environments', path.join(repo, 'lib', 'config', 'environments'), '--out', path.join(repo, 'dist')]);
     git(repo, 'add', '-A');
     git(repo, 'commit', '-qm', 'base');

@@ -3,7 +3,6 @@ import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { ArgoCdChart } from '../charts/argocd';
-import { loadConfig } from '../lib/config/load';
 import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
 import { argoCd } from '../lib/addons/argo-cd';
 import { ADD_ONS, addOnOf, addOnServing } from '../lib/addons/registry';
@@ -12,7 +11,7 @@ import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '..
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
 import { Platform } from '../charts/platform';
 import { renderPlatform } from '../lib/synth';
-import { ENVIRONMENTS, find, one, Synthesized, synthEnv } from './helpers/platform';
+import { ENVIRONMENTS, find, one, Synthesized, synthEnv, loadFixture } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
 
 const WAVE = 'argocd.argoproj.io/sync-wave';
@@ -207,7 +206,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
 });
 
 describe('deriving the Argo CD objects from the charts', () => {
-  const config = loadConfig('prod');
+  const config = loadFixture('prod');
 
   test('GIVEN a chart id missing from SYNC_ORDER WHEN the argocd chart derives its Applications THEN it fails naming the chart and the fix', () => {
     const app = new App();

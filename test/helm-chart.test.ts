@@ -4,12 +4,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { loadConfig } from '../lib/config/load';
 import { escapeForHelm, helmChart } from '../lib/helm-chart';
 import { helmBinary } from '../scripts/lab/helm';
 import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { describeWithPrograms } from './helpers/real-programs';
+import { loadFixture, FIXTURE_ENVIRONMENTS_DIR } from './helpers/platform';
 
 const SCRIPT = path.resolve(__dirname, '..', 'build', 'scripts', 'synth-helm.js');
 const helm = helmBinary();
@@ -25,7 +25,7 @@ const key = (o: any) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.na
 describeWithPrograms('GIVEN prod written by npm run synth:helm', { helm }, () => {
   const out = path.join(tmp, 'platform-prod');
   beforeAll(() => {
-    const run = spawnSync(process.execPath, [SCRIPT, '--env', 'prod', '--out', out], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [SCRIPT, '--env', 'prod', '--environments', FIXTURE_ENVIRONMENTS_DIR, '--out', out], { encoding: 'utf8' });
     expect(run.status).toBe(0);
   });
 
@@ -34,7 +34,7 @@ describeWithPrograms('GIVEN prod written by npm run synth:helm', { helm }, () =>
     expect(chart).toMatchObject({ apiVersion: 'v2', name: 'platform-prod', type: 'application' });
     expect(chart.version).toMatch(/^\d+\.\d+\.\d+$/);
     expect(yaml.load(fs.readFileSync(path.join(out, 'values.yaml'), 'utf8'))).toEqual({});
-    const chartFolders = new Platform(loadConfig('prod')).charts.map((c) => c.node.id).sort();
+    const chartFolders = new Platform(loadFixture('prod')).charts.map((c) => c.node.id).sort();
     expect(chartFolders.length).toBeGreaterThan(5);
     expect(fs.readdirSync(path.join(out, 'templates')).sort()).toEqual(chartFolders);
   });
@@ -47,7 +47,7 @@ describeWithPrograms('GIVEN prod written by npm run synth:helm', { helm }, () =>
 
   test('WHEN helm template renders it THEN the objects equal the synthesized platform', () => {
     const rendered = template(out);
-    const expected = [...renderPlatform(new Platform(loadConfig('prod'))).values()].map((text) => yaml.load(text) as any);
+    const expected = [...renderPlatform(new Platform(loadFixture('prod'))).values()].map((text) => yaml.load(text) as any);
     expect(rendered.length).toBe(expected.length);
     const byKey = new Map(rendered.map((o) => [key(o), o]));
     for (const object of expected) expect(byKey.get(key(object))).toEqual(object);

@@ -3,7 +3,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { loadConfig } from '../lib/config/load';
 import { ALLOY, alloy } from '../lib/addons/alloy';
 import { KPS, kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
 import { LOKI, loki } from '../lib/addons/loki';
@@ -14,7 +13,7 @@ import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
 import { Platform } from '../charts/platform';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
-import { configFor, find, one, synth, synthEnv } from './helpers/platform';
+import { configFor, find, one, synth, synthEnv, loadFixture } from './helpers/platform';
 
 const values = (s: ReturnType<typeof synthEnv>, name: string) => one(s, 'Application', name).spec.source.helm.valuesObject;
 
@@ -286,7 +285,7 @@ describe('GIVEN a chart version range in an add-on descriptor', () => {
     jest.replaceProperty(kubePrometheusStack, 'version', '^88.5.0');
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'range-'));
     fs.writeFileSync(path.join(out, 'keep.yaml'), 'kind: Keep\n');
-    expect(() => writeManifests(renderPlatform(new Platform(loadConfig('prod'))), out)).toThrow(
+    expect(() => writeManifests(renderPlatform(new Platform(loadFixture('prod'))), out)).toThrow(
       /chart version "\^88.5.0" of kube-prometheus-stack is not an exact version; fix: pin one release/,
     );
     expect(fs.readdirSync(out)).toEqual(['keep.yaml']);

@@ -1,7 +1,6 @@
 import { ApiObject, App, Chart } from 'cdk8s';
 import { ConfigError } from '../lib/config/errors';
 import { isSealedValue } from '../lib/config/fields';
-import { loadConfig } from '../lib/config/load';
 import { sealedSecrets } from '../lib/addons/sealed-secrets';
 import { assertSecretsDeclared, checkSecretDeclarations, findSecretReferences } from '../lib/gitops/secret-references';
 import { chartWave } from '../lib/gitops/sync-order';
@@ -10,7 +9,7 @@ import { loadCatalog } from '../lib/validation/schema-catalog';
 import { validateObject } from '../lib/validation/validate-object';
 import { findCredentials } from './helpers/credentials';
 import { newSealingKey, seal, unseal } from './helpers/kubeseal';
-import { configFor, ENVIRONMENTS, find, one, synth, synthEnv } from './helpers/platform';
+import { configFor, ENVIRONMENTS, find, one, synth, synthEnv, loadFixture } from './helpers/platform';
 
 describe('GIVEN the bundled config, where every secret is "existing"', () => {
   const s = synthEnv('prod');
@@ -134,7 +133,7 @@ describe('the kubeseal value check', () => {
 });
 
 describe('checking the declarations against what the charts read', () => {
-  const config = loadConfig('prod');
+  const config = loadFixture('prod');
   const read = (namespace: string, name: string, key?: string) => ({ namespace, name, key, from: 'CronJob backup/pg-dump' });
 
   test('GIVEN a key the declaration does not list THEN the problem names the key and who reads it', () => {

@@ -5,9 +5,8 @@ import { Chart, Testing } from 'cdk8s';
 import { KubeConfigMap } from 'cdk8s-plus-28/lib/imports/k8s';
 import { renderedObjects } from '../lib/gitops/rendered';
 import { Platform } from '../charts/platform';
-import { loadConfig } from '../lib/config/load';
 import { renderPlatform, toYaml, writeManifests } from '../lib/synth';
-import { ENVIRONMENTS, find, synthEnv } from './helpers/platform';
+import { ENVIRONMENTS, find, synthEnv, loadFixture } from './helpers/platform';
 
 describe.each(ENVIRONMENTS)('the %s environment', (env) => {
   const s = synthEnv(env);
@@ -21,8 +20,8 @@ describe.each(ENVIRONMENTS)('the %s environment', (env) => {
   });
 
   test('GIVEN the same config WHEN synthesized twice THEN the files are byte-identical', () => {
-    const first = renderPlatform(new Platform(loadConfig(env)));
-    const second = renderPlatform(new Platform(loadConfig(env)));
+    const first = renderPlatform(new Platform(loadFixture(env)));
+    const second = renderPlatform(new Platform(loadFixture(env)));
     expect([...second]).toEqual([...first]);
   });
 
@@ -56,7 +55,7 @@ describe.each(ENVIRONMENTS)('the %s environment', (env) => {
 
 describe('one render per chart, shared by the GitOps derivation and the writer', () => {
   test.each(ENVIRONMENTS)('GIVEN the %s platform WHEN written THEN every file equals a fresh cdk8s render of its chart', (env) => {
-    const platform = new Platform(loadConfig(env));
+    const platform = new Platform(loadFixture(env));
     const written = renderPlatform(platform);
 
     const fresh = new Map(platform.charts.flatMap((chart) => Chart.of(chart).toJson().map((o): [string, string] => [`${chart.node.id}/${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`, toYaml(o)])));

@@ -3,12 +3,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { referenceDir } from '../lib/project';
 import { Platform } from '../charts/platform';
-import { loadConfig } from '../lib/config/load';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { loadCatalog } from '../lib/validation/schema-catalog';
 import { validateObject } from '../lib/validation/validate-object';
 import { formatReport, KUBERNETES_VERSIONS, validateDist } from '../lib/validation/validate-dist';
-import { ENVIRONMENTS } from './helpers/platform';
+import { ENVIRONMENTS, loadFixture } from './helpers/platform';
 
 const REFERENCE = referenceDir();
 
@@ -16,7 +15,7 @@ describe('strict validation of the synthesized output', () => {
   test('GIVEN a fresh synth of every environment THEN every object validates against Kubernetes 1.28 and 1.33 with 0 problems', () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'validate-'));
     const files = new Map<string, string>();
-    for (const env of ENVIRONMENTS) for (const [f, t] of renderPlatform(new Platform(loadConfig(env)))) files.set(f, t);
+    for (const env of ENVIRONMENTS) for (const [f, t] of renderPlatform(new Platform(loadFixture(env)))) files.set(f, t);
     writeManifests(files, path.join(out, 'dist'));
 
     const report = validateDist(path.join(out, 'dist'), REFERENCE);

@@ -11,6 +11,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ConfigError, ConfigProblem } from '../config/errors';
 import { renderModeOf } from '../config/helm';
+import { configSource } from '../config/load';
 import { PlatformConfig } from '../config/schema';
 import { helmBinary } from '../helm-binary';
 import { referenceDir } from '../project';
@@ -34,14 +35,14 @@ export class InlineAddOnChart extends Chart {
   }
 }
 
-const configSource = (config: PlatformConfig) => `lib/config/defaults.ts + lib/config/environments/${config.name}.yaml (helm)`;
+const helmSource = (config: PlatformConfig) => `${configSource(config)} (helm, over the defaults of lib/config/defaults.ts)`;
 
 /** Fails, before anything is rendered, on a `helm.addOns` key that names no add-on. */
 export function assertKnownAddOnIds(config: PlatformConfig, addOnIds: readonly string[]): void {
   const problems: ConfigProblem[] = Object.keys(config.helm.addOns)
     .filter((id) => !addOnIds.includes(id))
     .map((id) => ({ key: `helm.addOns.${id}`, value: config.helm.addOns[id], message: `names no Helm add-on; fix: use the id of one of ${addOnIds.join(', ')}` }));
-  if (problems.length > 0) throw new ConfigError(configSource(config), problems);
+  if (problems.length > 0) throw new ConfigError(helmSource(config), problems);
 }
 
 /** What `helm template` needs for one inline add-on: the cached archive, the helm binary and the flags. */
@@ -59,7 +60,7 @@ export interface InlineRender {
 export function inlineRender(config: PlatformConfig, addOnId: string, pin: ChartPin, crdGroups: readonly string[]): InlineRender {
   const key = config.helm.addOns[addOnId] ? `helm.addOns.${addOnId}.render` : 'helm.render';
   const fail = (message: string): never => {
-    throw new ConfigError(configSource(config), [{ key, value: renderModeOf(config.helm, addOnId), message }]);
+    throw new ConfigError(helmSource(config), [{ key, value: renderModeOf(config.helm, addOnId), message }]);
   };
   const cached = cachedChart(chartCacheDir(config.helm.chartCache), pin);
   if ('problem' in cached) return fail(`${cached.problem}; fix: run \`${PULL_COMMAND}\` (it fills helm.chartCache = ${config.helm.chartCache}), or set ${key} to application`);

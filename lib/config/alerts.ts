@@ -8,7 +8,12 @@ import { duration, parseDuration } from './duration';
 
 const percent = () =>
   z.number().gt(0, 'must be above 0 %; fix: use a percentage like 80').max(100, 'must be at most 100 %; fix: use a percentage like 80');
-const count = () => z.number().int('must be a whole number; fix: use 0, 1, 2, ...').min(0, 'must not be negative; fix: use 0 or more');
+const count = () =>
+  z
+    .number()
+    .int('must be a whole number; fix: use 0, 1, 2, ...')
+    .min(0, 'must not be negative; fix: use 0 or more')
+    .max(1000, 'is more than 1000, the most this platform accepts because a threshold no pod ever reaches never alerts; fix: use a count like 3 or 10');
 
 /**
  * warning/critical must be ordered: `critical` above `warning` (or below, when `lowerIsWorse`).

@@ -6,6 +6,11 @@ export interface ConfigProblem {
   readonly value: unknown;
   /** What is wrong and how to fix it. */
   readonly message: string;
+  /**
+   * Where the value comes from when the environment file does not set it (the defaults).
+   * @default the environment file named by the error
+   */
+  readonly origin?: string;
 }
 
 export class ConfigError extends Error {
@@ -15,7 +20,7 @@ export class ConfigError extends Error {
   ) {
     super(
       `Invalid configuration in ${source}:\n` +
-        problems.map((p) => `  - ${p.key} = ${formatValue(p.value)}: ${p.message}`).join('\n') +
+        problems.map((p) => `  - ${p.key} = ${formatValue(p.value)}${p.origin ? ` (not set in this file: the default from ${p.origin}; set the key here to change it)` : ''}: ${p.message}`).join('\n') +
         '\nNothing was written.',
     );
     this.name = 'ConfigError';

@@ -4,13 +4,49 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { isQuantity, parseQuantity } from './quantity';
 
-/** A replica count: a whole number ≥ 0. */
-export const replicas = () =>
-  z.number().int('must be a whole number of replicas; fix: use 0, 1, 2, ...').min(0, 'must not be negative; fix: use 0 or more replicas');
+/**
+ * Every count has an upper bound with its reason: a typo (an extra zero, a pasted timestamp) fails
+ * with what the limit protects instead of synthesizing a platform no node can run.
+ */
+export interface Bound {
+  /** The largest value accepted. */
+  readonly max: number;
+  /** Why larger values are refused, completing "... is refused because ...". */
+  readonly why: string;
+}
 
-/** A positive whole number. */
-export const positiveInt = (what: string) =>
-  z.number().int(`must be a whole number of ${what}`).positive(`must be greater than 0; fix: use at least 1 ${what}`);
+const atMost = (what: string, bound: Bound) =>
+  `is more than ${bound.max} ${what}, the most this platform accepts because ${bound.why}; fix: use at most ${bound.max}`;
+
+/** A replica count: a whole number from 0 to `bound.max`. */
+export const replicas = (bound: Bound) =>
+  z
+    .number()
+    .int('must be a whole number of replicas; fix: use 0, 1, 2, ...')
+    .min(0, 'must not be negative; fix: use 0 or more replicas')
+    .max(bound.max, atMost('replicas', bound));
+
+/** A whole number from 1 to `bound.max`. */
+export const positiveInt = (what: string, bound: Bound) =>
+  z
+    .number()
+    .int(`must be a whole number of ${what}; fix: write it like 1, 2, 3 (no decimals)`)
+    .positive(`must be greater than 0; fix: use at least 1 ${what}`)
+    .max(bound.max, atMost(what, bound));
+
+/** A whole number from 0 to `bound.max`. */
+export const count = (what: string, bound: Bound) =>
+  z
+    .number()
+    .int(`must be a whole number of ${what}; fix: write it like 0, 1, 2 (no decimals)`)
+    .min(0, `must not be negative; fix: use 0 or more ${what}`)
+    .max(bound.max, atMost(what, bound));
+
+/** Bounds shared by several keys. */
+export const BOUNDS = {
+  retentionDays: { max: 3650, why: 'ten years of daily copies is more than any off-site bucket here is sized for (archive older data by hand)' },
+  seconds: { max: 86400, why: 'a day is the longest timeout or interval PgBouncer and Redis are tuned for here' },
+} satisfies Record<string, Bound>;
 
 /** A Kubernetes quantity such as 512Mi, 10Gi, 250m. */
 export const quantity = () =>

@@ -4,7 +4,7 @@
  * schema.ts so that the shared file only gains one key and one call.
  */
 import { z } from 'zod';
-import { dnsName, k8sName, quantity, resources, s3BucketName } from './fields';
+import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from './fields';
 import type { CrossCheckIssue, PlatformConfig } from './schema';
 
 export const glitchtipSchema = z.strictObject({
@@ -15,7 +15,7 @@ export const glitchtipSchema = z.strictObject({
   /** Its own database and role on the platform Postgres. */
   database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'is not a plain Postgres identifier; fix: use lower-case letters, digits and "_"'),
   /** Days events, uploads and uptime checks are kept (GLITCHTIP_RETENTION_DAYS). */
-  retentionDays: z.number().int().min(1),
+  retentionDays: positiveInt('days', BOUNDS.retentionDays),
   /** The all-in-one pod (web and worker in one process: GlitchTip's documented small footprint). */
   resources: resources(),
   /** Its upload volume (source maps, attachments) when `s3` is not set. */

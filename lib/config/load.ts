@@ -8,6 +8,7 @@ import * as yaml from 'js-yaml';
 import { findProjectRoot } from '../project';
 import { DEFAULTS } from './defaults';
 import { ConfigError, ConfigProblem } from './errors';
+import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
 import { crossCheck, PlatformConfig, platformConfigSchema } from './schema';
 
 /** lib/config/environments in the source tree (also when running from the compiled build/). */
@@ -43,31 +44,152 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
     throw new ConfigError(source, [{ key: '(yaml)', value: undefined, message: `${(err as Error).message}; fix: correct the YAML syntax` }]);
   }
   if (!isPlainObject(overrides)) {
-    throw new ConfigError(source, [{ key: '(root)', value: overrides, message: 'must be a mapping of keys to values' }]);
+    throw new ConfigError(source, [{ key: '(root)', value: overrides, message: 'must be a mapping of keys to values; fix: start the file with a key like "domain: example.com"' }]);
   }
-  return parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, source);
+  // Before anything walks the file: a bounded size (YAML aliases) and plain-ASCII keys.
+  const aliases = aliasProblems(overrides);
+  if (aliases.length > 0) throw new ConfigError(source, aliases);
+  const keys = nonAsciiKeyProblems(overrides);
+  if (keys.length > 0) throw new ConfigError(source, keys);
+  const config = parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, source, { written: overrides });
+  SOURCES.set(config, source);
+  return config;
+}
+
+/** The file each loaded configuration came from, for errors raised later (at render time). */
+const SOURCES = new WeakMap<object, string>();
+
+/** The environment file `config` was loaded from, as errors name it. */
+export function configSource(config: PlatformConfig): string {
+  return SOURCES.get(config) ?? path.join('lib', 'config', 'environments', `${config.name}.yaml`);
+}
+
+export interface ParseConfigOptions {
+  /**
+   * What the environment file itself set (before merging the defaults). An error on a key the file
+   * does not set says that its value comes from lib/config/defaults.ts, and a rule comparing two keys
+   * names the one the file sets.
+   * @default everything counts as written in `source`
+   */
+  readonly written?: unknown;
 }
 
 /** Validates an already merged configuration object (used by loadConfig and by tests). */
-export function parseConfig(raw: Record<string, unknown>, source: string): PlatformConfig {
+export function parseConfig(raw: Record<string, unknown>, source: string, options: ParseConfigOptions = {}): PlatformConfig {
   const expanded = expandDomain(raw, typeof raw.domain === 'string' ? raw.domain : '');
   const result = platformConfigSchema.safeParse(expanded);
-  const issues = result.success ? crossCheck(result.data) : result.error.issues;
+  const issues: { path: PropertyKey[]; message: string; related?: PropertyKey[][]; zod?: ZodIssue }[] = result.success
+    ? crossCheck(result.data)
+    : result.error.issues.map((issue) => ({ path: issue.path, message: issue.message, zod: issue }));
   if (result.success && issues.length === 0) return result.data;
+  const written = (at: PropertyKey[]) => options.written === undefined || hasPath(options.written, at);
   const problems: ConfigProblem[] = issues.flatMap((issue) => {
-    const at = issue.path as PropertyKey[];
-    if ('code' in issue && issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({
-        key: [...at, key].map(String).join('.'),
-        value: valueAt(expanded, [...at, key]),
+    if (issue.zod?.code === 'unrecognized_keys') {
+      return issue.zod.keys.map((key) => ({
+        key: [...issue.path, key].map(String).join('.'),
+        value: valueAt(expanded, [...issue.path, key]),
         message: 'is not a known setting; fix: remove it or correct the spelling',
       }));
     }
+    // A rule over several keys names the one the file sets (the other may come from the defaults).
+    const other = written(issue.path) ? undefined : issue.related?.find(written);
+    const at = other ?? issue.path;
     // Whatever sits under encryptedData may be a plain value pasted by mistake: never echo it.
     const value = at.includes('encryptedData') ? '(not shown)' : valueAt(expanded, at);
-    return [{ key: at.map(String).join('.') || '(root)', value, message: issue.message }];
+    let message = issue.zod ? explainZodIssue(issue.zod, value) : issue.message;
+    if (other !== undefined) message += ` (compared with ${issue.path.map(String).join('.')} = ${JSON.stringify(valueAt(expanded, issue.path))} from lib/config/defaults.ts)`;
+    const fromDefaults = other === undefined && value !== undefined && !written(at);
+    return [{ key: at.map(String).join('.') || '(root)', value, message, ...(fromDefaults ? { origin: 'lib/config/defaults.ts' } : {}) }];
   });
   throw new ConfigError(source, problems);
+}
+
+type ZodIssue = NonNullable<ReturnType<typeof platformConfigSchema.safeParse>['error']>['issues'][number];
+
+/**
+ * Zod's own messages ("Invalid input: expected number, received string") become what is wrong,
+ * the expected form and an example from the defaults; messages written in this project (lower
+ * case, with their own fix) are kept.
+ */
+function explainZodIssue(issue: ZodIssue, value: unknown): string {
+  if (!/^[A-Z]/.test(issue.message)) return issue.message;
+  const at = issue.path;
+  const name = String(at[at.length - 1] ?? 'value');
+  const example = exampleAt(at);
+  const like = example === undefined ? '' : `, like ${name}: ${flowYaml(example)}`;
+  switch (issue.code) {
+    case 'invalid_type': {
+      const expected = describeType(issue.expected);
+      if (value === undefined || value === null) {
+        const parent = at.slice(0, -1).map(String).join('.');
+        return `is required${value === null ? ' but empty' : ''}; fix: set it to ${expected}${parent ? ` under ${parent}` : ''}${like}`;
+      }
+      const got = typeOf(value);
+      const unquote = issue.expected === 'number' && typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value));
+      const quote = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean');
+      const how = unquote ? `write it without quotes${like}` : quote ? `put it in quotes${like}` : `write ${expected}${like}`;
+      return `must be ${expected}, not ${got}; fix: ${how}`;
+    }
+    case 'invalid_value': {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(', ');
+      return `is not one of ${options}; fix: use one of them${like}`;
+    }
+    case 'too_small':
+      return `is too small: it must be ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${issue.origin === 'array' ? ' entries' : ''}; fix: use a larger value${like}`;
+    case 'too_big':
+      return `is too large: it must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${issue.origin === 'array' ? ' entries' : ''}; fix: use a smaller value${like}`;
+    case 'invalid_key': {
+      const inner = issue.issues.map((i) => i.message).find((m) => /^[a-z]/.test(m) && m.includes('fix:'));
+      return `is not a valid name here: "${name}" ${inner ?? 'is not allowed; fix: rename it'}`;
+    }
+    default:
+      return `${issue.message}; fix: write ${like ? `it${like}` : 'a value of the documented form (lib/config/schema.ts)'}`;
+  }
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  number: 'a number', string: 'a text (string)', boolean: 'true or false', object: 'a mapping of keys to values', array: 'a list', record: 'a mapping of keys to values',
+};
+const describeType = (expected: string): string => TYPE_NAMES[expected] ?? `a ${expected}`;
+
+function typeOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'empty';
+  const type = typeof value;
+  return type === 'object' ? 'a mapping' : type === 'string' ? `the text ${JSON.stringify(value)}` : `the ${type} ${JSON.stringify(value)}`;
+}
+
+/**
+ * An example value for `at` from the defaults: the same key, else the same key of the first entry
+ * of a map keyed by name (apps, secrets, ...) or of a list.
+ */
+function exampleAt(at: PropertyKey[]): unknown {
+  let node: any = DEFAULTS;
+  for (const key of at) {
+    if (node === null || typeof node !== 'object') return undefined;
+    if (Array.isArray(node)) node = node[0];
+    else if (key in node) node = node[key as string];
+    else {
+      const first = Object.values(node)[0];
+      node = isPlainObject(first) ? first : undefined;
+    }
+  }
+  return node;
+}
+
+function flowYaml(value: unknown): string {
+  return yaml.dump(value, { flowLevel: 0, lineWidth: -1 }).trim();
+}
+
+/** True when `root` (what the file set) holds `at` or a list on the way to it (lists replace as a whole). */
+function hasPath(root: unknown, at: PropertyKey[]): boolean {
+  let node: any = root;
+  for (const key of at) {
+    if (Array.isArray(node)) return true;
+    if (!isPlainObject(node) || !(String(key) in node)) return false;
+    node = node[String(key)];
+  }
+  return true;
 }
 
 /** Objects merge key by key; arrays and scalars from `override` replace. */

@@ -3,9 +3,12 @@
  * status page. Kept beside schema.ts so that the shared file only gains one key and one call.
  */
 import { z } from 'zod';
-import { dnsName, k8sName, quantity, resources, s3BucketName } from './fields';
+import { count, dnsName, k8sName, quantity, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
 import type { CrossCheckIssue, PlatformConfig } from './schema';
+
+/** Memcached sizes count against the node like any request. */
+const CACHE_MB = { max: 8192, why: 'a cache larger than 8 GiB outgrows the nodes this platform is sized for' };
 
 /** Prometheus/Loki duration: units y w d h m s ms, largest first, e.g. 15d, 2h30m. */
 const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
@@ -132,8 +135,8 @@ export const monitoringSchema = z.strictObject({
     retention: duration(),
     storage: lokiStorage,
     /** Memcached for chunks and query results, in MB; 0 disables the cache. */
-    chunksCacheMB: z.number().int().min(0),
-    resultsCacheMB: z.number().int().min(0),
+    chunksCacheMB: count('MB', CACHE_MB),
+    resultsCacheMB: count('MB', CACHE_MB),
   }),
   blackbox: z.strictObject({
     /** How often each probe target is checked. */

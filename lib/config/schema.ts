@@ -3,7 +3,7 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from 'zod';
-import { cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, resources, s3BucketName, sealedValue } from './fields';
+import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
@@ -13,6 +13,10 @@ import { helmSchema } from './helm';
 // A synth parses a handful of configurations: compiling zod's fast path (eval) costs more than it saves.
 z.config({ jitless: true });
 import { glitchtipIssues, glitchtipSchema } from './glitchtip';
+
+/** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
+const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
+const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource requests on the nodes, and 50 pods of one app is beyond a small team\'s cluster' };
 
 const storage = z.strictObject({
   /** PVC size. */
@@ -25,14 +29,14 @@ const postgres = z.strictObject({
   /** The PostgreSQL major the image must carry; backup clients derive from it. */
   major: z.number().int().min(14, 'must be 14 or newer; fix: use 16').max(18, 'must be 18 or older'),
   /** Streaming replicas next to the primary. */
-  replicas: replicas(),
+  replicas: replicas({ max: 5, why: 'every streaming replica is a full copy of the database with its own replication slot on the primary, and one or two cover a small team' }),
   storage,
   resources: resources(),
   database: k8sName(),
   appUser: k8sName(),
   tuning: z.strictObject({
-    maxConnections: positiveInt('connections'),
-    superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect'),
+    maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
+    superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
     sharedBuffers: quantity(),
     effectiveCacheSize: quantity(),
     workMem: quantity(),
@@ -44,15 +48,15 @@ const postgres = z.strictObject({
 });
 
 const pgbouncer = z.strictObject({
-  replicas: replicas(),
+  replicas: replicas({ max: 10, why: 'every PgBouncer pod opens its own pool of server connections to Postgres' }),
   resources: resources(),
-  maxClientConn: positiveInt('client connections'),
-  defaultPoolSize: positiveInt('server connections'),
-  minPoolSize: z.number().int().min(0),
-  reservePoolSize: z.number().int().min(0),
-  reservePoolTimeoutSeconds: positiveInt('seconds'),
-  serverLifetimeSeconds: positiveInt('seconds'),
-  serverIdleTimeoutSeconds: positiveInt('seconds'),
+  maxClientConn: positiveInt('client connections', { max: 50000, why: 'every client connection holds a file descriptor in PgBouncer' }),
+  defaultPoolSize: positiveInt('server connections', SERVER_CONNECTIONS),
+  minPoolSize: count('server connections', SERVER_CONNECTIONS),
+  reservePoolSize: count('server connections', SERVER_CONNECTIONS),
+  reservePoolTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
+  serverLifetimeSeconds: positiveInt('seconds', BOUNDS.seconds),
+  serverIdleTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
 });
 
 const redis = z.strictObject({
@@ -63,7 +67,7 @@ const redis = z.strictObject({
   maxmemoryPolicy: z.enum(['allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random', 'volatile-ttl', 'noeviction']),
   appendfsync: z.enum(['always', 'everysec', 'no']),
   /** RDB snapshots: `save <seconds> <changes>` lines. */
-  save: z.array(z.strictObject({ seconds: positiveInt('seconds'), changes: positiveInt('changes') })),
+  save: z.array(z.strictObject({ seconds: positiveInt('seconds', BOUNDS.seconds), changes: positiveInt('changes', { max: 100_000_000, why: 'a snapshot that waits for more changes than that never runs' }) })).max(10, 'lists more than 10 save rules, the most this platform accepts because each is one snapshot trigger and two or three cover every pattern; fix: keep at most 10'),
   exporter: z.strictObject({ resources: resources() }),
 });
 
@@ -109,7 +113,7 @@ const app = z.strictObject({
   healthCommand: z.array(z.string()).min(1).optional(),
   /** Egress to the internet: none, HTTPS only, or any port. Cluster-internal targets are never opened by this. */
   internetEgress: z.enum(['none', 'https', 'all']).default('https'),
-  replicas: z.strictObject({ min: replicas(), max: replicas() }),
+  replicas: z.strictObject({ min: replicas(APP_REPLICAS), max: replicas(APP_REPLICAS) }),
   resources: resources(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
@@ -124,7 +128,7 @@ const app = z.strictObject({
 const backupSchedule = z.strictObject({
   name: k8sName(),
   cron: cron(),
-  retentionDays: positiveInt('days'),
+  retentionDays: positiveInt('days', BOUNDS.retentionDays),
 });
 
 /** The off-site bucket (Backblaze B2 through its S3 API, or any S3 server). */
@@ -162,7 +166,7 @@ const backup = z.strictObject({
   /** MinIO → B2 mirror; deleted or overwritten objects stay retentionDays days under history/. */
   minioMirror: z.strictObject({
     cron: cron(),
-    retentionDays: positiveInt('days'),
+    retentionDays: positiveInt('days', BOUNDS.retentionDays),
     /** @default every bucket in minio.buckets */
     buckets: z.array(z.string()).optional(),
   }),
@@ -172,7 +176,7 @@ const backup = z.strictObject({
     checks: z
       .array(z.strictObject({
         table: z.string().regex(/^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$/, 'is not a schema-qualified table; fix: write it like public.users (lower case)'),
-        minRows: z.number().int().min(0, 'must not be negative; fix: use 0 to check only that the table exists'),
+        minRows: z.number().int().min(0, 'must not be negative; fix: use 0 to check only that the table exists').max(1_000_000_000, 'is more than 1000000000 rows, the most this platform accepts because the drill restores into a scratch volume of backup.scratchSize; fix: use the row count a healthy dump has at least'),
       }))
       .min(1, 'is empty, so a drill could pass on an empty dump; fix: list at least one table that must exist'),
   }),
@@ -209,7 +213,10 @@ const edge = z.strictObject({
   acmeEmail: z.email('is not an e-mail address; fix: write it like ops@example.com'),
   issuer: z.enum(ISSUERS, { error: `is not a known issuer; fix: use one of ${ISSUERS.join(', ')}` }),
   /** Per client IP: `average` requests per second, bursts up to `burst`. */
-  rateLimit: z.strictObject({ average: positiveInt('requests per second'), burst: positiveInt('requests') }),
+  rateLimit: z.strictObject({
+    average: positiveInt('requests per second', { max: 10000, why: 'the limit is per client IP, and a limit no client reaches protects nothing' }),
+    burst: positiveInt('requests', { max: 100000, why: 'the burst is per client IP, and a burst no client reaches protects nothing' }),
+  }),
   /** Largest request body Traefik buffers and forwards (uploads); bigger requests get 413. */
   maxBodySize: quantity().refine((q) => parseQuantity(q) >= 1, 'must be at least 1 byte; fix: use a size like 10Mi'),
   contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"'),
@@ -289,7 +296,7 @@ export const platformConfigSchema = z
     extraHosts: z.array(dnsName()).default([]),
     /** The nodes this environment is sized for (used for spreading and the footprint check). */
     cluster: z.strictObject({
-      nodes: positiveInt('nodes'),
+      nodes: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
       nodeCpu: quantity(),
       nodeMemory: quantity(),
     }),
@@ -338,12 +345,18 @@ export type AppConfig = PlatformConfig['apps'][number];
 export interface CrossCheckIssue {
   readonly path: (string | number)[];
   readonly message: string;
+  /**
+   * The other keys the rule compares `path` with. When the environment file sets one of these but
+   * not `path` itself, the error names the key the user wrote (lib/config/load.ts).
+   * @default none
+   */
+  readonly related?: (string | number)[][];
 }
 
 /** Rules that span several keys, run once every key is valid on its own. Paths point at the key to change. */
 export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
-  const issue = (path: (string | number)[], message: string) => issues.push({ path, message });
+  const issue = (path: (string | number)[], message: string, related?: (string | number)[][]) => issues.push({ path, message, related });
 
   const namespaceNames = Object.values(config.namespaces);
   Object.entries(config.namespaces).forEach(([key, ns]) => {
@@ -356,7 +369,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   config.apps.forEach((app) => {
     const at = ['apps', app.name];
     if (app.replicas.min > app.replicas.max) {
-      issue([...at, 'replicas', 'min'], `is greater than apps.${app.name}.replicas.max (${app.replicas.max}); fix: make min ≤ max`);
+      issue([...at, 'replicas', 'min'], `is greater than apps.${app.name}.replicas.max (${app.replicas.max}); fix: make min ≤ max`, [[...at, 'replicas', 'max']]);
     }
     if (app.kind === 'worker' && app.hosts.length > 0) {
       issue([...at, 'hosts'], `is set on a worker; fix: remove the hosts or make the app kind "web"`);
@@ -396,6 +409,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${pool.defaultPoolSize} + ${pool.reservePoolSize} reserve) = ${total} server connections, ` +
         `more than postgres.tuning.maxConnections (${config.postgres.tuning.maxConnections}) minus ${config.postgres.tuning.superuserReservedConnections} superuser-reserved ` +
         `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
+      [['pgbouncer', 'reservePoolSize'], ['pgbouncer', 'replicas'], ['postgres', 'tuning', 'maxConnections'], ['postgres', 'tuning', 'superuserReservedConnections']],
     );
   }
   if (config.edge.rateLimit.burst < config.edge.rateLimit.average) {
@@ -412,6 +426,15 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       ['redis', 'maxmemory'],
       `needs a memory limit of at least ${REDIS_MEMORY_HEADROOM} × maxmemory (${Math.ceil(redisNeeds / 2 ** 20)}Mi) for the AOF-rewrite fork and fragmentation, ` +
         `but redis.resources.limits.memory is ${config.redis.resources.limits.memory}; fix: lower maxmemory or raise the memory limit`,
+      [['redis', 'resources', 'limits', 'memory']],
+    );
+  }
+  issues.push(...postgresMemoryCrossCheck(config), ...requestsAgainstNode(config));
+  if (parseQuantity(config.limitRange.defaultLimit.memory) < parseQuantity(config.limitRange.defaultRequest.memory)) {
+    issue(
+      ['limitRange', 'defaultLimit', 'memory'],
+      `is below limitRange.defaultRequest.memory (${config.limitRange.defaultRequest.memory}), so the API server would refuse every container that sets no resources; fix: make the default limit at least the default request`,
+      [['limitRange', 'defaultRequest', 'memory']],
     );
   }
 
@@ -457,6 +480,87 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   issues.push(...backupCrossCheck(config));
   issues.push(...crossCheckSecrets(config));
   return issues;
+}
+
+/**
+ * Postgres allocates shared_buffers and wal_buffers at start and maintenance_work_mem per VACUUM or
+ * CREATE INDEX, all inside the container's memory limit; above it the kernel kills the server.
+ * One query may use work_mem per sort, so work_mem alone must fit the limit too.
+ */
+function postgresMemoryCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
+  const tuning = config.postgres.tuning;
+  const limit = config.postgres.resources.limits.memory;
+  const limitBytes = parseQuantity(limit);
+  const issues: CrossCheckIssue[] = [];
+  const limitKey = ['postgres', 'resources', 'limits', 'memory'];
+  const fixed = parseQuantity(tuning.sharedBuffers) + parseQuantity(tuning.walBuffers) + parseQuantity(tuning.maintenanceWorkMem);
+  if (fixed >= limitBytes) {
+    issues.push({
+      path: ['postgres', 'tuning', 'sharedBuffers'],
+      message:
+        `plus walBuffers (${tuning.walBuffers}) and maintenanceWorkMem (${tuning.maintenanceWorkMem}) is ${mebibytes(fixed)}, ` +
+        `not below postgres.resources.limits.memory (${limit}), so Postgres would be OOM-killed under load; ` +
+        `fix: lower sharedBuffers (a quarter of the limit is usual) or raise postgres.resources.limits.memory`,
+      related: [limitKey, ['postgres', 'tuning', 'walBuffers'], ['postgres', 'tuning', 'maintenanceWorkMem']],
+    });
+  }
+  if (parseQuantity(tuning.workMem) >= limitBytes) {
+    issues.push({
+      path: ['postgres', 'tuning', 'workMem'],
+      message: `is not below postgres.resources.limits.memory (${limit}), and one query may use it per sort; fix: lower workMem (a few MiB to tens of MiB) or raise the limit`,
+      related: [limitKey],
+    });
+  }
+  return issues;
+}
+
+/**
+ * No container may request more than one node has: the scheduler could never place its pod.
+ * (What all pods together request is the footprint check's business.)
+ */
+function requestsAgainstNode(config: PlatformConfig): CrossCheckIssue[] {
+  const node = { cpu: config.cluster.nodeCpu, memory: config.cluster.nodeMemory };
+  const nodeKey = { cpu: 'nodeCpu', memory: 'nodeMemory' } as const;
+  const issues: CrossCheckIssue[] = [];
+  for (const { path, resources } of resourceBlocks(config)) {
+    for (const kind of ['cpu', 'memory'] as const) {
+      const requested = resources.requests[kind];
+      if (parseQuantity(requested) > parseQuantity(node[kind])) {
+        issues.push({
+          path: [...path, 'requests', kind],
+          message:
+            `is more than one node has (cluster.${nodeKey[kind]} = ${node[kind]}), so the pod could never be scheduled; ` +
+            `fix: lower ${[...path, 'requests', kind].join('.')} or raise cluster.${nodeKey[kind]} to the size of your nodes`,
+          related: [['cluster', nodeKey[kind]]],
+        });
+      }
+    }
+  }
+  return issues;
+}
+
+/** Every `resources` block of the config (requests and limits of one container), with its key path. */
+function resourceBlocks(config: PlatformConfig): { path: (string | number)[]; resources: Resources }[] {
+  const found: { path: (string | number)[]; resources: Resources }[] = [];
+  const walk = (value: unknown, path: (string | number)[]): void => {
+    if (Array.isArray(value)) {
+      // Apps are keyed by name in the files; the schema turns them into a list.
+      value.forEach((item, i) => walk(item, path[0] === 'apps' && path.length === 1 ? [...path, item.name] : [...path, i]));
+    } else if (typeof value === 'object' && value !== null) {
+      const v = value as Record<string, any>;
+      if (typeof v.requests?.cpu === 'string' && typeof v.requests?.memory === 'string' && typeof v.limits?.memory === 'string') {
+        found.push({ path, resources: v as Resources });
+        return;
+      }
+      for (const [key, child] of Object.entries(v)) walk(child, [...path, key]);
+    }
+  };
+  walk(config, []);
+  return found;
+}
+
+function mebibytes(bytes: number): string {
+  return `${Math.round(bytes / 2 ** 20)}Mi`;
 }
 
 /** The major in an image tag such as postgres:16.10-bookworm, or undefined for a digest or another tag. */

@@ -5,6 +5,7 @@
  */
 import { Chart } from 'cdk8s';
 import { ConfigError, ConfigProblem } from '../config/errors';
+import { configSource } from '../config/load';
 import { PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../config/schema';
 import { renderCharts, renderedObjects } from './rendered';
 
@@ -84,7 +85,7 @@ export function checkSecretDeclarations(config: PlatformConfig, references: read
         key: `secrets.${role}.${name}`,
         value: undefined,
         message:
-          `is read by ${readers} but never declared; fix: add to secrets.${role} in lib/config/defaults.ts ` +
+          `is read by ${readers} but never declared; fix: add to secrets.${role} in ${configSource(config)} (or in lib/config/defaults.ts for every environment) ` +
           `'${name}': { keys: [${wanted.map((k) => `'${k}'`).join(', ')}], mode: 'existing' }`,
       });
       continue;
@@ -126,6 +127,6 @@ export function assertSecretsDeclared(config: PlatformConfig, charts: readonly C
     .map(({ chart, object }) => ({ chart, kind: object.kind, namespace: object.metadata?.namespace, name: object.metadata?.name }));
   const problems = checkSecretDeclarations(config, references, rendered);
   if (problems.length > 0) {
-    throw new ConfigError(`lib/config/defaults.ts + lib/config/environments/${config.name}.yaml (secrets)`, problems);
+    throw new ConfigError(`${configSource(config)} (secrets, over the defaults of lib/config/defaults.ts)`, problems);
   }
 }

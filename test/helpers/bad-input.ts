@@ -11,7 +11,8 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError } from '../../lib/config/errors';
-import { ENVIRONMENTS_DIR, loadConfig } from '../../lib/config/load';
+import { loadConfig } from '../../lib/config/load';
+import { FIXTURE_ENVIRONMENTS_DIR, loadFixture } from './platform';
 import { Platform } from '../../charts/platform';
 import { renderPlatform, writeManifests } from '../../lib/synth';
 import { listYamlFiles } from '../../lib/validation/validate-dist';
@@ -28,9 +29,9 @@ export function treeHash(dir: string): string {
   return hash.digest('hex');
 }
 
-/** prod.yaml with `overrides` replacing its top-level keys. */
+/** The sample prod.yaml of the tests (test/fixtures/environments) with `overrides` replacing its top-level keys. */
 export function prodWith(overrides: Record<string, unknown>): string {
-  const prod = yaml.load(fs.readFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
+  const prod = yaml.load(fs.readFileSync(path.join(FIXTURE_ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8')) as object;
   return yaml.dump({ ...prod, ...overrides });
 }
 
@@ -69,7 +70,7 @@ export function describeBadInputs(title: string, cases: BadInput[], options: { e
     beforeAll(() => {
       workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-input-'));
       dist = path.join(workdir, 'dist');
-      writeManifests(renderPlatform(new Platform(loadConfig('prod'))), dist);
+      writeManifests(renderPlatform(new Platform(loadFixture('prod'))), dist);
       before = treeHash(dist);
     });
 
