@@ -16,6 +16,7 @@ import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
+import { appCharts } from '../lib/gitops/rendered';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
@@ -183,8 +184,8 @@ export class Platform {
     ];
   }
 
-  /** Charts in construct order; the id of each is its folder name. */
+  /** Charts in construct order (cdk8s's App.charts: dependencies first); the id of each is its folder name. */
   public get charts(): Chart[] {
-    return this.app.charts;
+    return appCharts(this.app);
   }
 }

@@ -6,8 +6,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
-import * as yaml from 'js-yaml';
-import { renderCharts, renderedObjects } from './gitops/rendered';
+import { renderCharts, renderedJsonText, renderedObjects } from './gitops/rendered';
+import { toYaml } from './yaml';
+
+export { toYaml };
 
 /** The files of one synth: relative path → YAML text. */
 export type Manifests = Map<string, string>;
@@ -42,7 +44,7 @@ export function renderPlatform(platform: RenderablePlatform, yamlCache: YamlCach
     for (const object of renderedObjects(chart)) {
       const file = path.posix.join(platform.config.name, chart.node.id, fileName(object));
       if (files.has(file)) throw new Error(`two objects render to ${file}; give them distinct names`);
-      const json = JSON.stringify(object);
+      const json = renderedJsonText(object);
       let text = yamlCache.get(json);
       if (text === undefined) {
         text = toYaml(object);
@@ -52,10 +54,6 @@ export function renderPlatform(platform: RenderablePlatform, yamlCache: YamlCach
     }
   }
   return files;
-}
-
-export function toYaml(object: unknown): string {
-  return yaml.dump(object, { noRefs: true, lineWidth: -1 });
 }
 
 function fileName(object: any): string {
@@ -74,7 +72,7 @@ function fileName(object: any): string {
 export function writeManifests(files: Manifests, outDir: string): void {
   const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const existing = listTree(outDir);
-  const unchanged = new Set(sorted.filter(([rel, text]) => existing.files.get(rel) === Buffer.byteLength(text) && sameText(path.join(outDir, rel), text)).map(([rel]) => rel));
+  const unchanged = new Set(sorted.filter(([rel, text]) => existing.files.has(rel) && sameText(path.join(outDir, rel), text)).map(([rel]) => rel));
   const folders = new Set(sorted.flatMap(([rel]) => parentFolders(rel)));
   const same = existing.found && !existing.other && unchanged.size === files.size && existing.files.size === files.size && [...existing.folders].every((f) => folders.has(f));
   if (same) return;
@@ -103,9 +101,9 @@ function parentFolders(rel: string): string[] {
   return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
 }
 
-/** Plain files (relative path → size) and folders below `dir`; `other` when anything else is there. */
-function listTree(dir: string): { found: boolean; files: Map<string, number>; folders: Set<string>; other: boolean } {
-  const tree = { found: false, files: new Map<string, number>(), folders: new Set<string>(), other: false };
+/** Plain files and folders below `dir` (relative paths); `other` when anything else is there. */
+function listTree(dir: string): { found: boolean; files: Set<string>; folders: Set<string>; other: boolean } {
+  const tree = { found: false, files: new Set<string>(), folders: new Set<string>(), other: false };
   const walk = (rel: string): void => {
     let entries: fs.Dirent[];
     try {
@@ -121,7 +119,7 @@ function listTree(dir: string): { found: boolean; files: Map<string, number>; fo
         tree.folders.add(child);
         walk(child);
       } else if (entry.isFile()) {
-        tree.files.set(child, fs.statSync(path.join(dir, child)).size);
+        tree.files.add(child);
       } else {
         tree.other = true;
       }

@@ -255,6 +255,17 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+describe('the config schemas', () => {
+  test('GIVEN the sources WHEN they use zod THEN they import it from lib/config/zod.ts, which configures it before any schema is built', () => {
+    const root = path.join(__dirname, '..');
+    const sources = ['lib', 'charts', 'scripts']
+      .flatMap((dir) => fs.readdirSync(path.join(root, dir), { recursive: true, encoding: 'utf8' }).map((f) => path.join(dir, f)))
+      .filter((f) => f.endsWith('.ts') && f !== path.join('lib', 'config', 'zod.ts'));
+    const direct = sources.filter((f) => /from 'zod(\/[^']*)?'/.test(fs.readFileSync(path.join(root, f), 'utf8')));
+    expect(direct).toEqual([]);
+  });
+});
+
 /** Bytes shaped like kubeseal output (2-byte length 256, then 256 + 16 + 8 bytes), for config-only tests. */
 function sealedLike(): string {
   const bytes = crypto.randomBytes(2 + 256 + 24);

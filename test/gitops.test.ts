@@ -10,6 +10,9 @@ import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gi
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
 import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
 import { Platform } from '../charts/platform';
+import { DependencyGraph } from 'cdk8s/lib/dependency';
+import { Construct } from 'constructs';
+import { appCharts, dependencyOrder } from '../lib/gitops/rendered';
 import { renderPlatform } from '../lib/synth';
 import { ENVIRONMENTS, find, one, Synthesized, synthEnv, loadFixture } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
@@ -297,5 +300,58 @@ describe('the Application health check in Lua', () => {
     ['degraded', { health: { status: 'Degraded', message: 'CrashLoopBackOff' }, sync: { status: 'Synced' } }, 'Degraded|CrashLoopBackOff'],
   ])('GIVEN a child Application with %s THEN its health is reported so that waves wait', (_name, status, expected) => {
     expect(health(app(status as object | undefined))).toBe(expected);
+  });
+});
+
+describe('the order charts and their objects render in', () => {
+  const paths = (constructs: { node: { path: string } }[]): string[] => constructs.map((c) => c.node.path);
+  const cdk8sOrder = (scope: Construct): string[] => paths(new DependencyGraph(scope.node).topology());
+
+  /** Charts and objects depending on each other across charts, on shared dependencies (a diamond) and on groups of objects. */
+  function tangledApp(): App {
+    const app = new App();
+    const object = (scope: Construct, id: string) => new ApiObject(scope, id, { apiVersion: 'v1', kind: 'ConfigMap' });
+    const a = new Chart(app, 'a');
+    const b = new Chart(app, 'b');
+    const c = new Chart(app, 'c');
+    const [a1, a2] = [object(a, 'a1'), object(a, 'a2')];
+    const group = new Construct(a, 'group');
+    object(group, 'g1');
+    object(group, 'g2');
+    a1.addDependency(a2, group);
+    const b1 = object(b, 'b1');
+    b1.addDependency(a1);
+    b.addDependency(c);
+    const [c1, c2, c3, c4] = ['c1', 'c2', 'c3', 'c4'].map((id) => object(c, id));
+    c1.addDependency(c2, c3);
+    c2.addDependency(c4);
+    c3.addDependency(c4);
+    new Chart(b, 'nested');
+    return app;
+  }
+
+  test('GIVEN tangled dependencies WHEN ordered THEN the order is cdk8s\'s, before and after cdk8s resolves the app\'s dependencies', () => {
+    const app = tangledApp();
+    const check = () => {
+      expect(paths(dependencyOrder(app))).toEqual(cdk8sOrder(app));
+      for (const chart of app.node.findAll().filter((x): x is Chart => x instanceof Chart)) expect(paths(dependencyOrder(chart))).toEqual(cdk8sOrder(chart));
+      expect(appCharts(app)).toEqual(app.charts);
+    };
+    check();
+    app.charts[0].toJson(); // resolves the app's dependencies: chart to chart, object to object
+    check();
+  });
+
+  test('GIVEN a dependency cycle WHEN ordered THEN it fails, as cdk8s does', () => {
+    const app = tangledApp();
+    const [a1, a2] = ['a1', 'a2'].map((id) => app.node.findChild('a').node.findChild(id));
+    a2.node.addDependency(a1);
+    expect(() => cdk8sOrder(app)).toThrow(/cycle/i);
+    expect(() => dependencyOrder(app)).toThrow(/cycle/i);
+  });
+
+  test.each(ENVIRONMENTS)('GIVEN %s WHEN synthesized THEN its charts are in the order of cdk8s\'s App.charts', (env) => {
+    const { platform } = synthEnv(env);
+    expect(platform.charts).toEqual(platform.app.charts);
   });
 });

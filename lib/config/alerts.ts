@@ -3,7 +3,7 @@
  * critical one must be the worse of the two (higher, or lower where less is worse), which is
  * checked here so that a swapped pair fails the synth instead of paging at the wrong level.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { duration, parseDuration } from './duration';
 
 const percent = () =>

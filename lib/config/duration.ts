@@ -2,7 +2,7 @@
  * Prometheus durations (`90s`, `5m`, `1h30m`, `14d`, `500ms`), as rule files and the
  * prometheus-operator CRDs accept them: units from largest to smallest, each at most once.
  */
-import { z } from 'zod';
+import { z } from './zod';
 
 const UNIT_SECONDS: Record<string, number> = { y: 365 * 86400, w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
 const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;

@@ -1,7 +1,7 @@
 /** Reusable zod field types. Each message says what is wrong and how to fix it. */
 import * as net from 'net';
 import { CronExpressionParser } from 'cron-parser';
-import { z } from 'zod';
+import { z } from './zod';
 import { isQuantity, parseQuantity } from './quantity';
 
 /**

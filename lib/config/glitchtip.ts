@@ -3,7 +3,7 @@
  * (official image, pinned in versions.ts) on the platform's Postgres and Redis. Kept beside
  * schema.ts so that the shared file only gains one key and one call.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from './fields';
 import type { CrossCheckIssue, PlatformConfig } from './schema';
 

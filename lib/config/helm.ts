@@ -4,7 +4,7 @@
  * renders the pinned chart from the chart cache (`npm run charts:pull`) with our values into
  * `dist/<env>/<add-on id>/`, so every object is in the pull request, validated and applied in the lab.
  */
-import { z } from 'zod';
+import { z } from './zod';
 
 export const HELM_RENDER_MODES = ['application', 'inline'] as const;
 export type HelmRenderModeConfig = (typeof HELM_RENDER_MODES)[number];

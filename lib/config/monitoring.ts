@@ -2,7 +2,7 @@
  * The `monitoring` section: kube-prometheus-stack, Loki, Alloy, the blackbox exporter and the
  * status page. Kept beside schema.ts so that the shared file only gains one key and one call.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { count, dnsName, k8sName, quantity, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
 import type { CrossCheckIssue, PlatformConfig } from './schema';

@@ -2,16 +2,13 @@
  * The typed configuration of one environment. Environment files under ./environments are
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
-import { z } from 'zod';
+import { z } from './zod';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
-
-// A synth parses a handful of configurations: compiling zod's fast path (eval) costs more than it saves.
-z.config({ jitless: true });
 import { glitchtipIssues, glitchtipSchema } from './glitchtip';
 
 /** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */

@@ -6,7 +6,7 @@
  * `templates`, `triggers`, `subscriptions`); secret values are `$<key>` references into the
  * Secret `argocd-notifications-secret`, one key per receiver (created out of band or sealed).
  */
-import * as yaml from 'js-yaml';
+import { toYaml } from '../yaml';
 import { ReceiverConfig } from '../config/monitoring';
 
 /** The Secret the notifications controller reads; one key per receiver, named after it. */
@@ -132,8 +132,6 @@ export interface NotificationsValues {
   readonly triggers: Record<string, string>;
   readonly subscriptions: { readonly recipients: string[]; readonly triggers: string[] }[];
 }
-
-const toYaml = (value: unknown) => yaml.dump(value, { lineWidth: -1, noRefs: true });
 
 /** The chart values of the notifications controller for these receivers (each gets the events of its severities). */
 export function notificationsValues(receivers: readonly ReceiverConfig[], environment: string): NotificationsValues {

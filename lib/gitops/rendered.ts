@@ -9,9 +9,8 @@
  * few objects after their render; it re-renders exactly those (`rerender`). A chart that gains or
  * loses objects after its render fails loudly instead of serving a stale render.
  */
-import { ApiObject, Chart } from 'cdk8s';
-// The dependency order cdk8s synthesizes a chart's objects in (cdk8s is pinned in package.json).
-import { DependencyGraph } from 'cdk8s/lib/dependency';
+import { ApiObject, App, Chart } from 'cdk8s';
+import { IConstruct } from 'constructs';
 
 interface ChartRender {
   /** The chart's own ApiObjects, in construct-tree order (to notice a chart that changed). */
@@ -39,10 +38,27 @@ export function renderCharts(charts: readonly Chart[]): void {
     if (renders.has(chart)) continue;
     // The first: cdk8s's own synthesis (dependencies of the whole app, validation, then its objects).
     // The others: the same objects in the same order, without resolving and validating again.
-    const objects = resolved ? synthOrder(chart).map((o) => o.toJson()) : chart.toJson();
+    const order = synthOrder(chart);
+    const objects = resolved ? order.map((o) => o.toJson()) : chart.toJson();
     resolved = true;
-    remember(chart, objects);
+    remember(chart, objects, order);
   }
+}
+
+const jsonTexts = new WeakMap<object, string>();
+
+/**
+ * `JSON.stringify(object)` of a rendered object, computed once: the sync policy measures it and the
+ * writer of dist/ keys its YAML cache by it. Consumers never change a rendered object in place (a
+ * changed construct is rendered again, into a new object), so the text stays the object's.
+ */
+export function renderedJsonText(object: object): string {
+  let text = jsonTexts.get(object);
+  if (text === undefined) {
+    text = JSON.stringify(object);
+    jsonTexts.set(object, text);
+  }
+  return text;
 }
 
 /** Each ApiObject of `chart` with its rendered JSON. */
@@ -70,11 +86,10 @@ function renderOf(chart: Chart): ChartRender {
   return remember(chart, chart.toJson());
 }
 
-function remember(chart: Chart, objects: any[]): ChartRender {
+function remember(chart: Chart, objects: any[], constructs: ApiObject[] = synthOrder(chart)): ChartRender {
   const members = ownApiObjects(chart);
   // `objects` is in cdk8s's synthesis order, which synthOrder reproduces: pair them by position (a
   // JSON patch may change an object's rendered namespace or name, so identities need not match).
-  const constructs = synthOrder(chart);
   if (constructs.length !== objects.length || constructs.some((c, i) => c.kind !== objects[i]?.kind)) {
     throw new Error(`chart "${chart.node.id}": its rendered objects do not match its ApiObjects one to one; fix: render charts with cdk8s's own order (lib/gitops/rendered.ts)`);
   }
@@ -85,11 +100,67 @@ function remember(chart: Chart, objects: any[]): ChartRender {
 
 /** What `Chart.toJson()` renders after the app's dependencies are resolved (cdk8s's chartToKube). */
 function synthOrder(chart: Chart): ApiObject[] {
-  return new DependencyGraph(chart.node).topology().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
+  return dependencyOrder(chart).filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
 }
 
-/** The ApiObjects whose closest chart is `chart` (those `Chart.toJson()` renders). */
+/** The charts of `app` in dependency order, as cdk8s's `App.charts` lists them. */
+export function appCharts(app: App): Chart[] {
+  return dependencyOrder(app).filter((c): c is Chart => c instanceof Chart);
+}
+
+/**
+ * `root` and every construct below it, dependencies first: the order of cdk8s's
+ * `new DependencyGraph(root.node).topology()` (cdk8s is pinned in package.json; test/gitops.test.ts
+ * compares the two). Constructs without dependants start a walk, in construct-tree order; each walk
+ * lists a construct after its dependencies (those below `root`), in the order they were added.
+ * Here each construct is walked once: cdk8s walks shared dependencies again each time and checks
+ * every edge for a cycle, which made its order a sizeable part of a synth.
+ */
+export function dependencyOrder(root: IConstruct): IConstruct[] {
+  const all = root.node.findAll();
+  const below = new Set(all);
+  const dependencies = new Map<IConstruct, Set<IConstruct>>();
+  const depended = new Set<IConstruct>();
+  for (const source of all) {
+    for (const target of source.node.dependencies) {
+      if (!below.has(target)) continue; // like cdk8s: a dependency outside `root` is not ordered here
+      let targets = dependencies.get(source);
+      if (targets === undefined) dependencies.set(source, (targets = new Set()));
+      targets.add(target);
+      depended.add(target);
+    }
+  }
+  const order: IConstruct[] = [];
+  const listed = new Set<IConstruct>();
+  const walking = new Set<IConstruct>();
+  const walk = (construct: IConstruct): void => {
+    if (listed.has(construct)) return;
+    if (walking.has(construct)) throw new Error(`dependency cycle through ${construct.node.path}`);
+    walking.add(construct);
+    for (const dependency of dependencies.get(construct) ?? []) walk(dependency);
+    walking.delete(construct);
+    listed.add(construct);
+    order.push(construct);
+  };
+  for (const construct of all) if (!depended.has(construct)) walk(construct);
+  if (order.length !== all.length) throw new Error(`dependency cycle below ${root.node.path || 'the app'}`);
+  return order;
+}
+
+/**
+ * The ApiObjects whose closest chart is `chart` (those `Chart.toJson()` renders), in construct-tree
+ * order (as `chart.node.findAll()`, without descending into nested charts).
+ */
 function ownApiObjects(chart: Chart): ApiObject[] {
-  return chart.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject && Chart.of(c) === chart);
+  const found: ApiObject[] = [];
+  const visit = (scope: IConstruct): void => {
+    for (const child of scope.node.children) {
+      if (child instanceof Chart) continue;
+      if (child instanceof ApiObject) found.push(child);
+      visit(child);
+    }
+  };
+  visit(chart);
+  return found;
 }
 

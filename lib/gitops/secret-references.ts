@@ -27,14 +27,24 @@ export function findSecretReferences(object: any): SecretReference[] {
   const add = (name: unknown, key?: unknown) => {
     if (typeof name === 'string') found.push({ namespace, name, key: typeof key === 'string' ? key : undefined, from });
   };
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (node === null || typeof node !== 'object') return;
-    const n = node as Record<string, any>;
-    if (Array.isArray(n.env)) for (const e of n.env) add(e?.valueFrom?.secretKeyRef?.name, e?.valueFrom?.secretKeyRef?.key);
-    if (Array.isArray(n.envFrom)) for (const e of n.envFrom) add(e?.secretRef?.name);
-    if (Array.isArray(n.volumes)) {
-      for (const v of n.volumes) {
+  // Called on objects and arrays only (every string of every object would be a call); one pass
+  // over a map's keys finds the fields that can name a Secret.
+  const visit = (node: object): void => {
+    if (Array.isArray(node)) {
+      for (const item of node) if (typeof item === 'object' && item !== null) visit(item);
+      return;
+    }
+    const n = node as Record<string, unknown>;
+    let env: unknown, envFrom: unknown, volumes: unknown;
+    for (const key in n) {
+      if (key === 'env') env = n[key];
+      else if (key === 'envFrom') envFrom = n[key];
+      else if (key === 'volumes') volumes = n[key];
+    }
+    if (Array.isArray(env)) for (const e of env) add(e?.valueFrom?.secretKeyRef?.name, e?.valueFrom?.secretKeyRef?.key);
+    if (Array.isArray(envFrom)) for (const e of envFrom) add(e?.secretRef?.name);
+    if (Array.isArray(volumes)) {
+      for (const v of volumes) {
         const secrets = [v?.secret && { name: v.secret.secretName, items: v.secret.items }, ...(v?.projected?.sources ?? []).map((s: any) => s?.secret)];
         for (const s of secrets.filter(Boolean)) {
           if (Array.isArray(s.items) && s.items.length > 0) s.items.forEach((i: any) => add(s.name, i?.key));
@@ -42,7 +52,10 @@ export function findSecretReferences(object: any): SecretReference[] {
         }
       }
     }
-    Object.values(n).forEach(visit);
+    for (const key in n) {
+      const value = n[key];
+      if (typeof value === 'object' && value !== null) visit(value);
+    }
   };
   visit(object);
   return found;

@@ -7,7 +7,7 @@
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
 import { HelmRelease, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
-import { renderedPairs, rerender } from './rendered';
+import { renderedJsonText, renderedPairs, rerender } from './rendered';
 import { HelmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
 
@@ -69,12 +69,12 @@ export function applyObjectPolicy(chartId: string, object: ApiObject, json: any)
   }
   const options: string[] = [];
   if (holdsData(json)) options.push(...KEEP_DATA_OPTIONS);
-  if (Buffer.byteLength(JSON.stringify(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
+  if (Buffer.byteLength(renderedJsonText(json)) > LARGE_OBJECT_BYTES) options.push('ServerSideApply=true');
   if (options.length > 0) addSyncOptions(object, json, options);
   const release = object.node.scope;
   if (isHelmApplication(json)) {
     if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
-    shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chartId), isCrdBearing(release));
+    shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chartId), isCrdBearing(release), json);
   }
   return options.length > 0 || isHelmApplication(json);
 }
@@ -85,9 +85,11 @@ function addSyncOptions(object: ApiObject, json: any, options: string[]): void {
   object.metadata.addAnnotation(SYNC_OPTIONS_ANNOTATION, merged.join(','));
 }
 
-/** Wave from SYNC_ORDER, retries, PruneLast, and server-side apply for CRD-bearing releases. */
-export function shapeHelmApplication(object: ApiObject, wave: number, crdBearing: boolean): void {
-  const json = object.toJson();
+/**
+ * Wave from SYNC_ORDER, retries, PruneLast, and server-side apply for CRD-bearing releases.
+ * @param json the object's JSON (its spec as rendered before this call)
+ */
+export function shapeHelmApplication(object: ApiObject, wave: number, crdBearing: boolean, json: any = object.toJson()): void {
   object.metadata.addAnnotation(SYNC_WAVE_ANNOTATION, String(wave));
   const syncPolicy = json.spec.syncPolicy ?? {};
   if (json.spec.syncPolicy === undefined) object.addJsonPatch(JsonPatch.add('/spec/syncPolicy', {}));

@@ -3,7 +3,7 @@
  * alerts, Grafana) and the configuration of the public status page (Gatus).
  */
 import { Construct } from 'constructs';
-import * as yaml from 'js-yaml';
+import { toYaml } from '../../yaml';
 import { Probe } from '../../../imports/monitoring.coreos.com';
 import { anywhere, FlowRule, namespacePeer, tcp } from '../network-policy';
 
@@ -132,7 +132,7 @@ export function gatusConfig(targets: readonly ProbeTarget[], title: string, inte
       ui,
     })),
   };
-  return yaml.dump(config, { noRefs: true, lineWidth: -1 });
+  return toYaml(config);
 }
 
 export const GATUS_PORT = 8080;
