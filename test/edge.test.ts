@@ -7,6 +7,8 @@ import * as yaml from 'js-yaml';
 import { certManager as certManagerAddOn, certManagerValues } from '../lib/addons/cert-manager';
 import { traefik as traefikAddOn, traefikValues } from '../lib/addons/traefik';
 import { HelmRelease } from '../lib/constructs/helm-release';
+import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
+import { CLOUDFLARE_CIDRS } from '../lib/config/cloudflare';
 import { helmBinary } from '../scripts/lab/helm';
 import { referenceDir } from '../lib/project';
 import { configFor, find, one, synthEnv } from './helpers/platform';
@@ -135,8 +137,41 @@ describe('the chart values', () => {
   });
 });
 
+describe.each([
+  ['cloudflare', {}],
+  ['cloudflare with cloudflareOnly', { edge: { cloudflareOnly: true } }],
+  ['direct', { edge: { clientIp: 'direct', trustedProxyCidrs: [] } }],
+])('GIVEN edge.clientIp %s', (mode, overrides) => {
+  const config = configFor('prod', overrides);
+  const chart = Testing.chart();
+  const mws = new EdgeMiddlewares(chart, 'mw', { config, namespace: 'app' });
+  const spec = (name: string) => Testing.synth(chart).find((o: any) => o.kind === 'Middleware' && o.metadata.name === name)?.spec;
+  const values = traefikValues(config, 'traefik');
+
+  test('THEN the rate limit and the allow-list key on the mode\'s client address, and the entry points trust only its proxies', () => {
+    const strategy = mode === 'direct' ? undefined : { excludedIPs: CLOUDFLARE_CIDRS };
+    // No ipStrategy = Traefik's RemoteAddr strategy (the peer); excludedIPs = the last X-Forwarded-For entry outside Cloudflare.
+    expect(spec('rate-limit').rateLimit.sourceCriterion?.ipStrategy).toEqual(strategy);
+    expect(spec('admin-allowlist').ipAllowList.ipStrategy).toEqual(strategy);
+    expect(values.ports.websecure.forwardedHeaders.trustedIPs).toEqual(mode === 'direct' ? [] : CLOUDFLARE_CIDRS);
+    expect(values.ports.web.forwardedHeaders.trustedIPs).toEqual(values.ports.websecure.forwardedHeaders.trustedIPs);
+    expect(values.service.spec.externalTrafficPolicy).toBe('Local');
+  });
+
+  test('THEN only cloudflareOnly puts a peer check on Cloudflare\'s ranges first in every chain', () => {
+    const only = mode.includes('cloudflareOnly');
+    expect(spec('cloudflare-only')?.ipAllowList).toEqual(only ? { sourceRange: CLOUDFLARE_CIDRS } : undefined);
+    expect(mws.publicAnnotation.split(',')[1]).toBe(only ? 'app-cloudflare-only@kubernetescrd' : 'app-rate-limit@kubernetescrd');
+    expect(mws.adminNames[0]).toBe(only ? 'cloudflare-only' : 'admin-allowlist');
+  });
+});
+
 describe('GIVEN a bad edge section', () => {
   test.each([
+    ['an unknown client-IP mode', { edge: { clientIp: 'proxy' } }, ['edge.clientIp = "proxy"', 'not a client-IP mode', 'fix: use direct']],
+    ['direct mode that trusts proxies', { edge: { clientIp: 'direct' } }, ['edge.trustedProxyCidrs', 'while edge.clientIp is direct', 'fix: set it to []']],
+    ['cloudflare mode without ranges', { edge: { trustedProxyCidrs: [] } }, ['edge.trustedProxyCidrs', 'is empty while edge.clientIp is cloudflare', 'fix:']],
+    ['cloudflareOnly in direct mode', { edge: { clientIp: 'direct', trustedProxyCidrs: [], cloudflareOnly: true } }, ['edge.cloudflareOnly', 'would refuse every client', 'fix:']],
     ['a CIDR that does not parse', { edge: { adminAllowCidrs: ['10.0.0.300/8'] } }, ['edge.adminAllowCidrs.0 = "10.0.0.300/8"', 'is not a CIDR', 'fix:']],
     ['an IPv6 prefix too long', { edge: { trustedProxyCidrs: ['2606:4700::/129'] } }, ['edge.trustedProxyCidrs.0 = "2606:4700::/129"', 'is not a CIDR', 'fix:']],
     ['a rate limit of 0', { edge: { rateLimit: { average: 0, burst: 20 } } }, ['edge.rateLimit.average = 0', 'must be greater than 0', 'fix:']],

@@ -28,6 +28,8 @@ export interface TraefikValues {
   readonly gateway: { readonly enabled: boolean };
   readonly gatewayClass: { readonly enabled: boolean };
   readonly ports: { readonly web: TraefikEntryPoint; readonly websecure: TraefikEntryPoint };
+  /** externalTrafficPolicy Local: k3s's ServiceLB and kube-proxy keep the client's address (no SNAT). */
+  readonly service: { readonly spec: { readonly externalTrafficPolicy: 'Local' } };
   readonly metrics: {
     readonly prometheus: {
       readonly buckets: string;
@@ -49,7 +51,8 @@ export const TRAEFIK_INGRESS_CLASS = 'traefik';
 const MINIO_PORTS = [9000, 9001];
 
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
-  const trusted = { trustedIPs: config.edge.trustedProxyCidrs };
+  // X-Forwarded-* is trusted only in cloudflare mode and only from Cloudflare (direct mode: from nobody).
+  const trusted = { trustedIPs: config.edge.clientIp === 'cloudflare' ? config.edge.trustedProxyCidrs : [] };
   const ingress = config.edge.api === 'ingress';
   return {
     deployment: { replicas: Math.min(config.cluster.nodes, 2) },
@@ -65,6 +68,8 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
         : { forwardedHeaders: trusted },
       websecure: { forwardedHeaders: trusted },
     },
+    // Both modes need the peer address: direct keys on it, cloudflare checks it against Cloudflare's ranges.
+    service: { spec: { externalTrafficPolicy: 'Local' } },
     // Request rate, errors and latency per service for the alerts and dashboards. The CRD comes with
     // kube-prometheus-stack: skip Helm's API check, Argo CD retries until it exists.
     metrics: {

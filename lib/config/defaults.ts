@@ -59,6 +59,9 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     referrerPolicy: 'strict-origin-when-cross-origin',
     // Private networks (office LAN, WireGuard/Tailscale): replace with your own.
     adminAllowCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+    // Behind Cloudflare by default; a node that clients reach directly sets clientIp: direct and trustedProxyCidrs: [].
+    clientIp: 'cloudflare',
+    cloudflareOnly: false,
     trustedProxyCidrs: CLOUDFLARE_CIDRS,
     resources: {
       traefik: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },

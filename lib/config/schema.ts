@@ -200,6 +200,10 @@ const REFERRER_POLICIES = [
   'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url',
 ] as const;
 
+/** How the edge learns a client's address (edge.clientIp). */
+export const CLIENT_IP_MODES = ['direct', 'cloudflare'] as const;
+export type ClientIpMode = (typeof CLIENT_IP_MODES)[number];
+
 const edge = z.strictObject({
   /**
    * How routes are declared: Ingresses, or a Gateway with HTTPRoutes (Gateway API; the cluster
@@ -221,7 +225,17 @@ const edge = z.strictObject({
   referrerPolicy: z.enum(REFERRER_POLICIES, { error: `is not a Referrer-Policy value; fix: use one of ${REFERRER_POLICIES.join(', ')}` }),
   /** Client networks allowed to reach admin UIs (Grafana, MinIO console, ...). */
   adminAllowCidrs: z.array(cidr()).min(1, 'is empty, which would lock every admin UI; fix: list your office or VPN networks'),
-  /** Proxies in front of Traefik whose X-Forwarded-* headers are trusted (Cloudflare by default). */
+  /**
+   * Where the client address comes from. `direct`: clients connect to the node; Traefik's Service keeps
+   * the peer address (externalTrafficPolicy: Local) and the rate limit and admin allow-list use it, while
+   * every X-Forwarded-For is ignored. `cloudflare`: clients reach Traefik through Cloudflare; the address is
+   * the last X-Forwarded-For entry outside `trustedProxyCidrs` (Cloudflare's ranges), and Traefik drops the
+   * header from any other peer, so it cannot be forged.
+   */
+  clientIp: z.enum(CLIENT_IP_MODES, { error: `is not a client-IP mode; fix: use direct (clients connect to the node) or cloudflare (the site is proxied by Cloudflare)` }),
+  /** `cloudflare` mode only: refuse (403) every request whose peer is not in `trustedProxyCidrs`. */
+  cloudflareOnly: z.boolean(),
+  /** `cloudflare` mode: the proxies whose X-Forwarded-* headers are trusted (Cloudflare's ranges). Empty in `direct` mode. */
   trustedProxyCidrs: z.array(cidr()),
   resources: z.strictObject({ traefik: resources(), certManager: resources() }),
 });
@@ -408,6 +422,18 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
         `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
       [['pgbouncer', 'reservePoolSize'], ['pgbouncer', 'replicas'], ['postgres', 'tuning', 'maxConnections'], ['postgres', 'tuning', 'superuserReservedConnections']],
     );
+  }
+  const { clientIp, trustedProxyCidrs, cloudflareOnly } = config.edge;
+  if (clientIp === 'direct' && trustedProxyCidrs.length > 0) {
+    issue(['edge', 'trustedProxyCidrs'], `trusts X-Forwarded-For from ${trustedProxyCidrs.length} range(s) while edge.clientIp is direct, where no proxy sits in front; ` +
+      `fix: set it to [] (clients connect to the node) or set edge.clientIp to cloudflare`, [['edge', 'clientIp']]);
+  }
+  if (clientIp === 'cloudflare' && trustedProxyCidrs.length === 0) {
+    issue(['edge', 'trustedProxyCidrs'], `is empty while edge.clientIp is cloudflare, so no client address could be trusted; ` +
+      `fix: list Cloudflare's ranges (the default) or set edge.clientIp to direct`, [['edge', 'clientIp']]);
+  }
+  if (clientIp === 'direct' && cloudflareOnly) {
+    issue(['edge', 'cloudflareOnly'], `is true while edge.clientIp is direct, which would refuse every client; fix: set it to false or set edge.clientIp to cloudflare`, [['edge', 'clientIp']]);
   }
   if (config.edge.rateLimit.burst < config.edge.rateLimit.average) {
     issue(['edge', 'rateLimit', 'burst'], `is below edge.rateLimit.average (${config.edge.rateLimit.average}); fix: make burst ≥ average`);

@@ -6,9 +6,20 @@ import { parseQuantity } from '../../config/quantity';
 /** The Ingress annotation through which Traefik applies Middlewares to a router. */
 export const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
 
-/** Middleware names, in the order a request passes them. */
+/** Middleware names, in the order a request passes them (`cloudflare-only` first when edge.cloudflareOnly). */
 const PUBLIC = ['redirect-https', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
 const ADMIN = ['redirect-https', 'admin-allowlist', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
+const CLOUDFLARE_ONLY = 'cloudflare-only';
+
+/**
+ * The source the rate limit and the admin allow-list key on, per edge.clientIp mode. `direct`: no
+ * ipStrategy, so Traefik uses the peer address (its Service keeps it: externalTrafficPolicy Local) and
+ * never reads X-Forwarded-For. `cloudflare`: the last X-Forwarded-For entry outside Cloudflare's ranges;
+ * the entry points trust the header only from those ranges and drop it from anyone else.
+ */
+export function clientIpStrategy(edge: PlatformConfig['edge']): { readonly excludedIPs: string[] } | undefined {
+  return edge.clientIp === 'cloudflare' ? { excludedIPs: edge.trustedProxyCidrs } : undefined;
+}
 
 export interface EdgeMiddlewaresProps {
   readonly config: PlatformConfig;
@@ -38,14 +49,13 @@ export class EdgeMiddlewares extends Construct {
     const { edge } = props.config;
     this.namespace = props.namespace;
     const metadata = (name: string) => ({ name, namespace: props.namespace, ...(props.annotations ? { annotations: props.annotations } : {}) });
-    // Behind Cloudflare the connection comes from a proxy: take the client address from
-    // X-Forwarded-For, skipping the trusted proxies (Traefik drops the header from anyone else).
-    const ipStrategy = { excludedIPs: edge.trustedProxyCidrs };
+    const ipStrategy = clientIpStrategy(edge);
+    const cloudflareOnly = edge.clientIp === 'cloudflare' && edge.cloudflareOnly;
 
     new Middleware(this, 'redirect-https', { metadata: metadata('redirect-https'), spec: { redirectScheme: { scheme: 'https', permanent: true } } });
     new Middleware(this, 'rate-limit', {
       metadata: metadata('rate-limit'),
-      spec: { rateLimit: { average: edge.rateLimit.average, burst: edge.rateLimit.burst, sourceCriterion: { ipStrategy } } },
+      spec: { rateLimit: { average: edge.rateLimit.average, burst: edge.rateLimit.burst, ...(ipStrategy ? { sourceCriterion: { ipStrategy } } : {}) } },
     });
     new Middleware(this, 'body-limit', {
       metadata: metadata('body-limit'),
@@ -68,13 +78,18 @@ export class EdgeMiddlewares extends Construct {
     new Middleware(this, 'compress', { metadata: metadata('compress'), spec: { compress: {} } });
     new Middleware(this, 'admin-allowlist', {
       metadata: metadata('admin-allowlist'),
-      spec: { ipAllowList: { sourceRange: edge.adminAllowCidrs, ipStrategy } },
+      spec: { ipAllowList: { sourceRange: edge.adminAllowCidrs, ...(ipStrategy ? { ipStrategy } : {}) } },
     });
+    if (cloudflareOnly) {
+      // The peer itself (no ipStrategy) must be Cloudflare: direct requests to the origin get 403.
+      new Middleware(this, CLOUDFLARE_ONLY, { metadata: metadata(CLOUDFLARE_ONLY), spec: { ipAllowList: { sourceRange: edge.trustedProxyCidrs } } });
+    }
+    const chain = (names: readonly string[]) => (cloudflareOnly ? [names[0], CLOUDFLARE_ONLY, ...names.slice(1)] : [...names]);
 
-    this.publicAnnotation = this.annotationFor(PUBLIC);
-    this.adminAnnotation = this.annotationFor(ADMIN);
-    this.publicNames = PUBLIC.filter((n) => n !== 'redirect-https');
-    this.adminNames = ADMIN.filter((n) => n !== 'redirect-https');
+    this.publicAnnotation = this.annotationFor(chain(PUBLIC));
+    this.adminAnnotation = this.annotationFor(chain(ADMIN));
+    this.publicNames = chain(PUBLIC).filter((n) => n !== 'redirect-https');
+    this.adminNames = chain(ADMIN).filter((n) => n !== 'redirect-https');
   }
 
   private annotationFor(names: readonly string[]): string {
