@@ -1,0 +1,269 @@
+/**
+ * The edge proven with a real Traefik (built from its Go module by scripts/traefik/build.sh): the Middlewares,
+ * Ingresses and entry points the platform synthesizes, translated to Traefik's file provider (test/helpers/
+ * traefik-file.ts, checked against dist/ below), served on loopback to clients bound to distinct source
+ * addresses (127.0.0.2, 127.0.0.3, ...). Every request loop is bounded in count, every request in time.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import * as fs from 'fs';
+import * as http from 'http';
+import * as https from 'https';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+import * as tls from 'tls';
+import * as zlib from 'zlib';
+import * as yaml from 'js-yaml';
+import { loadConfig } from '../lib/config/load';
+import { configFor, synth } from './helpers/platform';
+import { describeWithPrograms } from './helpers/real-programs';
+import { fileRef, middlewaresOf, routersOf, translate } from './helpers/traefik-file';
+
+const ROOT = path.join(__dirname, '..');
+const TRAEFIK = path.join(ROOT, '.tools', 'traefik', 'bin', 'traefik');
+const traefikBinary = fs.existsSync(TRAEFIK) ? TRAEFIK : undefined;
+const REQUEST_TIMEOUT_MS = 5000;
+
+describe('GIVEN the translation to the file provider', () => {
+  test.each(['dev', 'prod', 'ha'])('WHEN translating %s THEN every Middleware of dist/ is copied as it is and every router names its Ingress\'s middlewares', (env) => {
+    // The team's environment, as `npm run synth` renders it into dist/.
+    const objects = synth(loadConfig(env)).objects.map((o) => o.object);
+    const distDir = path.join(ROOT, 'dist', env);
+    const onDisk = fs.readdirSync(distDir).flatMap((chart) => fs.readdirSync(path.join(distDir, chart))
+      .filter((f) => /^(Middleware|Ingress)\./.test(f)).map((f) => yaml.load(fs.readFileSync(path.join(distDir, chart, f), 'utf8')) as any));
+    // The objects the tests feed Traefik are the objects in dist/.
+    expect(middlewaresOf(objects)).toEqual(middlewaresOf(onDisk));
+    expect(routersOf(objects, 'b')).toEqual(routersOf(onDisk, 'b'));
+    expect(Object.keys(middlewaresOf(onDisk)).length).toBeGreaterThan(0);
+    for (const ing of onDisk.filter((o) => o.kind === 'Ingress')) {
+      const crdRefs = ing.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares'].split(',');
+      const router = routersOf([ing], 'b')[`${ing.metadata.namespace}-${ing.metadata.name}-0`];
+      expect(router.middlewares).toEqual(crdRefs.map(fileRef));
+      expect(router.rule).toBe(`Host(\`${ing.spec.rules[0].host}\`) && PathPrefix(\`/\`)`);
+      for (const ref of router.middlewares) expect(middlewaresOf(onDisk)).toHaveProperty(ref.replace(/@file$/, ''));
+    }
+  });
+});
+
+// --- loopback plumbing -------------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+
+/** One request from `from` (a loopback source address), bounded by REQUEST_TIMEOUT_MS. */
+function request(o: {
+  from: string; port: number; host: string; path?: string; tls?: boolean; method?: string;
+  headers?: Record<string, string>; body?: Buffer;
+}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const opts: https.RequestOptions = {
+      host: '127.0.0.1', port: o.port, path: o.path ?? '/', method: o.method ?? 'GET', localAddress: o.from,
+      headers: { host: o.host, ...(o.headers ?? {}) }, agent: false, timeout: REQUEST_TIMEOUT_MS,
+      ...(o.tls ? { servername: o.host, rejectUnauthorized: false } : {}),
+    };
+    const req = (o.tls ? https : http).request(opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`request to ${o.host} from ${o.from} timed out`)));
+    req.on('error', reject);
+    // A refused upload may close the connection before the body is written: the status still counts.
+    if (o.body) req.write(o.body, () => undefined);
+    req.end();
+  });
+}
+
+interface Edge {
+  readonly web: number;
+  readonly websecure: number;
+  readonly logFile: string;
+  stop(): Promise<void>;
+}
+
+/** Echoes the request headers as JSON, padded past the compress middleware's 1 KiB minimum. */
+function startBackend(): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ headers: req.headers, padding: 'x'.repeat(4096) }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
+}
+
+async function startEdge(objects: any[], dir: string, backendPort: number): Promise<Edge> {
+  const [web, websecure] = [await freePort(), await freePort()];
+  const certFile = path.join(dir, 'tls.crt');
+  const keyFile = path.join(dir, 'tls.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
+    '-addext', 'subjectAltName=DNS:example.com,DNS:*.example.com', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
+  const dynamicFile = path.join(dir, 'dynamic.yaml');
+  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile } });
+  const logFile = path.join(dir, 'access.log');
+  fs.writeFileSync(dynamicFile, yaml.dump(cfg.dynamic));
+  const staticFile = path.join(dir, 'traefik.yaml');
+  fs.writeFileSync(staticFile, yaml.dump({ ...cfg.static, ...(cfg.static.accessLog ? { accessLog: { ...cfg.static.accessLog, filePath: logFile } } : {}) }));
+  const child: ChildProcess = spawn(TRAEFIK, [`--configFile=${staticFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => { stderr += d; });
+  // Ready when a public router answers (bounded: 100 tries, 100 ms apart).
+  for (let i = 0; ; i++) {
+    const r = await request({ from: '127.0.0.1', port: websecure, host: 'example.com', tls: true }).catch(() => undefined);
+    if (r && r.status !== 404) break;
+    if (i >= 100 || child.exitCode !== null) throw new Error(`Traefik did not come up: ${stderr}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return {
+    web, websecure, logFile,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/**
+ * Sends up to `max` requests from one address as fast as it can; returns the statuses and how long it took.
+ * Bounded in count and, per request, in time.
+ */
+async function burst(edge: Edge, from: string, max: number, headers?: (i: number) => Record<string, string>) {
+  const statuses: number[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < max; i++) {
+    statuses.push((await request({ from, port: edge.websecure, host: 'example.com', tls: true, headers: headers?.(i) })).status);
+    if (statuses[i] === 429) break;
+  }
+  return { statuses, ms: Date.now() - t0 };
+}
+
+/** The per-client bucket: burst 20 at 10 r/s, so the first 20 pass and a 429 follows (refills allowed for). */
+function expectOwnBucket(b: { statuses: number[]; ms: number }) {
+  const passed = b.statuses.filter((s) => s === 200).length;
+  expect(b.statuses.slice(0, 20)).toEqual(Array(20).fill(200));
+  expect(b.statuses[b.statuses.length - 1]).toBe(429);
+  expect(passed).toBeLessThanOrEqual(20 + Math.ceil(b.ms / 100));
+}
+
+const MODES = {
+  direct: { clientIp: 'direct', trustedProxyCidrs: [], adminAllowCidrs: ['127.0.0.20/32'] },
+  // 127.0.0.2 plays Cloudflare; admins are on 10.0.0.0/8 behind it.
+  cloudflare: { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'], adminAllowCidrs: ['10.0.0.0/8'] },
+} as const;
+
+for (const [mode, edgeOverrides] of Object.entries(MODES)) {
+  describeWithPrograms(`GIVEN a real Traefik serving the prod edge in ${mode} mode`, { traefik: traefikBinary }, () => {
+    const s = synth(configFor('prod', { edge: edgeOverrides }));
+    const grafanaHost = s.objects.find((o) => o.object.kind === 'Ingress' && o.object.metadata.name === 'grafana')!.object.spec.rules[0].host;
+    let dir: string;
+    let backend: { server: http.Server; port: number };
+    let edge: Edge;
+    /** Client number n: its own loopback address (direct), or its own forwarded address through "Cloudflare". */
+    const client = (n: number): { from: string; headers: Record<string, string> } => (mode === 'direct' ? { from: `127.0.0.${n}`, headers: {} } : { from: '127.0.0.2', headers: { 'x-forwarded-for': `198.51.100.${n}` } });
+
+    beforeAll(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-traefik-${mode}-`));
+      backend = await startBackend();
+      edge = await startEdge(s.objects.map((o) => o.object), dir, backend.port);
+    }, 30000);
+    afterAll(async () => {
+      await edge?.stop();
+      await new Promise((r) => backend?.server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    if (mode === 'direct') {
+      test('WHEN two clients burst THEN each has its own 10 r/s, burst 20 bucket: the 21st request of one gets 429, the other is unaffected', async () => {
+        expectOwnBucket(await burst(edge, '127.0.0.3', 30));
+        expect((await request({ from: '127.0.0.4', port: edge.websecure, host: 'example.com', tls: true })).status).toBe(200);
+        // A forged X-Forwarded-For does not buy a new bucket: nobody is trusted in direct mode.
+        expect((await burst(edge, '127.0.0.3', 5, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` }))).statuses).toContain(429);
+        expectOwnBucket(await burst(edge, '127.0.0.6', 30, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` })));
+      });
+
+      test('WHEN an admin UI is requested THEN the allow-list admits the peer in its ranges and refuses one outside, whatever it forwards', async () => {
+        expect((await request({ from: '127.0.0.20', port: edge.websecure, host: grafanaHost, tls: true })).status).toBe(200);
+        expect((await request({ from: '127.0.0.21', port: edge.websecure, host: grafanaHost, tls: true })).status).toBe(403);
+        expect((await request({ from: '127.0.0.21', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '127.0.0.20' } })).status).toBe(403);
+      });
+    } else {
+      test('WHEN two visitors come through Cloudflare THEN each has its own bucket, keyed on the forwarded client address', async () => {
+        const via = (client: string) => () => ({ 'x-forwarded-for': client });
+        expectOwnBucket(await burst(edge, '127.0.0.2', 30, via('198.51.100.7')));
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: 'example.com', tls: true, headers: { 'x-forwarded-for': '198.51.100.8' } })).status).toBe(200);
+      });
+
+      test('WHEN a non-Cloudflare peer forges X-Forwarded-For THEN the forged address does not change its bucket', async () => {
+        // 30 different forged addresses: were any trusted, every request would get a fresh bucket and none a 429.
+        const b = await burst(edge, '127.0.0.3', 30, (i) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` }));
+        expect(b.statuses).toContain(429);
+        expect(b.statuses.filter((x) => x === 200).length).toBeLessThanOrEqual(20 + Math.ceil(b.ms / 100));
+      });
+
+      test('WHEN an admin UI is requested THEN the allow-list admits a forwarded address in its ranges and refuses one outside or forged', async () => {
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(200);
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '198.51.100.9' } })).status).toBe(403);
+        expect((await request({ from: '127.0.0.5', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(403);
+      });
+    }
+
+    test('WHEN a page is served THEN the security headers are present and the body is gzipped', async () => {
+      const c = client(10);
+      const r = await request({ from: c.from, port: edge.websecure, host: 'example.com', tls: true, headers: { ...c.headers, 'accept-encoding': 'gzip' } });
+      expect(r.status).toBe(200);
+      expect(r.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(r.headers['x-content-type-options']).toBe('nosniff');
+      expect(r.headers['x-frame-options']).toBe('DENY');
+      expect(r.headers['referrer-policy']).toBe(s.config.edge.referrerPolicy);
+      expect(r.headers['permissions-policy']).toBe(s.config.edge.permissionsPolicy);
+      expect(r.headers['content-security-policy']).toBe(s.config.edge.contentSecurityPolicy);
+      expect(r.headers['content-encoding']).toBe('gzip');
+      expect(JSON.parse(zlib.gunzipSync(r.body).toString()).headers.host).toBe('example.com');
+    });
+
+    test('WHEN a body is over 10 MB THEN it is refused with 413, and one under passes', async () => {
+      const limit = 10 * 1024 * 1024;
+      const c = client(11);
+      const post = (size: number) => request({ from: c.from, port: edge.websecure, host: 'example.com', tls: true, method: 'POST', body: Buffer.alloc(size, 97), headers: { ...c.headers, 'content-type': 'application/octet-stream' } });
+      expect((await post(limit + 1)).status).toBe(413);
+      expect((await post(1024)).status).toBe(200);
+    });
+
+    test('WHEN a client asks for plain HTTP THEN it is redirected to HTTPS', async () => {
+      const c = client(12);
+      const r = await request({ from: c.from, port: edge.web, host: 'example.com', path: '/pricing', headers: c.headers });
+      expect([301, 308]).toContain(r.status);
+      expect(r.headers.location).toBe('https://example.com/pricing');
+    });
+
+    test('WHEN a client offers only TLS 1.0 or 1.1 THEN the handshake is refused; TLS 1.2 is accepted', async () => {
+      const handshake = (maxVersion: tls.SecureVersion) => new Promise<string>((resolve) => {
+        const raw = net.connect({ host: '127.0.0.1', port: edge.websecure, localAddress: '127.0.0.13' });
+        const sock = tls.connect({
+          socket: raw, servername: 'example.com', rejectUnauthorized: false,
+          minVersion: 'TLSv1', maxVersion, ciphers: 'DEFAULT@SECLEVEL=0', timeout: REQUEST_TIMEOUT_MS,
+        }, () => { resolve(sock.getProtocol() ?? 'unknown'); sock.end(); });
+        sock.on('error', (e) => resolve(`refused: ${e.message}`));
+        sock.on('timeout', () => { sock.destroy(); resolve('refused: timeout'); });
+      });
+      expect(await handshake('TLSv1.2')).toBe('TLSv1.2');
+      for (const v of ['TLSv1', 'TLSv1.1'] as const) {
+        const result = await handshake(v);
+        expect(result).toMatch(/^refused: .*(protocol version|unsupported protocol)/i);
+      }
+    });
+  });
+}
