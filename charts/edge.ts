@@ -1,4 +1,7 @@
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
+
+/** Objects that route a host through the edge (and so ask cert-manager for its certificate). */
+const ROUTE_KINDS = ['Ingress', 'HTTPRoute'];
 import { Construct } from 'constructs';
 import { IssuerName, PlatformConfig } from '../lib/config/schema';
 import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
@@ -10,7 +13,7 @@ import { PlatformGateway } from '../lib/constructs/edge/gateway';
 import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
-import { ACME_SOLVER_PORT, AllowFlows, namespacePeer, tcp } from '../lib/constructs/network-policy';
+import { ACME_SOLVER_PORT, AllowFlows, connect } from '../lib/constructs/network-policy';
 
 /** Namespace roles that host public routes; each gets its own Middlewares (they are namespaced). */
 const ROUTE_NAMESPACE_ROLES = ['app', 'data', 'monitoring'] as const;
@@ -49,11 +52,14 @@ export class EdgeChart extends Chart {
   public readonly middlewares: Readonly<Record<RouteNamespaceRole, EdgeMiddlewares>>;
   /** The platform Gateway, in Gateway API mode (`edge.api: gateway`). */
   public readonly gateway?: PlatformGateway;
+  private readonly edgeNamespace: string;
+  private solverPathsOpened = false;
 
   constructor(scope: Construct, id: string, props: EdgeChartProps) {
     super(scope, id, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
     const { config } = props;
     const namespace = config.namespaces.edge;
+    this.edgeNamespace = namespace;
     this.issuerName = config.edge.issuer;
 
     // Traefik and cert-manager, with their NetworkPolicies (lib/addons/).
@@ -84,8 +90,6 @@ export class EdgeChart extends Chart {
       data: new EdgeMiddlewares(this, 'data-middlewares', { config, namespace: config.namespaces.data, annotations: CUSTOM_RESOURCE_ANNOTATIONS }),
       monitoring: new EdgeMiddlewares(this, 'monitoring-middlewares', { config, namespace: config.namespaces.monitoring, annotations: CUSTOM_RESOURCE_ANNOTATIONS }),
     };
-
-    this.flows(config);
   }
 
   /**
@@ -103,18 +107,21 @@ export class EdgeChart extends Chart {
     };
   }
 
-  private flows(config: PlatformConfig): void {
-    // HTTP-01 solver pods run beside the object that asked for the certificate, under that
-    // namespace's default-deny: the app namespace's Ingresses, or the Gateway in the edge namespace.
-    new AllowFlows(this, 'acme-solver-flows', {
-      name: 'acme-http01-solver',
-      namespace: this.solverNamespace(config),
-      podLabels: { ...certManager.pods.solver.labels },
-      ingress: [{ peers: [namespacePeer(config.namespaces.edge, { ...this.traefikPodLabels })], ports: tcp(ACME_SOLVER_PORT) }],
-    });
-  }
-
-  private solverNamespace(config: PlatformConfig): string {
-    return this.gateway ? config.namespaces.edge : config.namespaces.app;
+  /**
+   * Lets Traefik reach cert-manager's HTTP-01 solver wherever a certificate is asked for: beside every route
+   * (Ingress) in its namespace, or beside the Gateway (HTTPRoutes) in the edge namespace. Derived from the route
+   * objects the charts rendered, so a namespace that gains a route gains its solver path. Call once, after every
+   * chart that renders routes (charts/platform.ts).
+   */
+  public openSolverPaths(routes: readonly ApiObject[]): void {
+    if (this.solverPathsOpened) throw new Error('EdgeChart.openSolverPaths called twice; fix: call it once, after every chart that renders routes');
+    this.solverPathsOpened = true;
+    const edgeNs = this.edgeNamespace;
+    const namespaces = new Set(routes.filter((r) => ROUTE_KINDS.includes(r.kind)).map((r) => (r.kind === 'HTTPRoute' ? edgeNs : r.metadata.namespace ?? edgeNs)));
+    const traefikSide = new AllowFlows(this, 'traefik-acme-solvers', { name: 'traefik-acme-solvers', namespace: edgeNs, podLabels: { ...this.traefikPodLabels } });
+    for (const ns of [...namespaces].sort()) {
+      const solver = new AllowFlows(this, `acme-solver-${ns}`, { name: 'acme-http01-solver', namespace: ns, podLabels: { ...certManager.pods.solver.labels } });
+      connect({ policy: traefikSide }, { policy: solver }, [ACME_SOLVER_PORT]);
+    }
   }
 }

@@ -129,6 +129,9 @@ export class Platform {
       s3: { endpoint: this.minio.s3Endpoint, backend: { namespace: this.minio.namespace, podLabels: this.minio.podLabels, port: this.minio.apiPort } },
     });
 
+    // cert-manager's HTTP-01 solvers, reachable for every namespace that now holds a route.
+    this.edge.openSolverPaths(this.app.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject));
+
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
     this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
     assertSecretsDeclared(config, this.charts, this.declaredSecrets);

@@ -246,7 +246,7 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       const c = client(12);
       const r = await request({ from: c.from, port: edge.web, host: 'example.com', path: '/pricing', headers: c.headers });
       expect([301, 308]).toContain(r.status);
-      expect(r.headers.location).toBe('https://example.com/pricing');
+      expect(r.headers.location).toBe(`https://example.com:${edge.websecure}/pricing`);
     });
 
     test('WHEN a client offers only TLS 1.0 or 1.1 THEN the handshake is refused; TLS 1.2 is accepted', async () => {

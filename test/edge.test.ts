@@ -91,14 +91,19 @@ describe.each([
     expect(policy.metadata.namespace).toBe(s.config.namespaces.edge);
     expect(policy.spec.ingress).toEqual([{ from: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 8000 }, { protocol: 'TCP', port: 8443 }] }]);
     const egress = policy.spec.egress.map((r: any) => [r.to[0].namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] ?? r.to[0].ipBlock.cidr, r.ports.map((p: any) => p.port)]);
-    expect(egress).toEqual([[s.config.namespaces.app, [3000, 3001, 8089]], [s.config.namespaces.data, [9000, 9001]], ['0.0.0.0/0', [443, 6443]]]);
+    expect(egress).toEqual([[s.config.namespaces.app, [3000, 3001]], [s.config.namespaces.data, [9000, 9001]], ['0.0.0.0/0', [443, 6443]]]);
+    // HTTP-01 solvers: one egress per routed namespace (app, data, monitoring), each to the solver pods only.
+    const solvers = one(s, 'NetworkPolicy', 'traefik-acme-solvers').spec.egress.map((r: any) => [r.to[0].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], r.to[0].podSelector.matchLabels, r.ports[0].port]);
+    const { app, data, monitoring } = s.config.namespaces;
+    expect(solvers).toEqual([app, data, monitoring].map((n) => [n, { 'acme.cert-manager.io/http01-solver': 'true' }, 8089]));
     expect(one(s, 'NetworkPolicy', 'cert-manager-acme').spec.egress[0].ports.map((p: any) => p.port)).toEqual([80, 443]);
     expect(one(s, 'NetworkPolicy', 'cert-manager-webhook').spec.ingress[0].ports[0].port).toBe(10250);
   });
 
   test('THEN every edge object lands in the edge folder', () => {
-    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 5 NetworkPolicies
-    expect(edge.length).toBe(2 + 3 + 18 + 5);
+    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 4 NetworkPolicies of the
+    // add-ons, Traefik's to the solvers and one solver policy per routed namespace (app, data, monitoring)
+    expect(edge.length).toBe(2 + 3 + 18 + 4 + 1 + 3);
   });
 });
 

@@ -8,7 +8,9 @@ import { LOKI } from '../lib/addons/loki';
 import { BLACKBOX } from '../lib/addons/prometheus-blackbox-exporter';
 import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
-import { synthEnv } from './helpers/platform';
+import { certManager } from '../lib/addons/cert-manager';
+import { ACME_SOLVER_PORT } from '../lib/constructs/network-policy';
+import { configFor, synth, synthEnv } from './helpers/platform';
 
 const s = synthEnv('prod');
 const objects = s.objects.map((o) => o.object);
@@ -30,7 +32,22 @@ const external: Endpoint[] = [
   { name: 'stranger', namespace: 'default', labels: { app: 'something' } },
   { name: 'rogue-app-pod', namespace: ns.app, labels: { 'app.kubernetes.io/name': 'rogue' } },
 ];
-const endpoints = [...workloadEndpoints(objects), ...external];
+/**
+ * cert-manager's HTTP-01 solver pods, derived from the routes: one beside the Ingresses of every namespace that
+ * holds one, or one beside the Gateway (edge namespace) for HTTPRoutes.
+ */
+function solverEndpoints(all: any[], edgeNamespace: string): Endpoint[] {
+  const namespaces = new Set(all.filter((o) => o.kind === 'Ingress' || o.kind === 'HTTPRoute').map((o) => (o.kind === 'HTTPRoute' ? edgeNamespace : o.metadata.namespace)));
+  return [...namespaces].sort().map((n) => ({ name: `acme-solver-${n}`, namespace: n, labels: { ...certManager.pods.solver.labels } }));
+}
+/** Routed namespaces whose solver Traefik cannot reach: each is a host that never gets its certificate. */
+function solverGaps(all: any[], edgeNamespace: string): string[] {
+  const m = new NetworkModel(all);
+  const traefik = external[0];
+  return solverEndpoints(all, edgeNamespace).filter((e) => !m.allows(traefik, e, ACME_SOLVER_PORT)).map((e) => e.namespace);
+}
+const solvers = solverEndpoints(objects, ns.edge);
+const endpoints = [...workloadEndpoints(objects), ...external, ...solvers];
 const byName = (name: string) => {
   const e = endpoints.find((x) => x.name === name);
   if (!e) throw new Error(`no workload ${name}`);
@@ -45,6 +62,7 @@ const TARGETS: [string, number][] = [
   ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
   ['traefik', 9100], ['grafana', 3000], ['prometheus', 9090], ['alertmanager', 9093], ['loki', 3100], ['status', 8080], ['blackbox', 9115],
   ['glitchtip', 8000],
+  ...solvers.map((e): [string, number] => [e.name, ACME_SOLVER_PORT]),
 ];
 
 /** The intended matrix: every allowed (source → target:port). */
@@ -84,7 +102,25 @@ const ALLOWED = new Set([
   // Only the apps with `sentry: true` (crm, web) may send; the worker does not report errors.
   'crm → glitchtip:8000', 'web → glitchtip:8000', 'crm-migrate → glitchtip:8000',
   'traefik → glitchtip:8000', 'blackbox → glitchtip:8000', 'status → glitchtip:8000',
+  // Certificates: Traefik reaches cert-manager's HTTP-01 solver in every routed namespace (app, data, monitoring).
+  'traefik → acme-solver-app:8089', 'traefik → acme-solver-data:8089', 'traefik → acme-solver-monitoring:8089',
 ]);
+
+describe.each([
+  ['prod (Ingresses)', {}],
+  ['the Gateway API', { edge: { api: 'gateway' } }],
+])('GIVEN %s', (_name, overrides) => {
+  const all = synth(configFor('prod', overrides)).objects.map((o) => o.object);
+  test('THEN Traefik reaches the HTTP-01 solver of every routed namespace, so every host gets its certificate', () => {
+    expect(solverEndpoints(all, ns.edge).length).toBeGreaterThan(0);
+    expect(solverGaps(all, ns.edge)).toEqual([]);
+  });
+  test('WHEN a routed namespace loses its solver path THEN the check names it', () => {
+    const solverNs = solverEndpoints(all, ns.edge)[0].namespace;
+    const without = all.filter((o) => !(o.kind === 'NetworkPolicy' && o.metadata.name === 'acme-http01-solver' && o.metadata.namespace === solverNs));
+    expect(solverGaps(without, ns.edge)).toEqual([solverNs]);
+  });
+});
 
 test('GIVEN prod WHEN every source is tried against every data service and app THEN exactly the intended flows are allowed', () => {
   const actual: string[] = [];

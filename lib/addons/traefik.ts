@@ -4,12 +4,11 @@
  * chart's own schema). Security contexts are left at the chart defaults: Pod Security restricted already.
  */
 import { PlatformConfig } from '../config/schema';
-import { ACME_SOLVER_PORT, anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
+import { anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, INGRESS_CLASS, RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { certManager } from './cert-manager';
 
 interface TraefikEntryPoint {
   readonly forwardedHeaders: { readonly trustedIPs: string[] };
@@ -86,17 +85,15 @@ export const traefik: HelmAddOn<TraefikValues> = {
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
   footprint: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => traefikValues(config, TRAEFIK_INGRESS_CLASS),
-  flows: ({ config, namespace }) => {
-    const gateway = config.edge.api === 'gateway';
+  flows: ({ config }) => {
     const appPorts = [...new Set(config.apps.filter((a) => a.kind === 'web').map((a) => a.port))].sort((a, b) => a - b);
     return [{
       name: 'traefik',
       podLabels: { ...traefik.pods.traefik.labels },
       ingress: [{ peers: anywhere(), ports: tcp(TRAEFIK_PORTS.web, TRAEFIK_PORTS.websecure) }],
       egress: [
-        // HTTP-01 solvers run beside the Ingresses (app namespace) or the Gateway (edge namespace).
-        { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts, ...(gateway ? [] : [ACME_SOLVER_PORT])) },
-        ...(gateway ? [{ peers: [namespacePeer(namespace, { ...certManager.pods.solver.labels })], ports: tcp(ACME_SOLVER_PORT) }] : []),
+        // HTTP-01 solvers: the edge chart opens them for every namespace that holds a route (EdgeChart.openSolverPaths).
+        { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts) },
         { peers: [namespacePeer(config.namespaces.data)], ports: tcp(...MINIO_PORTS) },
         { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }, // Traefik watches Ingresses, Services, EndpointSlices and its CRDs
       ],

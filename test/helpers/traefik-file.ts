@@ -60,12 +60,14 @@ export function routersOf(objects: any[], service: string): Record<string, any> 
 }
 
 /** Traefik's static entry point of a chart `ports.<name>` value (the keys the chart passes on). */
-function entryPoint(address: string, port: any): Record<string, any> {
+function entryPoint(addresses: Record<string, string>, name: 'web' | 'websecure', port: any): Record<string, any> {
   const redirect = port.http?.redirections?.entryPoint;
+  // The chart turns `to: <entry point>` into `to: :<its exposed port>` (443 in a cluster; here its loopback port).
+  const exposed = (to: string) => `:${addresses[to].split(':').pop()}`;
   return {
-    address,
+    address: addresses[name],
     forwardedHeaders: { trustedIPs: port.forwardedHeaders?.trustedIPs ?? [] },
-    ...(redirect ? { http: { redirections: { entryPoint: { to: redirect.to, scheme: redirect.scheme, permanent: redirect.permanent } } } } : {}),
+    ...(redirect ? { http: { redirections: { entryPoint: { to: exposed(redirect.to), scheme: redirect.scheme, permanent: redirect.permanent } } } } : {}),
   };
 }
 
@@ -75,7 +77,7 @@ export function translate(o: TranslateOptions): TraefikFileConfig {
   const service = 'backend';
   return {
     static: {
-      entryPoints: { web: entryPoint(o.addresses.web, values.ports.web), websecure: entryPoint(o.addresses.websecure, values.ports.websecure) },
+      entryPoints: { web: entryPoint(o.addresses, 'web', values.ports.web), websecure: entryPoint(o.addresses, 'websecure', values.ports.websecure) },
       providers: { file: { filename: o.dynamicFile, watch: false } },
       log: { level: 'ERROR' },
       global: { checkNewVersion: false, sendAnonymousUsage: false },

@@ -4,9 +4,8 @@
  * data and app namespaces, Traefik into Grafana and the status page.
  */
 import { Construct } from 'constructs';
-import { certManager } from '../../addons/cert-manager';
 import { KPS } from '../../addons/kube-prometheus-stack';
-import { ACME_SOLVER_PORT, AllowFlows, FlowRule, namespacePeer, tcp } from '../network-policy';
+import { AllowFlows, FlowRule, namespacePeer, tcp } from '../network-policy';
 import { probeEgress, ProbeTarget } from './probes';
 
 export interface MonitoringFlowsProps {
@@ -46,12 +45,12 @@ export class MonitoringFlows extends Construct {
       });
     }
 
-    // Traefik serves Grafana and the status page, and cert-manager's HTTP-01 solvers for their hosts.
+    // Traefik serves Grafana and the status page (the edge chart opens the HTTP-01 solvers of every routed namespace).
     new AllowFlows(this, 'traefik-to-monitoring', {
       name: 'traefik-to-monitoring',
       namespace: props.edgeNamespace,
       podLabels: props.traefikPodLabels,
-      egress: [{ peers: [namespacePeer(ns)], ports: tcp(KPS.grafana.containerPort, props.statusPage.port, ACME_SOLVER_PORT) }],
+      egress: [{ peers: [namespacePeer(ns)], ports: tcp(KPS.grafana.containerPort, props.statusPage.port) }],
     });
     new AllowFlows(this, 'traefik-metrics', {
       name: 'traefik-metrics',
@@ -59,6 +58,5 @@ export class MonitoringFlows extends Construct {
       podLabels: props.traefikPodLabels,
       ingress: [{ peers: [namespacePeer(ns, KPS.prometheus.pods)], ports: tcp(props.traefikMetricsPort) }],
     });
-    flows('acme-http01-solver', { ...certManager.pods.solver.labels }, { ingress: [{ peers: [traefik], ports: tcp(ACME_SOLVER_PORT) }] });
   }
 }
