@@ -122,7 +122,7 @@ async function startEdge(objects: any[], dir: string, backendPort: number): Prom
   // Ready when a public router answers (bounded: 100 tries, 100 ms apart).
   for (let i = 0; ; i++) {
     const r = await request({ from: '127.0.0.1', port: websecure, host: 'example.com', tls: true }).catch(() => undefined);
-    if (r && r.status !== 404) break;
+    if (r && r.status !== 404) break; // 200, or 403 where only Cloudflare may ask: the router is loaded
     if (i >= 100 || child.exitCode !== null) throw new Error(`Traefik did not come up: ${stderr}`);
     await new Promise((res) => setTimeout(res, 100));
   }
@@ -162,6 +162,7 @@ const MODES = {
   direct: { clientIp: 'direct', trustedProxyCidrs: [], adminAllowCidrs: ['127.0.0.20/32'] },
   // 127.0.0.2 plays Cloudflare; admins are on 10.0.0.0/8 behind it.
   cloudflare: { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'], adminAllowCidrs: ['10.0.0.0/8'] },
+  'cloudflare-only': { clientIp: 'cloudflare', cloudflareOnly: true, trustedProxyCidrs: ['127.0.0.2/32'], adminAllowCidrs: ['10.0.0.0/8'] },
 } as const;
 
 for (const [mode, edgeOverrides] of Object.entries(MODES)) {
@@ -198,6 +199,15 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
         expect((await request({ from: '127.0.0.20', port: edge.websecure, host: grafanaHost, tls: true })).status).toBe(200);
         expect((await request({ from: '127.0.0.21', port: edge.websecure, host: grafanaHost, tls: true })).status).toBe(403);
         expect((await request({ from: '127.0.0.21', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '127.0.0.20' } })).status).toBe(403);
+      });
+    } else if (mode === 'cloudflare-only') {
+      test('WHEN a peer outside Cloudflare\'s ranges asks, even forging X-Forwarded-For, THEN it is refused; through Cloudflare it passes', async () => {
+        for (const host of ['example.com', grafanaHost]) {
+          expect((await request({ from: '127.0.0.3', port: edge.websecure, host, tls: true })).status).toBe(403);
+          expect((await request({ from: '127.0.0.3', port: edge.websecure, host, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(403);
+        }
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: 'example.com', tls: true, headers: { 'x-forwarded-for': '198.51.100.30' } })).status).toBe(200);
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(200);
       });
     } else {
       test('WHEN two visitors come through Cloudflare THEN each has its own bucket, keyed on the forwarded client address', async () => {
