@@ -244,6 +244,22 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       expect(JSON.parse(zlib.gunzipSync(r.body).toString()).headers.host).toBe('example.com');
     });
 
+    test('WHEN a request is served THEN the access log has a JSON line with client IP, host, path, status, duration and the request IDs', async () => {
+      const c = client(14);
+      const id = `req-${mode}-${Date.now()}`;
+      const r = await request({ from: c.from, port: edge.websecure, host: 'example.com', path: '/audit?x=1', tls: true, headers: { ...c.headers, 'x-request-id': id, cookie: 'session=secret' } });
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body.toString()).headers['x-request-id']).toBe(id); // the app gets the same ID
+      let line: any;
+      for (let i = 0; i < 50 && !line; i++) { // bounded: 50 × 100 ms
+        line = fs.existsSync(edge.logFile) ? fs.readFileSync(edge.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l['request_X-Request-Id'] === id) : undefined;
+        if (!line) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(line).toMatchObject({ ClientHost: mode === 'direct' ? c.from : c.headers['x-forwarded-for'], RequestHost: 'example.com', RequestPath: '/audit?x=1', DownstreamStatus: 200 });
+      expect(typeof line.Duration).toBe('number');
+      expect(line).not.toHaveProperty('request_Cookie');
+    });
+
     test('WHEN a body is over 10 MB THEN it is refused with 413, and one under passes', async () => {
       const limit = 10 * 1024 * 1024;
       const c = client(11);

@@ -37,8 +37,20 @@ export interface TraefikValues {
       readonly serviceMonitor: { readonly enabled: boolean };
     };
   };
+  /** JSON access logs on stdout (Alloy ships them to Loki): client IP, host, path, status, duration, request IDs. */
+  readonly accessLog: {
+    readonly enabled: boolean;
+    readonly format: 'json';
+    readonly fields: { readonly defaultMode: 'keep'; readonly headers: { readonly defaultMode: 'drop'; readonly names: Record<string, 'keep'> } };
+  };
   readonly resources: HelmResources;
 }
+
+/**
+ * Request headers the access log keeps (all others dropped: cookies and tokens stay out of Loki). Request IDs:
+ * X-Request-Id when a client or proxy sets one, Cloudflare's Cf-Ray (both reach the app unchanged).
+ */
+export const ACCESS_LOG_HEADERS = ['X-Request-Id', 'Cf-Ray', 'User-Agent', 'Referer'] as const;
 
 /** Container ports of the Traefik chart's entry points (values.yaml `ports.<name>.port`). */
 export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as const;
@@ -73,6 +85,11 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
     // kube-prometheus-stack: skip Helm's API check, Argo CD retries until it exists.
     metrics: {
       prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true } },
+    },
+    accessLog: {
+      enabled: true,
+      format: 'json',
+      fields: { defaultMode: 'keep', headers: { defaultMode: 'drop', names: Object.fromEntries(ACCESS_LOG_HEADERS.map((h) => [h, 'keep' as const])) } },
     },
     resources: helmResources(config.edge.resources.traefik),
   };

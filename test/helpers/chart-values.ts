@@ -42,6 +42,7 @@ export const PASSTHROUGH: Record<string, { keys: string[]; why: string }> = {
   loki: { keys: ['loki.limits_config', 'loki.storage.bucketNames'], why: 'Loki\'s own config block; bucketNames is a commented-out example in values.yaml' },
   'prometheus-blackbox-exporter': { keys: ['config'], why: 'blackbox.yml itself, checked by the real blackbox_exporter (monitoring.real.test.ts)' },
   'argo-cd': { keys: ['configs.cm'], why: 'any argocd-cm key' },
+  traefik: { keys: ['service.spec.externalTrafficPolicy'], why: '`service.spec` is passed into the Service spec as it is (values.yaml shows only `type`)' },
   'sealed-secrets': { keys: ['containerSecurityContext.allowPrivilegeEscalation', 'containerSecurityContext.seccompProfile'], why: 'restricted-profile fields the chart passes through' },
 };
 /** kube-prometheus-stack passes `grafana:` to the grafana subchart, whose values.yaml is in the reference too. */

@@ -80,6 +80,7 @@ export function translate(o: TranslateOptions): TraefikFileConfig {
       entryPoints: { web: entryPoint(o.addresses, 'web', values.ports.web), websecure: entryPoint(o.addresses, 'websecure', values.ports.websecure) },
       providers: { file: { filename: o.dynamicFile, watch: false } },
       log: { level: 'ERROR' },
+      ...(values.accessLog?.enabled ? { accessLog: { format: values.accessLog.format, fields: values.accessLog.fields } } : {}),
       global: { checkNewVersion: false, sendAnonymousUsage: false },
     },
     dynamic: {
