@@ -8,6 +8,9 @@ import { anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/ne
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { CRD, INGRESS_CLASS, RBAC } from '../gitops/helm-scope';
+import { ALERT_ACTIONS } from '../config/alerts';
+import { parseDuration } from '../config/duration';
+import { configKey, pair } from '../constructs/monitoring/alert-rules';
 import { chartPin, HelmAddOn } from './addon';
 
 interface TraefikEntryPoint {
@@ -34,7 +37,8 @@ export interface TraefikValues {
       readonly buckets: string;
       readonly disableAPICheck: boolean;
       readonly service: { readonly enabled: boolean };
-      readonly serviceMonitor: { readonly enabled: boolean };
+      /** honorLabels: Traefik's own `service` label (the routed app) wins over the scrape target's. */
+      readonly serviceMonitor: { readonly enabled: boolean; readonly honorLabels: boolean };
     };
   };
   /** JSON access logs on stdout (Alloy ships them to Loki): client IP, host, path, status, duration, request IDs. */
@@ -61,6 +65,18 @@ export const TRAEFIK_INGRESS_CLASS = 'traefik';
 /** MinIO API and console in the data namespace, published through Traefik. */
 const MINIO_PORTS = [9000, 9001];
 
+/**
+ * RED per routed app from the edge: Traefik labels its service metrics with the router's backend
+ * (`<namespace>-<service>-<port>@kubernetes`), so every app with a route has them, /metrics or not.
+ */
+const ROUTED = 'service!~".+@internal"';
+export const EDGE_RED = {
+  requests: (range: string) => `sum by (service) (rate(traefik_service_requests_total{${ROUTED}}${range}))`,
+  errorPercent: (range: string) =>
+    `100 * sum by (service) (rate(traefik_service_requests_total{${ROUTED}, code=~"5.."}${range})) / sum by (service) (rate(traefik_service_requests_total{${ROUTED}}${range}))`,
+  p95: (range: string) => `histogram_quantile(0.95, sum by (service, le) (rate(traefik_service_request_duration_seconds_bucket{${ROUTED}}${range})))`,
+};
+
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
   // X-Forwarded-* is trusted only in cloudflare mode and only from Cloudflare (direct mode: from nobody).
   const trusted = { trustedIPs: config.edge.clientIp === 'cloudflare' ? config.edge.trustedProxyCidrs : [] };
@@ -84,7 +100,7 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
     // Request rate, errors and latency per service for the alerts and dashboards. The CRD comes with
     // kube-prometheus-stack: skip Helm's API check, Argo CD retries until it exists.
     metrics: {
-      prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true } },
+      prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true, honorLabels: true } },
     },
     accessLog: {
       enabled: true,
@@ -102,6 +118,33 @@ export const traefik: HelmAddOn<TraefikValues> = {
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
   footprint: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => traefikValues(config, TRAEFIK_INGRESS_CLASS),
+  alerts: (config) => {
+    const t = config.alerts;
+    return [{ area: 'edge', rules: [
+      ...pair('EdgeResponseTimeHigh', (level) => ({
+        expr: `${EDGE_RED.p95('[5m]')} > ${parseDuration(t.responseTimeP95[level])}`,
+        for: t.responseTimeP95.for,
+        summary: `p95 response time of {{ $labels.service }} at the edge above ${t.responseTimeP95[level]}`,
+        description: `p95 {{ $value | humanizeDuration }} for ${t.responseTimeP95.for}, measured by Traefik. ${configKey('responseTimeP95')} (warning ${t.responseTimeP95.warning}, critical ${t.responseTimeP95.critical}).`,
+        action: ALERT_ACTIONS.responseTimeP95,
+      })),
+      ...pair('EdgeErrorRateHigh', (level) => ({
+        expr: `${EDGE_RED.errorPercent('[5m]')} > ${t.errorRate[level]}`,
+        for: t.errorRate.for,
+        summary: `{{ $labels.service }} answers more than ${t.errorRate[level]} % of requests with 5xx at the edge`,
+        description: `5xx rate {{ $value | printf "%.2f" }} % for ${t.errorRate.for}, measured by Traefik. ${configKey('errorRate')} (warning ${t.errorRate.warning} %, critical ${t.errorRate.critical} %).`,
+        action: ALERT_ACTIONS.errorRate,
+      })),
+    ] }];
+  },
+  // Every routed app, from the edge: rate, errors and latency whether or not the app exposes /metrics.
+  dashboardRows: ({ graph, rate, thresholds: t, seconds }) => [{
+    title: 'Edge: rate, errors, duration per routed app', order: 5, panels: [
+      graph('Requests per second', 'reqps', [[EDGE_RED.requests(rate), '{{service}}']]),
+      graph('5xx responses (% of requests)', 'percent', [[EDGE_RED.errorPercent(rate), '{{service}}']], t.errorRate),
+      graph('p95 response time', 's', [[EDGE_RED.p95(rate), '{{service}}']], seconds(t.responseTimeP95)),
+    ],
+  }],
   flows: ({ config }) => {
     const appPorts = [...new Set(config.apps.filter((a) => a.kind === 'web').map((a) => a.port))].sort((a, b) => a - b);
     return [{

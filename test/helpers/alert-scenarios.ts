@@ -17,6 +17,8 @@ export interface AlertTest { eval_time: string; alertname: string; exp_alerts: {
 export interface TestGroup { name: string; interval: string; input_series: InputSeries[]; alert_rule_test: AlertTest[] }
 
 const MINUTE = 60;
+/** A routed app as Traefik's Kubernetes provider names it (`<namespace>-<service>-<port>@kubernetes`). */
+const EDGE_SERVICE = 'app-web-3001@kubernetes';
 
 interface LevelScenario {
   readonly key: keyof AlertThresholds;
@@ -91,6 +93,27 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
       values: counter(6 * Number(share), samplesUntil(at)),
     })),
     labels: (c) => ({ namespace: c.namespaces.app, job: 'crm' }),
+  },
+  EdgeResponseTimeHigh: {
+    key: 'responseTimeP95', direction: 'above', warmupSeconds: 5 * MINUTE,
+    // As AppResponseTimeHigh, on Traefik's histogram of a routed app that has no /metrics of its own.
+    series: (p95, at) => [String(p95 / 0.95), '+Inf'].map((le) => ({
+      series: sel('traefik_service_request_duration_seconds_bucket', { service: EDGE_SERVICE, code: '200', method: 'GET', protocol: 'http', le }),
+      values: counter(60, samplesUntil(at)),
+    })),
+    labels: () => ({ service: EDGE_SERVICE }),
+  },
+  EdgeErrorRateHigh: {
+    key: 'errorRate', direction: 'above', warmupSeconds: 5 * MINUTE,
+    series: (percent, at) => [
+      ...[['200', 100 - percent], ['503', percent]].map(([code, share]) => ({
+        series: sel('traefik_service_requests_total', { service: EDGE_SERVICE, code: String(code), method: 'GET', protocol: 'http' }),
+        values: counter(6 * Number(share), samplesUntil(at)),
+      })),
+      // Traefik's own internal services (dashboard, ping) are not apps: all 5xx, never alerting.
+      { series: sel('traefik_service_requests_total', { service: 'ping@internal', code: '503', method: 'GET', protocol: 'http' }), values: counter(600, samplesUntil(at)) },
+    ],
+    labels: () => ({ service: EDGE_SERVICE }),
   },
   PostgresConnectionsHigh: {
     key: 'dbConnections', direction: 'above', warmupSeconds: 0,

@@ -29,6 +29,7 @@ export const EXPORTER_METRICS = {
   redis_exporter: ['redis_memory_used_bytes', 'redis_memory_max_bytes', 'redis_connected_clients', 'redis_commands_processed_total', 'redis_evicted_keys_total'],
   minio: ['minio_cluster_capacity_usable_free_bytes', 'minio_cluster_capacity_usable_total_bytes', 'minio_s3_requests_total', 'minio_s3_requests_errors_total'],
   'blackbox-exporter': ['probe_success', 'probe_ssl_earliest_cert_expiry'],
+  traefik: ['traefik_service_requests_total', 'traefik_service_request_duration_seconds_bucket'],
   /** The contract every app with a `metricsPort` follows (README, "App metric contract"). */
   app: ['http_requests_total', 'http_request_duration_seconds_bucket'],
 } as const;
