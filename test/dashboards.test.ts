@@ -52,9 +52,9 @@ describe('GIVEN prod WHEN the dashboards are synthesized', () => {
     expect(JSON.stringify(configMaps[0].data).length).toBeLessThan(256 * 1024);
   });
 
-  test('THEN it has a row for apps, node, Postgres, PgBouncer, Redis, MinIO, backups and uptime, each with panels', () => {
+  test('THEN it has a row for apps, the edge (every routed app), node, Postgres, PgBouncer, Redis, MinIO, backups and uptime, each with panels', () => {
     const rows = overview.panels.filter((p: any) => p.type === 'row').map((p: any) => p.title);
-    expect(rows).toEqual(['Apps: rate, errors, duration', 'Node', 'PostgreSQL', 'PgBouncer', 'Redis', 'MinIO', 'Backups and uptime']);
+    expect(rows).toEqual(['Apps: rate, errors, duration', 'Edge: rate, errors, duration per routed app', 'Node', 'PostgreSQL', 'PgBouncer', 'Redis', 'MinIO', 'Backups and uptime']);
     overview.panels.forEach((p: any, i: number) => {
       if (p.type === 'row') expect(overview.panels[i + 1]?.type).not.toBe('row');
     });
