@@ -86,6 +86,7 @@ function request(o: {
 }
 
 interface Edge {
+  readonly metrics: number;
   readonly web: number;
   readonly websecure: number;
   readonly logFile: string;
@@ -105,13 +106,13 @@ function startBackend(): Promise<{ server: http.Server; port: number }> {
 }
 
 async function startEdge(objects: any[], dir: string, backendPort: number): Promise<Edge> {
-  const [web, websecure] = [await freePort(), await freePort()];
+  const [web, websecure, metrics] = [await freePort(), await freePort(), await freePort()];
   const certFile = path.join(dir, 'tls.crt');
   const keyFile = path.join(dir, 'tls.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
     '-addext', 'subjectAltName=DNS:example.com,DNS:*.example.com', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
   const dynamicFile = path.join(dir, 'dynamic.yaml');
-  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile } });
+  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile } });
   const logFile = path.join(dir, 'access.log');
   fs.writeFileSync(dynamicFile, yaml.dump(cfg.dynamic));
   const staticFile = path.join(dir, 'traefik.yaml');
@@ -127,7 +128,7 @@ async function startEdge(objects: any[], dir: string, backendPort: number): Prom
     await new Promise((res) => setTimeout(res, 100));
   }
   return {
-    web, websecure, logFile,
+    web, websecure, metrics, logFile,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
@@ -258,6 +259,14 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       expect(line).toMatchObject({ ClientHost: mode === 'direct' ? c.from : c.headers['x-forwarded-for'], RequestHost: 'example.com', RequestPath: '/audit?x=1', DownstreamStatus: 200 });
       expect(typeof line.Duration).toBe('number');
       expect(line).not.toHaveProperty('request_Cookie');
+    });
+
+    test('WHEN requests were served THEN Traefik exposes the per-app metrics the edge alerts and dashboard row query', async () => {
+      const text = (await request({ from: '127.0.0.1', port: edge.metrics, host: '127.0.0.1', path: '/metrics' })).body.toString();
+      // The file provider names the service `backend@file`; the Kubernetes providers `<ns>-<service>-<port>@kubernetes`.
+      expect(text).toMatch(/^traefik_service_requests_total\{code="200",method="GET",protocol="http",service="backend@file"\} \d+/m);
+      // Answers of the middlewares (429, 403) are not the app's: service metrics count what reached the backend.
+      for (const le of ['0.5', '2']) expect(text).toMatch(new RegExp(`^traefik_service_request_duration_seconds_bucket\\{code="200",method="GET",protocol="http",service="backend@file",le="${le}"\\}`, 'm'));
     });
 
     test('WHEN a body is over 10 MB THEN it is refused with 413, and one under passes', async () => {

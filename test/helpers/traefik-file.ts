@@ -22,8 +22,8 @@ export interface TraefikFileConfig {
 export interface TranslateOptions {
   /** Every object of the environment (Application traefik, Middlewares, Ingresses). */
   readonly objects: any[];
-  /** Listen addresses per entry point name (web, websecure). */
-  readonly addresses: Record<'web' | 'websecure', string>;
+  /** Listen addresses per entry point name (web, websecure, metrics). */
+  readonly addresses: Record<'web' | 'websecure' | 'metrics', string>;
   /** The URL every router's service forwards to. */
   readonly backendUrl: string;
   /** The dynamic configuration file Traefik watches. */
@@ -77,7 +77,13 @@ export function translate(o: TranslateOptions): TraefikFileConfig {
   const service = 'backend';
   return {
     static: {
-      entryPoints: { web: entryPoint(o.addresses, 'web', values.ports.web), websecure: entryPoint(o.addresses, 'websecure', values.ports.websecure) },
+      entryPoints: {
+        web: entryPoint(o.addresses, 'web', values.ports.web),
+        websecure: entryPoint(o.addresses, 'websecure', values.ports.websecure),
+        metrics: { address: o.addresses.metrics },
+      },
+      // The chart's metrics.prometheus: its buckets (a comma list in the values) on the metrics entry point.
+      metrics: { prometheus: { entryPoint: 'metrics', buckets: String(values.metrics.prometheus.buckets).split(',').map(Number) } },
       providers: { file: { filename: o.dynamicFile, watch: false } },
       log: { level: 'ERROR' },
       ...(values.accessLog?.enabled ? { accessLog: { format: values.accessLog.format, fields: values.accessLog.fields } } : {}),
