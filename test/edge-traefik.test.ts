@@ -15,6 +15,7 @@ import * as tls from 'tls';
 import * as zlib from 'zlib';
 import * as yaml from 'js-yaml';
 import { loadConfig } from '../lib/config/load';
+import { freePort } from '../scripts/lab/programs';
 import { configFor, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 import { fileRef, middlewaresOf, routersOf, translate } from './helpers/traefik-file';
@@ -46,17 +47,6 @@ describe('GIVEN the translation to the file provider', () => {
 });
 
 // --- loopback plumbing -------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface Reply { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
 
