@@ -1,10 +1,14 @@
 /**
  * Synthesizes every environment in lib/config/environments into dist/<env>/<chart>/.
  *   node build/main.js [--environments DIR] [--out DIR] [ENV ...]
- * All configuration is loaded and every platform rendered before anything is written.
+ * All configuration is loaded, every platform rendered and its footprint checked against the
+ * budget of its node size before anything is written.
  */
+import * as path from 'path';
+import { ADD_ONS } from './lib/addons/registry';
 import { ConfigError } from './lib/config/errors';
 import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { assertBudget, footprintOfManifests } from './lib/footprint';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests } from './lib/synth';
 
@@ -21,7 +25,10 @@ function main(argv: string[]): void {
   const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
   const files: Manifests = new Map();
   for (const config of configs) {
-    for (const [file, text] of renderPlatform(new Platform(config))) files.set(file, text);
+    const rendered = renderPlatform(new Platform(config));
+    // The requests must fit the node's budget (lib/config/sizing.ts) before anything is written.
+    assertBudget(footprintOfManifests(rendered, config, ADD_ONS), config, path.relative(process.cwd(), path.join(environmentsDir, `${config.name}.yaml`)));
+    for (const [file, text] of rendered) files.set(file, text);
   }
   writeManifests(files, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);

@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   const args = dash >= 0 ? argv.slice(0, dash) : argv;
   const env = args.includes('--env') ? args[args.indexOf('--env') + 1] : 'prod';
   const config = loadConfig(env);
-  const nodes = nodesFor(env, config.cluster);
+  const nodes = nodesFor(env, config.node);
   const lab = await LabCluster.start({ nodes, log: (line) => console.log(line) });
   const stopOnSignal = () => void lab.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);

@@ -53,7 +53,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
   let report: LabSyncReport;
   let pods: any[];
   const { config, objects } = synthEnv(env);
-  const nodes = nodesFor(env, config.cluster);
+  const nodes = nodesFor(env, config.node);
 
   beforeAll(async () => {
     if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);

@@ -6,9 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { findProjectRoot } from '../project';
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, defaultsFor } from './defaults';
 import { ConfigError, ConfigProblem } from './errors';
-import { crossCheck, PlatformConfig, platformConfigSchema } from './schema';
+import { deepMerge, isPlainObject } from './merge';
+import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
+
+export { deepMerge };
 
 /** lib/config/environments in the source tree (also when running from the compiled build/). */
 export const ENVIRONMENTS_DIR = path.join(findProjectRoot(__dirname), 'lib', 'config', 'environments');
@@ -45,7 +48,16 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
   if (!isPlainObject(overrides)) {
     throw new ConfigError(source, [{ key: '(root)', value: overrides, message: 'must be a mapping of keys to values' }]);
   }
-  return parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, source);
+  return parseConfig({ ...withDefaults(overrides), name: env }, source);
+}
+
+/**
+ * `overrides` over the defaults of its node shape: defaults ← sizing.ts (from `node`) ← overrides.
+ * A `node` that does not parse falls back to the default node here; the schema then reports it.
+ */
+export function withDefaults(overrides: Record<string, unknown>): Record<string, unknown> {
+  const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
+  return deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides);
 }
 
 /** Validates an already merged configuration object (used by loadConfig and by tests). */
@@ -70,16 +82,6 @@ export function parseConfig(raw: Record<string, unknown>, source: string): Platf
   throw new ConfigError(source, problems);
 }
 
-/** Objects merge key by key; arrays and scalars from `override` replace. */
-export function deepMerge(base: unknown, override: unknown): any {
-  if (isPlainObject(base) && isPlainObject(override)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [key, value] of Object.entries(override)) out[key] = deepMerge(base[key], value);
-    return out;
-  }
-  return override === undefined ? base : override;
-}
-
 function expandDomain(value: unknown, domain: string): any {
   if (typeof value === 'string') return value.split('{domain}').join(domain);
   if (Array.isArray(value)) return value.map((v) => expandDomain(v, domain));
@@ -94,8 +96,4 @@ function valueAt(root: unknown, keys: PropertyKey[]): unknown {
     node = node[key as any];
   }
   return node;
-}
-
-function isPlainObject(value: unknown): value is Record<string, any> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

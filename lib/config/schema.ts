@@ -9,6 +9,13 @@ import { IMAGES, ImageName } from './versions';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 
+/** `node: { cpu, memory, count }`: `count` nodes of `cpu` cores (2 or "2") and `memory` (4Gi). */
+export const nodeSchema = z.strictObject({
+  cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
+  memory: quantity().refine((q) => parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
+  count: positiveInt('nodes'),
+});
+
 const storage = z.strictObject({
   /** PVC size. */
   size: quantity(),
@@ -267,12 +274,11 @@ export const platformConfigSchema = z
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),
-    /** The nodes this environment is sized for (used for spreading and the footprint check). */
-    cluster: z.strictObject({
-      nodes: positiveInt('nodes'),
-      nodeCpu: quantity(),
-      nodeMemory: quantity(),
-    }),
+    /**
+     * The nodes this environment runs on: their size picks the sizing defaults (lib/config/sizing.ts),
+     * spreading, and the footprint budget checked at synth time.
+     */
+    node: nodeSchema,
     storageClass: k8sName(),
     namespaces: z.strictObject({
       app: k8sName(),

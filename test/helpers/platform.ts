@@ -3,18 +3,17 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { referenceDir } from '../../lib/project';
-import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
-import { DEFAULTS } from '../../lib/config/defaults';
+import { loadConfig, parseConfig, withDefaults } from '../../lib/config/load';
 import { PlatformConfig } from '../../lib/config/schema';
 import { Platform, PlatformOptions } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 
-export const ENVIRONMENTS = ['dev', 'prod', 'ha'];
+export const ENVIRONMENTS = ['dev', 'prod', 'prod-8gb', 'ha'];
 
 /** The config of a shipped environment, or the defaults with `overrides` merged in. */
 export function configFor(env: string, overrides?: Record<string, unknown>): PlatformConfig {
   if (!overrides) return loadConfig(env);
-  return parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, `test overrides for ${env}`);
+  return parseConfig({ ...withDefaults(overrides), name: env }, `test overrides for ${env}`);
 }
 
 export interface Synthesized {
