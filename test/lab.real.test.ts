@@ -12,7 +12,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { findProjectRoot } from '../lib/project';
 import { LabCluster, missingLabPrograms, nodesFor } from '../scripts/lab/cluster';
-import { isReady, LabSyncReport, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
+import { formatNodeRequests, isReady, LabSyncReport, nodeRequests, NodeRequests, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
+import { ADD_ONS } from '../lib/addons/registry';
+import { footprint } from '../lib/footprint';
 import { ENVIRONMENTS, synthEnv } from './helpers/platform';
 
 const missing = missingLabPrograms();
@@ -52,6 +54,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
   let lab: LabCluster;
   let report: LabSyncReport;
   let pods: any[];
+  let placed: NodeRequests[];
   const { config, objects } = synthEnv(env);
   const nodes = nodesFor(env, config.node);
 
@@ -70,12 +73,16 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
       return true;
     }, 90_000).catch(() => undefined);
     pods = await lab.list('/api/v1/pods');
+    // Steady state: every pod but those of Jobs (hooks, the lab's CronJob runs).
+    placed = await nodeRequests(lab, (p) => !p.metadata.ownerReferences?.some((r: any) => r.kind === 'Job'));
     const perNode = new Map(nodes.map((n) => [n.name, [] as string[]]));
     for (const p of pods) perNode.get(p.spec.nodeName)?.push(`${p.metadata.namespace}/${p.metadata.name}`);
     console.log([
       `lab ${env}: started in ${(lab.startupMs / 1000).toFixed(1)} s; ${report.applied} objects applied in ${((Date.now() - t0) / 1000).toFixed(1)} s, ` +
         `${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholder workloads`,
       ...[...perNode].map(([node, names]) => `  ${node}: ${names.length} pods (${names.filter((n) => !n.includes('placeholder-')).length} of dist/, ${names.filter((n) => n.includes('placeholder-')).length} add-on placeholders)`),
+      `lab ${env}: requested vs allocatable per node (steady state, as the scheduler counts it)`,
+      ...formatNodeRequests(placed).map((line) => `  ${line}`),
     ].join('\n'));
   }, 300_000);
 
@@ -114,6 +121,16 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
     const expected = report.placeholders.reduce((n, p) => n + (p.row.perNode ? nodes.length : p.row.pods), 0);
     expect(placeholderPods.length).toBe(expected);
     expect(placeholderPods.every((p) => p.status.phase === 'Running')).toBe(true);
+  });
+
+  test('THEN per node, the scheduler\'s requested stays within allocatable, and in total it is the footprint model\'s steady state', () => {
+    const model = footprint(objects, config, ADD_ONS);
+    for (const n of placed) {
+      expect({ node: n.node, fits: n.requested.cpu <= n.allocatable.cpu && n.requested.memory <= n.allocatable.memory }).toEqual({ node: n.node, fits: true });
+    }
+    expect(placed.reduce((t, n) => t + n.allocatable.memory, 0)).toBe(model.capacity.memory);
+    expect(placed.reduce((t, n) => t + n.requested.memory, 0)).toBe(model.memory);
+    expect(Math.round(placed.reduce((t, n) => t + n.requested.cpu, 0) * 1000)).toBe(Math.round(model.cpu * 1000));
   });
 
   test('THEN every HPA targets an existing Deployment and every PDB selects pods', async () => {

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { argoSyncOrder, DistObject, OrderedObject } from '../../lib/gitops/argo-order';
 import { ADD_ONS } from '../../lib/addons/registry';
 import { FootprintRow, helmRows } from '../../lib/footprint';
+import { parseQuantity } from '../../lib/config/quantity';
 import { loadDocuments } from '../../lib/validation/validate-dist';
 import { LabCluster } from './cluster';
 
@@ -141,4 +142,42 @@ async function createPlaceholders(lab: LabCluster, step: OrderedObject, nodes: n
     else made.push({ namespace, name, row });
   }
   return made;
+}
+
+/** What the scheduler placed on one node: the summed requests of its pods against its allocatable. */
+export interface NodeRequests {
+  readonly node: string;
+  readonly pods: number;
+  /** Cores and bytes. */
+  readonly requested: { readonly cpu: number; readonly memory: number };
+  readonly allocatable: { readonly cpu: number; readonly memory: number };
+}
+
+/**
+ * Per node, the requests of the pods bound to it (as the scheduler counts them: each container,
+ * or the largest init container when bigger) against the node's allocatable. `include` picks the
+ * pods (default: all that still hold their requests, i.e. not Succeeded or Failed).
+ */
+export async function nodeRequests(lab: LabCluster, include: (pod: any) => boolean = () => true): Promise<NodeRequests[]> {
+  const q = (v: string | undefined) => (v ? parseQuantity(v) : 0);
+  const sum = (cs: any[] | undefined, key: 'cpu' | 'memory') => (cs ?? []).reduce((n, c) => n + q(c.resources?.requests?.[key]), 0);
+  const maxOf = (cs: any[] | undefined, key: 'cpu' | 'memory') => Math.max(0, ...(cs ?? []).map((c) => q(c.resources?.requests?.[key])));
+  const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && include(p));
+  return (await lab.list('/api/v1/nodes')).map((n) => {
+    const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
+    const requested = (key: 'cpu' | 'memory') => mine.reduce((t, p) => t + Math.max(sum(p.spec.containers, key), maxOf(p.spec.initContainers, key)), 0);
+    return {
+      node: n.metadata.name, pods: mine.length,
+      requested: { cpu: requested('cpu'), memory: requested('memory') },
+      allocatable: { cpu: q(n.status.allocatable.cpu), memory: q(n.status.allocatable.memory) },
+    };
+  });
+}
+
+/** One line per node: "node: N pods, requested cpu / allocatable (x %), memory …". */
+export function formatNodeRequests(rows: readonly NodeRequests[]): string[] {
+  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
+  return rows.map((r) =>
+    `${r.node}: ${r.pods} pods; CPU ${Math.round(r.requested.cpu * 1000)}m of ${Math.round(r.allocatable.cpu * 1000)}m allocatable (${pct(r.requested.cpu, r.allocatable.cpu)}), ` +
+      `memory ${Math.round(r.requested.memory / 2 ** 20)}Mi of ${Math.round(r.allocatable.memory / 2 ** 20)}Mi (${pct(r.requested.memory, r.allocatable.memory)})`);
 }
