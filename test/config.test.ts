@@ -7,13 +7,14 @@ import { listEnvironments, loadConfig } from '../lib/config/load';
 import { BadInput, describeBadInputs } from './helpers/bad-input';
 
 describe('the shipped environments', () => {
-  test('are dev, ha and prod, each one file', () => {
-    expect(listEnvironments()).toEqual(['dev', 'ha', 'prod']);
+  test('are dev, ha, prod and prod-8gb, each one file', () => {
+    expect(listEnvironments()).toEqual(['dev', 'ha', 'prod', 'prod-8gb']);
   });
 
   test.each([
     ['dev', 0, 1],
-    ['prod', 1, 2],
+    ['prod-8gb', 0, 2],
+    ['prod', 0, 2],
     ['ha', 2, 3],
   ])('%s runs %d Postgres replicas and %d PgBouncer pods', (env, pgReplicas, bouncers) => {
     const config = loadConfig(env);

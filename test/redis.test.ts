@@ -22,7 +22,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
   test('THEN redis.conf carries AOF, RDB every 15 minutes and maxmemory with allkeys-lru', () => {
     const conf = one(s, 'ConfigMap', 'redis-config').data['redis.conf'];
     for (const line of ['appendonly yes', 'appendfsync everysec', 'save 900 1', 'maxmemory-policy allkeys-lru']) expect(conf).toContain(`\n${line}\n`);
-    expect(conf).toMatch(env === 'dev' ? /\nmaxmemory 128mb\n/ : /\nmaxmemory 512mb\n/);
+    expect(conf).toMatch({ dev: /\nmaxmemory 128mb\n/, 'prod-8gb': /\nmaxmemory 256mb\n/ }[env] ?? /\nmaxmemory 512mb\n/);
   });
 
   test('THEN every pod runs Pod Security restricted as the redis user', () => {

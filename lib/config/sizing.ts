@@ -94,130 +94,113 @@ export function redisSizing(node: Pick<NodeShape, 'memory'>, cpu: string) {
   return { maxmemory: mi(maxmemory), resources: r(cpu, mi(1.25 * maxmemory), mi(2 * maxmemory)) };
 }
 
-/** Per size: what is not derived by a formula. Requests are the steady state at that scale; limits allow bursts. */
+/** One value per size: small, medium, large. */
+class PerSize<T> {
+  constructor(readonly values: Record<SizeName, T>) {}
+}
+const by = <T>(small: T, medium: T, large: T) => new PerSize<T>({ small, medium, large });
+/** Requests and memory limit per size: [cpu, memory request, memory limit] for small, medium, large. */
+const res = (...[small, medium, large]: [string, string, string][]) => by(r(...small), r(...medium), r(...large));
+
+type Picked<T> = T extends PerSize<infer U> ? U : T extends object ? { [K in keyof T]: Picked<T[K]> } : T;
+
+/** `table` with every per-size value replaced by the one of `size`. */
+function pick<T>(size: SizeName, table: T): Picked<T> {
+  if (table instanceof PerSize) return table.values[size];
+  if (typeof table !== 'object' || table === null) return table as Picked<T>;
+  return Object.fromEntries(Object.entries(table).map(([k, v]) => [k, pick(size, v)])) as Picked<T>;
+}
+
+/**
+ * What is not derived by a formula, per size (small, medium, large). Requests are the steady state
+ * at that scale; limits allow bursts.
+ */
 const TABLE = {
-  large: {
-    postgresCpu: '300m', redisCpu: '50m',
-    pgbouncer: { replicas: 2, resources: r('50m', '32Mi', '128Mi') },
-    redisExporter: r('10m', '32Mi', '64Mi'),
-    minio: r('50m', '512Mi', '1Gi'),
-    edge: { traefik: r('100m', '128Mi', '256Mi'), certManager: r('10m', '64Mi', '128Mi') },
-    prometheus: { retention: '15d', retentionSize: '16GB', storage: { size: '20Gi' } },
-    loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 128, resultsCacheMB: 32 },
-    monitoring: {
-      prometheus: r('100m', '512Mi', '1536Mi'),
-      alertmanager: r('10m', '32Mi', '128Mi'),
-      operator: r('10m', '48Mi', '128Mi'),
-      configReloader: r('5m', '16Mi', '64Mi'),
-      grafana: r('25m', '128Mi', '384Mi'),
-      grafanaSidecar: r('5m', '48Mi', '128Mi'),
-      kubeStateMetrics: r('10m', '48Mi', '128Mi'),
-      nodeExporter: r('10m', '24Mi', '64Mi'),
-      loki: r('50m', '256Mi', '1Gi'),
-      cacheExporter: r('5m', '16Mi', '32Mi'),
-      alloy: r('20m', '96Mi', '256Mi'),
-      blackbox: r('5m', '24Mi', '64Mi'),
-      statusPage: r('5m', '24Mi', '64Mi'),
-    },
-    argoCd: {
-      controller: r('100m', '384Mi', '1Gi'),
-      repoServer: r('50m', '192Mi', '512Mi'),
-      server: r('20m', '96Mi', '256Mi'),
-      redis: r('10m', '32Mi', '128Mi'),
-      applicationSet: r('10m', '32Mi', '128Mi'),
-    },
-    sealedSecrets: r('10m', '48Mi', '128Mi'),
-    // Next.js apps use ~500 MB each: both web apps request 512Mi; the queue worker 384Mi.
-    apps: {
-      crm: { replicas: { min: 1, max: 3 }, resources: r('250m', '512Mi', '768Mi') },
-      web: { replicas: { min: 1, max: 3 }, resources: r('100m', '512Mi', '768Mi') },
-      worker: { replicas: { min: 1, max: 2 }, resources: r('100m', '384Mi', '512Mi') },
+  postgresCpu: by('100m', '200m', '300m'),
+  redisCpu: by('20m', '30m', '50m'),
+  pgbouncer: {
+    replicas: by(1, 2, 2),
+    resources: res(['20m', '16Mi', '64Mi'], ['30m', '32Mi', '128Mi'], ['50m', '32Mi', '128Mi']),
+  },
+  redisExporter: res(['5m', '16Mi', '64Mi'], ['10m', '24Mi', '64Mi'], ['10m', '32Mi', '64Mi']),
+  minio: res(['30m', '160Mi', '512Mi'], ['50m', '224Mi', '768Mi'], ['50m', '512Mi', '1Gi']),
+  edge: {
+    traefik: res(['50m', '64Mi', '192Mi'], ['100m', '96Mi', '256Mi'], ['100m', '128Mi', '256Mi']),
+    certManager: res(['10m', '24Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '64Mi', '128Mi']),
+  },
+  prometheus: {
+    retention: by('7d', '10d', '15d'),
+    retentionSize: by('4GB', '8GB', '16GB'),
+    storage: {
+      size: by('5Gi', '10Gi', '20Gi'),
     },
   },
-  medium: {
-    postgresCpu: '200m', redisCpu: '30m',
-    pgbouncer: { replicas: 2, resources: r('30m', '32Mi', '128Mi') },
-    redisExporter: r('10m', '24Mi', '64Mi'),
-    minio: r('50m', '224Mi', '768Mi'),
-    edge: { traefik: r('100m', '96Mi', '256Mi'), certManager: r('10m', '32Mi', '128Mi') },
-    prometheus: { retention: '10d', retentionSize: '8GB', storage: { size: '10Gi' } },
-    loki: { retention: '14d', storage: { type: 'filesystem', size: '10Gi' }, chunksCacheMB: 0, resultsCacheMB: 0 },
-    monitoring: {
-      prometheus: r('75m', '288Mi', '1Gi'),
-      alertmanager: r('10m', '24Mi', '128Mi'),
-      operator: r('10m', '32Mi', '128Mi'),
-      configReloader: r('5m', '16Mi', '64Mi'),
-      grafana: r('20m', '80Mi', '320Mi'),
-      grafanaSidecar: r('5m', '32Mi', '128Mi'),
-      kubeStateMetrics: r('10m', '32Mi', '128Mi'),
-      nodeExporter: r('10m', '24Mi', '64Mi'),
-      loki: r('40m', '128Mi', '768Mi'),
-      cacheExporter: r('5m', '16Mi', '32Mi'),
-      alloy: r('20m', '80Mi', '256Mi'),
-      blackbox: r('5m', '16Mi', '64Mi'),
-      statusPage: r('5m', '16Mi', '64Mi'),
+  loki: {
+    retention: by('7d', '14d', '30d'),
+    storage: {
+      type: 'filesystem',
+      size: by('5Gi', '10Gi', '20Gi'),
     },
-    argoCd: {
-      controller: r('100m', '192Mi', '768Mi'),
-      repoServer: r('50m', '112Mi', '512Mi'),
-      server: r('20m', '48Mi', '256Mi'),
-      redis: r('10m', '16Mi', '128Mi'),
-      applicationSet: r('10m', '24Mi', '128Mi'),
+    chunksCacheMB: by(0, 0, 128),
+    resultsCacheMB: by(0, 0, 32),
+  },
+  monitoring: {
+    prometheus: res(['50m', '192Mi', '768Mi'], ['75m', '288Mi', '1Gi'], ['100m', '512Mi', '1536Mi']),
+    alertmanager: res(['5m', '24Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
+    operator: res(['5m', '32Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+    configReloader: res(['5m', '12Mi', '48Mi'], ['5m', '16Mi', '64Mi'], ['5m', '16Mi', '64Mi']),
+    grafana: res(['15m', '80Mi', '256Mi'], ['20m', '80Mi', '320Mi'], ['25m', '128Mi', '384Mi']),
+    grafanaSidecar: res(['5m', '16Mi', '96Mi'], ['5m', '32Mi', '128Mi'], ['5m', '48Mi', '128Mi']),
+    kubeStateMetrics: res(['5m', '24Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+    nodeExporter: res(['5m', '16Mi', '48Mi'], ['10m', '24Mi', '64Mi'], ['10m', '24Mi', '64Mi']),
+    loki: res(['20m', '96Mi', '512Mi'], ['40m', '128Mi', '768Mi'], ['50m', '256Mi', '1Gi']),
+    cacheExporter: r('5m', '16Mi', '32Mi'),
+    alloy: res(['15m', '64Mi', '192Mi'], ['20m', '80Mi', '256Mi'], ['20m', '96Mi', '256Mi']),
+    blackbox: res(['5m', '16Mi', '48Mi'], ['5m', '16Mi', '64Mi'], ['5m', '24Mi', '64Mi']),
+    statusPage: res(['5m', '16Mi', '48Mi'], ['5m', '16Mi', '64Mi'], ['5m', '24Mi', '64Mi']),
+  },
+  argoCd: {
+    controller: res(['50m', '128Mi', '512Mi'], ['100m', '192Mi', '768Mi'], ['100m', '384Mi', '1Gi']),
+    repoServer: res(['25m', '96Mi', '384Mi'], ['50m', '112Mi', '512Mi'], ['50m', '192Mi', '512Mi']),
+    server: res(['10m', '32Mi', '192Mi'], ['20m', '48Mi', '256Mi'], ['20m', '96Mi', '256Mi']),
+    redis: res(['5m', '16Mi', '96Mi'], ['10m', '16Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
+    applicationSet: res(['5m', '16Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
+  },
+  sealedSecrets: res(['5m', '32Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+  // Next.js apps use ~500 MB each. 16 and 8 GB: two Next.js apps (crm, web) at 512Mi and the queue
+  // worker. 4 GB: one Next.js app (crm) beside a light site and a worker; a second 512Mi Next.js app
+  // would take the requests past 85 % of a 4 GB node.
+  apps: {
+    crm: {
+      replicas: {
+        min: 1,
+        max: by(1, 2, 3),
+      },
+      resources: res(['100m', '512Mi', '768Mi'], ['250m', '512Mi', '768Mi'], ['250m', '512Mi', '768Mi']),
     },
-    sealedSecrets: r('10m', '32Mi', '128Mi'),
-    apps: {
-      crm: { replicas: { min: 1, max: 2 }, resources: r('250m', '512Mi', '768Mi') },
-      web: { replicas: { min: 1, max: 2 }, resources: r('100m', '512Mi', '768Mi') },
-      worker: { replicas: { min: 1, max: 1 }, resources: r('100m', '256Mi', '512Mi') },
+    web: {
+      replicas: {
+        min: 1,
+        max: by(1, 2, 3),
+      },
+      resources: res(['50m', '192Mi', '384Mi'], ['100m', '512Mi', '768Mi'], ['100m', '512Mi', '768Mi']),
+    },
+    worker: {
+      replicas: {
+        min: 1,
+        max: by(1, 1, 2),
+      },
+      resources: res(['50m', '160Mi', '384Mi'], ['100m', '256Mi', '512Mi'], ['100m', '384Mi', '512Mi']),
     },
   },
-  small: {
-    postgresCpu: '100m', redisCpu: '20m',
-    pgbouncer: { replicas: 1, resources: r('20m', '16Mi', '64Mi') },
-    redisExporter: r('5m', '16Mi', '64Mi'),
-    minio: r('30m', '160Mi', '512Mi'),
-    edge: { traefik: r('50m', '64Mi', '192Mi'), certManager: r('10m', '24Mi', '96Mi') },
-    prometheus: { retention: '7d', retentionSize: '4GB', storage: { size: '5Gi' } },
-    loki: { retention: '7d', storage: { type: 'filesystem', size: '5Gi' }, chunksCacheMB: 0, resultsCacheMB: 0 },
-    monitoring: {
-      prometheus: r('50m', '192Mi', '768Mi'),
-      alertmanager: r('5m', '24Mi', '96Mi'),
-      operator: r('5m', '32Mi', '96Mi'),
-      configReloader: r('5m', '12Mi', '48Mi'),
-      grafana: r('15m', '80Mi', '256Mi'),
-      grafanaSidecar: r('5m', '16Mi', '96Mi'),
-      kubeStateMetrics: r('5m', '24Mi', '96Mi'),
-      nodeExporter: r('5m', '16Mi', '48Mi'),
-      loki: r('20m', '96Mi', '512Mi'),
-      cacheExporter: r('5m', '16Mi', '32Mi'),
-      alloy: r('15m', '64Mi', '192Mi'),
-      blackbox: r('5m', '16Mi', '48Mi'),
-      statusPage: r('5m', '16Mi', '48Mi'),
-    },
-    argoCd: {
-      controller: r('50m', '128Mi', '512Mi'),
-      repoServer: r('25m', '96Mi', '384Mi'),
-      server: r('10m', '32Mi', '192Mi'),
-      redis: r('5m', '16Mi', '96Mi'),
-      applicationSet: r('5m', '16Mi', '96Mi'),
-    },
-    sealedSecrets: r('5m', '32Mi', '96Mi'),
-    // One Next.js app at its real size (crm, 512Mi) beside a light site and a worker: a second
-    // 512Mi Next.js app would take the requests past 85 % of a 4 GB node.
-    apps: {
-      crm: { replicas: { min: 1, max: 1 }, resources: r('100m', '512Mi', '768Mi') },
-      web: { replicas: { min: 1, max: 1 }, resources: r('50m', '192Mi', '384Mi') },
-      worker: { replicas: { min: 1, max: 1 }, resources: r('50m', '160Mi', '384Mi') },
-    },
-  },
-} as const;
+};
 
 /**
  * The size-dependent defaults of a node shape, merged over lib/config/defaults.ts and under the
  * environment file. Keys here are not repeated in the defaults.
  */
 export function sizedDefaults(node: NodeShape) {
-  const t = TABLE[sizeOf(node)];
+  const t = pick(sizeOf(node), TABLE);
   const pg = postgresSizing(node, t.postgresCpu);
   const redis = redisSizing(node, t.redisCpu);
   return {
