@@ -163,7 +163,13 @@ export async function nodeRequests(lab: LabCluster, include: (pod: any) => boole
   const sum = (cs: any[] | undefined, key: 'cpu' | 'memory') => (cs ?? []).reduce((n, c) => n + q(c.resources?.requests?.[key]), 0);
   const maxOf = (cs: any[] | undefined, key: 'cpu' | 'memory') => Math.max(0, ...(cs ?? []).map((c) => q(c.resources?.requests?.[key])));
   const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && include(p));
-  return (await lab.list('/api/v1/nodes')).map((n) => {
+  // kwok rewrites node status on every heartbeat: read it once every node shows its allocatable.
+  let nodes: any[] = [];
+  await lab.waitFor('every node to report its allocatable', async () => {
+    nodes = await lab.list('/api/v1/nodes');
+    return nodes.every((n) => n.status?.allocatable?.cpu && n.status.allocatable.memory);
+  }, 30_000);
+  return nodes.map((n) => {
     const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
     const requested = (key: 'cpu' | 'memory') => mine.reduce((t, p) => t + Math.max(sum(p.spec.containers, key), maxOf(p.spec.initContainers, key)), 0);
     return {
