@@ -165,9 +165,12 @@ export async function nodeRequests(lab: LabCluster, include: (pod: any) => boole
   const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && include(p));
   // kwok rewrites node status on every heartbeat: read it once every node shows its allocatable.
   let nodes: any[] = [];
+  let missing: string[] = [];
   await lab.waitFor('every node to report its allocatable', async () => {
     nodes = await lab.list('/api/v1/nodes');
-    return nodes.every((n) => n.status?.allocatable?.cpu && n.status.allocatable.memory);
+    missing = nodes.filter((n) => !(n.status?.allocatable?.cpu && n.status.allocatable.memory)).map((n) => `${n.metadata.name}: ${JSON.stringify(n.status ?? {}).slice(0, 300)}`);
+    if (missing.length) throw new Error(missing.join('; '));
+    return true;
   }, 30_000);
   return nodes.map((n) => {
     const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
