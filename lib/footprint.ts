@@ -152,6 +152,18 @@ export function budgetProblems(f: Footprint, config: PlatformConfig): ConfigProb
         `fix: lower those requests by ${unit(used - cap * share)} in the environment file, or run on a larger node (node.${resource === 'cpu' ? 'cpu' : 'memory'})`,
     });
   }
+  // A rolling update starts the new pod before the old one stops (maxSurge): the node needs room for
+  // the largest Deployment pod beside the steady state, or that rollout waits Pending forever.
+  const surge = steady.filter((r) => r.workload.startsWith('Deployment/')).sort((a, b) => b.memory - a.memory)[0];
+  const free = f.capacity.memory - f.memory;
+  if (surge && problems.length === 0 && free < surge.memory) {
+    problems.push({
+      key: 'node',
+      value: config.node,
+      message: `leaves ${mi(free)} of memory beside the requests, less than the ${mi(surge.memory)} a rolling update of ${surge.workload} starts before stopping the old pod; ` +
+        `fix: lower requests (largest: ${largest((r) => r.memory, mi)}) by ${mi(surge.memory - free)}, or run on a larger node (node.memory)`,
+    });
+  }
   return problems;
 }
 

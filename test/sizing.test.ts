@@ -137,6 +137,15 @@ describe('GIVEN an environment whose requests exceed the budget of its size', ()
     expect(problems[0].message).toMatch(/fix: lower those requests by \d+Mi in the environment file, or run on a larger node \(node\.memory\)/);
   });
 
+  test('WHEN the budget is met but the free memory cannot hold a rolling update of the largest Deployment THEN that is the problem, with the fix', () => {
+    // 32Mi more for web: 84.6 % is within 85 %, but 496Mi stay free beside crm's 512Mi surge pod.
+    const config = configFor('small', { node: SHAPES.small, apps: { web: { resources: { requests: { cpu: '50m', memory: '224Mi' }, limits: { memory: '384Mi' } } } } });
+    const f = footprint(synth(config).objects, config, ADD_ONS);
+    expect(f.memory).toBeLessThanOrEqual(f.capacity.memory * f.budget.memory);
+    const problems = budgetProblems(f, config);
+    expect(problems.map((p) => p.message)).toEqual([expect.stringMatching(/^leaves 496Mi of memory beside the requests, less than the 512Mi a rolling update of Deployment\/crm starts .*fix: lower requests .* by 16Mi, or run on a larger node/)]);
+  });
+
   test('WHEN npm run synth runs THEN it exits 1 with that error and leaves the old dist/ untouched', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sizing-'));
     const envs = path.join(dir, 'environments');

@@ -123,7 +123,7 @@ const TABLE = {
     resources: res(['20m', '16Mi', '64Mi'], ['30m', '32Mi', '128Mi'], ['50m', '32Mi', '128Mi']),
   },
   redisExporter: res(['5m', '16Mi', '64Mi'], ['10m', '24Mi', '64Mi'], ['10m', '32Mi', '64Mi']),
-  minio: res(['30m', '160Mi', '512Mi'], ['50m', '224Mi', '768Mi'], ['50m', '512Mi', '1Gi']),
+  minio: res(['30m', '144Mi', '512Mi'], ['50m', '224Mi', '768Mi'], ['50m', '512Mi', '1Gi']),
   edge: {
     traefik: res(['50m', '64Mi', '192Mi'], ['100m', '96Mi', '256Mi'], ['100m', '128Mi', '256Mi']),
     certManager: res(['10m', '24Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '64Mi', '128Mi']),
@@ -153,7 +153,7 @@ const TABLE = {
     grafanaSidecar: res(['5m', '16Mi', '96Mi'], ['5m', '32Mi', '128Mi'], ['5m', '48Mi', '128Mi']),
     kubeStateMetrics: res(['5m', '24Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
     nodeExporter: res(['5m', '16Mi', '48Mi'], ['10m', '24Mi', '64Mi'], ['10m', '24Mi', '64Mi']),
-    loki: res(['20m', '96Mi', '512Mi'], ['40m', '128Mi', '768Mi'], ['50m', '256Mi', '1Gi']),
+    loki: res(['20m', '80Mi', '512Mi'], ['40m', '128Mi', '768Mi'], ['50m', '256Mi', '1Gi']),
     cacheExporter: r('5m', '16Mi', '32Mi'),
     alloy: res(['15m', '64Mi', '192Mi'], ['20m', '80Mi', '256Mi'], ['20m', '96Mi', '256Mi']),
     blackbox: res(['5m', '16Mi', '48Mi'], ['5m', '16Mi', '64Mi'], ['5m', '24Mi', '64Mi']),

@@ -208,6 +208,7 @@ export class LabCluster {
 
   /** k3s-like nodes, simulated by kwok; the not-ready taint added at creation is lifted once Ready. */
   private async createNodes(nodes: readonly LabNode[]): Promise<void> {
+    const statuses = new Map<string, object>();
     for (const n of nodes) {
       const reserved = n.reserved ?? { cpu: 0, memory: 0 };
       const allocatable = {
@@ -229,13 +230,21 @@ export class LabCluster {
         },
         spec: {},
       });
-      await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, {
-        status: { capacity: { ...allocatable, cpu: n.cpu, memory: n.memory }, allocatable },
-      }, 'application/merge-patch+json');
+      statuses.set(n.name, { status: { capacity: { ...allocatable, cpu: n.cpu, memory: n.memory }, allocatable } });
+      await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, statuses.get(n.name), 'application/merge-patch+json');
     }
-    await this.waitFor('the nodes to be Ready', async () => {
-      const list = await this.request('GET', '/api/v1/nodes');
-      return nodes.every((n) => (list.body.items as any[]).some((x) => x.metadata.name === n.name && x.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True')));
+    // kwok's Ready stage renders capacity and allocatable from the status it last saw; when it saw the
+    // node before our PATCH, the node turns Ready without them (and stays so): write them again.
+    await this.waitFor('the nodes to be Ready with their allocatable', async () => {
+      const list = (await this.request('GET', '/api/v1/nodes')).body.items as any[];
+      let done = true;
+      for (const n of nodes) {
+        const live = list.find((x) => x.metadata.name === n.name);
+        const ready = live?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+        if (ready && !live.status.allocatable?.memory) await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, statuses.get(n.name), 'application/merge-patch+json');
+        done &&= Boolean(ready && live.status.allocatable?.memory);
+      }
+      return done;
     }, 60_000);
     for (const n of nodes) await this.must('PATCH', `/api/v1/nodes/${n.name}`, { spec: { taints: null } }, 'application/merge-patch+json');
   }
