@@ -3,11 +3,14 @@
  *   node build/main.js [--environments DIR] [--out DIR] [ENV ...]
  * With no ENV, dist/ holds exactly the environments that exist (a removed one disappears); naming
  * ENVs rewrites only dist/<ENV>/ and leaves every other folder of dist/ as it is.
- * All configuration is loaded and every platform rendered before anything is written.
+ * All configuration is loaded, every platform rendered and its footprint checked against the
+ * budget of its node size before anything is written.
  */
+import { ADD_ONS } from './lib/addons/registry';
 import { ConfigError } from './lib/config/errors';
 import { monitoringWarnings } from './lib/config/monitoring';
-import { ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { configSource, ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { assertBudget, footprintOfManifests } from './lib/footprint';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
 import { withOtherEnvironments } from './lib/partial-synth';
@@ -27,7 +30,10 @@ function main(argv: string[]): void {
   const files: Manifests = new Map();
   const yamlCache: YamlCache = new Map();
   for (const config of configs) {
-    for (const [file, text] of renderPlatform(new Platform(config), yamlCache)) files.set(file, text);
+    const rendered = renderPlatform(new Platform(config), yamlCache);
+    // The requests must fit the node's budget (lib/config/sizing.ts) before anything is written.
+    assertBudget(footprintOfManifests(rendered, config, ADD_ONS), config, configSource(config));
+    for (const [file, text] of rendered) files.set(file, text);
   }
   const partial = envs.length > 0;
   writeManifests(partial ? withOtherEnvironments(files, outDir, selected) : files, outDir);

@@ -40,7 +40,7 @@ export class AppChart extends Chart {
         namespace,
         // Every Secret reference first, so that $(VAR) in the URLs can see them.
         dataEnv: [...bindings.flatMap((b) => b.secretEnv), ...bindings.flatMap((b) => b.env)],
-        spreadAcrossNodes: config.cluster.nodes > 1,
+        spreadAcrossNodes: config.node.count > 1,
         migrationPodLabels,
       });
 

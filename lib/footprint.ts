@@ -2,10 +2,14 @@
  * What one environment reserves on its nodes: the requests of our own workloads in dist/ plus
  * the resources set in the values of every Helm release (Argo CD Applications). A Helm chart's
  * workload whose values set no requests or no memory limit is an error here, so every pod the
- * platform runs is sized.
+ * platform runs is sized. The budget of the node's size (lib/config/sizing.ts) is checked at
+ * synth time: `budgetProblems` names the keys to change.
  */
+import * as yaml from 'js-yaml';
+import { ConfigError, ConfigProblem } from './config/errors';
 import { parseQuantity } from './config/quantity';
 import { PlatformConfig } from './config/schema';
+import { allocatable, BUDGETS, k3sReserved, SizeName, sizeOf } from './config/sizing';
 
 export interface FootprintRow {
   /** dist/ folder of the object or of the Application. */
@@ -28,14 +32,14 @@ export interface Footprint {
   /** Steady state: sum of pods × requests. */
   readonly cpu: number;
   readonly memory: number;
-  /** nodes × node size. */
+  /** nodes × allocatable (node size − k3s's reservation − the eviction threshold). */
   readonly capacity: { readonly cpu: number; readonly memory: number };
-  /** Share of the capacity the requests may take. */
-  readonly limitShare: number;
+  /** nodes × k3s's reservation, left out of `capacity`. */
+  readonly reserved: { readonly cpu: number; readonly memory: number };
+  readonly size: SizeName;
+  /** Share of `capacity` the steady-state requests may take (BUDGETS of the size). */
+  readonly budget: { readonly cpu: number; readonly memory: number };
 }
-
-/** Requests may reserve at most this share of the cluster: the rest is headroom for bursts, rollouts and a node's own daemons. */
-export const FOOTPRINT_LIMIT = 0.5;
 
 interface Resources {
   requests?: { cpu?: string; memory?: string };
@@ -105,31 +109,106 @@ export function helmRows(objects: { chart: string; object: any }[], nodes: numbe
 
 /** `rules`: the footprint rule of every Helm chart in use (ADD_ONS of lib/addons/registry.ts). */
 export function footprint(objects: { chart: string; object: any }[], config: PlatformConfig, rules: readonly FootprintRule[]): Footprint {
-  const nodes = config.cluster.nodes;
+  const nodes = config.node.count;
   const rows = [...objectRows(objects, nodes), ...helmRows(objects, nodes, rules)];
   const steady = rows.filter((r) => !r.transient);
+  const perNode = allocatable(config.node);
+  const reserved = k3sReserved(config.node);
+  const size = sizeOf(config.node);
   return {
     rows,
     cpu: steady.reduce((s, r) => s + r.pods * r.cpu, 0),
     memory: steady.reduce((s, r) => s + r.pods * r.memory, 0),
-    capacity: { cpu: nodes * parseQuantity(config.cluster.nodeCpu), memory: nodes * parseQuantity(config.cluster.nodeMemory) },
-    limitShare: FOOTPRINT_LIMIT,
+    capacity: { cpu: nodes * perNode.cpu, memory: nodes * perNode.memory },
+    reserved: { cpu: nodes * reserved.cpu, memory: nodes * reserved.memory },
+    size,
+    budget: BUDGETS[size],
   };
+}
+
+const mi = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
+const m = (cores: number) => `${Math.round(cores * 1000)}m`;
+const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
+
+/**
+ * The budget of the environment's size, as configuration problems (empty when met): the share
+ * used, the largest requests with the key that sets each, and the fix.
+ */
+export function budgetProblems(f: Footprint, config: PlatformConfig): ConfigProblem[] {
+  const steady = f.rows.filter((r) => !r.transient);
+  const largest = (pick: (r: FootprintRow) => number, unit: (n: number) => string) =>
+    [...steady].sort((a, b) => pick(b) * b.pods - pick(a) * a.pods).slice(0, 4)
+      .map((r) => `${r.workload} ${unit(pick(r) * r.pods)} (${resourceKey(r)})`).join(', ');
+  const shape = `${config.node.count} × ${config.node.cpu} CPU / ${config.node.memory}`;
+  const problems: ConfigProblem[] = [];
+  for (const [resource, used, cap, unit] of [['memory', f.memory, f.capacity.memory, mi], ['cpu', f.cpu, f.capacity.cpu, m]] as const) {
+    const share = f.budget[resource];
+    if (used <= cap * share) continue;
+    problems.push({
+      key: 'node',
+      value: config.node,
+      message: `the requests take ${unit(used)} ${resource}, ${pct(used, cap)} of the allocatable ${unit(cap)} (${shape} after k3s's reservation), ` +
+        `over the ${share * 100} % budget of a ${f.size} node (${unit(cap * share)}); largest: ${largest((r) => r[resource], unit)}; ` +
+        `fix: lower those requests by ${unit(used - cap * share)} in the environment file, or run on a larger node (node.${resource === 'cpu' ? 'cpu' : 'memory'})`,
+    });
+  }
+  // A rolling update starts the new pod before the old one stops (maxSurge): the node needs room for
+  // the largest Deployment pod beside the steady state, or that rollout waits Pending forever.
+  const surge = steady.filter((r) => r.workload.startsWith('Deployment/')).sort((a, b) => b.memory - a.memory)[0];
+  const free = f.capacity.memory - f.memory;
+  if (surge && problems.length === 0 && free < surge.memory) {
+    problems.push({
+      key: 'node',
+      value: config.node,
+      message: `leaves ${mi(free)} of memory beside the requests, less than the ${mi(surge.memory)} a rolling update of ${surge.workload} starts before stopping the old pod; ` +
+        `fix: lower requests (largest: ${largest((r) => r.memory, mi)}) by ${mi(surge.memory - free)}, or run on a larger node (node.memory)`,
+    });
+  }
+  return problems;
+}
+
+/** The footprint of rendered manifests (`<env>/<chart>/<file>` → YAML), as the synth holds them. */
+export function footprintOfManifests(files: ReadonlyMap<string, string>, config: PlatformConfig, rules: readonly FootprintRule[]): Footprint {
+  const objects = [...files].map(([file, text]) => ({ chart: file.split('/')[1], object: yaml.load(text) as any }));
+  return footprint(objects, config, rules);
+}
+
+/** Throws the budget problems as a configuration error of `source` (the synth then writes nothing). */
+export function assertBudget(f: Footprint, config: PlatformConfig, source: string): void {
+  const problems = budgetProblems(f, config);
+  if (problems.length > 0) throw new ConfigError(`${source} (footprint budget)`, problems);
+}
+
+/** The config key that sets a footprint row's requests (for the budget error). */
+export function resourceKey(r: FootprintRow): string {
+  const [owner, part] = r.workload.split('/');
+  if (r.source === 'object') {
+    if (r.chart === 'app') return `apps.${part}.resources`;
+    if (part.startsWith('postgres-')) return part === 'postgres-replica' ? 'postgres.replicas, postgres.resources' : 'postgres.resources';
+    if (['pgbouncer', 'redis', 'minio'].includes(part)) return `${part}.resources`;
+    return 'monitoring.resources.statusPage';
+  }
+  const keys: Record<string, string> = {
+    argocd: `gitops.resources.argoCd.${part}`, 'sealed-secrets-controller': 'gitops.resources.sealedSecrets',
+    traefik: 'edge.resources.traefik', 'cert-manager': 'edge.resources.certManager', loki: part === 'loki' ? 'monitoring.resources.loki' : `monitoring.loki.${part}MB`,
+    alloy: 'monitoring.resources.alloy', 'prometheus-blackbox-exporter': 'monitoring.resources.blackbox',
+  };
+  const stack: Record<string, string> = { 'kube-state-metrics': 'kubeStateMetrics', 'node-exporter': 'nodeExporter', 'prometheus-operator': 'operator' };
+  return keys[owner] ?? `monitoring.resources.${stack[part] ?? part}`;
 }
 
 /** The footprint as a table (for `npm run bench -- footprint`). */
 export function formatFootprint(env: string, f: Footprint): string {
-  const mi = (bytes: number) => `${Math.round(bytes / 2 ** 20)}Mi`;
-  const m = (cores: number) => `${Math.round(cores * 1000)}m`;
   const lines = [`## footprint of ${env}: requests (pods × per pod)`, `  ${'chart'.padEnd(11)}${'workload'.padEnd(66)}${'pods'.padStart(5)}${'cpu'.padStart(8)}${'memory'.padStart(9)}`];
   for (const r of [...f.rows].sort((a, b) => a.chart.localeCompare(b.chart) || a.workload.localeCompare(b.workload))) {
     lines.push(`  ${r.chart.padEnd(11)}${(r.workload + (r.transient ? ' (transient)' : '')).padEnd(66)}${String(r.pods).padStart(5)}${m(r.pods * r.cpu).padStart(8)}${mi(r.pods * r.memory).padStart(9)}`);
   }
-  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
+  const met = f.cpu <= f.capacity.cpu * f.budget.cpu && f.memory <= f.capacity.memory * f.budget.memory;
   lines.push(
     `  steady-state total${' '.repeat(59)}${m(f.cpu).padStart(12)}${mi(f.memory).padStart(9)}`,
-    `  of ${m(f.capacity.cpu)} CPU / ${mi(f.capacity.memory)}: CPU ${pct(f.cpu, f.capacity.cpu)}, memory ${pct(f.memory, f.capacity.memory)} ` +
-      `(limit ${f.limitShare * 100} %: ${f.cpu <= f.capacity.cpu * f.limitShare && f.memory <= f.capacity.memory * f.limitShare ? 'met' : 'NOT met'})`,
+    `  of ${m(f.capacity.cpu)} CPU / ${mi(f.capacity.memory)} allocatable (${f.size}; k3s reserves ${m(f.reserved.cpu)} / ${mi(f.reserved.memory)}): ` +
+      `CPU ${pct(f.cpu, f.capacity.cpu)}, memory ${pct(f.memory, f.capacity.memory)} ` +
+      `(budget ${f.budget.cpu * 100} % / ${f.budget.memory * 100} %: ${met ? 'met' : 'NOT met'})`,
   );
   return lines.join('\n');
 }

@@ -12,7 +12,7 @@ import * as path from 'path';
 import { loadConfig } from '../lib/config/load';
 import { findProjectRoot } from '../lib/project';
 import { LabCluster, nodesFor } from './lab/cluster';
-import { loadDist, syncToLab } from './lab/sync';
+import { formatNodeRequests, loadDist, nodeRequests, syncToLab } from './lab/sync';
 
 async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   const args = dash >= 0 ? argv.slice(0, dash) : argv;
   const env = args.includes('--env') ? args[args.indexOf('--env') + 1] : 'prod';
   const config = loadConfig(env);
-  const nodes = nodesFor(env, config.cluster);
+  const nodes = nodesFor(env, config.node);
   const lab = await LabCluster.start({ nodes, log: (line) => console.log(line) });
   const stopOnSignal = () => void lab.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
@@ -33,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       console.log(`lab ${env}: ${report.applied} objects applied, ${report.errors.length} refused, ${report.warnings.length} warning(s), ${report.placeholders.length} add-on placeholders`);
       for (const line of [...report.errors, ...report.warnings]) console.log(`  ${line}`);
       if (report.unhealthy.length) console.log(`  not ready in time: ${report.unhealthy.join(', ')}`);
+      console.log(`lab ${env}: requested vs allocatable per node`);
+      for (const line of formatNodeRequests(await nodeRequests(lab))) console.log(`  ${line}`);
     }
     if (command.length > 0) {
       return spawnSync(command[0], command.slice(1), { stdio: 'inherit', env: { ...process.env, KUBECONFIG: lab.kubeconfig } }).status ?? 1;

@@ -8,13 +8,14 @@ import { BadInput, describeBadInputs } from './helpers/bad-input';
 import { FIXTURE_ENVIRONMENTS_DIR, loadFixture } from './helpers/platform';
 
 describe('the sample environments of the tests', () => {
-  test('are dev, ha and prod, each one file', () => {
-    expect(listEnvironments(FIXTURE_ENVIRONMENTS_DIR)).toEqual(['dev', 'ha', 'prod']);
+  test('are dev, ha, prod and prod-8gb, each one file', () => {
+    expect(listEnvironments(FIXTURE_ENVIRONMENTS_DIR)).toEqual(['dev', 'ha', 'prod', 'prod-8gb']);
   });
 
   test.each([
     ['dev', 0, 1],
-    ['prod', 1, 2],
+    ['prod-8gb', 0, 2],
+    ['prod', 0, 2],
     ['ha', 2, 3],
   ])('%s runs %d Postgres replicas and %d PgBouncer pods', (env, pgReplicas, bouncers) => {
     const config = loadFixture(env);
@@ -112,7 +113,7 @@ const BAD: BadInput[] = [
   // --- every count has an upper bound, and the error says why ---
   ['a Postgres replica count with an extra zero', { postgres: { replicas: 20 } }, ['postgres.replicas = 20', 'is more than 5 replicas', 'because every streaming replica is a full copy of the database', 'fix: use at most 5']],
   ['an app replica count pasted from a timestamp', { apps: { crm: { replicas: { min: 1, max: 1700000000 } } } }, ['apps.crm.replicas.max = 1700000000', 'is more than 50 replicas', 'because every replica reserves its resource requests', 'fix: use at most 50']],
-  ['a cluster of a thousand nodes', { cluster: { nodes: 1000 } }, ['cluster.nodes = 1000', 'is more than 50 nodes', 'because the platform runs one Postgres primary', 'fix: use at most 50']],
+  ['a cluster of a thousand nodes', { node: { count: 1000 } }, ['node.count = 1000', 'is more than 50 nodes', 'because the platform runs one Postgres primary', 'fix: use at most 50']],
   ['more Postgres connections than processes it can hold', { postgres: { tuning: { maxConnections: 100000 } } }, ['postgres.tuning.maxConnections = 100000', 'is more than 5000 connections', 'because every Postgres connection is a server process', 'fix: use at most 5000']],
   ['a backup kept for a century', { backup: { schedules: [{ name: 'daily', cron: '0 3 * * *', retentionDays: 36500 }] } }, ['backup.schedules.0.retentionDays = 36500', 'is more than 3650 days', 'because ten years', 'fix: use at most 3650']],
   ['a pod-restart threshold no pod reaches', { alerts: { podRestarts: { warning: 3, critical: 100000 } } }, ['alerts.podRestarts.critical = 100000', 'is more than 1000', 'fix:']],
@@ -128,15 +129,15 @@ const BAD: BadInput[] = [
   [
     'an app requesting more memory than a node has',
     { apps: { crm: { resources: { requests: { cpu: '250m', memory: '32Gi' }, limits: { memory: '32Gi' } } } } },
-    ['apps.crm.resources.requests.memory = "32Gi"', 'is more than one node has (cluster.nodeMemory = 16Gi)', 'could never be scheduled', 'fix: lower apps.crm.resources.requests.memory or raise cluster.nodeMemory'],
+    ['apps.crm.resources.requests.memory = "32Gi"', 'is more than one node has (node.memory = 16Gi)', 'could never be scheduled', 'fix: lower apps.crm.resources.requests.memory or raise node.memory'],
   ],
-  ['Postgres requesting more CPU than a node has', { postgres: { resources: { requests: { cpu: '6', memory: '1Gi' }, limits: { memory: '4Gi' } } } }, ['postgres.resources.requests.cpu = "6"', 'is more than one node has (cluster.nodeCpu = 4)', 'fix:']],
+  ['Postgres requesting more CPU than a node has', { postgres: { resources: { requests: { cpu: '6', memory: '1Gi' }, limits: { memory: '4Gi' } } } }, ['postgres.resources.requests.cpu = "6"', 'is more than one node has (node.cpu = 4)', 'fix:']],
   // --- type errors name the expected form and an example ---
-  ['a count written in quotes', { postgres: { replicas: '2' } }, ['postgres.replicas = "2"', 'must be a number, not the text "2"', 'fix: write it without quotes, like replicas: 1']],
-  ['a node size written as a number', { cluster: { nodeCpu: 8 } }, ['cluster.nodeCpu = 8', 'must be a text (string), not the number 8', "fix: put it in quotes, like nodeCpu: '4'"]],
+  ['a count written in quotes', { postgres: { replicas: '2' } }, ['postgres.replicas = "2"', 'must be a number, not the text "2"', 'fix: write it without quotes, like replicas: 0']],
+  ['a node memory written as a number', { node: { memory: 16 } }, ['node.memory = 16', 'must be a text (string), not the number 16', 'fix: put it in quotes, like memory: 16Gi']],
   ['a list written as a mapping', { edge: { adminAllowCidrs: { office: '10.0.0.0/8' } } }, ['edge.adminAllowCidrs = {"office":"10.0.0.0/8"}', 'must be a list, not a mapping', 'fix: write a list, like adminAllowCidrs: [10.0.0.0/8']],
   ['an app kind that does not exist', { apps: { crm: { kind: 'job' } } }, ['apps.crm.kind = "job"', 'is not one of "web", "worker"', 'fix: use one of them, like kind: web']],
-  ['an empty value', { postgres: { replicas: null } }, ['postgres.replicas = null', 'is required but empty', 'fix: set it to a number under postgres, like replicas: 1']],
+  ['an empty value', { postgres: { replicas: null } }, ['postgres.replicas = null', 'is required but empty', 'fix: set it to a number under postgres, like replicas: 0']],
   // --- required fields say what to add ---
   [
     'a new app without an image and health path',
@@ -151,9 +152,9 @@ const BAD: BadInput[] = [
     ['redis.resources.limits.memory = "512Mi"', 'needs a memory limit of at least 1.25 × maxmemory (640Mi)', 'fix: lower maxmemory or raise the memory limit', '(compared with redis.maxmemory = "512Mi" from lib/config/defaults.ts)'],
   ],
   [
-    'a node smaller than what the default Postgres requests',
-    { cluster: { nodes: 1, nodeCpu: '4', nodeMemory: '1Gi' } },
-    ['cluster.nodeMemory = "1Gi"', 'is more than one node has', '(compared with postgres.resources.requests.memory = "1536Mi" from lib/config/defaults.ts)'],
+    'a node too small for k3s and the platform',
+    { node: { memory: '1Gi' } },
+    ['node.memory = "1Gi"', 'is less than 2Gi, too small for k3s and the platform', 'fix: use at least 4Gi'],
   ],
   // --- keys are plain ASCII; look-alikes are shown with their code point and the key meant ---
   ['a key with a Cyrillic look-alike letter', { postgres: { 'replic\u0430s': 2 } }, ['postgres.replic\u0430s = 2', 'contains the non-ASCII character "\u0430" (U+0430, which looks like "a")', 'fix: retype the key as "replicas"']],

@@ -96,10 +96,10 @@ describe('GIVEN a temporary git repository whose main branch holds a synthesized
     expect(run.stdout).toContain('No object changes in any environment.');
   });
 
-  test('WHEN a branch raises the prod Postgres replicas in config THEN the diff against the merge base shows exactly that, under prod and StatefulSet', () => {
-    git(repo, 'checkout', '-q', '-b', 'more-replicas');
-    fs.appendFileSync(path.join(repo, 'lib', 'config', 'environments', 'prod.yaml'), 'postgres: { replicas: 3 }\n');
-    git(repo, 'commit', '-qam', 'prod: 3 Postgres replicas');
+  test('WHEN a branch grows the prod Postgres volume in config THEN the diff against the merge base shows exactly that, under prod and StatefulSet', () => {
+    git(repo, 'checkout', '-q', '-b', 'bigger-volume');
+    fs.appendFileSync(path.join(repo, 'lib', 'config', 'environments', 'prod.yaml'), 'postgres: { storage: { size: 30Gi } }\n');
+    git(repo, 'commit', '-qam', 'prod: 30Gi for Postgres');
     const status = git(repo, 'status', '--porcelain');
 
     const run = runDiff('--exit-code');
@@ -113,8 +113,8 @@ describe('GIVEN a temporary git repository whose main branch holds a synthesized
     expect(run.stdout).toContain('#### prod\n');
     expect(run.stdout).not.toContain('#### dev');
     const statefulSets = run.stdout.slice(run.stdout.indexOf('**StatefulSet**'));
-    expect(statefulSets).toContain('<code>data/postgres-replica</code> (changed, postgres)');
-    expect(statefulSets).toMatch(/-  replicas: 1\n\+  replicas: 3/);
+    expect(statefulSets).toContain('<code>data/postgres-primary</code> (changed, postgres)');
+    expect(statefulSets).toMatch(/-\s+storage: 20Gi\n\+\s+storage: 30Gi/);
     // Nothing was written in the repository.
     expect(git(repo, 'status', '--porcelain')).toBe(status);
   });

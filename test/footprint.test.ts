@@ -1,14 +1,15 @@
 import { ADD_ONS } from '../lib/addons/registry';
-import { footprint, FOOTPRINT_LIMIT, helmRows, objectRows } from '../lib/footprint';
-import { synthEnv } from './helpers/platform';
+import { footprint, helmRows, objectRows } from '../lib/footprint';
+import { parseQuantity } from '../lib/config/quantity';
+import { ENVIRONMENTS, synthEnv } from './helpers/platform';
 
-describe.each(['prod', 'ha'])('GIVEN %s', (env) => {
+describe.each(ENVIRONMENTS)('GIVEN %s', (env) => {
   const s = synthEnv(env);
   const f = footprint(s.objects, s.config, ADD_ONS);
 
-  test(`THEN the requests of everything it runs reserve at most ${FOOTPRINT_LIMIT * 100} % of the nodes' CPU and memory`, () => {
-    expect(f.cpu).toBeLessThanOrEqual(f.capacity.cpu * FOOTPRINT_LIMIT);
-    expect(f.memory).toBeLessThanOrEqual(f.capacity.memory * FOOTPRINT_LIMIT);
+  test(`THEN the requests of everything it runs stay within the budget of its node size`, () => {
+    expect(f.cpu).toBeLessThanOrEqual(f.capacity.cpu * f.budget.cpu);
+    expect(f.memory).toBeLessThanOrEqual(f.capacity.memory * f.budget.memory);
   });
 
   test('THEN the sum covers our workloads and every Helm release, monitoring and edge included', () => {
@@ -19,9 +20,10 @@ describe.each(['prod', 'ha'])('GIVEN %s', (env) => {
       'loki/loki', 'alloy/alloy', 'prometheus-blackbox-exporter/blackbox-exporter',
     ]));
     // DaemonSets run once per node.
-    expect(f.rows.find((r) => r.workload === 'alloy/alloy')!.pods).toBe(s.config.cluster.nodes);
+    expect(f.rows.find((r) => r.workload === 'alloy/alloy')!.pods).toBe(s.config.node.count);
     const prometheus = f.rows.find((r) => r.workload === 'kube-prometheus-stack/prometheus')!;
-    expect(prometheus.memory).toBe((512 + 16) * 2 ** 20); // Prometheus plus its config reloader
+    // Prometheus plus its config reloader.
+    expect(prometheus.memory).toBe(parseQuantity(s.config.monitoring.resources.prometheus.requests.memory) + parseQuantity(s.config.monitoring.resources.configReloader.requests.memory));
   });
 });
 

@@ -16,7 +16,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
   const overrides = env === 'prod' ? GATEWAY : {
     ...GATEWAY,
     // The shipped environments differ from the defaults only in sizing; gateway mode must hold for each shape.
-    cluster: env === 'ha' ? { nodes: 3, nodeCpu: '4', nodeMemory: '16Gi' } : { nodes: 1, nodeCpu: '2', nodeMemory: '4Gi' },
+    node: env === 'ha' ? { count: 3 } : { cpu: 2, memory: '4Gi' },
   };
   const s = synth(configFor(env, overrides));
   const objects = s.objects.map((o) => o.object);
@@ -29,7 +29,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
     const served = appRoutes.flatMap((r) => r.spec.hostnames).sort();
     const declared = [
       ...s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts),
-      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host, s.config.glitchtip.host,
+      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.host] : []),
     ].sort();
     expect(served).toEqual(declared);
   });

@@ -38,8 +38,8 @@ describeWithPrograms('GIVEN the fixture chart rendered inline for prod and synce
         || (file.split('/')[1] === 'argocd' && object.kind === 'Application' && ['base', 'fixture'].includes(object.metadata.name)));
     const progress: string[] = [];
     const log = (line: string) => progress.push(line);
-    lab = await LabCluster.start({ nodes: nodesFor('prod', config.cluster), log });
-    report = await syncToLab(lab, objects, { nodes: config.cluster.nodes, log });
+    lab = await LabCluster.start({ nodes: nodesFor('prod', config.node), log });
+    report = await syncToLab(lab, objects, { nodes: config.node.count, log });
     pods = await lab.list(`/api/v1/namespaces/${config.namespaces.edge}/pods`);
     if (report.unhealthy.length > 0 || report.errors.length > 0) console.log(`lab progress:\n${progress.join('\n')}\n${JSON.stringify(pods.map((p) => [p.metadata.name, p.status.phase, p.status.conditions]), null, 1)}`);
   }, 300_000);

@@ -30,7 +30,9 @@ edit('prod', (doc) => {
   doc.domain = 'mybiz.io';
   // 3. one more app
   doc.apps = { ...doc.apps, shop: { image: 'ghcr.io/acme/shop:1.0.0', kind: 'web', port: 3010, hosts: ['shop.{domain}'], healthPath: '/healthz', replicas: { min: 1, max: 2 }, resources: { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } } } };
-  // 4. two Postgres replicas
+  // 4. two Postgres replicas, on three nodes: a replica on the primary's own node is refused by the
+  // budget of its size (it doubles Postgres memory without adding availability; README "Sizes")
+  doc.node = { ...doc.node, count: 3 };
   doc.postgres = { ...doc.postgres, replicas: 2 };
   // 5. no business-hours backup: only the daily one
   // 6. the real B2 bucket

@@ -10,9 +10,10 @@ import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { certManager } from '../lib/addons/cert-manager';
 import { ACME_SOLVER_PORT } from '../lib/constructs/network-policy';
-import { configFor, synth, synthEnv } from './helpers/platform';
+import { configFor, synth } from './helpers/platform';
 
-const s = synthEnv('prod');
+// prod with a streaming replica (as on more than one node), so the replica's flows are modelled too.
+const s = synth(configFor('prod', { node: { cpu: 4, memory: '16Gi' }, postgres: { replicas: 1 } }));
 const objects = s.objects.map((o) => o.object);
 const ns = s.config.namespaces;
 const model = new NetworkModel(objects);

@@ -2,7 +2,8 @@ import { find, one, synthEnv } from './helpers/platform';
 
 describe.each([
   ['dev', 0, 1],
-  ['prod', 1, 2],
+  ['prod-8gb', 0, 2],
+  ['prod', 0, 2],
   ['ha', 2, 3],
 ])('GIVEN the %s environment', (env, replicas, bouncers) => {
   const s = synthEnv(env);
@@ -82,9 +83,10 @@ describe.each([
       JSON.stringify({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } } }),
     ]);
     const bouncer = one(s, 'NetworkPolicy', 'pgbouncer');
-    // The app namespace, and GlitchTip's pods (its own database) in the monitoring namespace.
-    expect(bouncer.spec.ingress.slice(0, 2).map((r: any) => r.from)).toEqual([
-      [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }],
+    // The app namespace, and GlitchTip's pods (its own database) in the monitoring namespace where it runs.
+    const glitchtip = s.config.glitchtip.enabled ? [[{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }]] : [];
+    expect(bouncer.spec.ingress.slice(0, glitchtip.length + 1).map((r: any) => r.from)).toEqual([
+      ...glitchtip,
       [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } } }],
     ]);
     expect(bouncer.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 6432 }]);
@@ -114,9 +116,9 @@ test('GIVEN ha on three nodes THEN Postgres pods must land on different nodes', 
   expect(one(prod, 'StatefulSet', 'postgres-primary').spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
 });
 
-test('GIVEN dev THEN postgresql.conf is scaled down from prod', () => {
+test('GIVEN dev (4 GB) THEN postgresql.conf is scaled down from prod, which keeps the seed tuning', () => {
   const conf: string = one(synthEnv('dev'), 'ConfigMap', 'postgres-config').data['postgresql.conf'];
-  expect(conf).toMatch(/^shared_buffers = 128MB$/m);
+  expect(conf).toMatch(/^shared_buffers = 256MB$/m);
   expect(conf).toMatch(/^max_connections = 50$/m);
   const prod: string = one(synthEnv('prod'), 'ConfigMap', 'postgres-config').data['postgresql.conf'];
   for (const line of ['shared_buffers = 1024MB', 'effective_cache_size = 3072MB', 'work_mem = 32MB', 'maintenance_work_mem = 256MB', 'max_connections = 100', 'wal_buffers = 32MB']) {

@@ -22,7 +22,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
   test('THEN redis.conf carries AOF, RDB every 15 minutes and maxmemory with allkeys-lru', () => {
     const conf = one(s, 'ConfigMap', 'redis-config').data['redis.conf'];
     for (const line of ['appendonly yes', 'appendfsync everysec', 'save 900 1', 'maxmemory-policy allkeys-lru']) expect(conf).toContain(`\n${line}\n`);
-    expect(conf).toMatch(env === 'dev' ? /\nmaxmemory 128mb\n/ : /\nmaxmemory 512mb\n/);
+    expect(conf).toMatch({ dev: /\nmaxmemory 128mb\n/, 'prod-8gb': /\nmaxmemory 256mb\n/ }[env] ?? /\nmaxmemory 512mb\n/);
   });
 
   test('THEN every pod runs Pod Security restricted as the redis user', () => {
@@ -55,11 +55,13 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
   test('THEN the NetworkPolicy admits GlitchTip\'s pods and the app namespace on 6379, and monitoring on the exporter port only', () => {
     const np = one(s, 'NetworkPolicy', 'redis');
     expect(np.spec.podSelector.matchLabels).toEqual(sts.spec.selector.matchLabels);
+    // GlitchTip runs where the node size has room for it (lib/config/sizing.ts).
+    const glitchtip = s.config.glitchtip.enabled ? [{
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }],
+      ports: [{ protocol: 'TCP', port: 6379 }],
+    }] : [];
     expect(np.spec.ingress).toEqual([
-      {
-        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'glitchtip' } } }],
-        ports: [{ protocol: 'TCP', port: 6379 }],
-      },
+      ...glitchtip,
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } } }], ports: [{ protocol: 'TCP', port: 6379 }] },
       { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } } }], ports: [{ protocol: 'TCP', port: 9121 }] },
     ]);

@@ -82,7 +82,7 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
   const trusted = { trustedIPs: config.edge.clientIp === 'cloudflare' ? config.edge.trustedProxyCidrs : [] };
   const ingress = config.edge.api === 'ingress';
   return {
-    deployment: { replicas: Math.min(config.cluster.nodes, 2) },
+    deployment: { replicas: Math.min(config.node.count, 2) },
     ingressClass: { enabled: ingress, isDefaultClass: ingress, name: ingressClassName },
     providers: { kubernetesCRD: { enabled: true }, kubernetesIngress: { enabled: ingress }, kubernetesGateway: { enabled: !ingress } },
     gateway: { enabled: false },

@@ -1,15 +1,23 @@
 /**
- * Defaults every environment starts from: the single 4 vCPU / 16 GiB VPS our users run
- * today. An environment file overrides only what differs. `{domain}` in a host is
- * replaced by the environment's domain.
+ * Defaults every environment starts from. The size-dependent keys (requests and limits,
+ * Postgres and Redis memory, retention, caches, replicas) come from `node` through
+ * lib/config/sizing.ts; `DEFAULTS` is the default node, one 4 vCPU / 16 GiB VPS. An environment
+ * file overrides only what differs. `{domain}` in a host is replaced by the environment's domain.
  */
 import { CLOUDFLARE_CIDRS } from './cloudflare';
+import { deepMerge } from './merge';
 import type { PlatformConfigInput } from './schema';
+import { NodeShape, sizedDefaults } from './sizing';
 
-export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
+export type DefaultsInput = Omit<PlatformConfigInput, 'name'>;
+
+/** One k3s node of 4 vCPU / 16 GiB (the "large" size). */
+export const DEFAULT_NODE: NodeShape = { cpu: '4', memory: '16Gi', count: 1 };
+
+const BASE = {
   domain: 'example.com',
   extraHosts: [],
-  cluster: { nodes: 1, nodeCpu: '4', nodeMemory: '16Gi' },
+  node: DEFAULT_NODE,
   storageClass: 'local-path',
   namespaces: { app: 'app', data: 'data', edge: 'edge', monitoring: 'monitoring', backup: 'backup' },
   limitRange: {
@@ -19,27 +27,17 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
   images: {},
   postgres: {
     major: 16,
-    replicas: 1,
     storage: { size: '20Gi' },
-    // Requests sized so that everything in prod, monitoring included, reserves at most half the
-    // node (test/footprint.test.ts); no CPU limit, so Postgres still bursts into idle cores.
-    resources: { requests: { cpu: '300m', memory: '1536Mi' }, limits: { memory: '4Gi' } },
+    // replicas, resources and the memory settings come from the node (sizing.ts); no CPU limit,
+    // so Postgres still bursts into idle cores.
     database: 'app',
     appUser: 'app',
     tuning: {
-      maxConnections: 100,
       superuserReservedConnections: 3,
-      sharedBuffers: '1Gi',
-      effectiveCacheSize: '3Gi',
-      workMem: '32Mi',
-      maintenanceWorkMem: '256Mi',
-      walBuffers: '32Mi',
       maxSlotWalKeepSize: '4Gi',
     },
   },
   pgbouncer: {
-    replicas: 2,
-    resources: { requests: { cpu: '50m', memory: '32Mi' }, limits: { memory: '128Mi' } },
     maxClientConn: 100,
     defaultPoolSize: 20,
     minPoolSize: 5,
@@ -63,23 +61,15 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     clientIp: 'cloudflare',
     cloudflareOnly: false,
     trustedProxyCidrs: CLOUDFLARE_CIDRS,
-    resources: {
-      traefik: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
-      certManager: { requests: { cpu: '10m', memory: '64Mi' }, limits: { memory: '128Mi' } },
-    },
   },
   redis: {
     storage: { size: '2Gi' },
-    resources: { requests: { cpu: '50m', memory: '640Mi' }, limits: { memory: '1Gi' } },
-    maxmemory: '512Mi',
     maxmemoryPolicy: 'allkeys-lru',
     appendfsync: 'everysec',
     save: [{ seconds: 900, changes: 1 }],
-    exporter: { resources: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '64Mi' } } },
   },
   minio: {
     storage: { size: '50Gi' },
-    resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '1Gi' } },
     consoleHost: 'files.{domain}',
     apiHost: 's3.{domain}',
     buckets: [
@@ -99,8 +89,6 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       port: 3000,
       hosts: ['crm.{domain}'],
       healthPath: '/api/health',
-      replicas: { min: 1, max: 3 },
-      resources: { requests: { cpu: '250m', memory: '512Mi' }, limits: { memory: '768Mi' } },
       metricsPort: 3000,
       migration: { command: ['npx', 'prisma', 'migrate', 'deploy'] },
       sentry: true,
@@ -111,8 +99,6 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       port: 3001,
       hosts: ['{domain}', 'www.{domain}'],
       healthPath: '/api/health',
-      replicas: { min: 1, max: 3 },
-      resources: { requests: { cpu: '100m', memory: '200Mi' }, limits: { memory: '384Mi' } },
       sentry: true,
     },
     worker: {
@@ -120,8 +106,6 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       kind: 'worker',
       port: 3002,
       healthPath: '/api/health',
-      replicas: { min: 1, max: 2 },
-      resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } },
     },
   },
   backup: {
@@ -158,7 +142,8 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     probeFailure: { warning: '2m', critical: '5m' },
   },
   monitoring: {
-    prometheus: { retention: '15d', retentionSize: '16GB', scrapeInterval: '30s', storage: { size: '20Gi' } },
+    // retention, retentionSize, storage and the Loki caches: per size (sizing.ts).
+    prometheus: { scrapeInterval: '30s' },
     alertmanager: {
       storage: { size: '1Gi' },
       receivers: [
@@ -171,28 +156,8 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
       heartbeat: { secret: { name: 'alertmanager-heartbeat', key: 'url' }, interval: '1m' },
     },
     grafana: { host: 'grafana.{domain}', adminSecret: 'grafana-admin' },
-    // No chunks cache while chunks live on Loki's own disk (storage.type filesystem): a memcached copy of
-    // local files mostly duplicates the page cache, and its 170 Mi of requests pay for GlitchTip within
-    // the 50 % budget. With storage.type s3, set chunksCacheMB (e.g. 128).
-    loki: { retention: '30d', storage: { type: 'filesystem', size: '20Gi' }, chunksCacheMB: 0, resultsCacheMB: 32 },
     blackbox: { interval: '60s' },
     statusPage: { host: 'status.{domain}', title: 'Service status', storage: { size: '1Gi' } },
-    // Small requests, real limits: the stack idles most of the time and must not crowd out the apps.
-    resources: {
-      prometheus: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '1536Mi' } },
-      alertmanager: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-      operator: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
-      configReloader: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '64Mi' } },
-      grafana: { requests: { cpu: '25m', memory: '128Mi' }, limits: { memory: '384Mi' } },
-      grafanaSidecar: { requests: { cpu: '5m', memory: '48Mi' }, limits: { memory: '128Mi' } },
-      kubeStateMetrics: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
-      nodeExporter: { requests: { cpu: '10m', memory: '24Mi' }, limits: { memory: '64Mi' } },
-      loki: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '1Gi' } },
-      cacheExporter: { requests: { cpu: '5m', memory: '16Mi' }, limits: { memory: '32Mi' } },
-      alloy: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-      blackbox: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
-      statusPage: { requests: { cpu: '5m', memory: '24Mi' }, limits: { memory: '64Mi' } },
-    },
   },
   // Error tracking for the apps that use Sentry (crm, web). GlitchTip documents 256 MB for its
   // all-in-one mode (512 MB recommended): request the former, allow the latter.
@@ -210,18 +175,6 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     repoUrl: 'https://github.com/example/platform.git',
     targetRevision: 'main',
     pathPrefix: 'dist',
-    resources: {
-      // Argo CD idles between syncs of ~500 objects; requests fit the 50 % footprint budget, limits allow bursts.
-      argoCd: {
-        controller: { requests: { cpu: '100m', memory: '384Mi' }, limits: { memory: '1Gi' } },
-        repoServer: { requests: { cpu: '50m', memory: '192Mi' }, limits: { memory: '512Mi' } },
-        server: { requests: { cpu: '20m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-        redis: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-        applicationSet: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-        notifications: { requests: { cpu: '10m', memory: '32Mi' }, limits: { memory: '128Mi' } },
-      },
-      sealedSecrets: { requests: { cpu: '10m', memory: '48Mi' }, limits: { memory: '128Mi' } },
-    },
   },
   // --- Helm add-ons: Argo CD renders them (application); inline renders them into dist/ from the chart cache ---
   helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: '1.28.0' },
@@ -275,3 +228,10 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
     },
   },
 };
+
+/** The defaults for a node shape: the base above with the size-dependent keys of sizing.ts. */
+export function defaultsFor(node: NodeShape): DefaultsInput {
+  return deepMerge(deepMerge(BASE, { node }), sizedDefaults(node));
+}
+
+export const DEFAULTS: DefaultsInput = defaultsFor(DEFAULT_NODE);

@@ -6,10 +6,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { findProjectRoot } from '../project';
-import { DEFAULTS } from './defaults';
+import { DEFAULTS, defaultsFor } from './defaults';
 import { ConfigError, ConfigProblem } from './errors';
 import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
-import { crossCheck, PlatformConfig, platformConfigSchema } from './schema';
+import { deepMerge, isPlainObject } from './merge';
+import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
+
+export { deepMerge };
 
 /** lib/config/environments in the source tree (also when running from the compiled build/). */
 export const ENVIRONMENTS_DIR = path.join(findProjectRoot(__dirname), 'lib', 'config', 'environments');
@@ -51,9 +54,18 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
   if (aliases.length > 0) throw new ConfigError(source, aliases);
   const keys = nonAsciiKeyProblems(overrides);
   if (keys.length > 0) throw new ConfigError(source, keys);
-  const config = parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, source, { written: overrides });
+  const config = parseConfig({ ...withDefaults(overrides), name: env }, source, { written: overrides });
   SOURCES.set(config, source);
   return config;
+}
+
+/**
+ * `overrides` over the defaults of its node shape: defaults ← sizing.ts (from `node`) ← overrides.
+ * A `node` that does not parse falls back to the default node here; the schema then reports it.
+ */
+export function withDefaults(overrides: Record<string, unknown>): Record<string, unknown> {
+  const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
+  return deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides);
 }
 
 /** The file each loaded configuration came from, for errors raised later (at render time). */
@@ -192,15 +204,6 @@ function hasPath(root: unknown, at: PropertyKey[]): boolean {
   return true;
 }
 
-/** Objects merge key by key; arrays and scalars from `override` replace. */
-export function deepMerge(base: unknown, override: unknown): any {
-  if (isPlainObject(base) && isPlainObject(override)) {
-    const out: Record<string, unknown> = { ...base };
-    for (const [key, value] of Object.entries(override)) out[key] = deepMerge(base[key], value);
-    return out;
-  }
-  return override === undefined ? base : override;
-}
 
 function expandDomain(value: unknown, domain: string): any {
   if (typeof value === 'string') return value.split('{domain}').join(domain);
@@ -218,6 +221,3 @@ function valueAt(root: unknown, keys: PropertyKey[]): unknown {
   return node;
 }
 
-function isPlainObject(value: unknown): value is Record<string, any> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

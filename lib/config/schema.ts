@@ -15,6 +15,13 @@ import { glitchtipIssues, glitchtipSchema } from './glitchtip';
 const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
 const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource requests on the nodes, and 50 pods of one app is beyond a small team\'s cluster' };
 
+/** `node: { cpu, memory, count }`: `count` nodes of `cpu` cores (2 or "2") and `memory` (4Gi). */
+export const nodeSchema = z.strictObject({
+  cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
+  memory: quantity().refine((q) => parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
+  count: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
+});
+
 const storage = z.strictObject({
   /** PVC size. */
   size: quantity(),
@@ -305,12 +312,11 @@ export const platformConfigSchema = z
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),
-    /** The nodes this environment is sized for (used for spreading and the footprint check). */
-    cluster: z.strictObject({
-      nodes: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
-      nodeCpu: quantity(),
-      nodeMemory: quantity(),
-    }),
+    /**
+     * The nodes this environment runs on: their size picks the sizing defaults (lib/config/sizing.ts),
+     * spreading, and the footprint budget checked at synth time.
+     */
+    node: nodeSchema,
     storageClass: k8sName(),
     namespaces: z.strictObject({
       app: k8sName(),
@@ -542,8 +548,7 @@ function postgresMemoryCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
  * (What all pods together request is the footprint check's business.)
  */
 function requestsAgainstNode(config: PlatformConfig): CrossCheckIssue[] {
-  const node = { cpu: config.cluster.nodeCpu, memory: config.cluster.nodeMemory };
-  const nodeKey = { cpu: 'nodeCpu', memory: 'nodeMemory' } as const;
+  const node = { cpu: config.node.cpu, memory: config.node.memory };
   const issues: CrossCheckIssue[] = [];
   for (const { path, resources } of resourceBlocks(config)) {
     for (const kind of ['cpu', 'memory'] as const) {
@@ -552,9 +557,9 @@ function requestsAgainstNode(config: PlatformConfig): CrossCheckIssue[] {
         issues.push({
           path: [...path, 'requests', kind],
           message:
-            `is more than one node has (cluster.${nodeKey[kind]} = ${node[kind]}), so the pod could never be scheduled; ` +
-            `fix: lower ${[...path, 'requests', kind].join('.')} or raise cluster.${nodeKey[kind]} to the size of your nodes`,
-          related: [['cluster', nodeKey[kind]]],
+            `is more than one node has (node.${kind} = ${node[kind]}), so the pod could never be scheduled; ` +
+            `fix: lower ${[...path, 'requests', kind].join('.')} or raise node.${kind} to the size of your nodes`,
+          related: [['node', kind]],
         });
       }
     }

@@ -7,7 +7,7 @@ import * as path from 'path';
 import { listEnvironments, loadConfig } from '../../lib/config/load';
 import { findProjectRoot } from '../../lib/project';
 import { LabCluster, missingLabPrograms, nodesFor } from '../lab/cluster';
-import { formatNodeUsage, loadDist, nodeUsage, syncToLab } from '../lab/sync';
+import { formatNodeRequests, loadDist, nodeRequests, syncToLab } from '../lab/sync';
 
 export async function benchLab(): Promise<void> {
   const missing = missingLabPrograms();
@@ -17,7 +17,7 @@ export async function benchLab(): Promise<void> {
   }
   const dist = path.join(findProjectRoot(__dirname), 'dist');
   for (const env of listEnvironments()) {
-    const nodes = nodesFor(env, loadConfig(env).cluster);
+    const nodes = nodesFor(env, loadConfig(env).node);
     const lab = await LabCluster.start({ nodes });
     try {
       const t0 = Date.now();
@@ -25,7 +25,7 @@ export async function benchLab(): Promise<void> {
       const syncMs = Date.now() - t0;
       console.log(`## lab ${env}: start-up ${(lab.startupMs / 1000).toFixed(1)} s, ${report.applied} objects applied in ${(syncMs / 1000).toFixed(1)} s ` +
         `(${report.errors.length} refused, ${report.unhealthy.length} unhealthy), ${report.placeholders.length} add-on placeholder workloads`);
-      for (const line of formatNodeUsage(await nodeUsage(lab))) console.log(line);
+      for (const line of formatNodeRequests(await nodeRequests(lab)).map((l) => `  ${l}`)) console.log(line);
     } finally {
       await lab.stop();
     }

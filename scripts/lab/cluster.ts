@@ -13,6 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { parseQuantity } from '../../lib/config/quantity';
+import { EVICTION_HARD_MEMORY, k3sReserved, NodeShape } from '../../lib/config/sizing';
 import { findProjectRoot, referenceDir } from '../../lib/project';
 import { freePort, stop } from './programs';
 import { KWOK_STAGES } from './kwok-stages';
@@ -30,6 +31,8 @@ export interface LabNode {
   /** Bytes, as a quantity ("16Gi"). */
   readonly memory: string;
   readonly zone: string;
+  /** Held back from allocatable for k3s itself (kubelet system-reserved): cores and bytes. @default none */
+  readonly reserved?: { readonly cpu: number; readonly memory: number };
 }
 
 export interface LabClusterOptions {
@@ -49,14 +52,17 @@ export interface ApiResponse {
   readonly warnings: string[];
 }
 
-/** Reserved by k3s's kubelet defaults for eviction: allocatable = capacity − 100Mi memory. */
-const EVICTION_RESERVE = 100 * 2 ** 20;
+/** Reserved by k3s's kubelet defaults for eviction: allocatable = capacity − reserved − 100Mi memory. */
+const EVICTION_RESERVE = EVICTION_HARD_MEMORY;
 const ADMIN_TOKEN_USER = 'lab-admin';
 
-/** k3s-like node shapes for an environment: `nodes` nodes of `cpu`/`memory`, one zone each. */
-export function nodesFor(env: string, cluster: { nodes: number; nodeCpu: string; nodeMemory: string }): LabNode[] {
-  return Array.from({ length: cluster.nodes }, (_, i) => ({
-    name: `${env}-node-${i + 1}`, cpu: cluster.nodeCpu, memory: cluster.nodeMemory, zone: `lab-zone-${String.fromCharCode(97 + i)}`,
+/**
+ * k3s-like node shapes for an environment: `count` nodes of `cpu`/`memory`, one zone each, with
+ * k3s's own reservation (lib/config/sizing.ts) held back from allocatable as on a real node.
+ */
+export function nodesFor(env: string, node: NodeShape): LabNode[] {
+  return Array.from({ length: node.count }, (_, i) => ({
+    name: `${env}-node-${i + 1}`, cpu: node.cpu, memory: node.memory, zone: `lab-zone-${String.fromCharCode(97 + i)}`, reserved: k3sReserved(node),
   }));
 }
 
@@ -201,8 +207,13 @@ export class LabCluster {
   /** k3s-like nodes, simulated by kwok; the not-ready taint added at creation is lifted once Ready. */
   private async createNodes(nodes: readonly LabNode[]): Promise<void> {
     const shape = (n: LabNode) => {
-      const allocatable = { cpu: n.cpu, memory: `${Math.floor((parseQuantity(n.memory) - EVICTION_RESERVE) / 2 ** 20)}Mi`, pods: '110', 'ephemeral-storage': '50Gi' };
-      return { capacity: { ...allocatable, memory: n.memory }, allocatable };
+      const reserved = n.reserved ?? { cpu: 0, memory: 0 };
+      const allocatable = {
+        cpu: `${Math.round((parseQuantity(n.cpu) - reserved.cpu) * 1000)}m`,
+        memory: `${Math.floor((parseQuantity(n.memory) - reserved.memory - EVICTION_RESERVE) / 2 ** 20)}Mi`,
+        pods: '110', 'ephemeral-storage': '50Gi',
+      };
+      return { capacity: { ...allocatable, cpu: n.cpu, memory: n.memory }, allocatable };
     };
     for (const n of nodes) {
       await this.must('POST', '/api/v1/nodes', {
@@ -227,7 +238,8 @@ export class LabCluster {
       for (const n of nodes) {
         const live = (await this.must('GET', `/api/v1/nodes/${n.name}`)).body;
         const want = shape(n);
-        const shaped = live.status?.allocatable?.cpu === want.allocatable.cpu && live.status?.allocatable?.memory === want.allocatable.memory;
+        const same = (key: 'cpu' | 'memory') => live.status?.allocatable?.[key] !== undefined && parseQuantity(live.status.allocatable[key]) === parseQuantity(want.allocatable[key]);
+        const shaped = same('cpu') && same('memory');
         const ready = live.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
         if (!shaped) await this.must('PATCH', `/api/v1/nodes/${n.name}/status`, { status: want }, 'application/merge-patch+json');
         done &&= shaped && ready;

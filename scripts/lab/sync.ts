@@ -145,31 +145,49 @@ async function createPlaceholders(lab: LabCluster, step: OrderedObject, nodes: n
   return made;
 }
 
-export interface NodeUsage {
+/** What the scheduler placed on one node: the summed requests of its pods against its allocatable. */
+export interface NodeRequests {
   readonly node: string;
   readonly pods: number;
-  /** Sums of the requests of the pods bound to the node, and its allocatable: cores and bytes. */
+  /** Cores and bytes. */
   readonly requested: { readonly cpu: number; readonly memory: number };
   readonly allocatable: { readonly cpu: number; readonly memory: number };
 }
 
-/** What the scheduler placed on each node: pods and the sum of their requests, against allocatable. */
-export async function nodeUsage(lab: LabCluster): Promise<NodeUsage[]> {
-  const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase));
-  return (await lab.list('/api/v1/nodes')).map((n) => {
+/**
+ * Per node, the requests of the pods bound to it (as the scheduler counts them: each container,
+ * or the largest init container when bigger) against the node's allocatable. `include` picks the
+ * pods (default: all that still hold their requests, i.e. not Succeeded or Failed).
+ */
+export async function nodeRequests(lab: LabCluster, include: (pod: any) => boolean = () => true): Promise<NodeRequests[]> {
+  const q = (v: string | undefined) => (v ? parseQuantity(v) : 0);
+  const sum = (cs: any[] | undefined, key: 'cpu' | 'memory') => (cs ?? []).reduce((n, c) => n + q(c.resources?.requests?.[key]), 0);
+  const maxOf = (cs: any[] | undefined, key: 'cpu' | 'memory') => Math.max(0, ...(cs ?? []).map((c) => q(c.resources?.requests?.[key])));
+  const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && include(p));
+  // kwok rewrites node status on every heartbeat: read it once every node shows its allocatable.
+  let nodes: any[] = [];
+  let missing: string[] = [];
+  await lab.waitFor('every node to report its allocatable', async () => {
+    nodes = await lab.list('/api/v1/nodes');
+    missing = nodes.filter((n) => !(n.status?.allocatable?.cpu && n.status.allocatable.memory)).map((n) => `${n.metadata.name}: ${JSON.stringify(n.status ?? {}).slice(0, 300)}`);
+    if (missing.length) throw new Error(missing.join('; '));
+    return true;
+  }, 30_000);
+  return nodes.map((n) => {
     const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
-    const sum = (key: 'cpu' | 'memory') => mine.reduce((total, p) => total + (p.spec.containers as any[]).reduce((t, c) => t + parseQuantity(c.resources?.requests?.[key] ?? '0'), 0), 0);
+    const requested = (key: 'cpu' | 'memory') => mine.reduce((t, p) => t + Math.max(sum(p.spec.containers, key), maxOf(p.spec.initContainers, key)), 0);
     return {
       node: n.metadata.name, pods: mine.length,
-      requested: { cpu: sum('cpu'), memory: sum('memory') },
-      allocatable: { cpu: parseQuantity(n.status.allocatable.cpu), memory: parseQuantity(n.status.allocatable.memory) },
+      requested: { cpu: requested('cpu'), memory: requested('memory') },
+      allocatable: { cpu: q(n.status.allocatable.cpu), memory: q(n.status.allocatable.memory) },
     };
   });
 }
 
-/** One line per node: pods, requested / allocatable CPU and memory with shares. */
-export function formatNodeUsage(usage: readonly NodeUsage[]): string[] {
+/** One line per node: "node: N pods, requested cpu / allocatable (x %), memory …". */
+export function formatNodeRequests(rows: readonly NodeRequests[]): string[] {
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)} %`;
-  return usage.map((u) => `  ${u.node.padEnd(14)} ${String(u.pods).padStart(3)} pods  cpu ${Math.round(u.requested.cpu * 1000)}m / ${Math.round(u.allocatable.cpu * 1000)}m (${pct(u.requested.cpu, u.allocatable.cpu)})  ` +
-    `memory ${Math.round(u.requested.memory / 2 ** 20)}Mi / ${Math.round(u.allocatable.memory / 2 ** 20)}Mi (${pct(u.requested.memory, u.allocatable.memory)})`);
+  return rows.map((r) =>
+    `${r.node}: ${r.pods} pods; CPU ${Math.round(r.requested.cpu * 1000)}m of ${Math.round(r.allocatable.cpu * 1000)}m allocatable (${pct(r.requested.cpu, r.allocatable.cpu)}), ` +
+      `memory ${Math.round(r.requested.memory / 2 ** 20)}Mi of ${Math.round(r.allocatable.memory / 2 ** 20)}Mi (${pct(r.requested.memory, r.allocatable.memory)})`);
 }

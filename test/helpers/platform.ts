@@ -3,8 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { referenceDir } from '../../lib/project';
-import { deepMerge, loadConfig, parseConfig } from '../../lib/config/load';
-import { DEFAULTS } from '../../lib/config/defaults';
+import { loadConfig, parseConfig, withDefaults } from '../../lib/config/load';
 import { PlatformConfig } from '../../lib/config/schema';
 import { Platform, PlatformOptions } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
@@ -15,7 +14,7 @@ import { renderPlatform } from '../../lib/synth';
  * invariants of test/user-environments.test.ts instead.
  */
 export const FIXTURE_ENVIRONMENTS_DIR = path.join(__dirname, '..', 'fixtures', 'environments');
-export const ENVIRONMENTS = ['dev', 'prod', 'ha'];
+export const ENVIRONMENTS = ['dev', 'prod', 'prod-8gb', 'ha'];
 
 /** A sample environment of the tests (test/fixtures/environments/<env>.yaml over the defaults). */
 export function loadFixture(env: string): PlatformConfig {
@@ -25,7 +24,7 @@ export function loadFixture(env: string): PlatformConfig {
 /** The config of a sample environment, or the defaults with `overrides` merged in. */
 export function configFor(env: string, overrides?: Record<string, unknown>): PlatformConfig {
   if (!overrides) return loadFixture(env);
-  return parseConfig({ ...deepMerge(DEFAULTS, overrides), name: env }, `test overrides for ${env}`);
+  return parseConfig({ ...withDefaults(overrides), name: env }, `test overrides for ${env}`);
 }
 
 export interface Synthesized {

@@ -123,7 +123,7 @@ export class PostgresCluster extends Construct {
       livenessProbe: { exec: pgIsReady, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
     };
     const podCount = 1 + config.postgres.replicas;
-    const affinity = antiAffinity(this.podLabels, podCount <= config.cluster.nodes && config.cluster.nodes > 1);
+    const affinity = antiAffinity(this.podLabels, podCount <= config.node.count && config.node.count > 1);
     const volumeClaimTemplates = [
       dataVolumeClaim(componentLabels('postgres', 'data'), config.postgres.storage.storageClass ?? config.storageClass, config.postgres.storage.size),
     ];
