@@ -98,6 +98,17 @@ const minio = z.strictObject({
   provisioning: z.strictObject({ resources: resources() }),
 });
 
+/** A Secret data key. */
+const secretKey = () => z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."');
+
+/** An env var name (C identifier, as shells and `$(VAR)` expansion read them). */
+const envName = () => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an env var name; fix: use letters, digits and "_", not starting with a digit');
+
+/** Plain env names that look like credentials; public build-time values (NEXT_PUBLIC_*, VITE_*) are exempt. */
+const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|ENCRYPTION_KEY|SIGNING_KEY|EVENT_KEY|_DSN$|^DSN$)/;
+const PUBLIC_PREFIX = /^(NEXT_PUBLIC_|VITE_)/;
+export const looksLikeCredential = (name: string): boolean => !PUBLIC_PREFIX.test(name) && CREDENTIAL_NAME.test(name);
+
 const app = z.strictObject({
   image: image(),
   /** `web` serves HTTP through the edge; `worker` does not. */
@@ -114,7 +125,31 @@ const app = z.strictObject({
   resources: resources(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).default({}),
+  /** Plain env: configuration and public values (NEXT_PUBLIC_*, VITE_*) only; credentials come from `secretEnv`. */
+  env: z.record(envName(), z.string()).default({}),
+  /**
+   * Env vars read from one key of a Secret in the app namespace, declared under `secrets.app`
+   * (sealed or existing): `STRIPE_SECRET_KEY: { secret: crm-secrets, key: stripe-secret-key }`.
+   */
+  secretEnv: z.record(envName(), z.strictObject({ secret: k8sName(), key: secretKey() })).default({}),
+  /** Whole Secrets of the app namespace as env (`envFrom`), each declared under `secrets.app`. */
+  envFromSecrets: z.array(k8sName()).default([]),
+  /**
+   * Liveness checks the process only, never a dependency: an HTTP path that answers while the
+   * database is down, or a command. @default a TCP check of `port` (or healthCommand for apps without HTTP)
+   */
+  liveness: z.strictObject({ path: httpPath().optional(), command: z.array(z.string()).min(1).optional() }).default({}),
+  /** Probe timing; readiness (healthPath, may check dependencies) and liveness share timeout and period. */
+  probes: z.strictObject({
+    timeoutSeconds: positiveInt('seconds', { max: 60, why: 'a probe that needs longer than a minute holds a kubelet worker' }).default(5),
+    periodSeconds: positiveInt('seconds', { max: 300, why: 'a failure must be noticed within minutes' }).default(30),
+    /** Consecutive liveness failures before a restart. */
+    failureThreshold: positiveInt('failures', { max: 20, why: 'more failures than that keep a hung pod for too long' }).default(3),
+    /** How long a boot may take before liveness starts (startup probe, every 5 s). */
+    startupSeconds: positiveInt('seconds', { max: 1800, why: 'a boot longer than 30 minutes is a hung pod' }).default(300),
+  }).default({ timeoutSeconds: 5, periodSeconds: 30, failureThreshold: 3, startupSeconds: 300 }),
+  /** Time from SIGTERM to SIGKILL after the pre-stop pause: a worker's queue drain must fit. @default 30 */
+  shutdownSeconds: positiveInt('seconds', { max: 3600, why: 'a drain longer than an hour blocks every rollout' }).default(30),
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** Run before every sync (Argo CD PreSync) against the primary. */
   migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
@@ -147,8 +182,6 @@ const backupTarget = z
     }
   });
 
-/** A Secret data key. */
-const secretKey = () => z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."');
 
 const backup = z.strictObject({
   /** IANA time zone of every backup schedule (CronJob timeZone). */
@@ -373,6 +406,12 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
     }
     if (app.kind === 'web' && app.hosts.length === 0) {
       issue([...at, 'hosts'], `is empty on a web app; fix: list at least one host or make the app kind "worker"`);
+    }
+    for (const name of Object.keys(app.env)) {
+      if (looksLikeCredential(name)) {
+        issue([...at, 'env', name], `looks like a credential, and plain env lands in git; fix: move it to apps.${app.name}.secretEnv.${name}: { secret: ${app.name}-secrets, key: ${name.toLowerCase().replace(/_/g, '-')} } and declare that Secret under secrets.app`);
+      }
+      if (app.secretEnv[name] !== undefined) issue([...at, 'env', name], `is also in apps.${app.name}.secretEnv; fix: keep one of them`);
     }
     app.hosts.forEach((host, h) => {
       const owner = hostOwner.get(host);
