@@ -11,11 +11,12 @@ import { GlitchTipChart } from './glitchtip';
 import { GlitchTip } from '../lib/constructs/glitchtip';
 import { BackupChart } from './backup';
 import { ROLES } from '../lib/constructs/postgres/config-files';
-import { ARGOCD_NAMESPACE, PlatformConfig } from '../lib/config/schema';
+import { ARGOCD_NAMESPACE, PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../lib/config/schema';
 import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
+import { addRolloutChecksums } from '../lib/gitops/rollout-checksums';
 import { appCharts } from '../lib/gitops/rendered';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
@@ -131,6 +132,11 @@ export class Platform {
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
     this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
+    const roleOf = new Map<string, SecretScope>(SECRET_SCOPES.map((scope) => [secretScopeNamespace(config, scope), scope]));
+    addRolloutChecksums(this.charts, (namespace, name) => {
+      const scope = roleOf.get(namespace);
+      return scope === undefined ? undefined : config.secrets[scope][name]?.encryptedData;
+    });
     assertSecretsDeclared(config, this.charts, this.declaredSecrets);
     this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts, addOns });
   }
