@@ -13,7 +13,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
     const objects = s.objects.filter((o) => o.chart === 'minio').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
     expect(objects).toEqual([
       'ConfigMap/minio-provision', 'Ingress/minio-api', 'Ingress/minio-console', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
-      'Service/minio', 'Service/minio-console', 'ServiceMonitor/minio', 'StatefulSet/minio',
+      'Service/minio', 'Service/minio-console', 'Service/minio-headless', 'ServiceMonitor/minio', 'StatefulSet/minio',
     ]);
     for (const o of s.objects.filter((x) => x.chart === 'minio')) expect(o.object.metadata.namespace).toBe(ns);
   });

@@ -18,7 +18,7 @@ import {
   renderProvisionScript,
 } from './minio-provisioning';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim } from './storage';
+import { dataVolumeClaim, governingService } from './storage';
 import { containerResources } from './resources';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
 import { AlertGroup } from './monitoring/alert-rules';
@@ -121,10 +121,11 @@ export class Minio extends Construct implements IDataService {
     this.podLabels = selector;
     const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
 
+    const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'api', port: API_PORT }, { name: 'console', port: CONSOLE_PORT }] });
     new KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name, namespace: ns, labels },
       spec: {
-        serviceName: name,
+        serviceName,
         replicas: 1,
         selector: { matchLabels: selector },
         template: {
