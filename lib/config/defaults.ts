@@ -77,8 +77,10 @@ export const DEFAULTS: Omit<PlatformConfigInput, 'name'> = {
   minio: {
     storage: { size: '50Gi' },
     resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '1Gi' } },
-    consoleHost: 'files.{domain}',
+    // The apps link public objects as https://files.{domain}/<bucket>/<key>; the console is admin-only.
+    consoleHost: 'minio.{domain}',
     apiHost: 's3.{domain}',
+    publicHost: 'files.{domain}',
     buckets: [
       { name: 'tour-images', access: 'public-download', versioning: false },
       { name: 'documents', access: 'private', versioning: true },

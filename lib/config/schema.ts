@@ -79,10 +79,12 @@ const minioBucket = z.strictObject({
 const minio = z.strictObject({
   storage,
   resources: resources(),
-  /** The web console (MINIO_BROWSER_REDIRECT_URL), served by the edge. */
+  /** The web console (MINIO_BROWSER_REDIRECT_URL): an admin UI on its own host (IP allow-list). */
   consoleHost: dnsName(),
-  /** The public S3 API host, for links to public-download objects. */
+  /** The S3 API for apps and presigned URLs (uploads and private downloads). */
   apiHost: dnsName(),
+  /** Public downloads: anonymous GETs of objects in public-download buckets only (S3_PUBLIC_URL). */
+  publicHost: dnsName(),
   buckets: z.array(minioBucket),
   /** One access key per app, limited by a policy to the buckets listed here. */
   appAccess: z
@@ -500,7 +502,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       }
     });
   });
-  (['consoleHost', 'apiHost'] as const).forEach((key) => {
+  (['consoleHost', 'apiHost', 'publicHost'] as const).forEach((key) => {
     const host = config.minio[key];
     const owner = hostOwner.get(host);
     if (owner !== undefined) issue(['minio', key], `is already served by ${owner}; fix: give MinIO its own host`);

@@ -39,8 +39,10 @@ export interface MinioProps {
   readonly storageClass: string;
   readonly resources: Resources;
   readonly provisioningResources: Resources;
-  /** Host of the web console, e.g. files.example.com (served over https by the edge). */
+  /** Host of the web console, e.g. minio.example.com (an admin UI, served over https by the edge). */
   readonly consoleHost: string;
+  /** Host of public downloads, e.g. files.example.com: the base of S3_PUBLIC_URL. */
+  readonly publicHost: string;
   /** Public host of the S3 API, e.g. s3.example.com. */
   readonly apiHost: string;
   readonly buckets: readonly BucketSpec[];
@@ -114,7 +116,7 @@ export class Minio extends Construct implements IDataService {
     this.serviceName = name;
     this.consoleServiceName = `${name}-console`;
     this.s3Endpoint = `http://${name}.${ns}.svc.cluster.local:${API_PORT}`;
-    this.publicUrl = `https://${props.apiHost}`;
+    this.publicUrl = `https://${props.publicHost}`;
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
