@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { DeclaredSecret, IDataService } from '../lib/constructs/data-service';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
-import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
+import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
+import { AppRoutes } from '../lib/constructs/edge/app-routes';
 import { AllowFlows, connect, FlowRule, namespacePeer, tcp } from '../lib/constructs/network-policy';
 import { MetricsEndpoint } from '../lib/constructs/service-monitor';
 import { NetworkPolicyPeer } from '../lib/k8s';
@@ -45,9 +46,10 @@ export class AppChart extends Chart {
       });
 
       if (app.kind === 'web' && workload.serviceName) {
-        new PublicIngress(this, `${app.name}-ingress`, {
-          name: app.name, namespace, hosts: app.hosts, paths: app.paths, serviceName: workload.serviceName, servicePort: workload.servicePort, edge: props.edge,
+        const routes = new AppRoutes(this, `${app.name}-ingress`, {
+          app, namespace, edgeConfig: config.edge, serviceName: workload.serviceName, servicePort: workload.servicePort, edge: props.edge,
         });
+        this.secrets.push(...routes.secrets);
       }
 
       const ingress: FlowRule[] = [];

@@ -117,7 +117,27 @@ const app = z.strictObject({
   kind: z.enum(['web', 'worker']),
   port: z.number().int().min(1).max(65535),
   hosts: z.array(dnsName()).default([]),
+  /** Path prefixes this app serves on its hosts; several apps may share a host with different prefixes (`/` and `/api`). */
   paths: z.array(httpPath()).default(['/']),
+  /** Remove the matched prefix before the request reaches the app (`/api/users` → `/users`). */
+  stripPrefix: z.boolean().default(false),
+  /**
+   * Basic auth on the app's routes, from a Secret of the app namespace whose key `users` holds
+   * bcrypt htpasswd lines (`htpasswd -nbB user pass`); declared under `secrets.app`. It covers the
+   * whole host: every app sharing the host must name the same Secret. Webhook paths skip it.
+   */
+  basicAuth: z.strictObject({ secret: k8sName() }).optional(),
+  /** Paths called by other services in bursts (Stripe, Clerk, Inngest): served without the rate limit (and basic auth); the app verifies their signatures. */
+  webhookPaths: z.array(httpPath()).default([]),
+  /** Security headers of this app's routes, over the edge defaults (edge.contentSecurityPolicy, ...). */
+  headers: z.strictObject({
+    contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"').optional(),
+    permissionsPolicy: z.string().min(1, 'must not be empty; fix: deny what the app does not use, like "camera=(), microphone=()"').optional(),
+    /** `DENY` (default) or `SAMEORIGIN` (the app frames its own pages). */
+    frameOptions: z.enum(['DENY', 'SAMEORIGIN']).optional(),
+  }).optional(),
+  /** Largest request body for this app's routes. @default edge.maxBodySize */
+  maxBodySize: quantity().optional(),
   healthPath: httpPath(),
   /** Exec probe instead of HTTP on healthPath (for workers without an HTTP server). */
   healthCommand: z.array(z.string()).min(1).optional(),
@@ -398,6 +418,8 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   });
 
   const hostOwner = new Map<string, string>();
+  const routeOwners = new Map<string, string>();
+  const hostAuth = new Map<string, { app: string; secret?: string }>();
   config.apps.forEach((app) => {
     const at = ['apps', app.name];
     if (app.replicas.min > app.replicas.max) {
@@ -415,13 +437,29 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       }
       if (app.secretEnv[name] !== undefined) issue([...at, 'env', name], `is also in apps.${app.name}.secretEnv; fix: keep one of them`);
     }
+    if (app.stripPrefix && app.paths.includes('/')) {
+      issue([...at, 'stripPrefix'], `is set, but apps.${app.name}.paths includes "/", which has no prefix to strip; fix: serve a prefix like /api or remove stripPrefix`, [[...at, 'paths']]);
+    }
     app.hosts.forEach((host, h) => {
       const owner = hostOwner.get(host);
-      if (owner !== undefined) {
+      if (owner !== undefined && !owner.startsWith('app "')) {
         issue([...at, 'hosts', h], `is already served by ${owner}; fix: give each host to exactly one app`);
-      } else {
+      } else if (owner === undefined) {
         hostOwner.set(host, `app "${app.name}"`);
       }
+      // Apps may share a host by path; a host+path pair belongs to one app.
+      for (const path of [...app.paths, ...app.webhookPaths]) {
+        const routeOwner = routeOwners.get(`${host}${path}`);
+        if (routeOwner !== undefined && routeOwner !== app.name) {
+          issue([...at, 'hosts', h], `with path ${path} is already served by app "${routeOwner}"; fix: give each host and path to exactly one app (another prefix, like /api)`);
+        }
+        routeOwners.set(`${host}${path}`, app.name);
+      }
+      const auth = hostAuth.get(host);
+      if (auth !== undefined && auth.secret !== app.basicAuth?.secret) {
+        issue([...at, 'basicAuth'], `differs from app "${auth.app}" on the shared host ${host} (${auth.secret ?? 'no basic auth'}); basic auth covers the whole host; fix: give both apps the same basicAuth (or none)`);
+      }
+      if (auth === undefined) hostAuth.set(host, { app: app.name, secret: app.basicAuth?.secret });
       if (!host.endsWith(`.${config.domain}`) && host !== config.domain && !config.extraHosts.includes(host)) {
         issue([...at, 'hosts', h], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
       }
