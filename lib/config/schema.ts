@@ -94,9 +94,11 @@ const minio = z.strictObject({
         buckets: z.array(z.string()).min(1, 'lists no bucket; fix: name at least one bucket or remove the app'),
         /** Buckets whose objects the app links to publicly; each must be public-download. */
         publicLinks: z.array(z.string()).default([]),
-      }),
+      }).nullable(),
     )
-    .default({}),
+    .default({})
+    // `<app>: null` removes a default entry (with the app).
+    .transform((access) => Object.fromEntries(Object.entries(access).filter((e): e is [string, NonNullable<typeof e[1]>] => e[1] !== null))),
   provisioning: z.strictObject({ resources: resources() }),
 });
 
@@ -371,10 +373,10 @@ export const platformConfigSchema = z
     edge,
     redis,
     minio,
-    /** Apps keyed by name, so that an environment file can change one field of one app. */
+    /** Apps keyed by name, so that an environment file can change one field of one app; `<name>: null` removes a default app. */
     apps: z
-      .record(k8sName(), app)
-      .transform((apps) => Object.entries(apps).map(([name, value]) => ({ name, ...value }))),
+      .record(k8sName(), app.nullable())
+      .transform((apps) => Object.entries(apps).flatMap(([name, value]) => (value === null ? [] : [{ name, ...value }]))),
     backup,
     /** Alert thresholds (warning/critical) of the PrometheusRules; see lib/config/alerts.ts. */
     alerts: alertsSchema,
@@ -436,6 +438,9 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
         issue([...at, 'env', name], `looks like a credential, and plain env lands in git; fix: move it to apps.${app.name}.secretEnv.${name}: { secret: ${app.name}-secrets, key: ${name.toLowerCase().replace(/_/g, '-')} } and declare that Secret under secrets.app`);
       }
       if (app.secretEnv[name] !== undefined) issue([...at, 'env', name], `is also in apps.${app.name}.secretEnv; fix: keep one of them`);
+    }
+    if (app.kind === 'web' && app.paths.length === 0 && app.webhookPaths.length === 0) {
+      issue([...at, 'paths'], `is empty and apps.${app.name}.webhookPaths too, so the web app serves nothing; fix: list a path like / (or make the app a worker)`);
     }
     if (app.stripPrefix && app.paths.includes('/')) {
       issue([...at, 'stripPrefix'], `is set, but apps.${app.name}.paths includes "/", which has no prefix to strip; fix: serve a prefix like /api or remove stripPrefix`, [[...at, 'paths']]);

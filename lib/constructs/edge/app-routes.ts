@@ -50,13 +50,14 @@ export class AppRoutes extends Construct {
       if (strip) out.push(strip);
       return out;
     };
-    const main = new PublicIngress(this, 'Ingress', {
+    // An app may serve webhooks only (an Inngest worker): then the webhook route has its own certificate.
+    const main = app.paths.length === 0 ? undefined : new PublicIngress(this, 'Ingress', {
       name: app.name, namespace, hosts: app.hosts, paths: app.paths,
       serviceName: props.serviceName, servicePort: props.servicePort, edge: withMiddlewares(props.edge, namespace, chain(false)),
     });
     if (app.webhookPaths.length > 0) {
       new PublicIngress(this, 'WebhookIngress', {
-        name: `${app.name}-webhooks`, namespace, hosts: app.hosts, paths: app.webhookPaths, reuseTlsSecret: main.tlsSecretName,
+        name: `${app.name}-webhooks`, namespace, hosts: app.hosts, paths: app.webhookPaths, reuseTlsSecret: main?.tlsSecretName,
         serviceName: props.serviceName, servicePort: props.servicePort, edge: withMiddlewares(props.edge, namespace, chain(true)),
       });
     }
