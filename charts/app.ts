@@ -16,6 +16,8 @@ export interface AppChartProps {
   readonly services: readonly IDataService[];
   /** Ingress class, issuer and middlewares from the edge chart, for web apps. */
   readonly edge: EdgeAttachment;
+  /** Dumps the database before an app's migration (Backups.preMigrationDump). @default no dump */
+  readonly backups?: { preMigrationDump(scope: Construct, id: string, props: { app: string; annotations: Record<string, string> }): unknown };
 }
 
 const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
@@ -64,6 +66,13 @@ export class AppChart extends Chart {
       });
       // Data services admit the whole app namespace: one rule for every app.
       for (const port of bindings.flatMap((b) => b.connectTo)) connect({ policy, podLabels: {} }, port, [port.port]);
+      if (app.migration?.dumpFirst && props.backups) {
+        // Before the migration (wave 0) and its ServiceAccount (wave -1): a failed dump stops the sync.
+        props.backups.preMigrationDump(this, `${app.name}-pre-migration-dump`, {
+          app: app.name,
+          annotations: { 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation', 'argocd.argoproj.io/sync-wave': '-2' },
+        });
+      }
       if (app.migration) {
         const migration = new AllowFlows(this, `${app.name}-migration-flows`, {
           name: `${app.name}-migrate`,

@@ -113,7 +113,7 @@ export class Platform {
         buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
       },
     });
-    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public') });
+    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public'), backups: this.backup.backups });
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
       addOns,

@@ -176,7 +176,11 @@ const app = z.strictObject({
   shutdownSeconds: positiveInt('seconds', { max: 3600, why: 'a drain longer than an hour blocks every rollout' }).default(30),
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** Run before every sync (Argo CD PreSync) against the primary. */
-  migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+  migration: z.strictObject({
+    command: z.array(z.string()).min(1),
+    /** Dump the database to the backup bucket before the migration runs (a PreSync hook before it). */
+    dumpFirst: z.boolean().default(true),
+  }).optional(),
   /** Report errors to the platform's GlitchTip: the app gets SENTRY_DSN (README, "Error tracking"). */
   sentry: z.boolean().default(false),
 });
