@@ -135,6 +135,8 @@ describe('GIVEN Akount (4 vCPU / 8 GB assumed)', () => {
     expect(spec.containers[0].livenessProbe.exec.command).toEqual(['node', 'dist/alive.js']);
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(120);
     expect(x.get('Job', 'api-migrate').spec.template.spec.containers[0].command).toEqual(['npx', 'prisma', 'migrate', 'deploy']);
+    // The dump before `prisma migrate deploy` (a PreSync hook of an earlier wave).
+    expect(x.all.filter((o) => o.kind === 'Job' && o.metadata.name === 'api-pre-migration-dump').map((o) => o.metadata.annotations['argocd.argoproj.io/hook'])).toEqual(['PreSync']);
     for (const name of ['CLERK_SECRET_KEY', 'CLERK_WEBHOOK_SECRET', 'SENTRY_DSN']) expect(secretKeyRef(x.container('api'), name)?.name).toBe('akount');
     expect(secretKeyRef(x.container('worker'), 'MISTRAL_API_KEY')?.name).toBe('akount');
     expect(x.container('api').env).toContainEqual({ name: 'CORS_ORIGINS', value: `https://app.${x.d}` });
