@@ -5,6 +5,7 @@ import { DeclaredSecret, IDataService } from '../lib/constructs/data-service';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { AppRoutes } from '../lib/constructs/edge/app-routes';
+import { SmokeTest, SmokeTestProps, smokeChecks } from '../lib/constructs/app/smoke-test';
 import { AllowFlows, connect, FlowRule, namespacePeer, tcp } from '../lib/constructs/network-policy';
 import { MetricsEndpoint } from '../lib/constructs/service-monitor';
 import { NetworkPolicyPeer } from '../lib/k8s';
@@ -18,6 +19,8 @@ export interface AppChartProps {
   readonly edge: EdgeAttachment;
   /** Dumps the database before an app's migration (Backups.preMigrationDump). @default no dump */
   readonly backups?: { preMigrationDump(scope: Construct, id: string, props: { app: string; annotations: Record<string, string> }): unknown };
+  /** Runs the PostSync smoke test of the public routes through this edge. @default no smoke test */
+  readonly smoke?: Pick<SmokeTestProps, 'edge' | 'image' | 'insecure'>;
 }
 
 const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
@@ -90,6 +93,11 @@ export class AppChart extends Chart {
       }
       return workload;
     });
+
+    const checks = config.apps.flatMap(smokeChecks);
+    if (props.smoke && checks.length > 0) {
+      new SmokeTest(this, 'smoke-test', { name: 'smoke-test', namespace, checks, ...props.smoke });
+    }
   }
 }
 

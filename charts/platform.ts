@@ -23,6 +23,8 @@ import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
 import { HelmAddOn } from '../lib/addons/addon';
 import { ADD_ONS } from '../lib/addons/registry';
+import { IMAGES } from '../lib/config/versions';
+import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { assertKnownAddOnIds } from '../lib/addons/inline';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
@@ -113,7 +115,17 @@ export class Platform {
         buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
       },
     });
-    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public'), backups: this.backup.backups });
+    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public'), backups: this.backup.backups,
+      smoke: {
+        image: config.images.curl ?? IMAGES.curl,
+        // Staging and self-signed certificates are not publicly trusted; the route, not the CA, is under test then.
+        insecure: config.edge.issuer !== 'letsencrypt-prod',
+        edge: {
+          namespace: config.namespaces.edge, serviceHost: `traefik.${config.namespaces.edge}.svc.cluster.local`, servicePort: 443,
+          podLabels: { ...this.edge.traefikPodLabels }, podPort: TRAEFIK_PORTS.websecure,
+        },
+      },
+    });
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
       addOns,

@@ -138,6 +138,8 @@ const app = z.strictObject({
     /** `DENY` (default) or `SAMEORIGIN` (the app frames its own pages). */
     frameOptions: z.enum(['DENY', 'SAMEORIGIN']).optional(),
   }).optional(),
+  /** A route that must answer 401 without credentials; the PostSync smoke test checks it on every host. @default none */
+  protectedPath: httpPath().optional(),
   /** Largest request body for this app's routes. @default edge.maxBodySize */
   maxBodySize: quantity().optional(),
   healthPath: httpPath(),
