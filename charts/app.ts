@@ -3,7 +3,9 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { DeclaredSecret, IDataService } from '../lib/constructs/data-service';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
-import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
+import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
+import { AppRoutes } from '../lib/constructs/edge/app-routes';
+import { SmokeTest, SmokeTestProps, smokeChecks } from '../lib/constructs/app/smoke-test';
 import { AllowFlows, connect, FlowRule, namespacePeer, tcp } from '../lib/constructs/network-policy';
 import { MetricsEndpoint } from '../lib/constructs/service-monitor';
 import { NetworkPolicyPeer } from '../lib/k8s';
@@ -15,6 +17,10 @@ export interface AppChartProps {
   readonly services: readonly IDataService[];
   /** Ingress class, issuer and middlewares from the edge chart, for web apps. */
   readonly edge: EdgeAttachment;
+  /** Dumps the database before an app's migration (Backups.preMigrationDump). @default no dump */
+  readonly backups?: { preMigrationDump(scope: Construct, id: string, props: { app: string; annotations: Record<string, string> }): unknown };
+  /** Runs the PostSync smoke test of the public routes through this edge. @default no smoke test */
+  readonly smoke?: Pick<SmokeTestProps, 'edge' | 'image' | 'insecure'>;
 }
 
 const PRIVATE_V4 = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8'];
@@ -45,9 +51,10 @@ export class AppChart extends Chart {
       });
 
       if (app.kind === 'web' && workload.serviceName) {
-        new PublicIngress(this, `${app.name}-ingress`, {
-          name: app.name, namespace, hosts: app.hosts, paths: app.paths, serviceName: workload.serviceName, servicePort: workload.servicePort, edge: props.edge,
+        const routes = new AppRoutes(this, `${app.name}-ingress`, {
+          app, namespace, edgeConfig: config.edge, serviceName: workload.serviceName, servicePort: workload.servicePort, edge: props.edge,
         });
+        this.secrets.push(...routes.secrets);
       }
 
       const ingress: FlowRule[] = [];
@@ -62,6 +69,13 @@ export class AppChart extends Chart {
       });
       // Data services admit the whole app namespace: one rule for every app.
       for (const port of bindings.flatMap((b) => b.connectTo)) connect({ policy, podLabels: {} }, port, [port.port]);
+      if (app.migration?.dumpFirst && props.backups) {
+        // Before the migration (wave 0) and its ServiceAccount (wave -1): a failed dump stops the sync.
+        props.backups.preMigrationDump(this, `${app.name}-pre-migration-dump`, {
+          app: app.name,
+          annotations: { 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation', 'argocd.argoproj.io/sync-wave': '-2' },
+        });
+      }
       if (app.migration) {
         const migration = new AllowFlows(this, `${app.name}-migration-flows`, {
           name: `${app.name}-migrate`,
@@ -79,6 +93,11 @@ export class AppChart extends Chart {
       }
       return workload;
     });
+
+    const checks = config.apps.flatMap(smokeChecks);
+    if (props.smoke && checks.length > 0) {
+      new SmokeTest(this, 'smoke-test', { name: 'smoke-test', namespace, checks, ...props.smoke });
+    }
   }
 }
 

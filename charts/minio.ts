@@ -43,6 +43,7 @@ export class MinioChart extends Chart {
       provisioningResources: m.provisioning.resources,
       consoleHost: m.consoleHost,
       apiHost: m.apiHost,
+      publicHost: m.publicHost,
       buckets: m.buckets,
       appAccess: Object.entries(m.appAccess).map(([app, access]) => ({ app, buckets: access.buckets })),
     });
@@ -57,6 +58,15 @@ export class MinioChart extends Chart {
         name: 'minio-api', namespace: config.namespaces.data, hosts: [m.apiHost],
         serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge.public,
       });
+      // Public downloads: only the paths of public-download buckets reach MinIO on this host, and
+      // their bucket policy allows anonymous GetObject only (no listing, no writes).
+      const publicBuckets = m.buckets.filter((b) => b.access === 'public-download');
+      if (publicBuckets.length > 0) {
+        new PublicIngress(this, 'public-ingress', {
+          name: 'minio-public', namespace: config.namespaces.data, hosts: [m.publicHost], paths: publicBuckets.map((b) => `/${b.name}/`),
+          serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge.public,
+        });
+      }
     }
   }
 }

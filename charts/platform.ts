@@ -11,17 +11,20 @@ import { GlitchTipChart } from './glitchtip';
 import { GlitchTip } from '../lib/constructs/glitchtip';
 import { BackupChart } from './backup';
 import { ROLES } from '../lib/constructs/postgres/config-files';
-import { ARGOCD_NAMESPACE, PlatformConfig } from '../lib/config/schema';
+import { ARGOCD_NAMESPACE, PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../lib/config/schema';
 import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
 import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
+import { addRolloutChecksums } from '../lib/gitops/rollout-checksums';
 import { appCharts } from '../lib/gitops/rendered';
 import { Minio } from '../lib/constructs/minio';
 import { Redis } from '../lib/constructs/redis';
 import { IDataService } from '../lib/constructs/data-service';
 import { HelmAddOn } from '../lib/addons/addon';
 import { ADD_ONS } from '../lib/addons/registry';
+import { IMAGES } from '../lib/config/versions';
+import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { assertKnownAddOnIds } from '../lib/addons/inline';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
@@ -112,7 +115,17 @@ export class Platform {
         buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
       },
     });
-    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public') });
+    this.apps = new AppChart(this.app, 'app', { config, services: this.services, edge: this.edge.attachment('app', 'public'), backups: this.backup.backups,
+      smoke: {
+        image: config.images.curl ?? IMAGES.curl,
+        // Staging and self-signed certificates are not publicly trusted; the route, not the CA, is under test then.
+        insecure: config.edge.issuer !== 'letsencrypt-prod',
+        edge: {
+          namespace: config.namespaces.edge, serviceHost: `traefik.${config.namespaces.edge}.svc.cluster.local`, servicePort: 443,
+          podLabels: { ...this.edge.traefikPodLabels }, podPort: TRAEFIK_PORTS.websecure,
+        },
+      },
+    });
 
     this.monitoring = new MonitoringChart(this.app, 'monitoring', {
       addOns,
@@ -134,6 +147,11 @@ export class Platform {
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
     this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
+    const roleOf = new Map<string, SecretScope>(SECRET_SCOPES.map((scope) => [secretScopeNamespace(config, scope), scope]));
+    addRolloutChecksums(this.charts, (namespace, name) => {
+      const scope = roleOf.get(namespace);
+      return scope === undefined ? undefined : config.secrets[scope][name]?.encryptedData;
+    });
     assertSecretsDeclared(config, this.charts, this.declaredSecrets);
     this.argocd = new ArgoCdChart(this.app, 'argocd', { config, charts: this.charts, addOns });
   }

@@ -30,11 +30,13 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
     }
   });
 
-  test('THEN probes hit the health path, shutdown is graceful, and pods are restricted with a read-only root', () => {
+  test('THEN readiness hits the health path, liveness does not, shutdown is graceful, and pods are restricted with a read-only root', () => {
     for (const app of s.config.apps) {
       const spec = one(s, 'Deployment', app.name).spec.template.spec;
       const c = spec.containers[0];
-      for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) expect(probe.httpGet).toEqual({ path: app.healthPath, port: app.port, scheme: 'HTTP' });
+      expect(c.readinessProbe.httpGet).toEqual({ path: app.healthPath, port: app.port, scheme: 'HTTP' });
+      // Liveness never checks the dependencies that the health path checks (issue 16).
+      for (const probe of [c.livenessProbe, c.startupProbe]) expect(probe.httpGet?.path).not.toBe(app.healthPath);
       expect(c.lifecycle.preStop.exec.command[0]).toBe('sleep');
       expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(Number(c.lifecycle.preStop.exec.command[1]));
       expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } });

@@ -70,7 +70,7 @@ describe('GIVEN MinIO alone in a chart, granting the app one bucket', () => {
     namespace: 'store', edgeNamespace: 'edge', monitoringNamespace: 'mon', image: 'minio:1', clientImage: 'mc:1', storageSize: '1Gi', storageClass: 'local',
     resources: { requests: { cpu: '10m', memory: '256Mi' }, limits: { memory: '512Mi' } },
     provisioningResources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '32Mi' } },
-    consoleHost: 'files.example.com', apiHost: 's3.example.com',
+    consoleHost: 'minio.example.com', apiHost: 's3.example.com', publicHost: 'files.example.com',
     buckets: [{ name: 'media', access: 'private', versioning: false }], appAccess: [{ app: 'shop', buckets: ['media'] }],
   }));
 

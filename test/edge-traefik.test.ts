@@ -40,7 +40,7 @@ describe('GIVEN the translation to the file provider', () => {
       const crdRefs = ing.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares'].split(',');
       const router = routersOf([ing], 'b')[`${ing.metadata.namespace}-${ing.metadata.name}-0`];
       expect(router.middlewares).toEqual(crdRefs.map(fileRef));
-      expect(router.rule).toBe(`Host(\`${ing.spec.rules[0].host}\`) && PathPrefix(\`/\`)`);
+      expect(router.rule).toBe(`Host(\`${ing.spec.rules[0].host}\`) && PathPrefix(\`${ing.spec.rules[0].http.paths[0].path}\`)`);
       for (const ref of router.middlewares) expect(middlewaresOf(onDisk)).toHaveProperty(ref.replace(/@file$/, ''));
     }
   });

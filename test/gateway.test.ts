@@ -29,7 +29,7 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
     const served = appRoutes.flatMap((r) => r.spec.hostnames).sort();
     const declared = [
       ...s.config.apps.filter((a) => a.kind === 'web').flatMap((a) => a.hosts),
-      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.host] : []),
+      s.config.minio.consoleHost, s.config.minio.apiHost, s.config.minio.publicHost, s.config.monitoring.grafana.host, s.config.monitoring.statusPage.host, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.host] : []),
     ].sort();
     expect(served).toEqual(declared);
   });

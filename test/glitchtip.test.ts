@@ -26,7 +26,7 @@ describe('GIVEN prod, where the apps crm and web use Sentry', () => {
   test.each(KUBERNETES_VERSIONS)('THEN its objects, in their own chart folder, validate strictly (Kubernetes %s)', (version) => {
     const catalog = loadCatalog(referenceDir(), version);
     const objects = s.objects.filter((o) => o.chart === 'glitchtip').map((o) => o.object);
-    expect(objects.map((o) => o.kind).sort()).toEqual(['Ingress', 'NetworkPolicy', 'NetworkPolicy', 'Service', 'StatefulSet']);
+    expect(objects.map((o) => o.kind).sort()).toEqual(['Ingress', 'NetworkPolicy', 'NetworkPolicy', 'Service', 'Service', 'StatefulSet']);
     expect(objects.flatMap((o) => validateObject(catalog, o))).toEqual([]);
   });
 

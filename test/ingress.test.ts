@@ -19,6 +19,19 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are ins
     expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
   });
 
+  test('THEN files.<domain> serves public downloads (the public-download buckets\' paths only, no allow-list), the console has its own admin host, and apps link there', () => {
+    const files = find(s, 'Ingress', 'minio-public')[0];
+    expect(files.spec.rules.map((r: any) => r.host)).toEqual([`files.${s.config.domain}`]);
+    const publicBuckets = s.config.minio.buckets.filter((b) => b.access === 'public-download').map((b) => `/${b.name}/`);
+    expect(publicBuckets.length).toBeGreaterThan(0);
+    expect(files.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual(publicBuckets);
+    expect(files.spec.rules[0].http.paths.every((p: any) => p.backend.service.name === 'minio' && p.backend.service.port.number === 9000)).toBe(true);
+    expect(files.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
+    expect(s.config.minio.consoleHost).not.toBe(`files.${s.config.domain}`);
+    const env = find(s, 'Deployment', 'web')[0].spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'S3_PUBLIC_URL', value: `https://files.${s.config.domain}` });
+  });
+
   test('THEN every backend resolves to a Service and port that exist in the same namespace (ours, or rendered by a Helm release there)', () => {
     const services = servicesWithHelm(s);
     for (const ingress of ingresses) {

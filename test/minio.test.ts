@@ -12,8 +12,8 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
   test('THEN the minio folder holds the server, its Services and Ingresses, monitoring, policies and the provisioning Job', () => {
     const objects = s.objects.filter((o) => o.chart === 'minio').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
     expect(objects).toEqual([
-      'ConfigMap/minio-provision', 'Ingress/minio-api', 'Ingress/minio-console', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
-      'Service/minio', 'Service/minio-console', 'ServiceMonitor/minio', 'StatefulSet/minio',
+      'ConfigMap/minio-provision', 'Ingress/minio-api', 'Ingress/minio-console', 'Ingress/minio-public', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
+      'Service/minio', 'Service/minio-console', 'Service/minio-headless', 'ServiceMonitor/minio', 'StatefulSet/minio',
     ]);
     for (const o of s.objects.filter((x) => x.chart === 'minio')) expect(o.object.metadata.namespace).toBe(ns);
   });
@@ -28,7 +28,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
   test('THEN root credentials come from a Secret and the console URL from config', () => {
     expect(envVar('MINIO_ROOT_USER').valueFrom.secretKeyRef).toEqual({ name: 'minio-root', key: 'root-user' });
     expect(envVar('MINIO_ROOT_PASSWORD').valueFrom.secretKeyRef).toEqual({ name: 'minio-root', key: 'root-password' });
-    expect(envVar('MINIO_BROWSER_REDIRECT_URL').value).toBe(`https://files.${s.config.domain}`);
+    expect(envVar('MINIO_BROWSER_REDIRECT_URL').value).toBe(`https://minio.${s.config.domain}`);
     expect(envVar('MINIO_PROMETHEUS_AUTH_TYPE').value).toBe('public');
     expect(find(s, 'Secret')).toEqual([]);
   });
@@ -91,7 +91,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
     expect(m.s3Endpoint).toBe(`http://minio.${ns}.svc.cluster.local:9000`);
     expect(m.bucketNames).toEqual(['tour-images', 'documents']);
     expect(m.appSecretName('crm')).toBe('minio-app-crm');
-    expect(m.publicBucketUrl('tour-images')).toBe(`https://s3.${s.config.domain}/tour-images`);
+    expect(m.publicBucketUrl('tour-images')).toBe(`https://files.${s.config.domain}/tour-images`);
     expect(() => m.publicBucketUrl('documents')).toThrow(/not public-download/);
     expect(() => m.appSecretName('worker')).toThrow(/grants no access/);
   });

@@ -75,6 +75,8 @@ const ALLOWED = new Set([
   'pg-backup-business-hours → postgres-primary:5432', 'pg-backup-business-hours → postgres-replica:5432',
   'pg-restore → postgres-primary:5432', 'pg-restore → postgres-replica:5432',
   'db-backup-glitchtip → postgres-primary:5432', 'db-backup-glitchtip → postgres-replica:5432',
+  // The dump before crm's migration (a PreSync hook in the backup namespace, like the scheduled dumps).
+  'crm-pre-migration-dump → postgres-primary:5432', 'crm-pre-migration-dump → postgres-replica:5432',
   'crm-migrate → postgres-primary:5432',
   'prometheus → postgres-primary:9187',
   'crm → pgbouncer:6432', 'web → pgbouncer:6432', 'worker → pgbouncer:6432', 'crm-migrate → pgbouncer:6432',

@@ -9,7 +9,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
 
   test('THEN the redis folder holds the StatefulSet, Service, ConfigMap, ServiceMonitor and NetworkPolicy in the data namespace', () => {
     const objects = s.objects.filter((o) => o.chart === 'redis').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
-    expect(objects).toEqual(['ConfigMap/redis-config', 'NetworkPolicy/redis', 'Service/redis', 'ServiceMonitor/redis', 'StatefulSet/redis']);
+    expect(objects).toEqual(['ConfigMap/redis-config', 'NetworkPolicy/redis', 'Service/redis', 'Service/redis-headless', 'ServiceMonitor/redis', 'StatefulSet/redis']);
     for (const o of s.objects.filter((x) => x.chart === 'redis')) expect(o.object.metadata.namespace).toBe(ns);
   });
 

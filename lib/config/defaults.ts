@@ -70,8 +70,10 @@ const BASE = {
   },
   minio: {
     storage: { size: '50Gi' },
-    consoleHost: 'files.{domain}',
+    // The apps link public objects as https://files.{domain}/<bucket>/<key>; the console is admin-only.
+    consoleHost: 'minio.{domain}',
     apiHost: 's3.{domain}',
+    publicHost: 'files.{domain}',
     buckets: [
       { name: 'tour-images', access: 'public-download', versioning: false },
       { name: 'documents', access: 'private', versioning: true },

@@ -86,10 +86,12 @@ const minioBucket = z.strictObject({
 const minio = z.strictObject({
   storage,
   resources: resources(),
-  /** The web console (MINIO_BROWSER_REDIRECT_URL), served by the edge. */
+  /** The web console (MINIO_BROWSER_REDIRECT_URL): an admin UI on its own host (IP allow-list). */
   consoleHost: dnsName(),
-  /** The public S3 API host, for links to public-download objects. */
+  /** The S3 API for apps and presigned URLs (uploads and private downloads). */
   apiHost: dnsName(),
+  /** Public downloads: anonymous GETs of objects in public-download buckets only (S3_PUBLIC_URL). */
+  publicHost: dnsName(),
   buckets: z.array(minioBucket),
   /** One access key per app, limited by a policy to the buckets listed here. */
   appAccess: z
@@ -99,11 +101,24 @@ const minio = z.strictObject({
         buckets: z.array(z.string()).min(1, 'lists no bucket; fix: name at least one bucket or remove the app'),
         /** Buckets whose objects the app links to publicly; each must be public-download. */
         publicLinks: z.array(z.string()).default([]),
-      }),
+      }).nullable(),
     )
-    .default({}),
+    .default({})
+    // `<app>: null` removes a default entry (with the app).
+    .transform((access) => Object.fromEntries(Object.entries(access).filter((e): e is [string, NonNullable<typeof e[1]>] => e[1] !== null))),
   provisioning: z.strictObject({ resources: resources() }),
 });
+
+/** A Secret data key. */
+const secretKey = () => z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."');
+
+/** An env var name (C identifier, as shells and `$(VAR)` expansion read them). */
+const envName = () => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'is not an env var name; fix: use letters, digits and "_", not starting with a digit');
+
+/** Plain env names that look like credentials; public build-time values (NEXT_PUBLIC_*, VITE_*) are exempt. */
+const CREDENTIAL_NAME = /(SECRET|PASSWORD|PASSWD|TOKEN|API_KEY|PRIVATE_KEY|ENCRYPTION_KEY|SIGNING_KEY|EVENT_KEY|_DSN$|^DSN$)/;
+const PUBLIC_PREFIX = /^(NEXT_PUBLIC_|VITE_)/;
+export const looksLikeCredential = (name: string): boolean => !PUBLIC_PREFIX.test(name) && CREDENTIAL_NAME.test(name);
 
 const app = z.strictObject({
   image: image(),
@@ -111,7 +126,29 @@ const app = z.strictObject({
   kind: z.enum(['web', 'worker']),
   port: z.number().int().min(1).max(65535),
   hosts: z.array(dnsName()).default([]),
+  /** Path prefixes this app serves on its hosts; several apps may share a host with different prefixes (`/` and `/api`). */
   paths: z.array(httpPath()).default(['/']),
+  /** Remove the matched prefix before the request reaches the app (`/api/users` → `/users`). */
+  stripPrefix: z.boolean().default(false),
+  /**
+   * Basic auth on the app's routes, from a Secret of the app namespace whose key `users` holds
+   * bcrypt htpasswd lines (`htpasswd -nbB user pass`); declared under `secrets.app`. It covers the
+   * whole host: every app sharing the host must name the same Secret. Webhook paths skip it.
+   */
+  basicAuth: z.strictObject({ secret: k8sName() }).optional(),
+  /** Paths called by other services in bursts (Stripe, Clerk, Inngest): served without the rate limit (and basic auth); the app verifies their signatures. */
+  webhookPaths: z.array(httpPath()).default([]),
+  /** Security headers of this app's routes, over the edge defaults (edge.contentSecurityPolicy, ...). */
+  headers: z.strictObject({
+    contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"').optional(),
+    permissionsPolicy: z.string().min(1, 'must not be empty; fix: deny what the app does not use, like "camera=(), microphone=()"').optional(),
+    /** `DENY` (default) or `SAMEORIGIN` (the app frames its own pages). */
+    frameOptions: z.enum(['DENY', 'SAMEORIGIN']).optional(),
+  }).optional(),
+  /** A route that must answer 401 without credentials; the PostSync smoke test checks it on every host. @default none */
+  protectedPath: httpPath().optional(),
+  /** Largest request body for this app's routes. @default edge.maxBodySize */
+  maxBodySize: quantity().optional(),
   healthPath: httpPath(),
   /** Exec probe instead of HTTP on healthPath (for workers without an HTTP server). */
   healthCommand: z.array(z.string()).min(1).optional(),
@@ -121,10 +158,38 @@ const app = z.strictObject({
   resources: resources(),
   command: z.array(z.string()).optional(),
   args: z.array(z.string()).optional(),
-  env: z.record(z.string(), z.string()).default({}),
+  /** Plain env: configuration and public values (NEXT_PUBLIC_*, VITE_*) only; credentials come from `secretEnv`. */
+  env: z.record(envName(), z.string()).default({}),
+  /**
+   * Env vars read from one key of a Secret in the app namespace, declared under `secrets.app`
+   * (sealed or existing): `STRIPE_SECRET_KEY: { secret: crm-secrets, key: stripe-secret-key }`.
+   */
+  secretEnv: z.record(envName(), z.strictObject({ secret: k8sName(), key: secretKey() })).default({}),
+  /** Whole Secrets of the app namespace as env (`envFrom`), each declared under `secrets.app`. */
+  envFromSecrets: z.array(k8sName()).default([]),
+  /**
+   * Liveness checks the process only, never a dependency: an HTTP path that answers while the
+   * database is down, or a command. @default a TCP check of `port` (or healthCommand for apps without HTTP)
+   */
+  liveness: z.strictObject({ path: httpPath().optional(), command: z.array(z.string()).min(1).optional() }).default({}),
+  /** Probe timing; readiness (healthPath, may check dependencies) and liveness share timeout and period. */
+  probes: z.strictObject({
+    timeoutSeconds: positiveInt('seconds', { max: 60, why: 'a probe that needs longer than a minute holds a kubelet worker' }).default(5),
+    periodSeconds: positiveInt('seconds', { max: 300, why: 'a failure must be noticed within minutes' }).default(30),
+    /** Consecutive liveness failures before a restart. */
+    failureThreshold: positiveInt('failures', { max: 20, why: 'more failures than that keep a hung pod for too long' }).default(3),
+    /** How long a boot may take before liveness starts (startup probe, every 5 s). */
+    startupSeconds: positiveInt('seconds', { max: 1800, why: 'a boot longer than 30 minutes is a hung pod' }).default(300),
+  }).default({ timeoutSeconds: 5, periodSeconds: 30, failureThreshold: 3, startupSeconds: 300 }),
+  /** Time from SIGTERM to SIGKILL after the pre-stop pause: a worker's queue drain must fit. @default 30 */
+  shutdownSeconds: positiveInt('seconds', { max: 3600, why: 'a drain longer than an hour blocks every rollout' }).default(30),
   metricsPort: z.number().int().min(1).max(65535).optional(),
   /** Run before every sync (Argo CD PreSync) against the primary. */
-  migration: z.strictObject({ command: z.array(z.string()).min(1) }).optional(),
+  migration: z.strictObject({
+    command: z.array(z.string()).min(1),
+    /** Dump the database to the backup bucket before the migration runs (a PreSync hook before it). */
+    dumpFirst: z.boolean().default(true),
+  }).optional(),
   /** Report errors to the platform's GlitchTip: the app gets SENTRY_DSN (README, "Error tracking"). */
   sentry: z.boolean().default(false),
 });
@@ -154,8 +219,6 @@ const backupTarget = z
     }
   });
 
-/** A Secret data key. */
-const secretKey = () => z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."');
 
 const backup = z.strictObject({
   /** IANA time zone of every backup schedule (CronJob timeZone). */
@@ -336,10 +399,10 @@ export const platformConfigSchema = z
     edge,
     redis,
     minio,
-    /** Apps keyed by name, so that an environment file can change one field of one app. */
+    /** Apps keyed by name, so that an environment file can change one field of one app; `<name>: null` removes a default app. */
     apps: z
-      .record(k8sName(), app)
-      .transform((apps) => Object.entries(apps).map(([name, value]) => ({ name, ...value }))),
+      .record(k8sName(), app.nullable())
+      .transform((apps) => Object.entries(apps).flatMap(([name, value]) => (value === null ? [] : [{ name, ...value }]))),
     backup,
     /** Alert thresholds (warning/critical) of the PrometheusRules; see lib/config/alerts.ts. */
     alerts: alertsSchema,
@@ -383,6 +446,8 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   });
 
   const hostOwner = new Map<string, string>();
+  const routeOwners = new Map<string, string>();
+  const hostAuth = new Map<string, { app: string; secret?: string }>();
   config.apps.forEach((app) => {
     const at = ['apps', app.name];
     if (app.replicas.min > app.replicas.max) {
@@ -394,13 +459,38 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
     if (app.kind === 'web' && app.hosts.length === 0) {
       issue([...at, 'hosts'], `is empty on a web app; fix: list at least one host or make the app kind "worker"`);
     }
+    for (const name of Object.keys(app.env)) {
+      if (looksLikeCredential(name)) {
+        issue([...at, 'env', name], `looks like a credential, and plain env lands in git; fix: move it to apps.${app.name}.secretEnv.${name}: { secret: ${app.name}-secrets, key: ${name.toLowerCase().replace(/_/g, '-')} } and declare that Secret under secrets.app`);
+      }
+      if (app.secretEnv[name] !== undefined) issue([...at, 'env', name], `is also in apps.${app.name}.secretEnv; fix: keep one of them`);
+    }
+    if (app.kind === 'web' && app.paths.length === 0 && app.webhookPaths.length === 0) {
+      issue([...at, 'paths'], `is empty and apps.${app.name}.webhookPaths too, so the web app serves nothing; fix: list a path like / (or make the app a worker)`);
+    }
+    if (app.stripPrefix && app.paths.includes('/')) {
+      issue([...at, 'stripPrefix'], `is set, but apps.${app.name}.paths includes "/", which has no prefix to strip; fix: serve a prefix like /api or remove stripPrefix`, [[...at, 'paths']]);
+    }
     app.hosts.forEach((host, h) => {
       const owner = hostOwner.get(host);
-      if (owner !== undefined) {
+      if (owner !== undefined && !owner.startsWith('app "')) {
         issue([...at, 'hosts', h], `is already served by ${owner}; fix: give each host to exactly one app`);
-      } else {
+      } else if (owner === undefined) {
         hostOwner.set(host, `app "${app.name}"`);
       }
+      // Apps may share a host by path; a host+path pair belongs to one app.
+      for (const path of [...app.paths, ...app.webhookPaths]) {
+        const routeOwner = routeOwners.get(`${host}${path}`);
+        if (routeOwner !== undefined && routeOwner !== app.name) {
+          issue([...at, 'hosts', h], `with path ${path} is already served by app "${routeOwner}"; fix: give each host and path to exactly one app (another prefix, like /api)`);
+        }
+        routeOwners.set(`${host}${path}`, app.name);
+      }
+      const auth = hostAuth.get(host);
+      if (auth !== undefined && auth.secret !== app.basicAuth?.secret) {
+        issue([...at, 'basicAuth'], `differs from app "${auth.app}" on the shared host ${host} (${auth.secret ?? 'no basic auth'}); basic auth covers the whole host; fix: give both apps the same basicAuth (or none)`);
+      }
+      if (auth === undefined) hostAuth.set(host, { app: app.name, secret: app.basicAuth?.secret });
       if (!host.endsWith(`.${config.domain}`) && host !== config.domain && !config.extraHosts.includes(host)) {
         issue([...at, 'hosts', h], `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts`);
       }
@@ -493,7 +583,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
       }
     });
   });
-  (['consoleHost', 'apiHost'] as const).forEach((key) => {
+  (['consoleHost', 'apiHost', 'publicHost'] as const).forEach((key) => {
     const host = config.minio[key];
     const owner = hostOwner.get(host);
     if (owner !== undefined) issue(['minio', key], `is already served by ${owner}; fix: give MinIO its own host`);

@@ -17,6 +17,8 @@ export const IMAGES = {
   gatus: 'twinproduction/gatus:v5.36.0',
   // Error tracking (Sentry-compatible), all-in-one mode (chart glitchtip).
   glitchtip: 'glitchtip/glitchtip:6.1.0',
+  // The PostSync smoke test of the public routes (app chart).
+  curl: 'curlimages/curl:8.16.0',
 } as const;
 
 export type ImageName = keyof typeof IMAGES;

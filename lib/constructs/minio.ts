@@ -18,7 +18,7 @@ import {
   renderProvisionScript,
 } from './minio-provisioning';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim } from './storage';
+import { dataVolumeClaim, governingService } from './storage';
 import { containerResources } from './resources';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
 import { AlertGroup } from './monitoring/alert-rules';
@@ -39,8 +39,10 @@ export interface MinioProps {
   readonly storageClass: string;
   readonly resources: Resources;
   readonly provisioningResources: Resources;
-  /** Host of the web console, e.g. files.example.com (served over https by the edge). */
+  /** Host of the web console, e.g. minio.example.com (an admin UI, served over https by the edge). */
   readonly consoleHost: string;
+  /** Host of public downloads, e.g. files.example.com: the base of S3_PUBLIC_URL. */
+  readonly publicHost: string;
   /** Public host of the S3 API, e.g. s3.example.com. */
   readonly apiHost: string;
   readonly buckets: readonly BucketSpec[];
@@ -114,17 +116,18 @@ export class Minio extends Construct implements IDataService {
     this.serviceName = name;
     this.consoleServiceName = `${name}-console`;
     this.s3Endpoint = `http://${name}.${ns}.svc.cluster.local:${API_PORT}`;
-    this.publicUrl = `https://${props.apiHost}`;
+    this.publicUrl = `https://${props.publicHost}`;
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
     this.podLabels = selector;
     const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
 
+    const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'api', port: API_PORT }, { name: 'console', port: CONSOLE_PORT }] });
     new KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name, namespace: ns, labels },
       spec: {
-        serviceName: name,
+        serviceName,
         replicas: 1,
         selector: { matchLabels: selector },
         template: {

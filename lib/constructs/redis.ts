@@ -6,7 +6,7 @@ import { ALERT_ACTIONS, AlertThresholds } from '../config/alerts';
 import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim } from './storage';
+import { dataVolumeClaim, governingService } from './storage';
 import { containerResources } from './resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
@@ -100,10 +100,11 @@ export class Redis extends Construct implements IDataService {
     // Probes authenticate as the exporter user: REDISCLI_AUTH keeps the password off the command line.
     const ping = { exec: { command: ['sh', '-c', `[ "$(redis-cli --no-auth-warning --user exporter -p ${PORT} ping)" = PONG ]`] } };
 
+    const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'redis', port: PORT }] });
     new KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name, namespace: ns, labels },
       spec: {
-        serviceName: name,
+        serviceName,
         replicas: 1,
         selector: { matchLabels: selector },
         template: {

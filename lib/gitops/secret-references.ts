@@ -99,7 +99,7 @@ export function checkSecretDeclarations(config: PlatformConfig, references: read
         value: undefined,
         message:
           `is read by ${readers} but never declared; fix: add to secrets.${role} in ${configSource(config)} (or in lib/config/defaults.ts for every environment) ` +
-          `'${name}': { keys: [${wanted.map((k) => `'${k}'`).join(', ')}], mode: 'existing' }`,
+          `'${name}': { keys: [${wanted.length > 0 ? wanted.map((k) => `'${k}'`).join(', ') : "'<every key it holds>'"}], mode: 'existing' }`,
       });
       continue;
     }

@@ -22,6 +22,8 @@ export interface AppWorkloadProps {
 const UID = 10001;
 /** Time for the load balancer to stop sending traffic before the app gets SIGTERM. */
 const PRE_STOP_SECONDS = 10;
+/** Startup probe period: a boot is noticed within seconds. */
+const STARTUP_PERIOD = 5;
 
 /**
  * One app: ServiceAccount, Deployment (replicas left to the HPA), HPA, PDB, Service (web
@@ -52,15 +54,30 @@ export class AppWorkload extends Construct {
     this.servingLabels = { ...this.podLabels, 'app.kubernetes.io/component': app.kind };
     this.servicePort = app.port;
     const labels = { ...componentLabels(app.name, app.kind), ...this.podLabels };
-    const env = [...(props.dataEnv ?? []), ...Object.entries(app.env).map(([name, value]) => ({ name, value }))];
+    // Secret references before plain values, so that $(VAR) in a plain value can see them.
+    const env: EnvVar[] = [
+      ...(props.dataEnv ?? []),
+      ...Object.entries(app.secretEnv).map(([name, ref]) => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } })),
+      ...Object.entries(app.env).map(([name, value]) => ({ name, value })),
+    ];
+    const envFrom = app.envFromSecrets.map((name) => ({ secretRef: { name } }));
 
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
       metadata: { name: app.name, namespace, labels },
       automountToken: false,
     });
 
-    const probe = (options: kplus.ProbeOptions) =>
+    // Readiness may check dependencies (healthPath answers 503 while the database is down: the pod
+    // leaves the Service). Liveness checks the process only, so a database outage restarts nothing.
+    const timing = app.probes;
+    const timeoutSeconds = Duration.seconds(timing.timeoutSeconds);
+    const readinessProbe = (options: kplus.ProbeOptions) =>
       app.healthCommand ? kplus.Probe.fromCommand(app.healthCommand, options) : kplus.Probe.fromHttpGet(app.healthPath, { port: app.port, ...options });
+    const livenessProbe = (options: kplus.ProbeOptions) =>
+      app.liveness.command ? kplus.Probe.fromCommand(app.liveness.command, options)
+        : app.liveness.path ? kplus.Probe.fromHttpGet(app.liveness.path, { port: app.port, ...options })
+          : app.healthCommand ? kplus.Probe.fromCommand(app.healthCommand, options)
+            : kplus.Probe.fromTcpSocket({ port: app.port, ...options });
     const deployment = new kplus.Deployment(this, 'Deployment', {
       metadata: { name: app.name, namespace, labels },
       podMetadata: { labels },
@@ -68,7 +85,7 @@ export class AppWorkload extends Construct {
       select: false,
       serviceAccount,
       automountServiceAccountToken: false,
-      terminationGracePeriod: Duration.seconds(PRE_STOP_SECONDS + 30),
+      terminationGracePeriod: Duration.seconds(PRE_STOP_SECONDS + app.shutdownSeconds),
       securityContext: { ensureNonRoot: true, user: UID, group: UID, fsGroup: UID },
       containers: [
         {
@@ -87,9 +104,10 @@ export class AppWorkload extends Construct {
             cpu: { request: kplus.Cpu.millis(millicores(app.resources.requests.cpu)), limit: app.resources.limits.cpu ? kplus.Cpu.millis(millicores(app.resources.limits.cpu)) : undefined },
             memory: { request: bytesSize(app.resources.requests.memory), limit: bytesSize(app.resources.limits.memory) },
           },
-          startup: probe({ periodSeconds: Duration.seconds(5), failureThreshold: 60 }),
-          readiness: probe({ periodSeconds: Duration.seconds(10) }),
-          liveness: probe({ periodSeconds: Duration.seconds(20), failureThreshold: 3 }),
+          // The startup probe is the liveness check every 5 s until the boot is done.
+          startup: livenessProbe({ periodSeconds: Duration.seconds(STARTUP_PERIOD), failureThreshold: Math.ceil(timing.startupSeconds / STARTUP_PERIOD), timeoutSeconds }),
+          readiness: readinessProbe({ periodSeconds: Duration.seconds(Math.min(10, timing.periodSeconds)), timeoutSeconds, failureThreshold: 3 }),
+          liveness: livenessProbe({ periodSeconds: Duration.seconds(timing.periodSeconds), failureThreshold: timing.failureThreshold, timeoutSeconds }),
           lifecycle: { preStop: kplus.Handler.fromCommand(['sleep', String(PRE_STOP_SECONDS)]) },
           volumeMounts: [{ path: '/tmp', volume: kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp', { sizeLimit: Size.mebibytes(256) }) }],
         },
@@ -99,6 +117,7 @@ export class AppWorkload extends Construct {
     const raw = ApiObject.of(deployment);
     // cdk8s-plus sets container env through its own API; plain EnvVars keep $(VAR) ordering exact.
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/env', env));
+    if (envFrom.length > 0) raw.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/envFrom', envFrom));
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/enableServiceLinks', false));
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
     if (props.spreadAcrossNodes) {
@@ -180,6 +199,7 @@ export class AppWorkload extends Construct {
                   image: app.image,
                   command: app.migration.command,
                   env,
+                  ...(envFrom.length > 0 ? { envFrom } : {}),
                   volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
                   resources: containerResources(app.resources),
                   securityContext: restrictedContainerSecurity(),

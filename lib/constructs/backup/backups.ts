@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { BACKUP_JOBS } from '../../backup-names';
 import { PlatformConfig } from '../../config/schema';
-import { Container, EnvVar, KubeConfigMap, KubeCronJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
+import { Container, EnvVar, KubeConfigMap, KubeCronJob, KubeJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { SecretKeyRef } from '../postgres/postgres-cluster';
@@ -65,6 +65,10 @@ export class Backups extends Construct {
   public readonly b2Root: string;
   /** Secret keys the pods read in the backup namespace. */
   public readonly secrets: readonly SecretKeyRef[];
+  /** The dump pod of the app database (pg_dump, then upload to B2) for one schedule name. */
+  private readonly appDumpPod: (schedule: string, retentionDays: number, jobName: string) => PodSpec;
+  private readonly namespace: string;
+  private readonly dailyRetentionDays: number;
 
   constructor(scope: Construct, id: string, props: BackupsProps) {
     super(scope, id);
@@ -175,17 +179,22 @@ export class Backups extends Construct {
     };
 
     const { postgres: pg } = props;
-    for (const schedule of b.schedules) {
-      const jobEnv = [{ name: 'SCHEDULE', value: schedule.name }];
-      cronJob(BACKUP_JOBS.dump(schedule.name), 'backup', schedule.cron, DEADLINES.dump, pod(
+    this.namespace = namespace;
+    this.appDumpPod = (scheduleName, retentionDays, jobName) => {
+      const jobEnv = [{ name: 'SCHEDULE', value: scheduleName }];
+      return pod(
         [container('upload', 'rclone', 'upload.sh', [
           ...rcloneCommon, ...b2Env, ...jobEnv,
           { name: 'B2_PATH', value: pgPath },
-          { name: 'RETENTION_DAYS', value: String(schedule.retentionDays) },
+          { name: 'RETENTION_DAYS', value: String(retentionDays) },
         ])],
-        [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, pg.database), ...jobEnv, { name: 'PGAPPNAME', value: BACKUP_JOBS.dump(schedule.name) }])],
-      ), { postgres: true });
+        [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, pg.database), ...jobEnv, { name: 'PGAPPNAME', value: jobName }])],
+      );
+    };
+    for (const schedule of b.schedules) {
+      cronJob(BACKUP_JOBS.dump(schedule.name), 'backup', schedule.cron, DEADLINES.dump, this.appDumpPod(schedule.name, schedule.retentionDays, BACKUP_JOBS.dump(schedule.name)), { postgres: true });
     }
+    this.dailyRetentionDays = b.schedules[0].retentionDays;
 
     const daily = b.schedules[0];
     for (const database of pg.serviceDatabases ?? []) {
@@ -233,5 +242,23 @@ export class Backups extends Construct {
       ])],
       [fetch('latest')],
     ));
+  }
+
+  /**
+   * A dump of the app database to B2 (schedule `pre-migration-<app>`, kept as long as the first
+   * schedule's dumps), as a Job in the backup namespace built in `scope` (the app chart), where
+   * an Argo CD PreSync hook runs it before the app's migration.
+   */
+  public preMigrationDump(scope: Construct, id: string, props: { readonly app: string; readonly annotations: Record<string, string> }): KubeJob {
+    const name = `${props.app}-pre-migration-dump`;
+    const labels = { ...componentLabels(name, 'backup') };
+    return new KubeJob(scope, id, {
+      metadata: { name, namespace: this.namespace, labels, annotations: props.annotations },
+      spec: {
+        backoffLimit: 1,
+        activeDeadlineSeconds: DEADLINES.dump,
+        template: { metadata: { labels: { ...labels, ...POSTGRES_CLIENT_LABEL } }, spec: this.appDumpPod(`pre-migration-${props.app}`, this.dailyRetentionDays, name) },
+      },
+    });
   }
 }

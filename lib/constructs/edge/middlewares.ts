@@ -6,6 +6,30 @@ import { parseQuantity } from '../../config/quantity';
 /** The Ingress annotation through which Traefik applies Middlewares to a router. */
 export const MIDDLEWARES_ANNOTATION = 'traefik.ingress.kubernetes.io/router.middlewares';
 
+/** Per-route changes to the edge's security headers (an app's CSP, Permissions-Policy, framing). */
+export interface SecurityHeaderOverrides {
+  /** @default edge.contentSecurityPolicy */
+  readonly contentSecurityPolicy?: string;
+  /** @default edge.permissionsPolicy */
+  readonly permissionsPolicy?: string;
+  /** @default 'DENY' */
+  readonly frameOptions?: 'DENY' | 'SAMEORIGIN';
+}
+
+/** The `headers` of a security-headers Middleware: HSTS (1 year, subdomains), nosniff, framing, referrer, CSP, permissions. */
+export function securityHeaders(edge: PlatformConfig['edge'], overrides: SecurityHeaderOverrides = {}) {
+  const frame = overrides.frameOptions ?? 'DENY';
+  return {
+    stsSeconds: 31536000,
+    stsIncludeSubdomains: true,
+    contentTypeNosniff: true,
+    ...(frame === 'DENY' ? { frameDeny: true } : { customFrameOptionsValue: frame }),
+    referrerPolicy: edge.referrerPolicy,
+    contentSecurityPolicy: overrides.contentSecurityPolicy ?? edge.contentSecurityPolicy,
+    permissionsPolicy: overrides.permissionsPolicy ?? edge.permissionsPolicy,
+  };
+}
+
 /** Middleware names, in the order a request passes them (`cloudflare-only` first when edge.cloudflareOnly). */
 const PUBLIC = ['redirect-https', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
 const ADMIN = ['redirect-https', 'admin-allowlist', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
@@ -61,20 +85,7 @@ export class EdgeMiddlewares extends Construct {
       metadata: metadata('body-limit'),
       spec: { buffering: { maxRequestBodyBytes: parseQuantity(edge.maxBodySize) } },
     });
-    new Middleware(this, 'security-headers', {
-      metadata: metadata('security-headers'),
-      spec: {
-        headers: {
-          stsSeconds: 31536000,
-          stsIncludeSubdomains: true,
-          contentTypeNosniff: true,
-          frameDeny: true,
-          referrerPolicy: edge.referrerPolicy,
-          contentSecurityPolicy: edge.contentSecurityPolicy,
-          permissionsPolicy: edge.permissionsPolicy,
-        },
-      },
-    });
+    new Middleware(this, 'security-headers', { metadata: metadata('security-headers'), spec: { headers: securityHeaders(edge) } });
     new Middleware(this, 'compress', { metadata: metadata('compress'), spec: { compress: {} } });
     new Middleware(this, 'admin-allowlist', {
       metadata: metadata('admin-allowlist'),

@@ -25,6 +25,11 @@ export interface PublicIngressProps {
   readonly serviceName: string;
   readonly servicePort: number;
   readonly edge: EdgeAttachment;
+  /**
+   * Serve with the certificate of another route of exactly these hosts (its TLS Secret) instead of
+   * asking cert-manager for one more. @default a certificate of its own, `<name>-tls`
+   */
+  readonly reuseTlsSecret?: string;
 }
 
 /**
@@ -39,7 +44,7 @@ export class PublicIngress extends Construct {
   constructor(scope: Construct, id: string, props: PublicIngressProps) {
     super(scope, id);
     if (props.hosts.length === 0) throw new Error(`Ingress ${props.name}: needs at least one host`);
-    this.tlsSecretName = `${props.name}-tls`;
+    this.tlsSecretName = props.reuseTlsSecret ?? `${props.name}-tls`;
     const paths = props.paths ?? ['/'];
     if (props.edge.gateway) {
       this.route(props, paths, props.edge.gateway);
@@ -50,7 +55,7 @@ export class PublicIngress extends Construct {
         name: props.name,
         namespace: props.namespace,
         annotations: {
-          'cert-manager.io/cluster-issuer': props.edge.issuerName,
+          ...(props.reuseTlsSecret ? {} : { 'cert-manager.io/cluster-issuer': props.edge.issuerName }),
           'traefik.ingress.kubernetes.io/router.entrypoints': 'websecure',
           'traefik.ingress.kubernetes.io/router.tls': 'true',
           'traefik.ingress.kubernetes.io/router.middlewares': props.edge.middlewares,

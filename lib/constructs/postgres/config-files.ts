@@ -298,3 +298,19 @@ printf '"%s" "%s"\\n' "${ROLES.pgbouncerAuth}" "$password" > "${PATHS.pgbouncerR
 exec pgbouncer "${PATHS.pgbouncerConfigDir}/pgbouncer.ini"
 `;
 }
+
+/**
+ * Settings of postgresql.conf that take effect only at server start (context `postmaster` in
+ * pg_settings). Every other line of postgresql.conf, and all of pg_hba.conf, applies on a reload
+ * (`SELECT pg_reload_conf()` once the kubelet has refreshed the mounted ConfigMap, about a minute).
+ */
+export const RESTART_SETTINGS: readonly string[] = [
+  'listen_addresses', 'port', 'hba_file', 'unix_socket_directories', 'max_connections', 'superuser_reserved_connections',
+  'shared_buffers', 'wal_buffers', 'huge_pages', 'wal_level', 'max_wal_senders', 'max_replication_slots', 'hot_standby',
+  'shared_preload_libraries', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction',
+];
+
+/** The lines of a postgresql.conf that need a restart: their change, and only theirs, rolls the Postgres pods. */
+export function restartSettingLines(conf: string): string {
+  return conf.split('\n').filter((line) => RESTART_SETTINGS.includes(line.split('=')[0].trim())).join('\n');
+}

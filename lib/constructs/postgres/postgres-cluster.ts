@@ -7,7 +7,8 @@ import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
 import { dataVolumeClaim } from '../storage';
-import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES } from './config-files';
+import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES, restartSettingLines } from './config-files';
+import { restartFingerprint } from '../../gitops/rollout-checksums';
 
 /** A Secret reference: the Secret is created out of band or sealed; never a literal here. */
 export interface SecretKeyRef {
@@ -72,11 +73,15 @@ export class PostgresCluster extends Construct {
     this.primaryPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'primary' };
     const replicaPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'replica' };
 
-    new KubeConfigMap(this, 'Config', {
+    const conf = postgresqlConf(config, { port: this.port });
+    const configMap = new KubeConfigMap(this, 'Config', {
       metadata: { name: 'postgres-config', namespace, labels: componentLabels('postgres', 'config') },
-      data: { 'postgresql.conf': postgresqlConf(config, { port: this.port }), 'pg_hba.conf': pgHbaConf(config) },
+      data: { 'postgresql.conf': conf, 'pg_hba.conf': pgHbaConf(config) },
     });
-    new KubeConfigMap(this, 'Scripts', {
+    // Restart vs reload: only settings read at server start roll the pods; the rest (work_mem,
+    // effective_cache_size, logging, pg_hba.conf, ...) apply on pg_reload_conf() without a restart.
+    restartFingerprint(configMap, restartSettingLines(conf));
+    const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {
         '10-init.sh': initScript(config),
@@ -85,6 +90,8 @@ export class PostgresCluster extends Construct {
         'bootstrap-replica.sh': replicaBootstrapScript({ primaryPort: this.port }),
       },
     });
+    // Init scripts run once, on an empty volume: a change never needs a restart of a running server.
+    restartFingerprint(scripts, 'read at initialization only');
 
     const env = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
     const pgIsReady: Probe['exec'] = { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(this.port)] };
