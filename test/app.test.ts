@@ -1,3 +1,4 @@
+import { parseQuantity } from '../lib/config/quantity';
 import { Platform } from '../charts/platform';
 import { configFor, ENVIRONMENTS, find, one, synth, synthEnv } from './helpers/platform';
 
@@ -27,6 +28,16 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
       const container = deployment.spec.template.spec.containers[0];
       expect(container.resources.requests.cpu).toBeDefined();
       expect(container.resources.requests.memory).toBeDefined();
+    }
+  });
+
+  test('THEN memory scales out only near the limit: a pod at its request (a Next.js app idling at ~500 MB) never pins the HPA at max', () => {
+    for (const app of s.config.apps) {
+      const memory = one(s, 'HorizontalPodAutoscaler', app.name).spec.metrics.find((m: any) => m.resource.name === 'memory').resource.target;
+      expect(memory.type).toBe('AverageValue');
+      const target = parseQuantity(String(memory.averageValue));
+      expect(target).toBeGreaterThan(parseQuantity(app.resources.requests.memory));
+      expect(target).toBeLessThan(parseQuantity(app.resources.limits.memory));
     }
   });
 

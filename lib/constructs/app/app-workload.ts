@@ -133,7 +133,9 @@ export class AppWorkload extends Construct {
       maxReplicas: Math.max(1, app.replicas.max),
       metrics: [
         kplus.Metric.resourceCpu(kplus.MetricTarget.averageUtilization(70)),
-        kplus.Metric.resourceMemory(kplus.MetricTarget.averageUtilization(80)),
+        // Memory scales out near the limit, not at a share of the request: a Next.js app sits near
+        // its ~500 MB request all day, and 80 % of the request pinned it at maxReplicas.
+        kplus.Metric.resourceMemory(kplus.MetricTarget.averageValue(memoryScaleOutBytes(app.resources))),
       ],
       // Scale down slowly: a burst followed by a lull should not flap pods.
       scaleDown: { stabilizationWindow: Duration.minutes(5), policies: [{ replicas: kplus.Replicas.absolute(1), duration: Duration.minutes(1) }] },
@@ -215,6 +217,11 @@ export class AppWorkload extends Construct {
 
 function millicores(cpu: string): number {
   return cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Math.round(Number(cpu) * 1000);
+}
+
+/** Average memory per pod above which the HPA adds a pod: 90 % of the memory limit, in whole Mi. */
+export function memoryScaleOutBytes(resources: AppConfig['resources']): number {
+  return Math.floor((0.9 * parseQuantity(resources.limits.memory)) / 2 ** 20) * 2 ** 20;
 }
 
 function bytesSize(q: string): Size {
