@@ -15,19 +15,14 @@ import { LabCluster, missingLabPrograms, nodesFor } from '../scripts/lab/cluster
 import { formatNodeRequests, isReady, LabSyncReport, nodeRequests, NodeRequests, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
 import { ADD_ONS } from '../lib/addons/registry';
 import { footprint } from '../lib/footprint';
-import { listEnvironments, loadConfig } from '../lib/config/load';
-import { synth, Synthesized } from './helpers/platform';
+import { listEnvironments } from '../lib/config/load';
+import { synthUserEnv as synthEnv } from './helpers/platform';
 
 /**
  * The team's own environments (lib/config/environments), whatever they are: the lab is an
  * invariant every environment must pass, not an assertion about the sample.
  */
 const ENVIRONMENTS = listEnvironments();
-const synthesized = new Map<string, Synthesized>();
-const synthEnv = (env: string): Synthesized => {
-  if (!synthesized.has(env)) synthesized.set(env, synth(loadConfig(env)));
-  return synthesized.get(env)!;
-};
 
 const missing = missingLabPrograms();
 const IS_CI = process.env.CI === 'true';

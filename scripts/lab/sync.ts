@@ -9,6 +9,7 @@
  */
 import * as path from 'path';
 import { argoSyncOrder, DistObject, OrderedObject } from '../../lib/gitops/argo-order';
+import { objectId } from '../../lib/gitops/verify';
 import { ADD_ONS } from '../../lib/addons/registry';
 import { FootprintRow, helmRows } from '../../lib/footprint';
 import { parseQuantity } from '../../lib/config/quantity';
@@ -36,7 +37,6 @@ export function loadDist(distDir: string, env: string): DistObject[] {
   return loadDocuments(path.join(distDir, env)).map(({ file, object }) => ({ file: path.relative(distDir, file).split(path.sep).join('/'), object }));
 }
 
-const id = (o: any) => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 
 export async function syncToLab(lab: LabCluster, objects: readonly DistObject[], options: { nodes: number; log?: (line: string) => void; healthTimeoutMs?: number }): Promise<LabSyncReport> {
   const log = options.log ?? (() => undefined);
@@ -58,9 +58,9 @@ export async function syncToLab(lab: LabCluster, objects: readonly DistObject[],
       const batch = steps.filter((s) => s.phase === phase);
       for (const step of batch) {
         const res = await lab.apply(step.object).catch((err: Error) => ({ status: 0, body: { message: err.message }, warnings: [] as string[] }));
-        for (const w of res.warnings) warnings.push(`${id(step.object)} (${step.file}): ${w}`);
+        for (const w of res.warnings) warnings.push(`${objectId(step.object)} (${step.file}): ${w}`);
         if (res.status >= 300 || res.status === 0) {
-          errors.push(`${id(step.object)} (${step.file}): ${res.status} ${res.body?.message ?? JSON.stringify(res.body)}`);
+          errors.push(`${objectId(step.object)} (${step.file}): ${res.status} ${res.body?.message ?? JSON.stringify(res.body)}`);
           continue;
         }
         applied++;
@@ -164,15 +164,8 @@ export async function nodeRequests(lab: LabCluster, include: (pod: any) => boole
   const sum = (cs: any[] | undefined, key: 'cpu' | 'memory') => (cs ?? []).reduce((n, c) => n + q(c.resources?.requests?.[key]), 0);
   const maxOf = (cs: any[] | undefined, key: 'cpu' | 'memory') => Math.max(0, ...(cs ?? []).map((c) => q(c.resources?.requests?.[key])));
   const pods = (await lab.list('/api/v1/pods')).filter((p) => p.spec.nodeName && !['Succeeded', 'Failed'].includes(p.status?.phase) && include(p));
-  // kwok rewrites node status on every heartbeat: read it once every node shows its allocatable.
-  let nodes: any[] = [];
-  let missing: string[] = [];
-  await lab.waitFor('every node to report its allocatable', async () => {
-    nodes = await lab.list('/api/v1/nodes');
-    missing = nodes.filter((n) => !(n.status?.allocatable?.cpu && n.status.allocatable.memory)).map((n) => `${n.metadata.name}: ${JSON.stringify(n.status ?? {}).slice(0, 300)}`);
-    if (missing.length) throw new Error(missing.join('; '));
-    return true;
-  }, 30_000);
+  // Every node has its allocatable: LabCluster.start returns only once kwok reports it (createNodes).
+  const nodes = await lab.list('/api/v1/nodes');
   return nodes.map((n) => {
     const mine = pods.filter((p) => p.spec.nodeName === n.metadata.name);
     const requested = (key: 'cpu' | 'memory') => mine.reduce((t, p) => t + Math.max(sum(p.spec.containers, key), maxOf(p.spec.initContainers, key)), 0);

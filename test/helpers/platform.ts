@@ -52,11 +52,20 @@ const shipped = new Map<string, Synthesized>();
  * leaking into the next.
  */
 export function synthEnv(env: string): Synthesized {
-  let s = shipped.get(env);
+  return once(`fixture:${env}`, () => loadFixture(env));
+}
+
+/** The team's own environment (lib/config/environments), synthesized once per test file and frozen likewise. */
+export function synthUserEnv(env: string): Synthesized {
+  return once(`user:${env}`, () => loadConfig(env));
+}
+
+function once(key: string, config: () => PlatformConfig): Synthesized {
+  let s = shipped.get(key);
   if (s === undefined) {
-    s = synth(loadFixture(env));
+    s = synth(config());
     deepFreeze(s.objects);
-    shipped.set(env, s);
+    shipped.set(key, s);
   }
   return s;
 }
