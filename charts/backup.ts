@@ -38,12 +38,14 @@ export class BackupChart extends Chart {
       clientImage,
       rcloneImage: config.images.rclone ?? IMAGES.rclone,
       postgres: props.postgres,
-      minio: { endpoint: props.minio.endpoint, secretName: props.minio.secretName, buckets: props.minio.buckets },
+      minio: { endpoint: props.minio.endpoint, secretName: props.minio.secretName, rootSecretName: props.minio.rootSecretName, buckets: props.minio.buckets },
     });
     // The data services admit the whole backup namespace; each Job's own policy narrows it to the Jobs that need them.
     const postgresClients = new AllowFlows(this, 'postgres-clients', { name: 'postgres-clients', namespace, podLabels: POSTGRES_CLIENT_LABEL });
     connect({ policy: postgresClients, podLabels: {} }, props.postgres.servers, [props.postgres.servers.port]);
     const mirror = new AllowFlows(this, 'mirror-to-minio', { name: BACKUP_JOBS.minioMirror, namespace, podLabels: selectorLabels(BACKUP_JOBS.minioMirror) });
     connect({ policy: mirror, podLabels: {} }, props.minio.api, [props.minio.api.port]);
+    const restore = new AllowFlows(this, 'restore-to-minio', { name: BACKUP_JOBS.minioRestore, namespace, podLabels: selectorLabels(BACKUP_JOBS.minioRestore) });
+    connect({ policy: restore, podLabels: {} }, props.minio.api, [props.minio.api.port]);
   }
 }

@@ -111,7 +111,7 @@ export class Platform {
         serviceDatabases: cluster.serviceDatabases.map((d) => d.database),
       },
       minio: {
-        endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!,
+        endpoint: this.minio.s3Endpoint, secretName: this.minio.backupSecretName!, rootSecretName: this.minio.rootSecretName,
         buckets: config.backup.minioMirror.buckets ?? this.minio.bucketNames, api: this.minio.endpoint,
       },
     });

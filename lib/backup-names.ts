@@ -11,6 +11,8 @@ export const BACKUP_JOBS = {
   serviceDump: (database: string) => `db-backup-${database}`,
   /** MinIO → B2 mirror. */
   minioMirror: 'minio-mirror',
+  /** Suspended; the mirror in reverse: `kubectl create job --from=cronjob/minio-restore` (README). */
+  minioRestore: 'minio-restore',
   /** Suspended; a person runs `kubectl create job --from=cronjob/pg-restore`. */
   restore: 'pg-restore',
   /** Weekly restore drill into a scratch database. */

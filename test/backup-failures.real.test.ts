@@ -102,7 +102,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN retention, fa
     const minio = (bucket: string, key: string, body: string) => {
       const dir = serviceTempDir('minio-');
       fs.writeFileSync(path.join(dir, 'o'), body);
-      return rclone('copyto', path.join(dir, 'o'), `s3:${bucket}/${key}`);
+      return rclone('copyto', path.join(dir, 'o'), `minio:${bucket}/${key}`);
     };
     const mirror = cron(BACKUP_JOBS.minioMirror);
     let first: ReturnType<BackupLab['runPod']>;
@@ -115,7 +115,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN retention, fa
       minio('tour-images', 'alps.jpg', 'jpeg bytes');
       put(`${ROOT}/minio/history/${oldRun}/documents/gone.pdf`, 'deleted long ago');
       first = lab.runPod(mirror, { rewrite: rewrite() });
-      rclone('deletefile', 's3:documents/contracts/a.pdf');
+      rclone('deletefile', 'minio:documents/contracts/a.pdf');
       minio('tour-images', 'alps.jpg', 'new jpeg bytes, longer');
       await new Promise((r) => setTimeout(r, 1100)); // a new run timestamp
       second = lab.runPod(mirror, { rewrite: rewrite() });

@@ -214,6 +214,8 @@ const BASE = {
       'postgres-superuser': { keys: ['password'], mode: 'existing' },
       'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      // Only minio-restore uses it: it writes the mirror back into MinIO.
+      'minio-root': { keys: ['root-user', 'root-password'], mode: 'existing' },
     },
     monitoring: {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },

@@ -10,13 +10,22 @@ import * as path from 'path';
 import { BACKUP_PATHS } from '../../lib/constructs/backup/scripts';
 import { findProjectRoot } from '../../lib/project';
 import * as net from 'net';
-import { freePort, ownForService, runAsService, serviceTempDir, stop } from './programs';
+import { containerEnv, freePort, ownForService, runAsService, serviceTempDir, stop } from './programs';
 
 /** s3rver's built-in account. */
 export const S3_KEY = 'S3RVER';
 
-export class S3Server {
+/** An S3 server of the lab: s3rver (S3Server) or the real MinIO (startMinio in minio-lab.ts). */
+export interface S3Endpoint {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+}
+
+export class S3Server implements S3Endpoint {
   readonly dir = serviceTempDir('s3rver-');
+  readonly accessKey = S3_KEY;
+  readonly secretKey = S3_KEY;
   port = 0;
   private child?: ChildProcess;
 
@@ -86,17 +95,7 @@ export class BackupLab {
 
   /** The env of one container spec: literal values kept, Secrets from the map, then `overrides`. */
   env(container: any, overrides: Record<string, string>): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const e of container.env ?? []) {
-      if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom?.secretKeyRef) {
-        const ref = `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
-        const value = this.options.secrets[ref];
-        if (value === undefined) throw new Error(`no test value for Secret ${ref}`);
-        env[e.name] = value;
-      }
-    }
-    return { ...env, ...overrides };
+    return containerEnv(container, this.options.secrets, overrides);
   }
 
   /** A container path (scripts, scratch, tmp) → its lab path; other values unchanged. */
@@ -138,14 +137,15 @@ export class BackupLab {
   }
 }
 
-/** Runs rclone against the lab S3 server with the remote "s3" (for test setup and inspection). */
-export function rcloneS3(endpoint: string, args: string[], input?: string): SpawnSyncReturns<string> {
-  return runAsService('rclone', args, {
-    input,
-    env: {
-      PATH: '/usr/bin:/bin', HOME: '/tmp', RCLONE_CONFIG: '/dev/null', AWS_CA_BUNDLE: '',
-      RCLONE_CONFIG_S3_TYPE: 's3', RCLONE_CONFIG_S3_PROVIDER: 'Other', RCLONE_CONFIG_S3_ENDPOINT: endpoint, RCLONE_CONFIG_S3_REGION: 'us-east-1',
-      RCLONE_CONFIG_S3_ACCESS_KEY_ID: S3_KEY, RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: S3_KEY, RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_S3_NO_CHECK_BUCKET: 'true',
-    },
-  });
+/** Runs rclone with one remote per entry of `remotes` (e.g. "s3", "minio"), for test setup and inspection. */
+export function rcloneS3(remotes: Record<string, S3Endpoint>, args: string[], input?: string): SpawnSyncReturns<string> {
+  const env: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: '/tmp', RCLONE_CONFIG: '/dev/null', AWS_CA_BUNDLE: '' };
+  for (const [name, server] of Object.entries(remotes)) {
+    const settings = {
+      TYPE: 's3', PROVIDER: 'Other', ENDPOINT: server.endpoint, REGION: 'us-east-1', ACCESS_KEY_ID: server.accessKey,
+      SECRET_ACCESS_KEY: server.secretKey, FORCE_PATH_STYLE: 'true', NO_CHECK_BUCKET: 'true',
+    };
+    for (const [k, v] of Object.entries(settings)) env[`RCLONE_CONFIG_${name.toUpperCase()}_${k}`] = v;
+  }
+  return runAsService('rclone', args, { input, env });
 }

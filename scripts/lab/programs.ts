@@ -77,3 +77,18 @@ export function stop(child: ChildProcess | undefined): Promise<void> {
     child.kill('SIGINT');
   });
 }
+
+/** The env of one container spec: literal values kept, secretKeyRefs from `secrets` (`name/key` → value), then `overrides`. */
+export function containerEnv(container: any, secrets: Record<string, string>, overrides: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of container.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (e.valueFrom?.secretKeyRef) {
+      const ref = `${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`;
+      const value = secrets[ref];
+      if (value === undefined) throw new Error(`no test value for Secret ${ref}`);
+      env[e.name] = value;
+    }
+  }
+  return { ...env, ...overrides };
+}

@@ -2,16 +2,19 @@
  * The backup lab shared by the backup suites: the backup chart's scripts, taken FROM THE SYNTHESIZED
  * prod CronJobs and ConfigMap, run the way their pods run them (init containers first, the env of
  * each container spec) with the real pg_dump/pg_restore/initdb (Debian's PostgreSQL), the real
- * rclone, and s3rver standing in for Backblaze B2 and MinIO. Rewritten for the test, and nothing
- * else: PGHOST/PGPORT → the loopback primary, the S3 endpoints → s3rver, container paths → temp
- * dirs, Secrets → test values. Each suite file gets its own primary and S3 server, so the files run
- * in parallel jest workers.
+ * rclone, and two real MinIO servers (scripts/lab/minio-lab.ts): one standing in for Backblaze B2,
+ * one the platform's MinIO, provisioned by the synthesized provisioning Job (buckets, the backup
+ * reader's read-only key the mirror uses). Rewritten for the test, and nothing else: PGHOST/PGPORT →
+ * the loopback primary, the S3 endpoints → the loopback servers, container paths → temp dirs,
+ * Secrets → test values. Each suite file gets its own primary and S3 servers, so the files run in
+ * parallel jest workers.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKUP_JOBS } from '../../lib/backup-names';
-import { BackupLab, rcloneS3, S3_KEY, S3Server } from '../../scripts/lab/backup-lab';
+import { BackupLab, rcloneS3 } from '../../scripts/lab/backup-lab';
+import { MC_BIN, MINIO_BIN, MinioServer, runProvisionJob, startMinio } from '../../scripts/lab/minio-lab';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../../scripts/lab/postgres-lab';
 import { findProgram, postgresBinDir, serviceTempDir } from '../../scripts/lab/programs';
 import { one, synthEnv } from './platform';
@@ -52,30 +55,28 @@ export type BackupLabContext = ReturnType<typeof backupLab>;
  */
 export function describeBackupLab(title: string, body: (ctx: BackupLabContext) => void): void {
   describeWithPrograms(title, {
-    postgres: bin, pg_dump: pgAvailable, rclone: findProgram('rclone'), setpriv: findProgram('setpriv'),
+    postgres: bin, pg_dump: pgAvailable, rclone: findProgram('rclone'), setpriv: findProgram('setpriv'), minio: MINIO_BIN, mc: MC_BIN,
   }, () => body(backupLab()));
 }
 
 function backupLab() {
   const pg = new PostgresLab(configMapsOf(objects));
-  const s3 = new S3Server();
-  const lab = new BackupLab({
-    scripts: one(s, 'ConfigMap', 'backup-scripts').data,
-    pgBin: bin!,
-    secrets: {
-      'postgres-backup/password': PASSWORDS.backup,
-      'postgres-superuser/password': PASSWORDS.superuser,
-      [`${s.config.backup.credentials.secretName}/${s.config.backup.credentials.keyIdKey}`]: S3_KEY,
-      [`${s.config.backup.credentials.secretName}/${s.config.backup.credentials.applicationKeyKey}`]: S3_KEY,
-      'minio-backup/access-key': S3_KEY,
-      'minio-backup/secret-key': S3_KEY,
-    },
-  });
+  /** The servers, once started: `s3` stands in for B2, `minio` is the platform's MinIO. */
+  const servers = {} as { s3: MinioServer; minio: MinioServer };
+  // Filled with the servers' keys when they start (beforeAll).
+  const secrets: Record<string, string> = {
+    'postgres-backup/password': PASSWORDS.backup,
+    'postgres-superuser/password': PASSWORDS.superuser,
+    'minio-backup/access-key': `backup-reader-${crypto.randomBytes(4).toString('hex')}`,
+    'minio-backup/secret-key': crypto.randomBytes(16).toString('hex'),
+  };
+  const lab = new BackupLab({ scripts: one(s, 'ConfigMap', 'backup-scripts').data, pgBin: bin!, secrets });
   /** Host names and endpoints, the only rewrites. */
   const rewrite = (extra: Record<string, string> = {}) => ({
-    PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2_ENDPOINT: s3.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: s3.endpoint, ...extra,
+    PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2_ENDPOINT: servers.s3.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: servers.minio.endpoint, ...extra,
   });
-  const rclone = (...args: string[]) => rcloneS3(s3.endpoint, args);
+  /** rclone with the remotes "s3" (the B2 stand-in) and "minio". */
+  const rclone = (...args: string[]) => rcloneS3(servers, args);
   const keys = (under: string): string[] => {
     const run = rclone('lsf', '-R', '--files-only', `s3:${b2.bucket}/${under}`);
     if (run.status !== 0) throw new Error(run.stderr);
@@ -103,7 +104,21 @@ function backupLab() {
 
   beforeAll(async () => {
     // Independent: start both at once.
-    await Promise.all([s3.start([b2.bucket, ...s.config.minio.buckets.map((x) => x.name)]), pg.startPrimary()]);
+    const [s3, minio] = await Promise.all([startMinio(), startMinio(), pg.startPrimary()]);
+    Object.assign(servers, { s3, minio });
+    const credentials = s.config.backup.credentials;
+    Object.assign(secrets, {
+      [`${credentials.secretName}/${credentials.keyIdKey}`]: s3.accessKey,
+      [`${credentials.secretName}/${credentials.applicationKeyKey}`]: s3.secretKey,
+      'minio-root/root-user': minio.accessKey,
+      'minio-root/root-password': minio.secretKey,
+    });
+    const bucket = s3.mc(['mb', `root/${b2.bucket}`]);
+    if (bucket.status !== 0) throw new Error(bucket.stderr);
+    // The platform's MinIO as the cluster has it: buckets, users and policies from the synthesized Job.
+    const appKeys = Object.fromEntries(Object.keys(s.config.minio.appAccess).flatMap((app) => ['access-key', 'secret-key'].map((k) => [`minio-app-${app}/${k}`, `${app}-${k}-x`])));
+    const provision = runProvisionJob(objects, minio, { ...secrets, ...appKeys }, serviceTempDir('provision-'));
+    if (provision.status !== 0) throw new Error(provision.stderr + provision.stdout);
     const init = pg.applyInit();
     if (init.status !== 0) throw new Error(init.stderr);
     const fill = pg.psql(`host=127.0.0.1 port=${pg.primaryPort} dbname=app user=app`, FIXTURE, PASSWORDS.app);
@@ -111,8 +126,8 @@ function backupLab() {
   }, 180_000);
   afterAll(async () => {
     await pg.stopAll();
-    await s3.stop();
+    await Promise.all([servers.s3?.stop(), servers.minio?.stop()]);
   }, 60_000);
 
-  return { pg, s3, lab, rewrite, rclone, keys, download, put, sha256, fingerprint, completeDumps };
+  return { pg, servers, secrets, lab, rewrite, rclone, keys, download, put, sha256, fingerprint, completeDumps };
 }

@@ -6,6 +6,7 @@ import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { SecretKeyRef } from '../postgres/postgres-cluster';
 import { containerResources } from '../resources';
+import { minioRestoreScript } from './minio-restore';
 import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
 
 export interface BackupsProps {
@@ -38,6 +39,8 @@ export interface BackupsProps {
     readonly endpoint: string;
     /** Secret with access-key / secret-key of the read-only key. */
     readonly secretName: string;
+    /** Secret with root-user / root-password: only the suspended minio-restore writes to MinIO. */
+    readonly rootSecretName: string;
     readonly buckets: readonly string[];
   };
 }
@@ -83,7 +86,9 @@ export class Backups extends Construct {
     const b2Secret = { name: b.credentials.secretName, key: b.credentials.applicationKeyKey };
     const minioKey = { name: props.minio.secretName, key: 'access-key' };
     const minioSecret = { name: props.minio.secretName, key: 'secret-key' };
-    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret];
+    const minioRootUser = { name: props.minio.rootSecretName, key: 'root-user' };
+    const minioRootPassword = { name: props.minio.rootSecretName, key: 'root-password' };
+    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret, minioRootUser, minioRootPassword];
 
     // rclone remotes from environment variables: no config file, nothing written but scratch.
     const remote = (name: string, settings: Record<string, string>, key: SecretKeyRef, secret: SecretKeyRef): EnvVar[] => [
@@ -125,6 +130,7 @@ export class Backups extends Construct {
         'drill.sh': drillScript(),
         'drill-checks.txt': drillChecks(b.drill.checks),
         'mirror.sh': mirrorScript(),
+        'minio-restore.sh': minioRestoreScript(),
       },
     });
 
@@ -217,6 +223,18 @@ export class Backups extends Construct {
         { name: 'RETENTION_DAYS', value: String(b.minioMirror.retentionDays) },
       ]),
     ]));
+
+    // Never scheduled: the mirror in reverse, after the provisioning Job recreated the buckets (README).
+    // MIRROR_REMOTE names the rclone remote the mirror is read from.
+    cronJob(BACKUP_JOBS.minioRestore, 'restore', '0 0 1 1 *', DEADLINES.restore, pod([
+      container('restore', 'rclone', 'minio-restore.sh', [
+        ...rcloneCommon, ...b2Env,
+        ...remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioRootUser, minioRootPassword),
+        { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
+        { name: 'B2_PATH', value: minioPath },
+        { name: 'MIRROR_REMOTE', value: 'b2' },
+      ]),
+    ]), { suspend: true });
 
     const fetch = (dump: string) => container('fetch', 'rclone', 'fetch.sh', [...rcloneCommon, ...b2Env, { name: 'B2_PATH', value: pgPath }, { name: 'DUMP', value: dump }]);
     // Never scheduled: `kubectl create job --from=cronjob/pg-restore` (README, "Backups").
