@@ -5,7 +5,8 @@
  *   client-aws.sh instead of client-mc.sh: mc cannot be installed here) against s3rver on
  *   loopback. s3rver does not implement bucket policies or versioning, so the test records
  *   those two calls itself (a small middleware) and checks what the script asked for.
- * - Asserted as text only: the MinIO-only `mc admin` commands (no MinIO server here).
+ * - The exact text of the MinIO-only `mc admin` commands; test/minio.real.test.ts runs the whole
+ *   Job against the real MinIO with the real mc (built by scripts/minio/build.sh).
  */
 import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -147,10 +148,10 @@ const aws = requireBinary('aws');
   });
 });
 
-describe('GIVEN the synthesized prod provisioning scripts THEN the MinIO-only parts are exactly (asserted as text, no MinIO here)', () => {
+describe('GIVEN the synthesized prod provisioning scripts THEN the MinIO-only parts are exactly (as text; run for real in minio.real.test.ts)', () => {
   test('client-mc.sh maps the generic calls to mc, idempotently', () => {
     expect(scripts['client-mc.sh']).toContain('mc mb --ignore-existing "target/$1"');
-    expect(scripts['client-mc.sh']).toContain('mc anonymous set download "target/$1"');
+    expect(scripts['client-mc.sh']).toContain('mc anonymous set-json "$policy" "target/$1"');
     expect(scripts['client-mc.sh']).toContain('mc anonymous set none "target/$1"');
     expect(scripts['client-mc.sh']).toContain('mc version enable "target/$1"');
   });

@@ -97,7 +97,10 @@ s3_ensure_bucket() {
 }
 
 s3_set_public_download() {
-  mc anonymous set download "target/$1"
+  # Anonymous GetObject only: "mc anonymous set download" would also let anyone list the bucket.
+  policy="$HOME/anonymous-$1.json"
+  printf '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::%s/*"]}]}\n' "$1" > "$policy"
+  mc anonymous set-json "$policy" "target/$1"
 }
 
 s3_set_private() {
