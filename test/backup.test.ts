@@ -17,7 +17,7 @@ const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) 
 describe('GIVEN the prod backup chart', () => {
   test('THEN it writes exactly the CronJobs named in BACKUP_JOBS, in the backup namespace, into dist/prod/backup', () => {
     expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(
-      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
+      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
     );
     for (const cj of cronJobs) expect(cj.metadata.namespace).toBe(s.config.namespaces.backup);
     expect(s.objects.filter((o) => o.object.kind === 'CronJob').every((o) => o.chart === 'backup')).toBe(true);
@@ -47,8 +47,19 @@ describe('GIVEN the prod backup chart', () => {
     expect(one(s, 'CronJob', BACKUP_JOBS.dump('business-hours')).spec.jobTemplate.spec.activeDeadlineSeconds).toBeLessThan(3600);
   });
 
-  test('THEN only pg-restore is suspended (a person starts it with kubectl create job --from)', () => {
-    expect(cronJobs.filter((c) => c.spec.suspend).map((c) => c.metadata.name)).toEqual([BACKUP_JOBS.restore]);
+  test('THEN only the restores (pg-restore, minio-restore) are suspended (a person starts them with kubectl create job --from)', () => {
+    expect(cronJobs.filter((c) => c.spec.suspend).map((c) => c.metadata.name).sort()).toEqual([BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore]);
+  });
+
+  test('THEN minio-restore reads the mirror\'s path through the remote named by MIRROR_REMOTE and writes into MinIO with the root key only', () => {
+    const mirror = envOf(podSpec(one(s, 'CronJob', BACKUP_JOBS.minioMirror)).containers[0]);
+    const restore = envOf(podSpec(one(s, 'CronJob', BACKUP_JOBS.minioRestore)).containers[0]);
+    expect(restore.MIRROR_REMOTE).toBe('b2');
+    expect([restore.B2_PATH, restore.BUCKETS, restore.RCLONE_CONFIG_MINIO_ENDPOINT]).toEqual([mirror.B2_PATH, mirror.BUCKETS, mirror.RCLONE_CONFIG_MINIO_ENDPOINT]);
+    expect(restore.RCLONE_CONFIG_MINIO_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'minio-root', key: 'root-user' } });
+    expect(restore.RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'minio-root', key: 'root-password' } });
+    const rootUsers = cronJobs.filter((cj) => allContainers(cj).some((c: any) => c.env.some((e: any) => e.valueFrom?.secretKeyRef?.name === 'minio-root')));
+    expect(rootUsers.map((cj) => cj.metadata.name)).toEqual([BACKUP_JOBS.minioRestore]);
   });
 
   test('THEN pg_dump and pg_restore run the Postgres server image itself (same major), the uploads the pinned rclone', () => {

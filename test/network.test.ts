@@ -90,6 +90,7 @@ const ALLOWED = new Set([
   'crm → minio:9000', 'web → minio:9000', 'worker → minio:9000', 'crm-migrate → minio:9000',
   'minio-provision → minio:9000',
   'minio-mirror → minio:9000',
+  'minio-restore → minio:9000',
   'traefik → minio:9000', 'traefik → minio:9001',
   'prometheus → minio:9000',
   // Uptime probes: the blackbox exporter and the status page reach exactly the probed ports.
