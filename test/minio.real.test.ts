@@ -128,6 +128,29 @@ describeWithPrograms('GIVEN the synthesized prod MinIO provisioning Job WHEN it 
     }
   });
 
+  test('THEN a URL presigned with an app key downloads a private object of its bucket anonymously, one presigned for another app\'s bucket is refused', async () => {
+    const privateBucket = buckets.find((b) => b.access === 'private')!.name;
+    expect(server.mc(['cp', file, `root/${privateBucket}/presigned.txt`]).status).toBe(0);
+    for (const a of apps) {
+      // mc stats the object before it signs: for another app's bucket the server refuses already that.
+      const share = as(a.app, 'share', 'download', '--json', '--expire', '5m', `${a.app}/${privateBucket}/presigned.txt`);
+      const status = share.status === 0 ? await anonymousGet(JSON.parse(share.stdout).share) : /Access Denied|Insufficient permissions/.exec(share.stdout + share.stderr)?.[0];
+      expect({ app: a.app, status }).toEqual({ app: a.app, status: a.buckets.includes(privateBucket) ? 200 : expect.stringMatching(/Access Denied|Insufficient permissions/) });
+    }
+    expect(await anonymousGet(`${server.endpoint}/${privateBucket}/presigned.txt`)).toBe(403);
+  });
+
+  test('THEN an app key uploads a large file in parts (multipart) to its bucket', () => {
+    const app = apps[0];
+    const big = path.join(dir, 'big.bin');
+    fs.writeFileSync(big, crypto.randomBytes(40 << 20));
+    const upload = as(app.app, 'cp', '--json', big, `${app.app}/${app.buckets[0]}/big.bin`);
+    expect(upload.stderr).toBe('');
+    const stat = JSON.parse(as(app.app, 'stat', '--json', `${app.app}/${app.buckets[0]}/big.bin`).stdout);
+    expect(stat.size).toBe(40 << 20);
+    expect(stat.etag).toMatch(/-\d+$/); // the ETag of a multipart object ends in -<parts>
+  });
+
   test('THEN a key that matches no user is refused everywhere', () => {
     keys.stranger = { access: `stranger-${key()}`, secret: key() };
     for (const b of buckets) {
