@@ -3,6 +3,7 @@
  * .tools/minio/bin) on loopback, for tests: `startMinio()` runs one server on 127.0.0.x with a fresh
  * data dir and random root keys, over plain http or, with `{ tls: true }`, over https with a
  * self-signed CA made by openssl (its certificate is `caFile`, for clients such as pgBackRest).
+ * Requires `bash scripts/minio/build.sh` (CI runs it); tests check MINIO_BIN / MC_BIN first.
  */
 import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as crypto from 'crypto';
@@ -27,7 +28,7 @@ export interface MinioOptions {
   readonly tls?: boolean;
   /** Loopback address to listen on. @default a random 127.0.0.x */
   readonly host?: string;
-  /** Data directory; pass the one of a stopped server to restart it with its data. @default a fresh temp dir */
+  /** Data directory, kept by stop(). @default a fresh temp dir, removed by stop() */
   readonly dataDir?: string;
 }
 
@@ -42,6 +43,7 @@ export interface MinioServer {
   readonly caFile?: string;
   /** Runs the real mc with alias `root` set to this server (own config dir). */
   mc(args: string[], env?: NodeJS.ProcessEnv): SpawnSyncReturns<string>;
+  /** Ends the server and removes its temp dir (certificates, log, mc config, the default data dir). */
   stop(): Promise<void>;
 }
 
@@ -94,7 +96,7 @@ async function waitLive(endpoint: string, caFile: string | undefined, child: Chi
   throw new Error(`minio at ${endpoint} not live after 60 s:\n${fs.readFileSync(log, 'utf8')}`);
 }
 
-/** Starts a real MinIO server on loopback (see MinioOptions); stop() ends it (the data dir stays). */
+/** Starts a real MinIO server on loopback (see MinioOptions). */
 export async function startMinio(options: MinioOptions = {}): Promise<MinioServer> {
   if (!MINIO_BIN || !MC_BIN) throw new Error(`minio/mc not built in ${BIN}; fix: bash scripts/minio/build.sh`);
   const host = options.host ?? `127.0.0.${2 + crypto.randomInt(250)}`;
@@ -126,7 +128,11 @@ export async function startMinio(options: MinioOptions = {}): Promise<MinioServe
   }
   const alias = mc(['alias', 'set', 'root', endpoint, accessKey, secretKey]);
   if (alias.status !== 0) throw new Error(`mc alias set failed: ${alias.stderr}${alias.stdout}`);
-  return { endpoint, host, port, accessKey, secretKey, dataDir, caFile, mc, stop: () => stop(child) };
+  const stopAndClean = async () => {
+    await stop(child);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  return { endpoint, host, port, accessKey, secretKey, dataDir, caFile, mc, stop: stopAndClean };
 }
 
 /**
