@@ -65,7 +65,7 @@ describeReal('GIVEN the secrets chart of dist/prod applied to a real API server 
     });
     first = await readAll();
     console.log(`generated secrets: ${sources.length} generated, ${copies.length} copies, ${applied.length} objects applied; ` +
-      `controller RSS ${((eso.rss() ?? 0) / 2 ** 20).toFixed(0)} MiB; ${eso.forwarded} connection(s) through the in-cluster API address`);
+      `controller memory ${JSON.stringify(eso.memory())} MiB; ${eso.forwarded} connection(s) through the in-cluster API address`);
   }, 400_000);
 
   afterAll(async () => {

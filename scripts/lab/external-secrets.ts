@@ -99,12 +99,12 @@ export class LabExternalSecrets {
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').slice(-lines).join('\n') : '';
   }
 
-  /** Resident memory of the controller in bytes (Linux /proc), for the sizing note. */
-  public rss(): number | undefined {
+  /** Resident memory of the controller (Linux /proc), in MiB: all of it, and the anonymous part (heap, stacks) without the mapped binary. */
+  public memory(): { rss: number; anon: number } | undefined {
     try {
       const status = fs.readFileSync(`/proc/${this.child?.pid}/status`, 'utf8');
-      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-      return kb ? Number(kb) * 1024 : undefined;
+      const mib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+      return { rss: Math.round(mib('VmRSS')), anon: Math.round(mib('RssAnon')) };
     } catch {
       return undefined;
     }

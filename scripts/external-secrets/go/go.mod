@@ -1,9 +1,11 @@
 // Tools module: builds the External Secrets Operator controller the generated-secrets tests run
 // (test/generated-secrets.real.test.ts, test/lab.real.test.ts). ESO's go.mod replaces sprig with its fork,
-// so 'go install' refuses it; this module repeats that replace line. Version: see lib/config/versions.ts
-// (externalSecrets): v0.16.2 is the release whose whole dependency graph the module proxy serves (v0.20.4
-// needs modules it refuses; v1.x is split into
-// nested modules that its own go.mod replaces with local paths; v2.x has no /v2 module path).
+// so 'go install' refuses it; this module repeats that replace line. Version: the platform installs chart
+// 2.9.0 (lib/config/versions.ts, the CRDs of ../shared/reference), but the module proxy serves no 2.x
+// (no /v2 module path), v1.x is not fetchable whole (its go.mod replaces nested modules with local paths)
+// and v0.20.x needs modules the proxy refuses: v0.16.2 is the newest release that builds from the proxy.
+// The platform's objects use only fields both versions share (ExternalSecret v1, SecretStore v1,
+// Password v1alpha1, refreshPolicy CreatedOnce).
 module platform.local/external-secrets
 
 go 1.26.0
