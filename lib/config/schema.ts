@@ -371,13 +371,13 @@ const secretDeclaration = z.strictObject({
   /** kubeseal output per key (`kubeseal --raw`), required for every key in sealed mode. */
   encryptedData: z.record(z.string(), sealedValue()).optional(),
   /**
-   * Generated mode: the shape of a key's value when a consumer needs one (README "Secrets").
+   * Generated mode: the shape of a key's value when a consumer needs one (README "Secrets"); ignored in other modes.
    * @default every key 32 letters and digits
    */
   generate: z.record(secretKey(), generatedValue).optional(),
   /**
    * Generated mode: a copy of the Secret of the same name in this role's namespace (same keys, same
-   * values, kept equal by the secret controller) instead of values of its own.
+   * values, kept equal by the secret controller) instead of values of its own; ignored in other modes.
    * @default - values of its own
    */
   copyOf: z.enum(NAMESPACE_ROLES).optional(),
@@ -769,12 +769,9 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
 function crossCheckGenerated(config: PlatformConfig, role: SecretScope, name: string, declaration: SecretDeclaration): CrossCheckIssue[] {
   const at = ['secrets', role, name];
   const issues: CrossCheckIssue[] = [];
-  if (declaration.mode !== 'generated') {
-    for (const field of ['generate', 'copyOf'] as const) {
-      if (declaration[field] !== undefined) issues.push({ path: [...at, field], message: `is set but mode is "${declaration.mode}", so it would be ignored; fix: set mode: generated or remove ${field}` });
-    }
-    return issues;
-  }
+  // generate and copyOf only apply in generated mode: an environment that switches a default to sealed or
+  // existing inherits them through the deep merge, and they are ignored.
+  if (declaration.mode !== 'generated') return issues;
   if (declaration.encryptedData !== undefined) issues.push({ path: [...at, 'encryptedData'], message: 'is set but mode is "generated", so it would be ignored; fix: set mode: sealed or remove encryptedData' });
   for (const key of Object.keys(declaration.generate ?? {}).filter((k) => !declaration.keys.includes(k))) {
     issues.push({ path: [...at, 'generate', key], message: `is not one of the declared keys (${declaration.keys.join(', ')}); fix: add it to keys or remove it` });
