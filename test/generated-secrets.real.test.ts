@@ -51,7 +51,7 @@ describeReal('GIVEN the secrets chart of dist/prod applied to a real API server 
 
   beforeAll(async () => {
     if (missing.length > 0) throw new Error(`CI=true but ${missing.join(', ')} not built: .ci/run must run scripts/lab/build.sh and scripts/external-secrets/build.sh`);
-    lab = await LabCluster.start({ nodes: nodesFor('prod', { ...config.node, count: 1 }) });
+    lab = await LabCluster.start({ nodes: nodesFor('prod', { ...config.node, count: 1 }), crdFolders: ['external-secrets'] });
     for (const ns of namespaces) await lab.apply(ns);
     // The Kubernetes provider's CA: the ConfigMap kube-controller-manager publishes in every namespace.
     await lab.waitFor('kube-root-ca.crt in every namespace', async () => {

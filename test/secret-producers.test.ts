@@ -4,10 +4,12 @@
  * copy of a produced Secret, Certificate, Secret), except the declared outside secrets.
  */
 import * as path from 'path';
+import { ApiObject, App, Chart } from 'cdk8s';
+import { assertSecretsDeclared } from '../lib/gitops/secret-references';
 import { findProjectRoot } from '../lib/project';
 import { isGeneratorBacked, outsideSecrets, producedSecrets, unproducedSecrets } from '../lib/gitops/secret-producers';
 import { loadDist } from '../scripts/lab/sync';
-import { synthUserEnv } from './helpers/platform';
+import { loadFixture, synthUserEnv } from './helpers/platform';
 
 const DIST = path.join(findProjectRoot(__dirname), 'dist');
 const ENVS = ['dev', 'prod', 'prod-8gb', 'ha'];
@@ -78,5 +80,17 @@ describe('the producer scan', () => {
       reader('app', 'keys'), reader('edge', 'tls'),
     ];
     expect(unproducedSecrets(objects)).toEqual([]);
+  });
+
+  test('GIVEN a chart whose pod reads a Secret the chart generates itself WHEN the synth checks declarations THEN it needs none; a store-backed one still does', () => {
+    const config = loadFixture('prod');
+    const chartWith = (es: object) => {
+      const chart = new Chart(new App(), 'monitoring');
+      new ApiObject(chart, 'es', es as any);
+      new ApiObject(chart, 'reader', reader('monitoring', 'db') as any);
+      return chart;
+    };
+    expect(() => assertSecretsDeclared(config, [chartWith(generated('monitoring', 'db'))], [])).not.toThrow();
+    expect(() => assertSecretsDeclared(config, [chartWith(copy('monitoring', 'db', 'vault'))], [])).toThrow(/secrets\.monitoring\.db = \(not set\): is read by Deployment monitoring\/reader but never declared/);
   });
 });
