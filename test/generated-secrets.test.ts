@@ -1,7 +1,7 @@
 /**
  * Generated secrets at synth time: what the secrets chart renders for `mode: generated` declarations,
  * and the errors for declarations that cannot work. The real controller runs in
- * test/generated-secrets.real.test.ts.
+ * the prod lab (test/lab.real.test.ts, test/helpers/generated-secrets.ts).
  */
 import { externalSecrets } from '../lib/addons/external-secrets';
 import { passwordSpec } from '../lib/constructs/generated-secrets';

@@ -17,6 +17,7 @@ import { createOutsideStandIns, externalSecretsBuilt, LabExternalSecrets, podsMi
 import { ADD_ONS } from '../lib/addons/registry';
 import { footprint } from '../lib/footprint';
 import { listEnvironments } from '../lib/config/load';
+import { generatedSecretTests } from './helpers/generated-secrets';
 import { synthUserEnv as synthEnv } from './helpers/platform';
 
 /**
@@ -250,6 +251,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
       const made = (await lab.list('/api/v1/secrets')).filter((s) => s.metadata.labels?.['reconcile.external-secrets.io/managed'] === 'true' || s.metadata.labels?.['reconcile.external-secrets.io/created-by'] !== undefined);
       expect(made.length).toBe(objects.filter((o) => o.object.kind === 'ExternalSecret').length);
     });
+    generatedSecretTests(() => ({ lab, eso: secrets!.eso }), config, objects);
   }
 
   if (env === 'prod') {

@@ -1,5 +1,5 @@
-// Tools module: builds the External Secrets Operator controller the generated-secrets tests run
-// (test/generated-secrets.real.test.ts, test/lab.real.test.ts). ESO's go.mod replaces sprig with its fork,
+// Tools module: builds the External Secrets Operator controller the lab runs for the generated-secrets
+// proof (test/lab.real.test.ts, test/helpers/generated-secrets.ts). ESO's go.mod replaces sprig with its fork,
 // so 'go install' refuses it; this module repeats that replace line. Version: the platform installs chart
 // 2.9.0 (lib/config/versions.ts, the CRDs of ../shared/reference), but the module proxy serves no 2.x
 // (no /v2 module path), v1.x is not fetchable whole (its go.mod replaces nested modules with local paths)
