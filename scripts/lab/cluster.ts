@@ -39,8 +39,6 @@ export interface LabClusterOptions {
   readonly nodes: readonly LabNode[];
   /** Install every CRD under ../shared/reference/crds. @default true */
   readonly crds?: boolean;
-  /** Only the CRDs of these folders of ../shared/reference/crds (when `crds`). @default every folder */
-  readonly crdFolders?: readonly string[];
   /** Where logs, certificates and etcd data go. @default a new temp dir, removed on stop */
   readonly workDir?: string;
   /** Progress lines. @default none */
@@ -191,8 +189,7 @@ export class LabCluster {
   /** Installs every CRD of ../shared/reference/crds and waits until each is Established. */
   private async installCrds(): Promise<void> {
     const root = path.join(referenceDir(), 'crds');
-    const files = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ya?ml$/.test(f)).sort()
-      .filter((f) => this.options.crdFolders?.includes(f.split(path.sep)[0]) ?? true);
+    const files = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ya?ml$/.test(f)).sort();
     const crds = files.flatMap((file) => (yaml.loadAll(fs.readFileSync(path.join(root, file), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition'));
     const names = crds.map((d) => d.metadata.name as string);
     // Four at a time: all at once, each large schema's apply can stall past the 30 s request timeout on a loaded machine.
