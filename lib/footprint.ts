@@ -190,6 +190,7 @@ export function resourceKey(r: FootprintRow): string {
   }
   const keys: Record<string, string> = {
     argocd: `gitops.resources.argoCd.${part}`, 'sealed-secrets-controller': 'gitops.resources.sealedSecrets',
+    'external-secrets': 'gitops.resources.externalSecrets',
     traefik: 'edge.resources.traefik', 'cert-manager': 'edge.resources.certManager', loki: part === 'loki' ? 'monitoring.resources.loki' : `monitoring.loki.${part}MB`,
     alloy: 'monitoring.resources.alloy', 'prometheus-blackbox-exporter': 'monitoring.resources.blackbox',
   };

@@ -108,7 +108,7 @@ const BAD: BadInput[] = [
     { secrets: { data: { 'minio-root': { keys: ['root-user', 'root-password', 'root-user'], mode: 'existing' } } } },
     ['secrets.data.minio-root.keys.2 = "root-user"', 'declares key "root-user" twice', 'fix:'],
   ],
-  ['an unknown secret mode', { secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'vault' } } } }, ['secrets.data.postgres-app.mode = "vault"', 'must be "sealed" or "existing"']],
+  ['an unknown secret mode', { secrets: { data: { 'postgres-app': { keys: ['password'], mode: 'vault' } } } }, ['secrets.data.postgres-app.mode = "vault"', 'must be "sealed", "existing" or "generated"']],
   ['an app grant of an unknown bucket', { minio: { appAccess: { crm: { buckets: ['invoices'] } } } }, ['minio.appAccess.crm.buckets.0 = "invoices"', 'not in minio.buckets', 'fix:']],
   // --- every count has an upper bound, and the error says why ---
   ['a Postgres replica count with an extra zero', { postgres: { replicas: 20 } }, ['postgres.replicas = 20', 'is more than 5 replicas', 'because every streaming replica is a full copy of the database', 'fix: use at most 5']],

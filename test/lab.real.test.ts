@@ -13,9 +13,11 @@ import * as path from 'path';
 import { findProjectRoot } from '../lib/project';
 import { LabCluster, missingLabPrograms, nodesFor } from '../scripts/lab/cluster';
 import { formatNodeRequests, isReady, LabSyncReport, nodeRequests, NodeRequests, PLACEHOLDER_LABEL, syncToLab } from '../scripts/lab/sync';
+import { createOutsideStandIns, externalSecretsBuilt, LabExternalSecrets, podsMissingSecrets } from '../scripts/lab/external-secrets';
 import { ADD_ONS } from '../lib/addons/registry';
 import { footprint } from '../lib/footprint';
 import { listEnvironments } from '../lib/config/load';
+import { generatedSecretTests } from './helpers/generated-secrets';
 import { synthUserEnv as synthEnv } from './helpers/platform';
 
 /**
@@ -31,6 +33,11 @@ if (missing.length > 0 && !IS_CI) {
   console.warn(`\n!!! SKIPPING the lab cluster tests: ${missing.join(', ')} not built (bash scripts/lab/build.sh; CI always runs them) !!!\n`);
 }
 const describeLab = missing.length > 0 && !IS_CI ? describe.skip : describe;
+/** The environment whose lab runs the real External Secrets Operator controller (issue 17). */
+const SECRETS_ENV = 'prod';
+if (!externalSecretsBuilt() && !IS_CI) {
+  console.warn(`\n!!! SKIPPING the lab's secret check: the external-secrets controller is not built (bash scripts/external-secrets/build.sh; CI always runs it) !!!\n`);
+}
 
 const VERIFY = path.join(findProjectRoot(__dirname), 'build', 'scripts', 'verify.js');
 
@@ -63,6 +70,8 @@ interface LabRun {
   readonly pods: any[];
   /** Steady state per node: every pod but those of Jobs (hooks, the lab's CronJob runs). */
   readonly placed: NodeRequests[];
+  /** SECRETS_ENV: the ESO controller, the outside-secret stand-ins, and the pods reading a missing Secret. */
+  readonly secrets?: { eso: LabExternalSecrets; standIns: string[]; check: Awaited<ReturnType<typeof podsMissingSecrets>> };
 }
 
 /**
@@ -84,6 +93,10 @@ async function startAndSync(env: string): Promise<LabRun> {
   const lab = await LabCluster.start({ nodes, log }).catch((err) => {
     throw new Error(`${err.message}\n${progress.join('\n')}`);
   });
+  // The real secret controller, and stand-ins for the Secrets a person supplies (declared existing).
+  if (env === SECRETS_ENV && !externalSecretsBuilt() && IS_CI) throw new Error('CI=true but the external-secrets controller is not built: .ci/run must run scripts/external-secrets/build.sh');
+  const eso = env === SECRETS_ENV && externalSecretsBuilt() ? await LabExternalSecrets.start(lab) : undefined;
+  const standIns = eso ? await createOutsideStandIns(lab, config) : [];
   const t0 = Date.now();
   const report = await syncToLab(lab, objects, { nodes: nodes.length, log });
   if (report.unhealthy.length > 0) console.log(`lab ${env}: progress\n${progress.join('\n')}`);
@@ -96,6 +109,18 @@ async function startAndSync(env: string): Promise<LabRun> {
     }
     return true;
   }, 90_000).catch(() => undefined);
+  let secrets: LabRun['secrets'];
+  if (eso) {
+    const externalSecrets = objects.filter((o) => o.object.kind === 'ExternalSecret').length;
+    await lab.waitFor(`${externalSecrets} ExternalSecrets to be Ready`, async () => {
+      const items = await lab.list('/apis/external-secrets.io/v1/externalsecrets');
+      return items.length === externalSecrets && items.every((es) => es.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+    }, 180_000).catch((err) => console.log(`lab ${env}: ${err.message}\n${eso.log()}`));
+    const check = await podsMissingSecrets(lab);
+    secrets = { eso, standIns, check };
+    console.log(`lab ${env}: real ESO controller: ${externalSecrets} ExternalSecrets; ${check.pods} pods read ${check.references} Secret references; ` +
+      `pods waiting on a missing Secret: ${check.missing.length}; outside-secret stand-ins: ${standIns.length} (${standIns.join(', ')})`);
+  }
   const pods = await lab.list('/api/v1/pods');
   const placed = await nodeRequests(lab, (p) => !p.metadata.ownerReferences?.some((r: any) => r.kind === 'Job'));
   const perNode = new Map(nodes.map((n) => [n.name, [] as string[]]));
@@ -107,7 +132,7 @@ async function startAndSync(env: string): Promise<LabRun> {
     `lab ${env}: requested vs allocatable per node (steady state, as the scheduler counts it)`,
     ...formatNodeRequests(placed).map((line) => `  ${line}`),
   ].join('\n'));
-  return { lab, report, pods, placed };
+  return { lab, report, pods, placed, secrets };
 }
 
 if (missing.length === 0) {
@@ -122,14 +147,16 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
   let report: LabSyncReport;
   let pods: any[];
   let placed: NodeRequests[];
+  let secrets: LabRun['secrets'];
   const { config, objects } = synthEnv(env);
   const nodes = nodesFor(env, config.node);
 
   beforeAll(async () => {
-    ({ lab, report, pods, placed } = await labRun(env));
+    ({ lab, report, pods, placed, secrets } = await labRun(env));
   }, 600_000);
 
   afterAll(async () => {
+    await secrets?.eso.stop();
     await (lab ?? (await labRun(env).catch(() => undefined))?.lab)?.stop();
   });
 
@@ -215,6 +242,17 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
     expect({ status: result.status, failures: result.stdout.split('\n').filter((l) => l.startsWith('FAIL')) }).toEqual({ status: 0, failures: [] });
     expect(result.stdout).toMatch(new RegExp(`verify ${env}: ${objects.length} of ${objects.length} objects pass`));
   });
+
+  if (env === SECRETS_ENV && (externalSecretsBuilt() || IS_CI)) {
+    test('THEN with the real ESO controller, no pod waits on a missing Secret: every Secret every pod spec reads exists (outside secrets as stand-ins)', async () => {
+      expect(secrets!.check.references).toBeGreaterThan(0);
+      expect(secrets!.check.missing).toEqual([]);
+      // The stand-ins are exactly the declared outside secrets: everything else was made by the controller.
+      const made = (await lab.list('/api/v1/secrets')).filter((s) => s.metadata.labels?.['reconcile.external-secrets.io/managed'] === 'true' || s.metadata.labels?.['reconcile.external-secrets.io/created-by'] !== undefined);
+      expect(made.length).toBe(objects.filter((o) => o.object.kind === 'ExternalSecret').length);
+    });
+    generatedSecretTests(() => ({ lab, eso: secrets!.eso }), config, objects);
+  }
 
   if (env === 'prod') {
     test('WHEN one manifest is broken in a way only a server sees (selector not matching its pods) THEN verify exits 1 naming that object', () => {

@@ -11,7 +11,7 @@ import { findCredentials } from './helpers/credentials';
 import { newSealingKey, seal, unseal } from './helpers/kubeseal';
 import { configFor, ENVIRONMENTS, find, one, synth, synthEnv, loadFixture } from './helpers/platform';
 
-describe('GIVEN the bundled config, where every secret is "existing"', () => {
+describe('GIVEN the bundled config, where internal secrets are "generated" and outside ones "existing"', () => {
   const s = synthEnv('prod');
 
   test('THEN no SealedSecret is rendered and the sealed-secrets controller is installed where kubeseal looks for it', () => {
@@ -110,9 +110,10 @@ describe('GIVEN an environment that seals its secrets with kubeseal', () => {
     expect(chartWave('secrets')).toBeLessThan(chartWave('postgres'));
   });
 
-  test('THEN the app namespace, which was not sealed, still expects its Secret to exist', () => {
+  test('THEN the app namespace, which was not sealed, still gets its copy of the generated Secret', () => {
     expect(find(s, 'SealedSecret').some((o) => o.metadata.namespace === 'app')).toBe(false);
-    expect(config.secrets.app['postgres-app'].mode).toBe('existing');
+    expect(config.secrets.app['postgres-app']).toMatchObject({ mode: 'generated', copyOf: 'data' });
+    expect(find(s, 'ExternalSecret').filter((o) => o.metadata.namespace === 'app').map((o) => o.metadata.name)).toContain('postgres-app');
   });
 });
 
@@ -157,7 +158,7 @@ describe('checking the declarations against what the charts read', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).message).toContain('secrets.data.postgres-app = "existing": is declared twice: in the config and as a SealedSecret rendered by chart "monitoring"; fix:');
+    expect((error as ConfigError).message).toContain('secrets.data.postgres-app = "generated": is declared twice: in the config and as a SealedSecret rendered by chart "monitoring"; fix:');
   });
 
   test('GIVEN a Helm value that names an existing Secret (invisible to the scan) WHEN it is listed as an extra reference THEN it must be declared too', () => {

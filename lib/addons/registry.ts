@@ -9,13 +9,14 @@ import { HelmAddOn } from './addon';
 import { alloy } from './alloy';
 import { argoCd } from './argo-cd';
 import { certManager } from './cert-manager';
+import { externalSecrets } from './external-secrets';
 import { kubePrometheusStack } from './kube-prometheus-stack';
 import { loki } from './loki';
 import { blackboxExporter } from './prometheus-blackbox-exporter';
 import { sealedSecrets } from './sealed-secrets';
 import { traefik } from './traefik';
 
-export const ADD_ONS: readonly HelmAddOn[] = [traefik, certManager, kubePrometheusStack, loki, alloy, blackboxExporter, sealedSecrets, argoCd];
+export const ADD_ONS: readonly HelmAddOn[] = [traefik, certManager, kubePrometheusStack, loki, alloy, blackboxExporter, sealedSecrets, externalSecrets, argoCd];
 
 /** The descriptor of a chart name, or an error naming the fix. */
 export function addOnOf(chart: string, addOns: readonly HelmAddOn[] = ADD_ONS): HelmAddOn {

@@ -14,6 +14,9 @@ export type DefaultsInput = Omit<PlatformConfigInput, 'name'>;
 /** One k3s node of 4 vCPU / 16 GiB (the "large" size). */
 export const DEFAULT_NODE: NodeShape = { cpu: '4', memory: '16Gi', count: 1 };
 
+/** A MinIO key pair as S3 clients expect it: a 20-character access key, a 40-character secret key. */
+const MINIO_KEY_PAIR = { 'access-key': { length: 20 }, 'secret-key': { length: 40 } };
+
 const BASE = {
   domain: 'example.com',
   extraHosts: [],
@@ -181,53 +184,58 @@ const BASE = {
   // --- Helm add-ons: Argo CD renders them (application); inline renders them into dist/ from the chart cache ---
   helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: '1.28.0' },
   // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
-  // `existing` until an environment seals its own values: ciphertext is bound to one cluster's
+  // Internal credentials are `generated` in the cluster (External Secrets Operator), once, never typed;
+  // a Secret another namespace also reads is a `copyOf` its source. Outside secrets (third-party keys)
+  // stay `existing` until an environment seals its own values: ciphertext is bound to one cluster's
   // sealing key, so it cannot live in the defaults.
   secrets: {
     data: {
-      'postgres-superuser': { keys: ['password'], mode: 'existing' },
-      'postgres-app': { keys: ['password'], mode: 'existing' },
-      'postgres-replication': { keys: ['password'], mode: 'existing' },
-      'pgbouncer-auth': { keys: ['password'], mode: 'existing' },
-      'postgres-metrics': { keys: ['password'], mode: 'existing' },
-      'redis-auth': { keys: ['app-password', 'exporter-password', 'admin-password'], mode: 'existing' },
-      'minio-root': { keys: ['root-user', 'root-password'], mode: 'existing' },
-      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
-      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'postgres-superuser': { keys: ['password'], mode: 'generated' },
+      'postgres-app': { keys: ['password'], mode: 'generated' },
+      'postgres-replication': { keys: ['password'], mode: 'generated' },
+      'pgbouncer-auth': { keys: ['password'], mode: 'generated' },
+      'postgres-metrics': { keys: ['password'], mode: 'generated' },
+      'redis-auth': { keys: ['app-password', 'exporter-password', 'admin-password'], mode: 'generated' },
+      // MinIO: a user name of 3..20 characters (S3 access keys are 20), a secret key of 8..40.
+      'minio-root': { keys: ['root-user', 'root-password'], mode: 'generated', generate: { 'root-user': { length: 20 }, 'root-password': { length: 40 } } },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
       // The backup role's password (init SQL) and the read-only MinIO key the provisioning Job creates.
-      'postgres-backup': { keys: ['password'], mode: 'existing' },
-      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'postgres-backup': { keys: ['password'], mode: 'generated' },
+      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
       // GlitchTip's role (init SQL).
-      'postgres-glitchtip': { keys: ['password'], mode: 'existing' },
+      'postgres-glitchtip': { keys: ['password'], mode: 'generated' },
     },
     app: {
-      'postgres-app': { keys: ['password'], mode: 'existing' },
-      'redis-auth': { keys: ['app-password'], mode: 'existing' },
-      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'existing' },
-      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'existing' },
-      // The DSN parts of each app's GlitchTip project (README, "Error tracking").
+      'postgres-app': { keys: ['password'], mode: 'generated', copyOf: 'data' },
+      'redis-auth': { keys: ['app-password'], mode: 'generated', copyOf: 'data' },
+      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
+      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
+      // Outside: the DSN parts of each app's GlitchTip project, read off GlitchTip (README, "Error tracking").
       'glitchtip-dsn': { keys: ['crm-public-key', 'crm-project-id', 'web-public-key', 'web-project-id'], mode: 'existing' },
     },
     backup: {
-      'postgres-backup': { keys: ['password'], mode: 'existing' },
+      'postgres-backup': { keys: ['password'], mode: 'generated', copyOf: 'data' },
       // Only pg-restore uses it: restoring recreates objects owned by the app role.
-      'postgres-superuser': { keys: ['password'], mode: 'existing' },
+      'postgres-superuser': { keys: ['password'], mode: 'generated', copyOf: 'data' },
+      // Outside: the B2 application key.
       'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
-      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
       // Only minio-restore uses it: it writes the mirror back into MinIO.
-      'minio-root': { keys: ['root-user', 'root-password'], mode: 'existing' },
+      'minio-root': { keys: ['root-user', 'root-password'], mode: 'generated', copyOf: 'data' },
     },
     monitoring: {
-      'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },
+      'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'generated', generate: { 'admin-user': { fixed: 'admin' } } },
+      // Outside: the SMTP password and the dead man's switch URL.
       'alertmanager-smtp': { keys: ['password'], mode: 'existing' },
       'alertmanager-heartbeat': { keys: ['url'], mode: 'existing' },
       // GlitchTip: Django's SECRET_KEY, its database password, the Redis password of user app.
-      glitchtip: { keys: ['secret-key'], mode: 'existing' },
-      'postgres-glitchtip': { keys: ['password'], mode: 'existing' },
-      'redis-auth': { keys: ['app-password'], mode: 'existing' },
+      glitchtip: { keys: ['secret-key'], mode: 'generated', generate: { 'secret-key': { length: 50 } } },
+      'postgres-glitchtip': { keys: ['password'], mode: 'generated', copyOf: 'data' },
+      'redis-auth': { keys: ['app-password'], mode: 'generated', copyOf: 'data' },
     },
     argocd: {
-      // Argo CD notifications: one key per alert receiver (its SMTP password, webhook URL or bot token).
+      // Outside: Argo CD notifications, one key per alert receiver (its SMTP password, webhook URL or bot token).
       'argocd-notifications-secret': { keys: ['ops-email'], mode: 'existing' },
     },
   },

@@ -328,6 +328,8 @@ const gitops = z.strictObject({
       notifications: resources(),
     }),
     sealedSecrets: resources(),
+    /** The External Secrets Operator's controller (generated secrets). */
+    externalSecrets: resources(),
   }),
 });
 
@@ -345,16 +347,40 @@ export const secretScopeNamespace = (config: { readonly namespaces: Readonly<Rec
   scope === 'argocd' ? ARGOCD_NAMESPACE : config.namespaces[scope];
 
 /**
+ * A generated value: `length` letters and digits (no symbols, so it is safe in URLs, Redis ACL lines
+ * and connection strings), or `fixed`, a value that is no secret (a user name) written beside the generated ones.
+ */
+const generatedValue = z.union([
+  z.strictObject({ length: z.number().int().min(8, 'is shorter than 8; fix: use 32 (MinIO access keys: 20, their secret keys: 40)').max(128, 'is longer than 128; fix: use 32') }),
+  z.strictObject({ fixed: z.string().regex(/^[a-z][-a-z0-9_.]{0,31}$/, 'is not a plain user name; fix: use lower-case letters, digits, "-", "_" or "." (a secret value is generated, never written here)') }),
+]);
+export type GeneratedValue = z.infer<typeof generatedValue>;
+
+/**
  * One Secret in one namespace. `existing`: created out of band (kubectl, an external operator);
  * `sealed`: `encryptedData` holds kubeseal output per key for this environment's cluster and the
- * platform renders a SealedSecret. Values never appear in plain text anywhere.
+ * platform renders a SealedSecret; `generated`: an internal credential the External Secrets Operator
+ * generates in the cluster once (or copies from `copyOf`). Values never appear in plain text anywhere.
  */
 const secretDeclaration = z.strictObject({
   /** Keys the Secret holds; every key a pod reads must be listed. */
   keys: z.array(z.string().regex(/^[-._a-zA-Z0-9]+$/, 'is not a Secret key; fix: use letters, digits, "-", "_" and "."')).min(1, 'is empty; fix: list the keys the Secret holds'),
-  mode: z.enum(['sealed', 'existing'], { error: 'must be "sealed" or "existing"; fix: use sealed (kubeseal output committed here) or existing (created out of band)' }),
+  mode: z.enum(['sealed', 'existing', 'generated'], {
+    error: 'must be "sealed", "existing" or "generated"; fix: use generated (an internal credential made in the cluster), sealed (kubeseal output committed here) or existing (created out of band)',
+  }),
   /** kubeseal output per key (`kubeseal --raw`), required for every key in sealed mode. */
   encryptedData: z.record(z.string(), sealedValue()).optional(),
+  /**
+   * Generated mode: the shape of a key's value when a consumer needs one (README "Secrets"); ignored in other modes.
+   * @default every key 32 letters and digits
+   */
+  generate: z.record(secretKey(), generatedValue).optional(),
+  /**
+   * Generated mode: a copy of the Secret of the same name in this role's namespace (same keys, same
+   * values, kept equal by the secret controller) instead of values of its own; ignored in other modes.
+   * @default - values of its own
+   */
+  copyOf: z.enum(NAMESPACE_ROLES).optional(),
 });
 export type SecretDeclaration = z.infer<typeof secretDeclaration>;
 
@@ -723,6 +749,7 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'existing' && sealedKeys.length > 0) {
         issues.push({ path: [...at, 'encryptedData'], message: 'is set but mode is "existing", so it would be ignored; fix: set mode: sealed or remove encryptedData' });
       }
+      issues.push(...crossCheckGenerated(config, role, name, declaration));
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
@@ -735,6 +762,34 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       }
     }
   }
+  return issues;
+}
+
+/** Generated declarations: shapes only for their own keys, a copy only of a declared Secret holding its keys. */
+function crossCheckGenerated(config: PlatformConfig, role: SecretScope, name: string, declaration: SecretDeclaration): CrossCheckIssue[] {
+  const at = ['secrets', role, name];
+  const issues: CrossCheckIssue[] = [];
+  // generate and copyOf only apply in generated mode: an environment that switches a default to sealed or
+  // existing inherits them through the deep merge, and they are ignored.
+  if (declaration.mode !== 'generated') return issues;
+  if (declaration.encryptedData !== undefined) issues.push({ path: [...at, 'encryptedData'], message: 'is set but mode is "generated", so it would be ignored; fix: set mode: sealed or remove encryptedData' });
+  for (const key of Object.keys(declaration.generate ?? {}).filter((k) => !declaration.keys.includes(k))) {
+    issues.push({ path: [...at, 'generate', key], message: `is not one of the declared keys (${declaration.keys.join(', ')}); fix: add it to keys or remove it` });
+  }
+  if (declaration.copyOf === undefined) return issues;
+  const source = config.secrets[declaration.copyOf][name];
+  if (declaration.copyOf === role) {
+    issues.push({ path: [...at, 'copyOf'], message: 'names the Secret\'s own namespace role; fix: name the role whose Secret this copies, or remove copyOf' });
+  } else if (source === undefined) {
+    issues.push({ path: [...at, 'copyOf'], message: `names secrets.${declaration.copyOf}.${name}, which is not declared; fix: declare it there (mode: generated) or remove copyOf` });
+  } else if (source.copyOf !== undefined) {
+    issues.push({ path: [...at, 'copyOf'], message: `names secrets.${declaration.copyOf}.${name}, itself a copy of ${source.copyOf}; fix: copy from ${source.copyOf} directly` });
+  } else {
+    for (const key of declaration.keys.filter((k) => !source.keys.includes(k))) {
+      issues.push({ path: [...at, 'keys'], message: `lists "${key}", which secrets.${declaration.copyOf}.${name} (the source of the copy) lacks; fix: add "${key}" there or remove it here` });
+    }
+  }
+  if (declaration.generate !== undefined) issues.push({ path: [...at, 'generate'], message: 'is set on a copy, whose values come from its source; fix: remove generate (shape the source instead)' });
   return issues;
 }
 

@@ -167,7 +167,9 @@ const TABLE = {
     applicationSet: res(['5m', '16Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
     notifications: res(['5m', '16Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
   },
-  sealedSecrets: res(['5m', '32Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+  sealedSecrets: res(['5m', '16Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+  // ESO: ~30 MiB of heap; its 150 MB binary is mapped on top (file pages, reclaimable), hence the limits.
+  externalSecrets: res(['5m', '16Mi', '192Mi'], ['10m', '24Mi', '192Mi'], ['10m', '48Mi', '256Mi']),
   // GlitchTip (error tracking, 256Mi) fits the budget on 16 GB only: off on 4 and 8 GB, where the apps
   // get no SENTRY_DSN (point them at a hosted Sentry-compatible service instead).
   errorTracking: by(false, false, true),
@@ -214,7 +216,7 @@ export function sizedDefaults(node: NodeShape) {
     redis: { maxmemory: redis.maxmemory, resources: redis.resources, exporter: { resources: t.redisExporter } },
     minio: { resources: t.minio },
     monitoring: { prometheus: t.prometheus, loki: t.loki, resources: t.monitoring },
-    gitops: { resources: { argoCd: t.argoCd, sealedSecrets: t.sealedSecrets } },
+    gitops: { resources: { argoCd: t.argoCd, sealedSecrets: t.sealedSecrets, externalSecrets: t.externalSecrets } },
     glitchtip: { enabled: t.errorTracking },
     apps: { ...t.apps, crm: { ...t.apps.crm, sentry: t.errorTracking }, web: { ...t.apps.web, sentry: t.errorTracking } },
   };

@@ -36,5 +36,7 @@ export const CHART_VERSIONS = {
   'cert-manager': 'v1.21.1',
   traefik: '41.3.0',
   'sealed-secrets': '2.18.4',
+  // The chart of ../shared/reference (CRDs and values.yaml); the tests' controller is v0.16.2 (scripts/external-secrets/go).
+  'external-secrets': '2.9.0',
   'argo-cd': '10.1.1',
 } as const;

@@ -8,6 +8,7 @@ import { ConfigError, ConfigProblem } from '../config/errors';
 import { configSource } from '../config/load';
 import { PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../config/schema';
 import { renderCharts, renderedObjects } from './rendered';
+import { producedSecrets } from './secret-producers';
 
 export interface SecretReference {
   readonly namespace: string;
@@ -126,17 +127,19 @@ export const SECRETS_CHART = 'secrets';
 /**
  * Fails with a ConfigError, before anything is written, when a Secret that `charts` read (or that
  * `extra` lists, for references the scan cannot see, like a Helm value naming an existing Secret)
- * is not declared under `secrets`, or is declared twice.
+ * is not declared under `secrets`, or is declared twice. A Secret a chart produces itself (a
+ * generator-backed ExternalSecret, a Certificate, ...: lib/gitops/secret-producers.ts) needs no declaration.
  */
 export function assertSecretsDeclared(config: PlatformConfig, charts: readonly Chart[], extra: readonly { namespace: string; name: string; key?: string }[]): void {
   renderCharts(charts);
   const objects = charts.flatMap((c) => renderedObjects(c).map((object) => ({ chart: c.node.id, object })));
+  const producedByCharts = new Set(producedSecrets(objects.filter(({ chart }) => chart !== SECRETS_CHART).map(({ object }) => object)).map((p) => `${p.namespace}/${p.name}`));
   const references: SecretReference[] = [
     ...objects.flatMap(({ object }) => findSecretReferences(object)),
     ...extra.map((e) => ({ ...e, from: 'Platform.declaredSecrets' })),
-  ];
+  ].filter((r) => !producedByCharts.has(`${r.namespace}/${r.name}`));
   const rendered: RenderedSecret[] = objects
-    .filter(({ chart, object }) => ['Secret', 'SealedSecret'].includes(object.kind) && chart !== SECRETS_CHART)
+    .filter(({ chart, object }) => ['Secret', 'SealedSecret', 'ExternalSecret'].includes(object.kind) && chart !== SECRETS_CHART)
     .map(({ chart, object }) => ({ chart, kind: object.kind, namespace: object.metadata?.namespace, name: object.metadata?.name }));
   const problems = checkSecretDeclarations(config, references, rendered);
   if (problems.length > 0) {

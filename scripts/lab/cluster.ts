@@ -192,15 +192,18 @@ export class LabCluster {
     const files = fs.readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => /\.ya?ml$/.test(f)).sort();
     const crds = files.flatMap((file) => (yaml.loadAll(fs.readFileSync(path.join(root, file), 'utf8')) as any[]).filter((d) => d?.kind === 'CustomResourceDefinition'));
     const names = crds.map((d) => d.metadata.name as string);
-    await Promise.all(crds.map(async (doc) => {
-      const res = await this.apply(doc, { fieldManager: 'lab' });
-      if (res.status >= 300) throw new Error(`CRD ${doc.metadata.name}: ${res.status} ${res.body?.message}`);
-    }));
+    // Four at a time: all at once, each large schema's apply can stall past the 30 s request timeout on a loaded machine.
+    for (let i = 0; i < crds.length; i += 4) {
+      await Promise.all(crds.slice(i, i + 4).map(async (doc) => {
+        const res = await this.apply(doc, { fieldManager: 'lab' });
+        if (res.status >= 300) throw new Error(`CRD ${doc.metadata.name}: ${res.status} ${res.body?.message}`);
+      }));
+    }
     await this.waitFor(`${names.length} CRDs to be Established`, async () => {
       const list = await this.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
       const established = new Set((list.body.items as any[]).filter((c) => c.status?.conditions?.some((x: any) => x.type === 'Established' && x.status === 'True')).map((c) => c.metadata.name));
       return names.every((n) => established.has(n));
-    }, 60_000);
+    }, 180_000); // minutes when several labs compile the large CRD schemas at once on a loaded machine
     this.log(`lab: ${names.length} CRDs established`);
   }
 
