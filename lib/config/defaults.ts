@@ -126,6 +126,9 @@ const BASE = {
       postgres: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
       rclone: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     },
+    // RPO: a segment with writes reaches B2 within archiveTimeout (README, "Point-in-time recovery").
+    pitr: { enabled: true, archiveTimeout: '5m', baseBackup: { every: '24h', fullEvery: '7d' }, checkCron: '30 * * * *' },
+    encryption: { secretName: 'backup-encryption', pgbackrestKey: 'pgbackrest-cipher-pass', rclonePasswordKey: 'rclone-password', rcloneSaltKey: 'rclone-salt' },
   },
   // The users' threshold table; `for` is how long a condition must hold before it fires.
   alerts: {
@@ -140,6 +143,7 @@ const BASE = {
     redisMemory: { warning: 80, critical: 95, for: '5m' },
     podRestarts: { warning: 3, critical: 10 },
     backupAge: { warning: '26h', critical: '50h' },
+    walArchiveAge: { warning: '15m', critical: '1h' },
     certificateExpiry: { warning: '14d', critical: '7d' },
     probeFailure: { warning: '2m', critical: '5m' },
   },
@@ -199,6 +203,9 @@ const BASE = {
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
       // GlitchTip's role (init SQL).
       'postgres-glitchtip': { keys: ['password'], mode: 'existing' },
+      // pgBackRest in the Postgres pods: WAL and base backups to B2, encrypted (backup.pitr).
+      'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
+      'backup-encryption': { keys: ['pgbackrest-cipher-pass'], mode: 'existing' },
     },
     app: {
       'postgres-app': { keys: ['password'], mode: 'existing' },
@@ -214,6 +221,8 @@ const BASE = {
       'postgres-superuser': { keys: ['password'], mode: 'existing' },
       'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'existing' },
+      // rclone crypt of the dumps and the MinIO mirror (backup.encryption).
+      'backup-encryption': { keys: ['rclone-password', 'rclone-salt'], mode: 'existing' },
     },
     monitoring: {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'existing' },

@@ -3,6 +3,7 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from './zod';
+import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
@@ -250,6 +251,10 @@ const backup = z.strictObject({
   /** emptyDir limit for a dump (and, in the drill, its restored copy). */
   scratchSize: quantity(),
   resources: z.strictObject({ postgres: resources(), rclone: resources() }),
+  /** WAL archiving and base backups (pgBackRest): restore to any second of retention (lib/config/pitr.ts). */
+  pitr: pitrSchema,
+  /** The client-side key of every object written to B2 (lib/config/pitr.ts). */
+  encryption: backupEncryptionSchema,
 });
 
 function isTimeZone(value: string): boolean {
@@ -690,6 +695,9 @@ export function postgresImageMajor(image: string): number | undefined {
 function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const b = config.backup;
+  if (b.pitr.enabled && !b.b2.endpoint.startsWith('https://')) {
+    issues.push({ path: ['backup', 'pitr', 'enabled'], message: `is true but backup.b2.endpoint ${b.b2.endpoint} is not https, and pgBackRest speaks only TLS to S3; fix: use an https endpoint, or set backup.pitr.enabled: false` });
+  }
   if (b.clientImage !== undefined) {
     const major = postgresImageMajor(b.clientImage);
     if (major !== config.postgres.major) {
