@@ -4,7 +4,7 @@
  * S3 endpoint and container paths are rewritten; Secrets are filled from a test map.
  * The S3 server (s3rver) runs as a child process, so every script can run synchronously.
  */
-import { ChildProcess, spawn, SpawnSyncReturns } from 'child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKUP_PATHS } from '../../lib/constructs/backup/scripts';
@@ -138,12 +138,25 @@ export class BackupLab {
   }
 }
 
-/** Runs rclone against the lab S3 server with the remote "s3" (for test setup and inspection). */
+/** The test's backup-encryption key: plain, and obscured as the Secret holds it for rclone. */
+export const CRYPT = (() => {
+  const obscure = (plain: string) => spawnSync('rclone', ['obscure', plain], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const password = 'lab crypt password';
+  const salt = 'lab crypt salt';
+  return { password, salt, secrets: { 'backup-encryption/rclone-password': obscure(password), 'backup-encryption/rclone-salt': obscure(salt) } };
+})();
+
+/**
+ * Runs rclone against the lab S3 server with the remote "s3" (raw objects, for setup and
+ * inspection) and "enc", the crypt view with the lab key that the backup jobs write through.
+ */
 export function rcloneS3(endpoint: string, args: string[], input?: string): SpawnSyncReturns<string> {
   return runAsService('rclone', args, {
     input,
     env: {
       PATH: '/usr/bin:/bin', HOME: '/tmp', RCLONE_CONFIG: '/dev/null', AWS_CA_BUNDLE: '',
+      RCLONE_CONFIG_ENC_TYPE: 'crypt', RCLONE_CONFIG_ENC_REMOTE: 's3:', RCLONE_CONFIG_ENC_FILENAME_ENCRYPTION: 'off', RCLONE_CONFIG_ENC_DIRECTORY_NAME_ENCRYPTION: 'false',
+      RCLONE_CONFIG_ENC_PASSWORD: CRYPT.secrets['backup-encryption/rclone-password'], RCLONE_CONFIG_ENC_PASSWORD2: CRYPT.secrets['backup-encryption/rclone-salt'],
       RCLONE_CONFIG_S3_TYPE: 's3', RCLONE_CONFIG_S3_PROVIDER: 'Other', RCLONE_CONFIG_S3_ENDPOINT: endpoint, RCLONE_CONFIG_S3_REGION: 'us-east-1',
       RCLONE_CONFIG_S3_ACCESS_KEY_ID: S3_KEY, RCLONE_CONFIG_S3_SECRET_ACCESS_KEY: S3_KEY, RCLONE_CONFIG_S3_FORCE_PATH_STYLE: 'true', RCLONE_CONFIG_S3_NO_CHECK_BUCKET: 'true',
     },

@@ -83,7 +83,9 @@ export class Backups extends Construct {
     const b2Secret = { name: b.credentials.secretName, key: b.credentials.applicationKeyKey };
     const minioKey = { name: props.minio.secretName, key: 'access-key' };
     const minioSecret = { name: props.minio.secretName, key: 'secret-key' };
-    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret];
+    const cryptPassword = { name: b.encryption.secretName, key: b.encryption.rclonePasswordKey };
+    const cryptSalt = { name: b.encryption.secretName, key: b.encryption.rcloneSaltKey };
+    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret, cryptPassword, cryptSalt];
 
     // rclone remotes from environment variables: no config file, nothing written but scratch.
     const remote = (name: string, settings: Record<string, string>, key: SecretKeyRef, secret: SecretKeyRef): EnvVar[] => [
@@ -102,7 +104,19 @@ export class Backups extends Construct {
       { name: 'RCLONE_STATS_ONE_LINE', value: 'true' },
       { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
     ];
-    const b2Env = remote('B2', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret);
+    // "b2" is an rclone crypt remote over the bucket ("b2raw"): the scripts write through it, so B2
+    // holds only ciphertext (NaCl secretbox) under the key of backup.encryption, kept outside the
+    // cluster. Names stay readable (no filename encryption, ".bin" appended): retention and the
+    // runbooks list keys by their timestamps. A restore without the key fails to decrypt.
+    const b2Env = [
+      ...remote('B2RAW', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret),
+      ...Object.entries({ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }).map(([k, value]) => ({
+        name: `RCLONE_CONFIG_B2_${k.toUpperCase()}`, value,
+      })),
+      // rclone wants them obscured (`rclone obscure`), which is how the Secret holds them (README, "Backup encryption").
+      secretEnv('RCLONE_CONFIG_B2_PASSWORD', cryptPassword),
+      secretEnv('RCLONE_CONFIG_B2_PASSWORD2', cryptSalt),
+    ];
     const minioEnv = remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioKey, minioSecret);
     const libpq = (user: string, secret: SecretKeyRef, database: string): EnvVar[] => [
       { name: 'PGHOST', value: props.postgres.host },

@@ -74,8 +74,8 @@ size=$(wc -c < "$name" | tr -d ' ')
 md5=$(md5sum "$name" | cut -d ' ' -f 1)
 rclone copyto "$name" "$incoming"
 remote_size=$(rclone lsf --format s "$incoming")
-remote_md5=$(rclone md5sum "$incoming" | cut -d ' ' -f 1)
-# A multipart upload has no MD5 ETag: read the object back instead.
+remote_md5=$(rclone md5sum "$incoming" 2> /dev/null | cut -d ' ' -f 1)
+# A multipart upload has no MD5 ETag, and the crypt remote no hash at all: read the object back instead.
 [ -n "$remote_md5" ] || remote_md5=$(rclone md5sum --download "$incoming" | cut -d ' ' -f 1)
 [ "$remote_size" = "$size" ] || fail "B2 holds $remote_size bytes of $name, expected $size"
 [ "$remote_md5" = "$md5" ] || fail "MD5 of the uploaded $name is $remote_md5, expected $md5"
@@ -119,8 +119,10 @@ if [ "$key" = latest ]; then
   [ -n "$key" ] || fail "no complete dump (with its .sha256) under $src"
 fi
 file=\${key##*/}
-rclone copyto "$src/$key" "$SCRATCH_DIR/$file"
-rclone copyto "$src/$key.sha256" "$SCRATCH_DIR/$file.sha256"
+# "b2" decrypts (rclone crypt): a wrong or missing key fails here, before anything is restored.
+decrypt_failed="could not download and decrypt $src/$key; fix: the backup-encryption Secret must hold the rclone-password and rclone-salt the dump was written with"
+rclone copyto "$src/$key" "$SCRATCH_DIR/$file" || fail "$decrypt_failed"
+rclone copyto "$src/$key.sha256" "$SCRATCH_DIR/$file.sha256" || fail "$decrypt_failed"
 echo "fetch: $src/$key"
 `;
 }
@@ -245,7 +247,8 @@ set -eu
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 failed=''
 for bucket in $BUCKETS; do
-  if ! rclone sync --checksum --fast-list "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
+  # Size and modification time: the crypt remote "b2" has no hash in common with MinIO.
+  if ! rclone sync --fast-list "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
     failed="$failed $bucket"
   fi
 done

@@ -176,6 +176,8 @@ export class Pitr extends Construct implements IPostgresExtension {
       ],
       resources: containerResources(this.props.sidecarResources ?? SIDECAR_RESOURCES),
       securityContext: restrictedContainerSecurity(),
+      // Ready once pgbackrest runs with its config: a failing backup must not take the server out of its Services.
+      readinessProbe: { exec: { command: ['pgbackrest', 'version'] }, periodSeconds: 60, timeoutSeconds: 10 },
       volumeMounts: [...shared, ...this.configMounts()],
     };
     return {
@@ -199,7 +201,7 @@ export class Pitr extends Construct implements IPostgresExtension {
     const sel = `namespace="${namespace}"`;
     const onPrimary = `and on (namespace, pod) pg_replication_is_replica{${sel}} == 0`;
     const checkSel = `{${sel}, cronjob="${PITR_JOBS.check}"}`;
-    const checkWindow = parseDuration(this.props.config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
+    const checkWindow = pitrCheckWindowSeconds(this.props.config);
     return [{
       area: 'pitr',
       rules: [
@@ -252,6 +254,9 @@ export class Pitr extends Construct implements IPostgresExtension {
 }
 
 // Idle between backups (a shell and sleep); a backup bursts towards the limit for minutes a day.
+/** PitrBaseBackupTooOld fires when pitr-check has not succeeded for this long: `every`, the grace, and an hour of checks. */
+export const pitrCheckWindowSeconds = (config: PlatformConfig): number => parseDuration(config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
+
 const SIDECAR_RESOURCES: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '512Mi' } };
 
 const seconds = (d: string): string => String(parseDuration(d));
