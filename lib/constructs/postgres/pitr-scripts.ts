@@ -162,16 +162,19 @@ export function checkScript(): string {
 # Env: PGBACKREST_CONFIG, STANZA, MAX_AGE_SECONDS and pgBackRest's secrets (PGBACKREST_REPO1_*).
 set -eu
 fail() { echo "pitr-check: FAILED: $*" >&2; exit 1; }
-pgbackrest --stanza="$STANZA" --output=json info > /tmp/info.json || fail "pgbackrest info could not read the repository"
-python3 - "$MAX_AGE_SECONDS" < /tmp/info.json <<'PY' || exit 1
+check=$(cat <<'PY'
 import json, sys, time
 max_age = int(sys.argv[1])
-stanzas = json.load(sys.stdin)
+stanzas = json.loads(sys.stdin.read(), strict=False)  # pgBackRest may put a raw newline in an error message
 def fail(message):
     print(f"pitr-check: FAILED: {message}", file=sys.stderr)
     sys.exit(1)
 if not stanzas or stanzas[0]["status"]["code"] != 0:
-    fail(f"stanza status: {stanzas[0]['status']['message'] if stanzas else 'no stanza'}")
+    why = " ".join(r["status"]["message"] for r in (stanzas[0].get("repo", []) if stanzas else []) if r["status"]["code"] != 0)
+    if "unable to load info file" in why and "FormatError" in why:
+        # A wrong cipher pass decrypts the info files to garbage: say so instead of printing it.
+        fail("the repository's info files do not decrypt; fix: backup-encryption's pgbackrest-cipher-pass must be the pass the repository was created with")
+    fail(f"the repository is not usable: {why[:300] or (stanzas[0]['status']['message'] if stanzas else 'no stanza')}; fix: check the B2 key and the backup-encryption Secret")
 backups = stanzas[0].get("backup", [])
 if not backups:
     fail("no base backup in the repository")
@@ -184,6 +187,9 @@ if age > max_age:
     fail(f"the newest base backup is {age} s old, more than {max_age} s; fix: read the logs of the pgbackrest container of the primary")
 print(f"pitr-check: {len(backups)} base backups, newest {age} s old, WAL up to {wal[-1]['max']}")
 PY
+)
+info=$(pgbackrest --stanza="$STANZA" --output=json info) || fail "pgbackrest info could not read the repository"
+printf '%s\n' "$info" | python3 -c "$check" "$MAX_AGE_SECONDS"
 `;
 }
 

@@ -182,7 +182,8 @@ export class Pitr extends Construct implements IPostgresExtension {
     };
     return {
       parameters: archiveSettings(config),
-      env: this.env,
+      // archive_command names the conf; the restore_command a restore writes finds it by PGBACKREST_CONFIG.
+      env: [...this.env, this.commonEnv()[0]],
       volumes: [
         { name: 'pgbackrest-config', configMap: { name: CONFIG_MAP, defaultMode: 0o555 } },
         { name: 'pgbackrest-tmp', emptyDir: { sizeLimit: Quantity.fromString('256Mi') } },
