@@ -13,6 +13,7 @@ import * as path from 'path';
 import { pgbackrestConf } from '../lib/constructs/postgres/pitr-scripts';
 import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
 import { PitrLab } from '../scripts/lab/pitr-lab';
+import { minioBinary } from '../scripts/lab/s3-tls';
 import { findProgram, postgresBinDir } from '../scripts/lab/programs';
 import { one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
@@ -20,7 +21,7 @@ import { describeWithPrograms } from './helpers/real-programs';
 const s = synthEnv('prod');
 const scripts: Record<string, string> = one(s, 'ConfigMap', 'pgbackrest').data;
 
-describeWithPrograms('GIVEN the synthesized prod Postgres with pgBackRest WHEN it archives to an S3 server over TLS', {
+describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN it archives to an S3 server over TLS (${minioBinary() ? 'MinIO' : 's3rver'})`, {
   postgres: postgresBinDir(), pgbackrest: findProgram('pgbackrest'), openssl: findProgram('openssl'), setpriv: findProgram('setpriv'), rclone: findProgram('rclone'),
 }, () => {
   const lab = new PitrLab(s.config, s.objects.map((o) => o.object));

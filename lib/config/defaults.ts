@@ -120,7 +120,8 @@ const BASE = {
     b2: { endpoint: 'https://s3.eu-central-003.backblazeb2.com', bucket: 'example-platform-backups', prefix: 'backups' },
     credentials: { secretName: 'b2-backup', keyIdKey: 'key-id', applicationKeyKey: 'application-key' },
     minioMirror: { cron: '0 4 * * *', retentionDays: 30 },
-    drill: { cron: '0 5 * * 0', checks: [{ table: 'public._prisma_migrations', minRows: 1 }] },
+    // rowTolerancePercent: the counts are taken just after the dump; maxDataAge: a weekend without writes passes.
+    drill: { cron: '0 5 * * 0', checks: [{ table: 'public._prisma_migrations', minRows: 1 }], rowTolerancePercent: 1, maxDataAge: '72h' },
     scratchSize: '10Gi',
     resources: {
       postgres: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },

@@ -4,6 +4,7 @@
  */
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
+import { duration } from './duration';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
@@ -247,6 +248,10 @@ const backup = z.strictObject({
         minRows: z.number().int().min(0, 'must not be negative; fix: use 0 to check only that the table exists').max(1_000_000_000, 'is more than 1000000000 rows, the most this platform accepts because the drill restores into a scratch volume of backup.scratchSize; fix: use the row count a healthy dump has at least'),
       }))
       .min(1, 'is empty, so a drill could pass on an empty dump; fix: list at least one table that must exist'),
+    /** How far a restored table's row count may be from the count written next to the dump (taken just after it), %. */
+    rowTolerancePercent: z.number().int('must be a whole number of percent; fix: use 0 (exact) to 10').min(0, 'must not be negative; fix: use 0 (exact) to 10').max(10, 'is more than 10 %, which would pass a dump missing a tenth of a table; fix: use 0 to 10'),
+    /** The restore's newest timestamp value may be at most this much older than the dump (an app idle longer fails the drill). */
+    maxDataAge: duration(),
   }),
   /** emptyDir limit for a dump (and, in the drill, its restored copy). */
   scratchSize: quantity(),

@@ -1,11 +1,13 @@
 import { Construct } from 'constructs';
 import { BACKUP_JOBS } from '../../backup-names';
+import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { Container, EnvVar, KubeConfigMap, KubeCronJob, KubeJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { SecretKeyRef } from '../postgres/postgres-cluster';
 import { containerResources } from '../resources';
+import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';
 import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
 
 export interface BackupsProps {
@@ -127,6 +129,7 @@ export class Backups extends Construct {
       { name: 'PGCONNECT_TIMEOUT', value: '15' },
       { name: 'HOME', value: BACKUP_PATHS.tmp },
       { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
+      { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
     ];
 
     const scripts = new KubeConfigMap(this, 'Scripts', {
@@ -138,6 +141,10 @@ export class Backups extends Construct {
         'pg-restore.sh': pgRestoreScript(),
         'drill.sh': drillScript(),
         'drill-checks.txt': drillChecks(b.drill.checks),
+        'dump-stats.sh': dumpStatsScript(),
+        'drill-verify.sh': drillVerifyScript(),
+        'table-rows.sql': tableRowsSql(),
+        'newest.sql': newestSql(),
         'mirror.sh': mirrorScript(),
       },
     });
@@ -252,6 +259,9 @@ export class Backups extends Construct {
         { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
         { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
         { name: 'CHECKS_FILE', value: `${BACKUP_PATHS.scripts}/drill-checks.txt` },
+        { name: 'EXPECTED_DATABASE', value: pg.database },
+        { name: 'ROW_TOLERANCE_PERCENT', value: String(b.drill.rowTolerancePercent) },
+        { name: 'MAX_DATA_AGE_SECONDS', value: String(parseDuration(b.drill.maxDataAge)) },
         { name: 'RESTORE_JOBS', value: '2' },
       ])],
       [fetch('latest')],
