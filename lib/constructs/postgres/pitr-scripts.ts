@@ -134,8 +134,8 @@ now = int(time.time())
 print(now - stop(["full"]), now - stop(["full", "diff", "incr"]))') || { log "pgbackrest info FAILED"; return 1; }
   full_age=\${ages% *}
   any_age=\${ages#* }
-  if [ "$full_age" -ge "$FULL_EVERY_SECONDS" ]; then type=full
-  elif [ "$any_age" -ge "$EVERY_SECONDS" ]; then type=diff
+  if [ "$full_age" -ge "$FULL_EVERY_SECONDS" ]; then type='full'
+  elif [ "$any_age" -ge "$EVERY_SECONDS" ]; then type='diff'
   else return 0
   fi
   log "newest full $full_age s old, newest backup $any_age s old: taking a $type backup"

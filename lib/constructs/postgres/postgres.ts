@@ -12,6 +12,7 @@ import { MetricsEndpoint } from '../service-monitor';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
+import { IMAGES } from '../../config/versions';
 
 export interface PostgresProps {
   readonly config: PlatformConfig;
@@ -23,7 +24,7 @@ export interface PostgresProps {
   readonly exporterImage: string;
   readonly pgbouncerImage: string;
   readonly pgbouncerExporterImage: string;
-  /** pgBackRest's image (WAL archiving sidecar and Jobs); required when backup.pitr.enabled. @default none */
+  /** pgBackRest's image (WAL archiving sidecar and Jobs), used when backup.pitr.enabled. @default IMAGES.pgbackrest */
   readonly pgbackrestImage?: string;
 }
 
@@ -54,8 +55,7 @@ export class Postgres extends Construct implements IDataService {
     const { config, namespace } = props;
     this.namespace = namespace;
     if (config.backup.pitr.enabled) {
-      if (!props.pgbackrestImage) throw new Error('backup.pitr.enabled needs pgBackRest\'s image; fix: pass pgbackrestImage (IMAGES.pgbackrest)');
-      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage });
+      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest });
     }
     this.cluster = new PostgresCluster(this, 'cluster', {
       config, namespace, image: props.image, exporterImage: props.exporterImage, extensions: this.pitr ? [this.pitr] : [],
