@@ -5,10 +5,13 @@
  *
  * Object layout under `<bucket>/<prefix>/<environment>/`:
  *   postgres/<schedule>/<db>-<schedule>-<YYYYMMDDTHHMMSSZ>.dump   custom-format dump
+ *   postgres/<schedule>/<same>.dump.stats                          rows and newest timestamp at dump time (drill-stats.ts)
  *   postgres/<schedule>/<same>.dump.sha256                         written last: marks it complete
  *   postgres/.incoming/                                            uploads before verification
  *   minio/current/<bucket>/...                                     mirror of each MinIO bucket
  *   minio/history/<YYYYMMDDTHHMMSSZ>/<bucket>/...                  objects deleted or replaced by that run
+ * as seen through the rclone remote "b2", a crypt remote over the bucket (backups.ts): in the
+ * bucket itself every object is rclone-crypt ciphertext named <key>.bin.
  */
 
 /** Where the files live in the containers; tests pass their own SCRATCH_DIR/SCRIPTS_DIR. */
