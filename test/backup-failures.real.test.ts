@@ -35,7 +35,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN retention, fa
       }
       for (const k of [...kept, otherSchedule]) expect(all).toEqual(expect.arrayContaining([k, `${k}.sha256`]));
       // Clean up the fake objects so that "latest" is a real dump again.
-      for (const k of [...kept, otherSchedule]) for (const suffix of ['', '.sha256']) rclone('deletefile', `s3:${b2.bucket}/${ROOT}/postgres/${k}${suffix}`);
+      for (const k of [...kept, otherSchedule]) for (const suffix of ['', '.sha256']) rclone('deletefile', `enc:${b2.bucket}/${ROOT}/postgres/${k}${suffix}`);
     });
   });
 
@@ -50,7 +50,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN retention, fa
     };
 
     test('GIVEN a wrong B2 application key THEN the job fails and nothing is added', () => {
-      const run = lab.runPod(daily, { rewrite: rewrite({ RCLONE_CONFIG_B2_ACCESS_KEY_ID: 'wrong-key-id', RCLONE_CONFIG_B2_SECRET_ACCESS_KEY: 'wrong-key' }) });
+      const run = lab.runPod(daily, { rewrite: rewrite({ RCLONE_CONFIG_B2RAW_ACCESS_KEY_ID: 'wrong-key-id', RCLONE_CONFIG_B2RAW_SECRET_ACCESS_KEY: 'wrong-key' }) });
       expect(run.ok).toBe(false);
       expect(run.steps.map((st) => st.container)).toEqual(['dump', 'upload']);
       expect(run.output).toMatch(/SignatureDoesNotMatch|InvalidAccessKeyId|403/);
@@ -59,7 +59,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN retention, fa
 
     test('GIVEN an unreachable endpoint THEN the job fails and nothing is added', async () => {
       const closed = await freePort();
-      const run = lab.runPod(daily, { rewrite: rewrite({ RCLONE_CONFIG_B2_ENDPOINT: `http://127.0.0.1:${closed}` }) });
+      const run = lab.runPod(daily, { rewrite: rewrite({ RCLONE_CONFIG_B2RAW_ENDPOINT: `http://127.0.0.1:${closed}` }) });
       expect(run.ok).toBe(false);
       expect(run.output).toMatch(/connection refused/);
       expectNothingNew();

@@ -102,7 +102,7 @@ describeBackupLab('GIVEN the synthesized prod backup CronJobs WHEN their scripts
   describe('the drill fails loudly on a bad newest dump', () => {
     const future = 'daily/app-daily-20991231T000000Z.dump';
     afterEach(() => {
-      for (const suffix of ['', '.sha256']) rclone('deletefile', `s3:${b2.bucket}/${ROOT}/postgres/${future}${suffix}`);
+      for (const suffix of ['', '.sha256']) rclone('deletefile', `enc:${b2.bucket}/${ROOT}/postgres/${future}${suffix}`);
     });
     const goodDump = () => download(`${ROOT}/postgres/${completeDumps().filter((k) => k !== future).pop()!}`);
 

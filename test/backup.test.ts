@@ -9,7 +9,8 @@ import { b2Region } from '../lib/constructs/backup/backups';
 import { configFor, ENVIRONMENTS, find, one, synth, synthEnv } from './helpers/platform';
 
 const s = synthEnv('prod');
-const cronJobs = find(s, 'CronJob');
+// The backup chart's CronJobs (point-in-time recovery's pitr-* belong to the postgres chart: test/pitr.test.ts).
+const cronJobs = find(s, 'CronJob').filter((cj) => cj.metadata.namespace === s.config.namespaces.backup);
 const podSpec = (cj: any) => cj.spec.jobTemplate.spec.template.spec;
 const allContainers = (cj: any) => [...(podSpec(cj).initContainers ?? []), ...podSpec(cj).containers];
 const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
@@ -20,7 +21,7 @@ describe('GIVEN the prod backup chart', () => {
       [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
     );
     for (const cj of cronJobs) expect(cj.metadata.namespace).toBe(s.config.namespaces.backup);
-    expect(s.objects.filter((o) => o.object.kind === 'CronJob').every((o) => o.chart === 'backup')).toBe(true);
+    expect(s.objects.filter((o) => o.object.kind === 'CronJob' && o.object.metadata.namespace === s.config.namespaces.backup).every((o) => o.chart === 'backup')).toBe(true);
     expect(BACKUP_JOBS.dump('daily')).toMatch(new RegExp(`^${BACKUP_JOBS.dumpPattern}$`));
   });
 
@@ -99,8 +100,10 @@ describe('GIVEN the prod backup chart', () => {
     expect(dump.PGUSER).toBe('backup');
     expect(dump.PGPASSWORD).toEqual({ secretKeyRef: { name: 'postgres-backup', key: 'password' } });
     const mirror = envOf(podSpec(one(s, 'CronJob', BACKUP_JOBS.minioMirror)).containers[0]);
-    expect(mirror.RCLONE_CONFIG_B2_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'b2-backup', key: 'key-id' } });
-    expect(mirror.RCLONE_CONFIG_B2_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'b2-backup', key: 'application-key' } });
+    expect(mirror.RCLONE_CONFIG_B2RAW_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'b2-backup', key: 'key-id' } });
+    expect(mirror.RCLONE_CONFIG_B2RAW_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'b2-backup', key: 'application-key' } });
+    expect(mirror.RCLONE_CONFIG_B2_PASSWORD).toEqual({ secretKeyRef: { name: 'backup-encryption', key: 'rclone-password' } });
+    expect(mirror.RCLONE_CONFIG_B2_PASSWORD2).toEqual({ secretKeyRef: { name: 'backup-encryption', key: 'rclone-salt' } });
     expect(mirror.RCLONE_CONFIG_MINIO_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'minio-backup', key: 'access-key' } });
     for (const cj of cronJobs) {
       for (const c of allContainers(cj)) {
@@ -120,10 +123,13 @@ describe('GIVEN the prod backup chart', () => {
   test('THEN uploads go to the regional B2 endpoint (bucket in the path) below <prefix>/<environment>/', () => {
     const upload = envOf(podSpec(one(s, 'CronJob', BACKUP_JOBS.dump('daily'))).containers[0]);
     expect(upload).toMatchObject({
-      RCLONE_CONFIG_B2_TYPE: 's3',
-      RCLONE_CONFIG_B2_ENDPOINT: 'https://s3.eu-central-003.backblazeb2.com',
-      RCLONE_CONFIG_B2_REGION: 'eu-central-003',
-      RCLONE_CONFIG_B2_FORCE_PATH_STYLE: 'true',
+      RCLONE_CONFIG_B2RAW_TYPE: 's3',
+      RCLONE_CONFIG_B2RAW_ENDPOINT: 'https://s3.eu-central-003.backblazeb2.com',
+      RCLONE_CONFIG_B2RAW_REGION: 'eu-central-003',
+      RCLONE_CONFIG_B2RAW_FORCE_PATH_STYLE: 'true',
+      // The scripts write through "b2", a crypt remote over the bucket.
+      RCLONE_CONFIG_B2_TYPE: 'crypt',
+      RCLONE_CONFIG_B2_REMOTE: 'b2raw:',
       B2_PATH: 'example-platform-backups/backups/prod/postgres',
     });
     expect(b2Region('https://s3.us-west-004.backblazeb2.com')).toBe('us-west-004');
@@ -141,10 +147,12 @@ describe('GIVEN the prod backup chart', () => {
   });
 
   test('GIVEN a local S3 server marked local THEN plain http is accepted (and only then)', () => {
-    const local = configFor('dev', { backup: { b2: { endpoint: 'http://minio.data.svc.cluster.local:9000', bucket: 'backups', prefix: 'lab', local: true } } });
+    const local = configFor('dev', { backup: { b2: { endpoint: 'http://minio.data.svc.cluster.local:9000', bucket: 'backups', prefix: 'lab', local: true }, pitr: { enabled: false } } });
     const mirror = envOf(podSpec(one(synth(local), 'CronJob', BACKUP_JOBS.minioMirror)).containers[0]);
-    expect(mirror.RCLONE_CONFIG_B2_ENDPOINT).toBe('http://minio.data.svc.cluster.local:9000');
-    expect(mirror.RCLONE_CONFIG_B2_REGION).toBe('us-east-1');
+    expect(mirror.RCLONE_CONFIG_B2RAW_ENDPOINT).toBe('http://minio.data.svc.cluster.local:9000');
+    expect(mirror.RCLONE_CONFIG_B2RAW_REGION).toBe('us-east-1');
     expect(() => configFor('dev', { backup: { b2: { endpoint: 'http://minio.data.svc.cluster.local:9000', bucket: 'backups', prefix: 'lab' } } })).toThrow(/backup\.b2\.endpoint .* is not https/);
+    // pgBackRest has no plain-http mode: PITR on a local endpoint is refused, naming both keys.
+    expect(() => configFor('prod', { backup: { b2: { endpoint: 'http://minio.data.svc.cluster.local:9000', bucket: 'backups', prefix: 'lab', local: true } } })).toThrow(/backup\.pitr\.enabled = true: is true but backup\.b2\.endpoint http:\/\/minio\S+ is not https.*fix:/);
   });
 });

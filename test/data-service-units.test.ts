@@ -114,11 +114,12 @@ describe('GIVEN Postgres (cluster and PgBouncer) alone in a chart', () => {
     expect(policy('pgbouncer').spec.ingress.map((r: any) => r.from[0])).toEqual([ns('apps'), ns('mon')]);
   });
 
-  test('THEN it contributes two TCP probes, its role Secrets, the postgres alert area and two dashboard rows', () => {
+  test('THEN it contributes two TCP probes, its role Secrets, the postgres and pitr alert areas and two dashboard rows', () => {
     expect(service.probeTargets.map((t) => t.name)).toEqual(['postgres', 'pgbouncer']);
     expect(service.declaredSecrets.every((s) => s.namespace === 'db')).toBe(true);
     expect(service.alertRules(thresholds).map((g) => [g.area, [...new Set(g.rules.map((r) => r.alert))]])).toEqual([
       ['postgres', ['PostgresConnectionsHigh', 'PostgresReplicationLag', 'PgBouncerClientsWaiting']],
+      ['pitr', ['PostgresWalArchivingFailing', 'PostgresWalArchiveLagging', 'PitrBaseBackupTooOld']],
     ]);
     expect(service.dashboardRows(kit).map((r) => r.title)).toEqual(['PostgreSQL', 'PgBouncer']);
   });

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import { BACKUP_JOBS } from '../lib/backup-names';
-import { BackupLab, PodRun, rcloneS3 } from '../scripts/lab/backup-lab';
+import { BackupLab, CRYPT, PodRun, rcloneS3 } from '../scripts/lab/backup-lab';
 import { MC_BIN, MINIO_BIN, MinioServer, runProvisionJob, startMinio } from '../scripts/lab/minio-lab';
 import { findProgram, serviceTempDir } from '../scripts/lab/programs';
 import { one, synthEnv } from './helpers/platform';
@@ -49,10 +49,11 @@ describeWithPrograms('GIVEN a provisioned MinIO with objects, mirrored to B2 by 
     ...appKeys,
     'minio-backup/access-key': `reader-${crypto.randomBytes(4).toString('hex')}`,
     'minio-backup/secret-key': crypto.randomBytes(12).toString('hex'),
+    ...CRYPT.secrets,
   };
   const lab = new BackupLab({ scripts: one(s, 'ConfigMap', 'backup-scripts').data, pgBin: '/usr/bin', secrets });
   const files = fixture();
-  const rewrite = () => ({ RCLONE_CONFIG_B2_ENDPOINT: servers.b2.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: servers.minio.endpoint });
+  const rewrite = () => ({ RCLONE_CONFIG_B2RAW_ENDPOINT: servers.b2.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: servers.minio.endpoint });
   /** A (new) platform MinIO: its root keys become the minio-root Secret, then the provisioning Job runs. */
   const provisionedMinio = async (host?: string) => {
     const minio = await startMinio({ host });

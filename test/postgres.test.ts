@@ -44,7 +44,7 @@ describe.each([
     const envs = pods.flatMap((w) => [...w.spec.template.spec.containers, ...(w.spec.template.spec.initContainers ?? [])]).flatMap((c) => c.env ?? []);
     for (const e of envs.filter((e: any) => /PASS/.test(e.name))) {
       expect(e.value).toBeUndefined();
-      expect(e.valueFrom.secretKeyRef.name).toMatch(/^(postgres|pgbouncer)-/);
+      expect(e.valueFrom.secretKeyRef.name).toMatch(/^(postgres|pgbouncer)-|^backup-encryption$/);
     }
   });
 

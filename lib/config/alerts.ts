@@ -77,6 +77,8 @@ export const alertsSchema = z.strictObject({
   podRestarts: z.strictObject({ warning: count(), critical: count() }).superRefine(ordered<number>('podRestarts', validIn(count()))),
   /** Age of the newest successful database dump. */
   backupAge: durationLevels('backupAge'),
+  /** Time since the primary last archived a WAL segment while it took writes (PITR's RPO). */
+  walArchiveAge: durationLevels('walArchiveAge'),
   /** Time left before a public TLS certificate expires (less is worse). */
   certificateExpiry: durationLevels('certificateExpiry', true),
   /** How long an uptime probe must keep failing. */
@@ -101,6 +103,7 @@ export const ALERT_ACTIONS: Readonly<Record<keyof AlertThresholds, string>> = {
   redisMemory: 'investigate leaks',
   podRestarts: 'investigate',
   backupAge: 'investigate',
+  walArchiveAge: 'investigate',
   certificateExpiry: 'investigate',
   probeFailure: 'investigate',
 };

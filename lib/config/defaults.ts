@@ -123,12 +123,16 @@ const BASE = {
     b2: { endpoint: 'https://s3.eu-central-003.backblazeb2.com', bucket: 'example-platform-backups', prefix: 'backups' },
     credentials: { secretName: 'b2-backup', keyIdKey: 'key-id', applicationKeyKey: 'application-key' },
     minioMirror: { cron: '0 4 * * *', retentionDays: 30 },
-    drill: { cron: '0 5 * * 0', checks: [{ table: 'public._prisma_migrations', minRows: 1 }] },
+    // rowTolerancePercent: the counts are taken just after the dump; maxDataAge: a weekend without writes passes.
+    drill: { cron: '0 5 * * 0', checks: [{ table: 'public._prisma_migrations', minRows: 1 }], rowTolerancePercent: 1, maxDataAge: '72h' },
     scratchSize: '10Gi',
     resources: {
       postgres: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '1Gi' } },
       rclone: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
     },
+    // RPO: a segment with writes reaches B2 within archiveTimeout (README, "Point-in-time recovery").
+    pitr: { enabled: true, archiveTimeout: '5m', baseBackup: { every: '24h', fullEvery: '7d' }, checkCron: '30 * * * *' },
+    encryption: { secretName: 'backup-encryption', pgbackrestKey: 'pgbackrest-cipher-pass', rclonePasswordKey: 'rclone-password', rcloneSaltKey: 'rclone-salt' },
   },
   // The users' threshold table; `for` is how long a condition must hold before it fires.
   alerts: {
@@ -143,6 +147,7 @@ const BASE = {
     redisMemory: { warning: 80, critical: 95, for: '5m' },
     podRestarts: { warning: 3, critical: 10 },
     backupAge: { warning: '26h', critical: '50h' },
+    walArchiveAge: { warning: '15m', critical: '1h' },
     certificateExpiry: { warning: '14d', critical: '7d' },
     probeFailure: { warning: '2m', critical: '5m' },
   },
@@ -205,6 +210,9 @@ const BASE = {
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
       // GlitchTip's role (init SQL).
       'postgres-glitchtip': { keys: ['password'], mode: 'generated' },
+      // pgBackRest in the Postgres pods: WAL and base backups to B2, encrypted (backup.pitr).
+      'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
+      'backup-encryption': { keys: ['pgbackrest-cipher-pass'], mode: 'existing' },
     },
     app: {
       'postgres-app': { keys: ['password'], mode: 'generated', copyOf: 'data' },
@@ -223,6 +231,8 @@ const BASE = {
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
       // Only minio-restore uses it: it writes the mirror back into MinIO.
       'minio-root': { keys: ['root-user', 'root-password'], mode: 'generated', copyOf: 'data' },
+      // rclone crypt of the dumps and the MinIO mirror (backup.encryption).
+      'backup-encryption': { keys: ['rclone-password', 'rclone-salt'], mode: 'existing' },
     },
     monitoring: {
       'grafana-admin': { keys: ['admin-user', 'admin-password'], mode: 'generated', generate: { 'admin-user': { fixed: 'admin' } } },

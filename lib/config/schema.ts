@@ -3,6 +3,8 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { z } from './zod';
+import { backupEncryptionSchema, pitrSchema } from './pitr';
+import { duration } from './duration';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
@@ -246,10 +248,18 @@ const backup = z.strictObject({
         minRows: z.number().int().min(0, 'must not be negative; fix: use 0 to check only that the table exists').max(1_000_000_000, 'is more than 1000000000 rows, the most this platform accepts because the drill restores into a scratch volume of backup.scratchSize; fix: use the row count a healthy dump has at least'),
       }))
       .min(1, 'is empty, so a drill could pass on an empty dump; fix: list at least one table that must exist'),
+    /** How far a restored table's row count may be from the count written next to the dump (taken just after it), %. */
+    rowTolerancePercent: z.number().int('must be a whole number of percent; fix: use 0 (exact) to 10').min(0, 'must not be negative; fix: use 0 (exact) to 10').max(10, 'is more than 10 %, which would pass a dump missing a tenth of a table; fix: use 0 to 10'),
+    /** The restore's newest timestamp value may be at most this much older than the dump (an app idle longer fails the drill). */
+    maxDataAge: duration(),
   }),
   /** emptyDir limit for a dump (and, in the drill, its restored copy). */
   scratchSize: quantity(),
   resources: z.strictObject({ postgres: resources(), rclone: resources() }),
+  /** WAL archiving and base backups (pgBackRest): restore to any second of retention (lib/config/pitr.ts). */
+  pitr: pitrSchema,
+  /** The client-side key of every object written to B2 (lib/config/pitr.ts). */
+  encryption: backupEncryptionSchema,
 });
 
 function isTimeZone(value: string): boolean {
@@ -716,6 +726,9 @@ export function postgresImageMajor(image: string): number | undefined {
 function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const b = config.backup;
+  if (b.pitr.enabled && !b.b2.endpoint.startsWith('https://')) {
+    issues.push({ path: ['backup', 'pitr', 'enabled'], message: `is true but backup.b2.endpoint ${b.b2.endpoint} is not https, and pgBackRest speaks only TLS to S3; fix: use an https endpoint, or set backup.pitr.enabled: false` });
+  }
   if (b.clientImage !== undefined) {
     const major = postgresImageMajor(b.clientImage);
     if (major !== config.postgres.major) {

@@ -167,7 +167,7 @@ const TABLE = {
     applicationSet: res(['5m', '16Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
     notifications: res(['5m', '16Mi', '96Mi'], ['10m', '24Mi', '128Mi'], ['10m', '32Mi', '128Mi']),
   },
-  sealedSecrets: res(['5m', '16Mi', '96Mi'], ['10m', '32Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
+  sealedSecrets: res(['5m', '16Mi', '96Mi'], ['10m', '16Mi', '128Mi'], ['10m', '48Mi', '128Mi']),
   // ESO: ~30 MiB of heap; its 150 MB binary is mapped on top (file pages, reclaimable), hence the limits.
   externalSecrets: res(['5m', '16Mi', '192Mi'], ['10m', '24Mi', '192Mi'], ['10m', '48Mi', '256Mi']),
   // GlitchTip (error tracking, 256Mi) fits the budget on 16 GB only: off on 4 and 8 GB, where the apps

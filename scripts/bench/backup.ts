@@ -6,7 +6,7 @@
  */
 import { BACKUP_JOBS } from '../../lib/backup-names';
 import { loadConfig } from '../../lib/config/load';
-import { BackupLab, S3_KEY, S3Server } from '../lab/backup-lab';
+import { BackupLab, CRYPT, S3_KEY, S3Server } from '../lab/backup-lab';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../lab/postgres-lab';
 import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
 import { Platform } from '../../charts/platform';
@@ -32,7 +32,7 @@ export async function benchBackup(): Promise<void> {
   const c = config.backup.credentials;
   const lab = new BackupLab({
     scripts, pgBin: bin,
-    secrets: { 'postgres-backup/password': PASSWORDS.backup, 'postgres-superuser/password': PASSWORDS.superuser, [`${c.secretName}/${c.keyIdKey}`]: S3_KEY, [`${c.secretName}/${c.applicationKeyKey}`]: S3_KEY },
+    secrets: { 'postgres-backup/password': PASSWORDS.backup, 'postgres-superuser/password': PASSWORDS.superuser, [`${c.secretName}/${c.keyIdKey}`]: S3_KEY, [`${c.secretName}/${c.applicationKeyKey}`]: S3_KEY, ...CRYPT.secrets },
   });
   try {
     await s3.start([config.backup.b2.bucket]);
@@ -44,7 +44,7 @@ export async function benchBackup(): Promise<void> {
     const generated = Date.now() - start;
     const dbSize = Number(pg.superuser(pg.primaryPort, "SELECT pg_database_size('app')").stdout.trim());
 
-    const rewrite = { PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2_ENDPOINT: s3.endpoint };
+    const rewrite = { PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2RAW_ENDPOINT: s3.endpoint };
     const scratch = lab.scratch();
     const backup = lab.runPod(cron(BACKUP_JOBS.dump('daily')), { scratch, rewrite, timeoutMs: 2 * HOUR });
     if (!backup.ok) throw new Error(`backup failed:\n${backup.output}`);

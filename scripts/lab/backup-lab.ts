@@ -4,7 +4,7 @@
  * S3 endpoint and container paths are rewritten; Secrets are filled from a test map.
  * The S3 server (s3rver) runs as a child process, so every script can run synchronously.
  */
-import { ChildProcess, spawn, SpawnSyncReturns } from 'child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKUP_PATHS } from '../../lib/constructs/backup/scripts';
@@ -137,9 +137,27 @@ export class BackupLab {
   }
 }
 
-/** Runs rclone with one remote per entry of `remotes` (e.g. "s3", "minio"), for test setup and inspection. */
+/** The test's backup-encryption key: plain, and obscured as the Secret holds it for rclone. */
+export const CRYPT = (() => {
+  const obscure = (plain: string) => spawnSync('rclone', ['obscure', plain], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const password = 'lab crypt password';
+  const salt = 'lab crypt salt';
+  return { password, salt, secrets: { 'backup-encryption/rclone-password': obscure(password), 'backup-encryption/rclone-salt': obscure(salt) } };
+})();
+
+/**
+ * Runs rclone with one remote per entry of `remotes` (e.g. "s3", "minio"), for test setup and inspection,
+ * plus "enc", the crypt view of "s3" that the backup jobs write through.
+ */
 export function rcloneS3(remotes: Record<string, S3Endpoint>, args: string[], input?: string): SpawnSyncReturns<string> {
   const env: Record<string, string> = { PATH: '/usr/bin:/bin', HOME: '/tmp', RCLONE_CONFIG: '/dev/null', AWS_CA_BUNDLE: '' };
+  // "enc": the crypt view of "s3" with the lab key, the way the backup jobs write through it.
+  if (remotes.s3) {
+    Object.assign(env, {
+      RCLONE_CONFIG_ENC_TYPE: 'crypt', RCLONE_CONFIG_ENC_REMOTE: 's3:', RCLONE_CONFIG_ENC_FILENAME_ENCRYPTION: 'off', RCLONE_CONFIG_ENC_DIRECTORY_NAME_ENCRYPTION: 'false',
+      RCLONE_CONFIG_ENC_PASSWORD: CRYPT.secrets['backup-encryption/rclone-password'], RCLONE_CONFIG_ENC_PASSWORD2: CRYPT.secrets['backup-encryption/rclone-salt'],
+    });
+  }
   for (const [name, server] of Object.entries(remotes)) {
     const settings = {
       TYPE: 's3', PROVIDER: 'Other', ENDPOINT: server.endpoint, REGION: 'us-east-1', ACCESS_KEY_ID: server.accessKey,

@@ -7,6 +7,7 @@ import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PATHS } from '../../lib/constructs/postgres/config-files';
+import { PITR_PATHS } from '../../lib/constructs/postgres/pitr-scripts';
 import { freePort, ownForService, postgresBinDir, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
 
 export const PASSWORDS = {
@@ -27,9 +28,13 @@ export class PostgresLab {
   replicaPort = 0;
   bouncerPort = 0;
   private readonly processes: ChildProcess[] = [];
+  private primaryProcess?: ChildProcess;
 
-  /** @param configMaps the synthesized ConfigMaps of the postgres chart, by name */
-  constructor(private readonly configMaps: Record<string, Record<string, string>>) {}
+  /**
+   * @param configMaps the synthesized ConfigMaps of the postgres chart, by name
+   * @param serverEnv extra env of the postgres servers (archive_command's pgBackRest secrets); read at each start
+   */
+  constructor(private readonly configMaps: Record<string, Record<string, string>>, readonly serverEnv: NodeJS.ProcessEnv = {}) {}
 
   /** A synthesized file with container paths moved under the lab dir. */
   file(configMap: string, key: string): string {
@@ -44,7 +49,8 @@ export class PostgresLab {
       .split(PATHS.scriptsDir).join(`${this.dir}/scripts`)
       .split(PATHS.socketDir).join(`${this.dir}/${instance}/run`)
       .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/pgbouncer/etc`)
-      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/pgbouncer/run`);
+      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/pgbouncer/run`)
+      .split(PITR_PATHS.configDir).join(`${this.dir}/pgbackrest`);
   }
 
   private write(rel: string, text: string, mode = 0o644): string {
@@ -76,8 +82,9 @@ export class PostgresLab {
   }
 
   private async startPostgres(instance: string, port: number): Promise<void> {
-    const child = startAsService(`${this.bin}/postgres`, ['-D', `${this.dir}/${instance}/data`, '-c', `config_file=${this.dir}/${instance}/etc/postgresql.conf`], `${this.dir}/${instance}.log`);
+    const child = startAsService(`${this.bin}/postgres`, ['-D', `${this.dir}/${instance}/data`, '-c', `config_file=${this.dir}/${instance}/etc/postgresql.conf`], `${this.dir}/${instance}.log`, this.serverEnv);
     this.processes.push(child);
+    if (instance === 'primary') this.primaryProcess = child;
     await waitFor(`${instance} to accept connections (see ${this.dir}/${instance}.log)`, () =>
       runAsService(`${this.bin}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0 || child.exitCode !== null,
     );
@@ -163,6 +170,16 @@ export class PostgresLab {
 
   superuser(port: number, sql: string, db = 'postgres') {
     return this.psql(`host=127.0.0.1 port=${port} dbname=${db} user=postgres`, sql, PASSWORDS.superuser);
+  }
+
+  /** Stops the primary (fast shutdown), e.g. before a restore rewrites its data directory. */
+  async stopPrimary(): Promise<void> {
+    await stop(this.primaryProcess);
+  }
+
+  /** Starts the primary again on its data directory (after a restore: it replays WAL first). */
+  async restartPrimary(): Promise<void> {
+    await this.startPostgres('primary', this.primaryPort);
   }
 
   async stopAll(): Promise<void> {

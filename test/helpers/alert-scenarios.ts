@@ -9,6 +9,7 @@ import { parseDuration } from '../../lib/config/duration';
 import { parseQuantity } from '../../lib/config/quantity';
 import { PlatformConfig } from '../../lib/config/schema';
 import { BACKUP_JOBS } from '../../lib/backup-names';
+import { PITR_JOBS, pitrCheckWindowSeconds } from '../../lib/constructs/postgres/pitr';
 
 type Labels = Record<string, string>;
 type Severity = 'warning' | 'critical';
@@ -174,6 +175,24 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
     },
     labels: (c) => ({ namespace: c.namespaces.backup }),
   },
+  PostgresWalArchiveLagging: {
+    key: 'walArchiveAge', direction: 'above', warmupSeconds: 0,
+    // The primary took writes and archived nothing for `age`; a replica (which never archives) and an idle primary stay silent.
+    series: (age, at, c) => {
+      const primary = { namespace: c.namespaces.data, pod: 'postgres-primary-0' };
+      const replica = { namespace: c.namespaces.data, pod: 'postgres-replica-0' };
+      return [
+        { series: sel('pg_stat_archiver_last_archive_age', primary), values: gauge(age, samplesUntil(at)) },
+        { series: sel('pg_stat_archiver_last_archive_age', replica), values: gauge(age * 10, samplesUntil(at)) },
+        { series: sel('pg_replication_is_replica', primary), values: gauge(0, samplesUntil(at)) },
+        { series: sel('pg_replication_is_replica', replica), values: gauge(1, samplesUntil(at)) },
+        ...['tup_inserted', 'tup_updated', 'tup_deleted'].flatMap((m) => [primary, replica].map((pod) => ({
+          series: sel(`pg_stat_database_${m}`, { ...pod, datname: 'app' }), values: counter(m === 'tup_inserted' ? 5 : 0, samplesUntil(at)),
+        }))),
+      ];
+    },
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-primary-0' }),
+  },
   CertificateExpiresSoon: {
     key: 'certificateExpiry', direction: 'below', warmupSeconds: 0,
     series: (left, at) => [{ series: sel('probe_ssl_earliest_cert_expiry', { job: 'probe/monitoring/tls', instance: 'https://crm.example.com' }), values: gauge(at + left, samplesUntil(at)) }],
@@ -182,7 +201,7 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
 };
 
 /** Alerts tested by a hand-written scenario below (no level pair, or levels in time). */
-export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed'] as const;
+export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed', 'PostgresWalArchivingFailing', 'PitrBaseBackupTooOld'] as const;
 
 const levelValue = (v: number | string) => (typeof v === 'number' ? v : parseDuration(v)!);
 const at = (seconds: number) => `${seconds}s`;
@@ -194,6 +213,8 @@ export function generateTests(config: PlatformConfig): TestGroup[] {
     ...probeTests(config),
     backupNeverSucceeded(config),
     ...drillTests(config),
+    ...walArchivingTests(config),
+    ...pitrCheckTests(config),
   ];
 }
 
@@ -298,5 +319,47 @@ function drillTests(config: PlatformConfig): TestGroup[] {
     test('the newest drill failed after an older success: fires', [...job(BACKUP_JOBS.drill, drill(1), 100, false), ...job(BACKUP_JOBS.drill, drill(2), 200, true)], [drill(2)]),
     test('an older drill failed, the newest succeeded: silent', [...job(BACKUP_JOBS.drill, drill(1), 100, true), ...job(BACKUP_JOBS.drill, drill(2), 200, false)], []),
     test('a dump Job failed, the drill succeeded: silent', [...job(BACKUP_JOBS.drill, drill(1), 100, false), ...job(dump, `${dump}-3`, 300, true)], []),
+  ];
+}
+
+/** PostgresWalArchivingFailing: failures and no success on the primary for 10 minutes, held 5 more. */
+function walArchivingTests(config: PlatformConfig): TestGroup[] {
+  const primary = { namespace: config.namespaces.data, pod: 'postgres-primary-0' };
+  const series = (failedPerMinute: number, archivedPerMinute: number): InputSeries[] => [
+    { series: sel('pg_stat_archiver_failed_count', primary), values: counter(failedPerMinute, 40) },
+    { series: sel('pg_stat_archiver_archived_count', primary), values: counter(archivedPerMinute, 40) },
+    { series: sel('pg_replication_is_replica', primary), values: gauge(0, 40) },
+  ];
+  const test = (name: string, input: InputSeries[], checks: [number, boolean][]): TestGroup => ({
+    name: `PostgresWalArchivingFailing: ${name}`,
+    interval: '1m',
+    input_series: input,
+    alert_rule_test: checks.map(([minute, firing]) => ({
+      eval_time: at(minute * MINUTE), alertname: 'PostgresWalArchivingFailing',
+      exp_alerts: firing ? [{ exp_labels: { ...primary, severity: 'critical' } }] : [],
+    })),
+  });
+  return [
+    test('every attempt fails: fires once held 5 minutes', series(1, 0), [[3, false], [20, true]]),
+    test('some attempts fail but segments still reach B2: silent', series(1, 1), [[20, false]]),
+  ];
+}
+
+/** PitrBaseBackupTooOld: pitr-check's last success just inside and just past its window. */
+function pitrCheckTests(config: PlatformConfig): TestGroup[] {
+  const ns = config.namespaces.data;
+  const window = pitrCheckWindowSeconds(config);
+  const test = (name: string, age: number, firing: boolean): TestGroup => ({
+    name: `PitrBaseBackupTooOld: ${name}`,
+    interval: '1m',
+    input_series: [
+      { series: sel('kube_cronjob_status_last_successful_time', { namespace: ns, cronjob: PITR_JOBS.check }), values: gauge(MINUTE - age, 3) },
+      { series: sel('kube_cronjob_created', { namespace: ns, cronjob: PITR_JOBS.check }), values: gauge(MINUTE - 100 * window, 3) },
+    ],
+    alert_rule_test: [{ eval_time: at(MINUTE), alertname: 'PitrBaseBackupTooOld', exp_alerts: firing ? [{ exp_labels: { namespace: ns, severity: 'critical' } }] : [] }],
+  });
+  return [
+    test('the check last succeeded just inside the window: silent', window * 0.99, false),
+    test('the check last succeeded just past the window: fires', window * 1.01, true),
   ];
 }

@@ -13,7 +13,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { BACKUP_JOBS } from '../../lib/backup-names';
-import { BackupLab, rcloneS3 } from '../../scripts/lab/backup-lab';
+import { BackupLab, CRYPT, rcloneS3 } from '../../scripts/lab/backup-lab';
 import { MC_BIN, MINIO_BIN, MinioServer, runProvisionJob, startMinio } from '../../scripts/lab/minio-lab';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../../scripts/lab/postgres-lab';
 import { findProgram, postgresBinDir, serviceTempDir } from '../../scripts/lab/programs';
@@ -69,29 +69,30 @@ function backupLab() {
     'postgres-superuser/password': PASSWORDS.superuser,
     'minio-backup/access-key': `backup-reader-${crypto.randomBytes(4).toString('hex')}`,
     'minio-backup/secret-key': crypto.randomBytes(16).toString('hex'),
+    ...CRYPT.secrets,
   };
   const lab = new BackupLab({ scripts: one(s, 'ConfigMap', 'backup-scripts').data, pgBin: bin!, secrets });
   /** Host names and endpoints, the only rewrites. */
   const rewrite = (extra: Record<string, string> = {}) => ({
-    PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2_ENDPOINT: servers.s3.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: servers.minio.endpoint, ...extra,
+    PGHOST: '127.0.0.1', PGPORT: String(pg.primaryPort), RCLONE_CONFIG_B2RAW_ENDPOINT: servers.s3.endpoint, RCLONE_CONFIG_MINIO_ENDPOINT: servers.minio.endpoint, ...extra,
   });
   /** rclone with the remotes "s3" (the B2 stand-in) and "minio". */
   const rclone = (...args: string[]) => rcloneS3(servers, args);
   const keys = (under: string): string[] => {
-    const run = rclone('lsf', '-R', '--files-only', `s3:${b2.bucket}/${under}`);
+    const run = rclone('lsf', '-R', '--files-only', `enc:${b2.bucket}/${under}`);
     if (run.status !== 0) throw new Error(run.stderr);
     return run.stdout.split('\n').filter(Boolean).sort();
   };
   const download = (key: string): Buffer => {
     const dir = serviceTempDir('download-');
-    const run = rclone('copyto', `s3:${b2.bucket}/${key}`, path.join(dir, 'object'));
+    const run = rclone('copyto', `enc:${b2.bucket}/${key}`, path.join(dir, 'object'));
     if (run.status !== 0) throw new Error(run.stderr);
     return fs.readFileSync(path.join(dir, 'object'));
   };
   const put = (key: string, body: Buffer | string) => {
     const dir = serviceTempDir('upload-');
     fs.writeFileSync(path.join(dir, 'object'), body);
-    const run = rclone('copyto', path.join(dir, 'object'), `s3:${b2.bucket}/${key}`);
+    const run = rclone('copyto', path.join(dir, 'object'), `enc:${b2.bucket}/${key}`);
     if (run.status !== 0) throw new Error(run.stderr);
   };
   const sha256 = (data: Buffer) => crypto.createHash('sha256').update(data).digest('hex');

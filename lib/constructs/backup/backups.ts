@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { BACKUP_JOBS } from '../../backup-names';
+import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { Container, EnvVar, KubeConfigMap, KubeCronJob, KubeJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
@@ -7,6 +8,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-secur
 import { SecretKeyRef } from '../postgres/postgres-cluster';
 import { containerResources } from '../resources';
 import { minioRestoreScript } from './minio-restore';
+import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';
 import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
 
 export interface BackupsProps {
@@ -88,7 +90,9 @@ export class Backups extends Construct {
     const minioSecret = { name: props.minio.secretName, key: 'secret-key' };
     const minioRootUser = { name: props.minio.rootSecretName, key: 'root-user' };
     const minioRootPassword = { name: props.minio.rootSecretName, key: 'root-password' };
-    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret, minioRootUser, minioRootPassword];
+    const cryptPassword = { name: b.encryption.secretName, key: b.encryption.rclonePasswordKey };
+    const cryptSalt = { name: b.encryption.secretName, key: b.encryption.rcloneSaltKey };
+    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret, minioRootUser, minioRootPassword, cryptPassword, cryptSalt];
 
     // rclone remotes from environment variables: no config file, nothing written but scratch.
     const remote = (name: string, settings: Record<string, string>, key: SecretKeyRef, secret: SecretKeyRef): EnvVar[] => [
@@ -107,7 +111,19 @@ export class Backups extends Construct {
       { name: 'RCLONE_STATS_ONE_LINE', value: 'true' },
       { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
     ];
-    const b2Env = remote('B2', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret);
+    // "b2" is an rclone crypt remote over the bucket ("b2raw"): the scripts write through it, so B2
+    // holds only ciphertext (NaCl secretbox) under the key of backup.encryption, kept outside the
+    // cluster. Names stay readable (no filename encryption, ".bin" appended): retention and the
+    // runbooks list keys by their timestamps. A restore without the key fails to decrypt.
+    const b2Env = [
+      ...remote('B2RAW', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret),
+      ...Object.entries({ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }).map(([k, value]) => ({
+        name: `RCLONE_CONFIG_B2_${k.toUpperCase()}`, value,
+      })),
+      // rclone wants them obscured (`rclone obscure`), which is how the Secret holds them (README, "Backup encryption").
+      secretEnv('RCLONE_CONFIG_B2_PASSWORD', cryptPassword),
+      secretEnv('RCLONE_CONFIG_B2_PASSWORD2', cryptSalt),
+    ];
     const minioEnv = remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioKey, minioSecret);
     const libpq = (user: string, secret: SecretKeyRef, database: string): EnvVar[] => [
       { name: 'PGHOST', value: props.postgres.host },
@@ -118,6 +134,7 @@ export class Backups extends Construct {
       { name: 'PGCONNECT_TIMEOUT', value: '15' },
       { name: 'HOME', value: BACKUP_PATHS.tmp },
       { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
+      { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
     ];
 
     const scripts = new KubeConfigMap(this, 'Scripts', {
@@ -129,6 +146,10 @@ export class Backups extends Construct {
         'pg-restore.sh': pgRestoreScript(),
         'drill.sh': drillScript(),
         'drill-checks.txt': drillChecks(b.drill.checks),
+        'dump-stats.sh': dumpStatsScript(),
+        'drill-verify.sh': drillVerifyScript(),
+        'table-rows.sql': tableRowsSql(),
+        'newest.sql': newestSql(),
         'mirror.sh': mirrorScript(),
         'minio-restore.sh': minioRestoreScript(),
       },
@@ -256,6 +277,9 @@ export class Backups extends Construct {
         { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
         { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
         { name: 'CHECKS_FILE', value: `${BACKUP_PATHS.scripts}/drill-checks.txt` },
+        { name: 'EXPECTED_DATABASE', value: pg.database },
+        { name: 'ROW_TOLERANCE_PERCENT', value: String(b.drill.rowTolerancePercent) },
+        { name: 'MAX_DATA_AGE_SECONDS', value: String(parseDuration(b.drill.maxDataAge)) },
         { name: 'RESTORE_JOBS', value: '2' },
       ])],
       [fetch('latest')],

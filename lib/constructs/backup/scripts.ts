@@ -5,10 +5,13 @@
  *
  * Object layout under `<bucket>/<prefix>/<environment>/`:
  *   postgres/<schedule>/<db>-<schedule>-<YYYYMMDDTHHMMSSZ>.dump   custom-format dump
+ *   postgres/<schedule>/<same>.dump.stats                          rows and newest timestamp at dump time (drill-stats.ts)
  *   postgres/<schedule>/<same>.dump.sha256                         written last: marks it complete
  *   postgres/.incoming/                                            uploads before verification
  *   minio/current/<bucket>/...                                     mirror of each MinIO bucket
  *   minio/history/<YYYYMMDDTHHMMSSZ>/<bucket>/...                  objects deleted or replaced by that run
+ * as seen through the rclone remote "b2", a crypt remote over the bucket (backups.ts): in the
+ * bucket itself every object is rclone-crypt ciphertext named <key>.bin.
  */
 
 /** Where the files live in the containers; tests pass their own SCRATCH_DIR/SCRIPTS_DIR. */
@@ -37,10 +40,12 @@ server=$((server / 10000))
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 name="$PGDATABASE-$SCHEDULE-$stamp.dump"
 cd "$SCRATCH_DIR"
-rm -f ./*.dump ./*.sha256 ./*.partial
+rm -f ./*.dump ./*.sha256 ./*.stats ./*.partial
 pg_dump --format=custom --compress=6 --no-password --file="$name.partial"
 pg_restore --list "$name.partial" > /dev/null || fail "$name does not read back as a pg_dump archive"
 mv "$name.partial" "$name"
+# Row counts and the newest timestamp next to the dump, for the restore drill (drill-stats.ts).
+sh "$SCRIPTS_DIR/dump-stats.sh" "$name"
 sha256sum "$name" > "$name.sha256.partial"
 mv "$name.sha256.partial" "$name.sha256"
 echo "pg-dump: $name, $(wc -c < "$name" | tr -d ' ') bytes, server $server, client $client"
@@ -74,13 +79,15 @@ size=$(wc -c < "$name" | tr -d ' ')
 md5=$(md5sum "$name" | cut -d ' ' -f 1)
 rclone copyto "$name" "$incoming"
 remote_size=$(rclone lsf --format s "$incoming")
-remote_md5=$(rclone md5sum "$incoming" | cut -d ' ' -f 1)
-# A multipart upload has no MD5 ETag: read the object back instead.
+remote_md5=$(rclone md5sum "$incoming" 2> /dev/null | cut -d ' ' -f 1)
+# A multipart upload has no MD5 ETag, and the crypt remote no hash at all: read the object back instead.
 [ -n "$remote_md5" ] || remote_md5=$(rclone md5sum --download "$incoming" | cut -d ' ' -f 1)
 [ "$remote_size" = "$size" ] || fail "B2 holds $remote_size bytes of $name, expected $size"
 [ "$remote_md5" = "$md5" ] || fail "MD5 of the uploaded $name is $remote_md5, expected $md5"
 rclone moveto "$incoming" "$dest/$name"
 [ "$(rclone lsf --format s "$dest/$name")" = "$size" ] || fail "$dest/$name does not hold $size bytes after the rename"
+# The drill's comparison data (pg-dump.sh writes it), before the .sha256 that marks the dump complete.
+if [ -f "$name.stats" ]; then rclone copyto "$name.stats" "$dest/$name.stats"; fi
 rclone copyto "$name.sha256" "$dest/$name.sha256"
 echo "upload: $dest/$name, $size bytes, sha256 $(cut -d ' ' -f 1 "$name.sha256")"
 
@@ -90,8 +97,8 @@ ${CUTOFF}
 rclone lsf --files-only "$dest" > listing.txt
 : > expired.txt
 while IFS= read -r file; do
-  stamp=$(printf '%s\\n' "$file" | sed -n 's/^.*-\\([0-9]\\{8\\}\\)T\\([0-9]\\{6\\}\\)Z\\.dump\\(\\.sha256\\)\\{0,1\\}$/\\1\\2/p')
-  case "$file" in "$name" | "$name.sha256") continue ;; esac
+  stamp=$(printf '%s\\n' "$file" | sed -n 's/^.*-\\([0-9]\\{8\\}\\)T\\([0-9]\\{6\\}\\)Z\\.dump\\(\\.[a-z0-9]*\\)\\{0,1\\}$/\\1\\2/p')
+  case "$file" in "$name" | "$name.sha256" | "$name.stats") continue ;; esac
   if [ -n "$stamp" ] && [ "$stamp" -lt "$cutoff" ]; then printf '%s\\n' "$file" >> expired.txt; fi
 done < listing.txt
 if [ -s expired.txt ]; then
@@ -119,8 +126,12 @@ if [ "$key" = latest ]; then
   [ -n "$key" ] || fail "no complete dump (with its .sha256) under $src"
 fi
 file=\${key##*/}
-rclone copyto "$src/$key" "$SCRATCH_DIR/$file"
-rclone copyto "$src/$key.sha256" "$SCRATCH_DIR/$file.sha256"
+# "b2" decrypts (rclone crypt): a wrong or missing key fails here, before anything is restored.
+decrypt_failed="could not download and decrypt $src/$key; fix: the backup-encryption Secret must hold the rclone-password and rclone-salt the dump was written with"
+rclone copyto "$src/$key" "$SCRATCH_DIR/$file" || fail "$decrypt_failed"
+rclone copyto "$src/$key.sha256" "$SCRATCH_DIR/$file.sha256" || fail "$decrypt_failed"
+# Row counts and newest timestamp at dump time, for the drill (dumps before it have none).
+if [ -n "$(rclone lsf "$src/$key.stats")" ]; then rclone copyto "$src/$key.stats" "$SCRATCH_DIR/$file.stats" || fail "$decrypt_failed"; fi
 echo "fetch: $src/$key"
 `;
 }
@@ -202,6 +213,9 @@ export PGHOST PGPORT PGUSER
 unset PGPASSWORD
 
 TARGET_DATABASE=drill TARGET_OWNER='' REPLACE_TARGET=yes sh "$SCRIPTS_DIR/pg-restore.sh" || fail "the newest dump did not restore (see above)"
+# The restore against what the source held at dump time (database, tables, rows, newest timestamp).
+compared=ok
+sh "$SCRIPTS_DIR/drill-verify.sh" || compared=failed
 
 failures=0
 checked=0
@@ -230,6 +244,7 @@ SQL
 done < "$CHECKS_FILE"
 [ "$checked" -gt 0 ] || fail "$CHECKS_FILE lists no table"
 [ "$failures" -eq 0 ] || fail "$failures of $checked checks failed"
+[ "$compared" = ok ] || fail "the restore does not match the source at dump time (see above)"
 echo "drill: passed, $checked checks"
 `;
 }
@@ -245,7 +260,8 @@ set -eu
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 failed=''
 for bucket in $BUCKETS; do
-  if ! rclone sync --checksum --fast-list "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
+  # Size and modification time: the crypt remote "b2" has no hash in common with MinIO.
+  if ! rclone sync --fast-list "minio:$bucket" "b2:$B2_PATH/current/$bucket" --backup-dir "b2:$B2_PATH/history/$stamp/$bucket"; then
     failed="$failed $bucket"
   fi
 done

@@ -20,7 +20,12 @@ export const EXPORTER_METRICS = {
     'kube_job_created',
     'kube_job_failed',
   ],
-  postgres_exporter: ['pg_stat_activity_count', 'pg_settings_max_connections', 'pg_replication_lag_seconds', 'pg_database_size_bytes'],
+  postgres_exporter: [
+    'pg_stat_activity_count', 'pg_settings_max_connections', 'pg_replication_lag_seconds', 'pg_database_size_bytes',
+    // PITR: the stat_archiver, replication and stat_database collectors (enabled by default).
+    'pg_stat_archiver_archived_count', 'pg_stat_archiver_failed_count', 'pg_stat_archiver_last_archive_age', 'pg_replication_is_replica',
+    'pg_stat_database_tup_inserted', 'pg_stat_database_tup_updated', 'pg_stat_database_tup_deleted',
+  ],
   pgbouncer_exporter: [
     'pgbouncer_pools_client_waiting_connections',
     'pgbouncer_pools_client_active_connections',

@@ -308,6 +308,7 @@ export const RESTART_SETTINGS: readonly string[] = [
   'listen_addresses', 'port', 'hba_file', 'unix_socket_directories', 'max_connections', 'superuser_reserved_connections',
   'shared_buffers', 'wal_buffers', 'huge_pages', 'wal_level', 'max_wal_senders', 'max_replication_slots', 'hot_standby',
   'shared_preload_libraries', 'max_worker_processes', 'max_prepared_transactions', 'max_locks_per_transaction',
+  'archive_mode',
 ];
 
 /** The lines of a postgresql.conf that need a restart: their change, and only theirs, rolls the Postgres pods. */

@@ -9,6 +9,7 @@ import { containerResources } from '../resources';
 import { dataVolumeClaim } from '../storage';
 import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES, restartSettingLines } from './config-files';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
+import type { IPostgresExtension } from './pitr';
 
 /** A Secret reference: the Secret is created out of band or sealed; never a literal here. */
 export interface SecretKeyRef {
@@ -24,6 +25,8 @@ export interface PostgresClusterProps {
   readonly image: string;
   /** postgres_exporter image, run as a sidecar of every Postgres pod. */
   readonly exporterImage: string;
+  /** Additions to every Postgres pod (settings, env, volumes, sidecars), e.g. point-in-time recovery. @default none */
+  readonly extensions?: readonly IPostgresExtension[];
 }
 
 const UID = 999; // the postgres user of the official image
@@ -73,7 +76,13 @@ export class PostgresCluster extends Construct {
     this.primaryPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'primary' };
     const replicaPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'replica' };
 
-    const conf = postgresqlConf(config, { port: this.port });
+    // Extensions see the pod's mounts and add settings, env, volumes and sidecars (bindPod).
+    const baseMounts: VolumeMount[] = [
+      { name: 'data', mountPath: '/var/lib/postgresql/data' },
+      { name: 'run', mountPath: PATHS.socketDir },
+    ];
+    const added = (props.extensions ?? []).map((e) => e.bindPod({ mounts: baseMounts, port: this.port, podLabels: this.podLabels, superuserSecret: this.secrets.superuser }));
+    const conf = postgresqlConf(config, { port: this.port }) + added.flatMap((a) => a.parameters.map(([k, v]) => `${k} = ${v}\n`)).join('');
     const configMap = new KubeConfigMap(this, 'Config', {
       metadata: { name: 'postgres-config', namespace, labels: componentLabels('postgres', 'config') },
       data: { 'postgresql.conf': conf, 'pg_hba.conf': pgHbaConf(config) },
@@ -102,6 +111,7 @@ export class PostgresCluster extends Construct {
       { name: 'tmp', emptyDir: {} },
       // Postgres uses POSIX shared memory for parallel queries; the container default is 64 MiB.
       { name: 'shm', emptyDir: { medium: 'Memory', sizeLimit: Quantity.fromString('256Mi') } },
+      ...added.flatMap((a) => a.volumes),
     ];
     const mounts: VolumeMount[] = [
       { name: 'data', mountPath: '/var/lib/postgresql/data' },
@@ -109,7 +119,10 @@ export class PostgresCluster extends Construct {
       { name: 'run', mountPath: PATHS.socketDir },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'shm', mountPath: '/dev/shm' },
+      ...added.flatMap((a) => a.mounts),
     ];
+    const extensionEnv = added.flatMap((a) => a.env);
+    const sidecars = added.flatMap((a) => a.sidecars);
     const postgresArgs = ['postgres', '-c', `config_file=${PATHS.configDir}/postgresql.conf`];
     const exporter = {
       name: 'exporter',
@@ -188,6 +201,7 @@ export class PostgresCluster extends Construct {
                   env('METRICS_PASSWORD', this.secrets.metrics),
                   env('BACKUP_PASSWORD', this.secrets.backup),
                   ...this.serviceDatabases.map((d) => env(d.env, { name: d.secret, key: SECRET_KEY })),
+                  ...extensionEnv,
                 ],
                 volumeMounts: [
                   ...mounts,
@@ -199,6 +213,7 @@ export class PostgresCluster extends Construct {
                 ...probes,
               },
               exporter,
+              ...sidecars,
             ],
           },
         },
@@ -251,13 +266,14 @@ export class PostgresCluster extends Construct {
                   image: props.image,
                   args: postgresArgs,
                   ports: [{ name: 'postgres', containerPort: this.port }],
-                  env: [{ name: 'PGDATA', value: PATHS.pgdata }],
+                  env: [{ name: 'PGDATA', value: PATHS.pgdata }, ...extensionEnv],
                   volumeMounts: mounts,
                   resources: containerResources(config.postgres.resources),
                   securityContext: restrictedContainerSecurity(),
                   ...probes,
                 },
                 exporter,
+                ...sidecars,
               ],
             },
           },

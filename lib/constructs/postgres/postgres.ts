@@ -11,6 +11,8 @@ import { AllowFlows, connect, namespacePeer, tcp } from '../network-policy';
 import { MetricsEndpoint } from '../service-monitor';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
+import { Pitr } from './pitr';
+import { IMAGES } from '../../config/versions';
 
 export interface PostgresProps {
   readonly config: PlatformConfig;
@@ -22,6 +24,8 @@ export interface PostgresProps {
   readonly exporterImage: string;
   readonly pgbouncerImage: string;
   readonly pgbouncerExporterImage: string;
+  /** pgBackRest's image (WAL archiving sidecar and Jobs), used when backup.pitr.enabled. @default IMAGES.pgbackrest */
+  readonly pgbackrestImage?: string;
 }
 
 /** Pods in the app namespace with this label may reach the primary directly (migration Jobs). */
@@ -37,6 +41,8 @@ export class Postgres extends Construct implements IDataService {
   public readonly namespace: string;
   public readonly cluster: PostgresCluster;
   public readonly pgbouncer: PgBouncer;
+  /** Point-in-time recovery (pgBackRest), when backup.pitr.enabled. */
+  public readonly pitr?: Pitr;
   /** The primary's port (migrations, PgBouncer, replicas). */
   public readonly primary: ServicePort;
   /** Every Postgres pod, primary and replicas (the backup dumps read from either). */
@@ -48,7 +54,12 @@ export class Postgres extends Construct implements IDataService {
     super(scope, id);
     const { config, namespace } = props;
     this.namespace = namespace;
-    this.cluster = new PostgresCluster(this, 'cluster', { config, namespace, image: props.image, exporterImage: props.exporterImage });
+    if (config.backup.pitr.enabled) {
+      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest });
+    }
+    this.cluster = new PostgresCluster(this, 'cluster', {
+      config, namespace, image: props.image, exporterImage: props.exporterImage, extensions: this.pitr ? [this.pitr] : [],
+    });
     this.pgbouncer = new PgBouncer(this, 'pgbouncer', {
       config, namespace, cluster: this.cluster, image: props.pgbouncerImage, exporterImage: props.pgbouncerExporterImage,
     });
@@ -108,6 +119,7 @@ export class Postgres extends Construct implements IDataService {
     return [
       ...Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref })),
       ...this.cluster.serviceDatabases.map((d) => ({ namespace: this.namespace, name: d.secret, key: 'password' })),
+      ...(this.pitr?.secrets ?? []).map((ref) => ({ namespace: this.namespace, ...ref })),
     ];
   }
 
@@ -150,7 +162,7 @@ export class Postgres extends Construct implements IDataService {
           action: ALERT_ACTIONS.pgbouncerClientsWaiting,
         })),
       ],
-    }];
+    }, ...(this.pitr?.alertRules(t) ?? [])];
   }
 
   public dashboardRows({ graph, seconds, thresholds: t }: DashboardKit): DashboardRow[] {

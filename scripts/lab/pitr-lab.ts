@@ -1,0 +1,117 @@
+/**
+ * Point-in-time recovery on loopback, for tests and the bench: a PostgresLab primary running the
+ * synthesized postgresql.conf (archive_command → pgbackrest), the pgbackrest.conf the construct
+ * renders with loopback paths, port and endpoint (the same pure function), the synthesized scripts
+ * of the ConfigMap `pgbackrest`, and a TLS S3 server (scripts/lab/s3-tls.ts).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { PlatformConfig } from '../../lib/config/schema';
+import { pgbackrestConf, STANZA } from '../../lib/constructs/postgres/pitr-scripts';
+import { configMapsOf, PASSWORDS, PostgresLab } from './postgres-lab';
+import { ownForService, postgresBinDir, runAsService } from './programs';
+import { TlsS3Server } from './s3-tls';
+
+export const CIPHER_PASS = 'lab cipher pass, kept outside the cluster';
+
+export class PitrLab {
+  readonly bin = postgresBinDir()!;
+  readonly s3 = new TlsS3Server();
+  readonly pg: PostgresLab;
+  readonly confFile: string;
+  private readonly scripts: Record<string, string>;
+  private readonly sidecarEnv: Record<string, string>;
+
+  /** @param objects the synthesized objects of one environment */
+  constructor(private readonly config: PlatformConfig, objects: any[]) {
+    const configMaps = configMapsOf(objects);
+    this.scripts = configMaps.pgbackrest;
+    const primary = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres-primary');
+    const sidecar = primary.spec.template.spec.containers.find((c: any) => c.name === 'pgbackrest');
+    this.sidecarEnv = Object.fromEntries(sidecar.env.filter((e: any) => e.value !== undefined && /SECONDS$/.test(e.name)).map((e: any) => [e.name, e.value]));
+    this.pg = new PostgresLab(configMaps, this.secrets());
+    // archive_command names the conf (relocated by PostgresLab); a restore's restore_command finds it by PGBACKREST_CONFIG, as in the pod.
+    this.confFile = path.join(this.pg.dir, 'pgbackrest', 'pgbackrest.conf');
+    this.pg.serverEnv.PGBACKREST_CONFIG = this.confFile;
+  }
+
+  get pgdata(): string {
+    return path.join(this.pg.dir, 'primary', 'data');
+  }
+
+  /** pgBackRest's secrets as the containers get them from the Secrets. */
+  secrets(cipherPass = CIPHER_PASS): Record<string, string> {
+    return { PGBACKREST_REPO1_S3_KEY: this.s3.accessKey, PGBACKREST_REPO1_S3_KEY_SECRET: this.s3.secretKey, PGBACKREST_REPO1_CIPHER_PASS: cipherPass };
+  }
+
+  /** Starts the S3 server and the primary (initialized by the synthesized init script) and writes the rendered conf. */
+  async start(): Promise<void> {
+    await this.s3.start([this.config.backup.b2.bucket]);
+    fs.mkdirSync(path.join(this.pg.dir, 'pgbackrest-tmp'), { recursive: true });
+    fs.mkdirSync(path.dirname(this.confFile), { recursive: true });
+    for (const [name, text] of Object.entries(this.scripts)) if (name.endsWith('.sh')) fs.writeFileSync(path.join(path.dirname(this.confFile), name), text, { mode: 0o555 });
+    await this.pg.startPrimary();
+    fs.writeFileSync(this.confFile, pgbackrestConf(this.config, {
+      pgPath: this.pgdata, pgPort: this.pg.primaryPort, socketPath: path.join(this.pg.dir, 'primary', 'run'),
+      tmpPath: path.join(this.pg.dir, 'pgbackrest-tmp'), endpoint: this.s3.hostPort, verifyTls: false, // the lab's self-signed certificate only
+    }));
+    ownForService(this.pg.dir);
+    const init = this.pg.applyInit();
+    if (init.status !== 0) throw new Error(init.stderr);
+  }
+
+  async stop(): Promise<void> {
+    await this.pg.stopAll();
+    await this.s3.stop();
+  }
+
+  /** A script of the ConfigMap `pgbackrest`, run as the postgres user with pgBackRest's env. */
+  run(script: string, env: Record<string, string>, cipherPass = CIPHER_PASS) {
+    return runAsService('/bin/sh', [path.join(path.dirname(this.confFile), script)], {
+      env: { PATH: `${this.bin}:/usr/bin:/bin`, PGBACKREST_CONFIG: this.confFile, STANZA, ...this.secrets(cipherPass), ...env },
+      timeoutMs: 3_600_000,
+    });
+  }
+
+  /** One round of the sidecar (ONCE=1): the synthesized schedule, the primary's socket. */
+  baseBackupRound() {
+    return this.run('base-backup.sh', {
+      ...this.sidecarEnv, ONCE: '1',
+      PGHOST: path.join(this.pg.dir, 'primary', 'run'), PGPORT: String(this.pg.primaryPort), PGUSER: 'postgres', PGPASSWORD: PASSWORDS.superuser,
+    });
+  }
+
+  /** One value from the app database, as the superuser. */
+  value(sql: string): string {
+    const r = this.pg.psql(`host=127.0.0.1 port=${this.pg.primaryPort} dbname=app user=postgres`, sql, PASSWORDS.superuser);
+    if (r.status !== 0) throw new Error(r.stderr);
+    return r.stdout.trim();
+  }
+
+  /** Switches WAL and waits (at most 60 s) until the archiver has shipped everything written so far. */
+  async archiveNow(): Promise<void> {
+    const segment = this.value('SELECT pg_walfile_name(pg_switch_wal())');
+    for (let i = 0; i < 300; i++) {
+      if (this.value(`SELECT coalesce(last_archived_wal >= '${segment}', false) FROM pg_stat_archiver`) === 't') return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`segment ${segment} was not archived: ${this.value('SELECT row_to_json(a) FROM pg_stat_archiver a')}`);
+  }
+
+  /**
+   * Stops the primary, runs the synthesized restore script to `target`, starts the primary and
+   * waits (at most 10 min) until it has replayed and accepts writes. Returns the script's result
+   * and the milliseconds of the restore and of the replay.
+   */
+  async restoreTo(target: string) {
+    await this.pg.stopPrimary();
+    const started = Date.now();
+    const result = this.run('restore.sh', { PGDATA: this.pgdata, TARGET: target });
+    if (result.status !== 0) throw new Error(`restore to ${target} failed:\n${result.stdout}${result.stderr}`);
+    const restored = Date.now();
+    await this.pg.restartPrimary();
+    for (let i = 0; i < 3000 && this.value('SELECT pg_is_in_recovery()') !== 'f'; i++) await new Promise((r) => setTimeout(r, 200));
+    if (this.value('SELECT pg_is_in_recovery()') !== 'f') throw new Error(`the primary did not leave recovery after the restore to ${target}`);
+    return { result, restoreMs: restored - started, replayMs: Date.now() - restored };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Point-in-time recovery's objects (lib/constructs/postgres/pitr.ts): what the Postgres pods gain,
+ * the pitr Jobs, their policies and Secrets, and the config's errors. What the scripts and
+ * pgbackrest.conf do is proven with the real programs in pitr.real.test.ts.
+ */
+import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
+import { configFor, find, one, synth, synthEnv, synthUserEnv } from './helpers/platform';
+
+const s = synthEnv('prod');
+const podSpec = (o: any) => o.spec.template?.spec ?? o.spec.jobTemplate.spec.template.spec;
+const envOf = (c: any) => Object.fromEntries(c.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+
+describe('GIVEN prod with backup.pitr enabled (the default)', () => {
+  test('THEN postgresql.conf archives every segment through pgBackRest, at the latest after archive_timeout', () => {
+    const conf = one(s, 'ConfigMap', 'postgres-config').data['postgresql.conf'];
+    expect(conf).toContain('archive_mode = on\n');
+    expect(conf).toContain("archive_command = 'pgbackrest --config=/etc/pgbackrest/pgbackrest.conf --stanza=postgres archive-push %p'\n");
+    expect(conf).toContain('archive_timeout = 300s\n');
+  });
+
+  test('THEN every Postgres pod runs the base-backup sidecar, and the server gets the repository key only from Secrets', () => {
+    const ha = synthEnv('ha'); // with replicas
+    const postgres = find(ha, 'StatefulSet').filter((o) => o.metadata.name.startsWith('postgres-'));
+    expect(postgres.map((o) => o.metadata.name).sort()).toEqual(['postgres-primary', 'postgres-replica']);
+    for (const spec of postgres.map(podSpec)) {
+      const sidecar = spec.containers.find((c: any) => c.name === 'pgbackrest');
+      expect(sidecar.command).toEqual(['/bin/sh', '/etc/pgbackrest/base-backup.sh']);
+      expect(sidecar.volumeMounts.map((m: any) => m.name)).toEqual(expect.arrayContaining(['data', 'run', 'pgbackrest-config']));
+      expect(sidecar.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(sidecar.resources.limits.memory).toBeDefined();
+      const server = envOf(spec.containers.find((c: any) => c.name === 'postgres'));
+      expect(server.PGBACKREST_REPO1_CIPHER_PASS).toEqual({ secretKeyRef: { name: 'backup-encryption', key: 'pgbackrest-cipher-pass' } });
+      expect(server.PGBACKREST_REPO1_S3_KEY).toEqual({ secretKeyRef: { name: 'b2-backup', key: 'key-id' } });
+    }
+  });
+
+  test('THEN pitr-check runs hourly and pitr-restore is suspended and mounts the primary volume, both restricted', () => {
+    const check = one(s, 'CronJob', PITR_JOBS.check);
+    const restore = one(s, 'CronJob', PITR_JOBS.restore);
+    expect(check.spec.schedule).toBe('30 * * * *');
+    expect(check.spec.suspend).toBeUndefined();
+    expect(restore.spec.suspend).toBe(true);
+    expect(podSpec(restore).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-postgres-primary-0' } });
+    expect(envOf(podSpec(restore).containers[0]).TARGET).toBe('latest');
+    for (const cj of [check, restore]) {
+      expect(podSpec(cj).securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(cj.metadata.namespace).toBe(s.config.namespaces.data);
+    }
+  });
+
+  test('THEN only the Postgres pods and the pitr Jobs may reach B2 (HTTPS), and their Secrets are declared in the data namespace', () => {
+    const policies = find(s, 'NetworkPolicy').filter((p) => ['postgres-to-b2', 'pitr-to-b2'].includes(p.metadata.name));
+    expect(policies.map((p) => p.spec.podSelector.matchLabels)).toEqual([{ 'app.kubernetes.io/name': 'pitr' }, { 'app.kubernetes.io/name': 'postgres' }]);
+    for (const p of policies) expect(p.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
+    const data = s.platform.declaredSecrets.filter((d) => d.namespace === s.config.namespaces.data).map((d) => `${d.name}/${d.key}`);
+    expect(data).toEqual(expect.arrayContaining(['b2-backup/key-id', 'b2-backup/application-key', 'backup-encryption/pgbackrest-cipher-pass']));
+  });
+});
+
+describe("GIVEN the team's dev environment (backup.pitr.enabled: false, its 4 GB node's budget)", () => {
+  test('THEN no archive_command, no sidecar, no pitr Jobs', () => {
+    const dev = synthUserEnv('dev');
+    expect(one(dev, 'ConfigMap', 'postgres-config').data['postgresql.conf']).not.toContain('archive_command');
+    expect(podSpec(one(dev, 'StatefulSet', 'postgres-primary')).containers.map((c: any) => c.name)).toEqual(['postgres', 'exporter']);
+    expect(find(dev, 'CronJob').filter((c) => c.metadata.name.startsWith('pitr-'))).toEqual([]);
+  });
+});
+
+describe('GIVEN bad backup.pitr input', () => {
+  test('WHEN archiveTimeout is 10s THEN the error names the key, the value and the range', () => {
+    expect(() => configFor('prod', { backup: { pitr: { archiveTimeout: '10s' } } })).toThrow(/backup\.pitr\.archiveTimeout = "10s": is 10s, outside 30s\.\.3600s .*fix: set backup\.pitr\.archiveTimeout to a duration in that range, like 5m/);
+  });
+
+  test('WHEN fullEvery is shorter than every THEN the error says so', () => {
+    expect(() => configFor('prod', { backup: { pitr: { baseBackup: { every: '48h', fullEvery: '24h' } } } })).toThrow(/backup\.pitr\.baseBackup\.fullEvery = "24h": is 24h, shorter than backup\.pitr\.baseBackup\.every \(48h\); fix:/);
+  });
+
+  test('WHEN archiveTimeout is 2m THEN the synthesized setting follows (RPO bound)', () => {
+    expect(one(synth(configFor('prod', { backup: { pitr: { archiveTimeout: '2m' } } })), 'ConfigMap', 'postgres-config').data['postgresql.conf']).toContain('archive_timeout = 120s\n');
+  });
+});
