@@ -6,6 +6,7 @@ import { z } from './zod';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
+import { isSealFingerprint, sealCommand } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
@@ -355,6 +356,8 @@ const secretDeclaration = z.strictObject({
   mode: z.enum(['sealed', 'existing'], { error: 'must be "sealed" or "existing"; fix: use sealed (kubeseal output committed here) or existing (created out of band)' }),
   /** kubeseal output per key (`kubeseal --raw`), required for every key in sealed mode. */
   encryptedData: z.record(z.string(), sealedValue()).optional(),
+  /** Per key, what `npm run seal` needs to tell an unchanged value from a new one (a salted scrypt hash, never the value). */
+  fingerprints: z.record(z.string(), z.string().refine(isSealFingerprint, 'is not a fingerprint `npm run seal` wrote; fix: delete it and run npm run seal again')).optional(),
 });
 export type SecretDeclaration = z.infer<typeof secretDeclaration>;
 
@@ -726,7 +729,10 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${secretScopeNamespace(config, role)} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
+          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt), or use mode: existing`,
+        }));
+        Object.keys(declaration.fingerprints ?? {}).filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
+          path: [...at, 'fingerprints', key], message: 'has no encryptedData beside it; fix: remove it, or run npm run seal again',
         }));
         sealedKeys.filter((key) => !declaration.keys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
