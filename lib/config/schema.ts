@@ -39,6 +39,12 @@ const postgres = z.strictObject({
   resources: resources(),
   database: k8sName(),
   appUser: k8sName(),
+  /**
+   * The login the apps use: `main` (role <appUser>, Secret postgres-app) or `next` (role <appUser>_next,
+   * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
+   * @default main
+   */
+  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
   tuning: z.strictObject({
     maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
     superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
