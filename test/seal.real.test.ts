@@ -4,7 +4,7 @@
  * and what kubeseal seals our format reads back. The key pair is a throwaway one made with openssl,
  * shaped like the controller's (RSA 4096, self-signed certificate).
  */
-import { spawnSync } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,7 +14,8 @@ import { isSealedValue } from '../lib/config/fields';
 import { ENVIRONMENTS_DIR, loadConfig } from '../lib/config/load';
 import { findProjectRoot } from '../lib/project';
 import { unsealValue } from '../lib/sealing';
-import { findProgram } from '../scripts/lab/programs';
+import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
+import { findProgram, freePort, stop } from '../scripts/lab/programs';
 import { sealEnvironment } from '../scripts/seal';
 import { find, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
@@ -81,4 +82,89 @@ describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real 
     const privateKey = crypto.createPrivateKey(fs.readFileSync(keyFile));
     expect(unsealValue(privateKey, 'app', 'crm-stripe', run.stdout)).toBe('sk_live_from_kubeseal');
   });
+});
+
+/**
+ * The real sealed-secrets controller (built from the same Go module) against the lab API server: the
+ * SealedSecrets exactly as synthesized become Secrets holding the input values. The controller only
+ * knows in-cluster configuration, so it runs in a private mount namespace (unshare, root) where
+ * /run/secrets/kubernetes.io/serviceaccount holds the lab's token and CA, and listens on loopback.
+ */
+const controllerPath = path.join(findProjectRoot(__dirname), '.tools', 'kubeseal', 'bin', 'controller');
+const isRoot = process.getuid?.() === 0;
+describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-secrets controller on the lab API server', {
+  controller: fs.existsSync(controllerPath) ? controllerPath : undefined, openssl: findProgram('openssl'), unshare: findProgram('unshare'),
+  'root (for unshare --mount)': isRoot ? 'root' : undefined, 'lab programs': missingLabPrograms().length === 0 ? 'built' : undefined,
+}, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seal-controller-'));
+  const values = new Map([
+    ['backup.b2-backup.key-id', '005controllerkey'],
+    ['backup.b2-backup.application-key', 'K005/controller+key=='],
+    ['monitoring.alertmanager-smtp.password', 'smtp: "quoted" pässword'],
+  ]);
+  let lab: LabCluster;
+  let controller: ChildProcess;
+  let sealed: any[];
+
+  beforeAll(async () => {
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:4096', '-nodes', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt'), '-days', '30', '-subj', '/CN=sealed-secret/O=sealed-secret'], { encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+    fs.copyFileSync(path.join(ENVIRONMENTS_DIR, 'prod.yaml'), path.join(dir, 'prod.yaml'));
+    await sealEnvironment({ env: 'prod', cert: fs.readFileSync(path.join(dir, 'tls.crt'), 'utf8'), values, environmentsDir: dir });
+    const s = synth(loadConfig('prod', { environmentsDir: dir }));
+    sealed = find(s, 'SealedSecret');
+
+    lab = await LabCluster.start({ nodes: [] });
+    // The sealing key, as the controller stores its own: a TLS Secret labelled active in its namespace.
+    const tls = (f: string) => fs.readFileSync(path.join(dir, f)).toString('base64');
+    const key = await lab.apply({
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+      metadata: { name: 'sealed-secrets-key-lab', namespace: 'kube-system', labels: { 'sealedsecrets.bitnami.com/sealed-secrets-key': 'active' } },
+      data: { 'tls.crt': tls('tls.crt'), 'tls.key': tls('tls.key') },
+    });
+    if (key.status >= 300) throw new Error(`sealing key: ${key.body?.message}`);
+    for (const ns of new Set(sealed.map((o) => o.metadata.namespace as string))) await lab.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+
+    const kubeconfig = yaml.load(fs.readFileSync(lab.kubeconfig, 'utf8')) as any;
+    const sa = path.join(dir, 'serviceaccount');
+    fs.mkdirSync(sa);
+    fs.writeFileSync(path.join(sa, 'token'), kubeconfig.users[0].user.token);
+    fs.writeFileSync(path.join(sa, 'ca.crt'), Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64'));
+    fs.writeFileSync(path.join(sa, 'namespace'), 'kube-system');
+    const api = new URL(lab.server);
+    const [listen, metrics] = [await freePort(), await freePort()];
+    const script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io && cp -r "$SA" /run/secrets/kubernetes.io/serviceaccount && exec "$@"';
+    controller = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', controllerPath,
+      `--listen-addr=127.0.0.1:${listen}`, `--listen-metrics-addr=127.0.0.1:${metrics}`, '--key-renew-period=0', '--update-status=true'], {
+      env: { PATH: process.env.PATH, SA: sa, KUBERNETES_SERVICE_HOST: api.hostname, KUBERNETES_SERVICE_PORT: api.port, POD_NAMESPACE: 'kube-system' },
+      stdio: ['ignore', fs.openSync(path.join(dir, 'controller.log'), 'a'), fs.openSync(path.join(dir, 'controller.log'), 'a')],
+    });
+    for (const o of sealed) {
+      const res = await lab.apply(o);
+      if (res.status >= 300) throw new Error(`${o.metadata.namespace}/${o.metadata.name}: ${res.body?.message}`);
+    }
+  }, 240_000);
+  afterAll(async () => {
+    if (controller) await stop(controller);
+    await lab?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  test('WHEN the controller unseals them THEN each Secret holds exactly the input values, owned by its SealedSecret', async () => {
+    const secretOf = async (o: any) => (await lab.request('GET', `/api/v1/namespaces/${o.metadata.namespace}/secrets/${o.metadata.name}`));
+    try {
+      await lab.waitFor('the controller to create every Secret', async () => (await Promise.all(sealed.map(secretOf))).every((r) => r.status === 200), 120_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\ncontroller log:\n${fs.readFileSync(path.join(dir, 'controller.log'), 'utf8').split('\n').slice(-20).join('\n')}`);
+    }
+    const unsealed = new Map<string, string>();
+    for (const o of sealed) {
+      const secret = (await secretOf(o)).body;
+      const scope = o.metadata.namespace === 'backup' ? 'backup' : 'monitoring';
+      for (const [key, b64] of Object.entries(secret.data as Record<string, string>)) unsealed.set(`${scope}.${o.metadata.name}.${key}`, Buffer.from(b64, 'base64').toString('utf8'));
+      expect(secret.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'SealedSecret', name: o.metadata.name, controller: true })]);
+      expect(secret.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'platform' });
+    }
+    expect(unsealed).toEqual(values);
+  }, 150_000);
 });
