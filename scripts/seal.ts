@@ -1,5 +1,5 @@
 /**
- * npm run seal -- --env <env> --cert <sealing cert> [--from <values file>]
+ * npm run seal -- --env <env> --cert <sealing cert> [--from <values file>] [--environments DIR]
  *
  * Seals the secrets a person supplies (B2 key, SMTP password, the apps' third-party keys) into
  * lib/config/environments/<env>.yaml: every declaration in `sealed` mode, and every declaration the
@@ -245,7 +245,11 @@ async function main(argv: string[]): Promise<number> {
       checkOutsideGit(from);
       values = parseValuesFile(fs.readFileSync(from, 'utf8'), from);
     }
-    const result = await sealEnvironment({ env, cert: fs.readFileSync(cert, 'utf8'), values, prompt: process.stdin.isTTY ? promptHidden : undefined });
+    const environmentsDir = option('--environments');
+    const result = await sealEnvironment({
+      env, cert: fs.readFileSync(cert, 'utf8'), values, prompt: process.stdin.isTTY ? promptHidden : undefined,
+      ...(environmentsDir ? { environmentsDir: path.resolve(environmentsDir) } : {}),
+    });
     const rel = path.relative(process.cwd(), result.file);
     console.log(`${rel}: ${result.sealed.length} sealed, ${result.unchanged.length} unchanged, ${result.kept.length} kept${result.written ? '' : ' (file not changed)'}`);
     for (const entry of result.sealed) console.log(`  sealed ${entry}`);

@@ -23,7 +23,7 @@ import { describeWithPrograms } from './helpers/real-programs';
 const kubesealPath = path.join(findProjectRoot(__dirname), '.tools', 'kubeseal', 'bin', 'kubeseal');
 const kubeseal = fs.existsSync(kubesealPath) ? kubesealPath : undefined;
 
-describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real kubeseal', { kubeseal, openssl: findProgram('openssl') }, () => {
+describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real kubeseal', { kubeseal, openssl: findProgram('openssl'), script: findProgram('script') }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seal-real-'));
   const keyFile = path.join(dir, 'sealing.key');
   const certFile = path.join(dir, 'sealing.crt');
@@ -73,6 +73,30 @@ describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real 
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/decryption error|no key could decrypt/);
   });
+
+  test('WHEN npm run seal runs in a terminal without a values file for a new certificate THEN it asks for each value without echoing it, and kubeseal recovers what was typed', () => {
+    const other = path.join(dir, 'prompted');
+    fs.mkdirSync(other);
+    fs.copyFileSync(path.join(dir, 'prod.yaml'), path.join(other, 'prod.yaml'));
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(other, 'k.pem'), '-out', path.join(other, 'c.pem'), '-days', '30', '-subj', '/CN=prompted'], { encoding: 'utf8' });
+    // util-linux `script` gives the command a terminal (and logs it); each value is typed once its prompt is
+    // in the log (at most 30 s each), as a person would: typed earlier, the terminal itself would echo it.
+    const typed = ['typed-ops-email', 'typed-key-id', 'typed application key', 'typed-smtp']; // the prompts' order
+    const log = path.join(other, 'terminal.log');
+    const feed = typed.map((t, i) => `n=0; until [ "$(grep -o 'not echoed' '${log}' 2>/dev/null | wc -l)" -ge ${i + 1} ] || [ $n -ge 300 ]; do sleep 0.1; n=$((n+1)); done; printf '%s\\r' '${t}';`).join(' ');
+    const cli = `node ${path.join(findProjectRoot(__dirname), 'build', 'scripts', 'seal.js')} --env prod --cert ${path.join(other, 'c.pem')} --environments ${other}`;
+    const run = spawnSync('sh', ['-c', `(${feed} sleep 2) | script -qfec "${cli}" '${log}' >/dev/null`], { encoding: 'utf8', timeout: 150_000 });
+    const terminal = fs.readFileSync(log, 'utf8');
+    expect(run.status).toBe(0);
+    expect(terminal.match(/\S+ \(not echoed\)/g)).toEqual(['argocd.argocd-notifications-secret.ops-email (not echoed)', 'backup.b2-backup.key-id (not echoed)', 'backup.b2-backup.application-key (not echoed)', 'monitoring.alertmanager-smtp.password (not echoed)']);
+    expect(terminal).toMatch(/4 sealed, 0 unchanged, 0 kept/);
+    for (const t of typed) expect(terminal).not.toContain(t);
+    const b2 = find(synth(loadConfig('prod', { environmentsDir: other })), 'SealedSecret', 'b2-backup')[0];
+    fs.writeFileSync(path.join(other, 'b2.yaml'), yaml.dump(b2));
+    const recovered = spawnSync(kubeseal!, ['--recovery-unseal', '--recovery-private-key', path.join(other, 'k.pem'), '-o', 'yaml', '-f', path.join(other, 'b2.yaml')], { encoding: 'utf8' });
+    const data = (yaml.load(recovered.stdout) as any).data;
+    expect(Buffer.from(data['application-key'], 'base64').toString('utf8')).toBe('typed application key');
+  }, 180_000);
 
   test('WHEN kubeseal --raw seals a value THEN the config accepts it and our format decrypts it', () => {
     fs.writeFileSync(path.join(dir, 'value'), 'sk_live_from_kubeseal');
