@@ -43,15 +43,20 @@ describeWithPrograms('GIVEN the prod MinIO provisioning scripts on a real MinIO,
   const env = (extra: Record<string, string>) => ({ PATH: `${binDir}:/usr/bin:/bin`, HOME: dir, MC_CONFIG_DIR: path.join(dir, 'mc'), ...extra });
   const hostEnv = (k: KeyPair) => ({ MC_HOST_app: `${endpoint.replace('://', `://${encodeURIComponent(k.accessKey)}:${encodeURIComponent(k.secretKey)}@`)}` });
 
-  /** The synthesized provision.sh, with the app key pairs its Job would get from the Secrets. */
-  const provision = (crmKey: KeyPair) => spawnSync('sh', [path.join(scriptDir, 'provision.sh')], {
-    encoding: 'utf8', timeout: 120_000,
-    env: env({
-      S3_ENDPOINT: endpoint, S3_ACCESS_KEY: ROOT.user, S3_SECRET_KEY: ROOT.password,
-      APP_CRM_ACCESS_KEY: crmKey.accessKey, APP_CRM_SECRET_KEY: crmKey.secretKey,
-      APP_WEB_ACCESS_KEY: OTHER.accessKey, APP_WEB_SECRET_KEY: OTHER.secretKey,
-      BACKUP_READER_ACCESS_KEY: READER.accessKey, BACKUP_READER_SECRET_KEY: READER.secretKey,
-    }),
+  /**
+   * The synthesized provision.sh, with the app key pairs its Job would get from the Secrets. Asynchronous:
+   * the clients' callbacks (and their timeouts) must keep running while it does.
+   */
+  const provision = (crmKey: KeyPair) => new Promise<{ status: number; stdout: string; stderr: string }>((resolve) => {
+    execFile('sh', [path.join(scriptDir, 'provision.sh')], {
+      timeout: 120_000,
+      env: env({
+        S3_ENDPOINT: endpoint, S3_ACCESS_KEY: ROOT.user, S3_SECRET_KEY: ROOT.password,
+        APP_CRM_ACCESS_KEY: crmKey.accessKey, APP_CRM_SECRET_KEY: crmKey.secretKey,
+        APP_WEB_ACCESS_KEY: OTHER.accessKey, APP_WEB_SECRET_KEY: OTHER.secretKey,
+        BACKUP_READER_ACCESS_KEY: READER.accessKey, BACKUP_READER_SECRET_KEY: READER.secretKey,
+      }),
+    }, (err, stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
   });
   const asApp = (k: KeyPair, args: string[], input?: string) => spawnSync(program('mc')!, args, { encoding: 'utf8', input, env: env(hostEnv(k)), timeout: 30_000 });
 
@@ -64,7 +69,7 @@ describeWithPrograms('GIVEN the prod MinIO provisioning scripts on a real MinIO,
       env: { ...env({}), MINIO_ROOT_USER: ROOT.user, MINIO_ROOT_PASSWORD: ROOT.password, MINIO_BROWSER: 'off' },
       stdio: ['ignore', fs.openSync(path.join(dir, 'minio.log'), 'a'), fs.openSync(path.join(dir, 'minio.log'), 'a')],
     });
-    const first = provision(OLD); // s3_connect waits until the server is ready
+    const first = await provision(OLD); // s3_connect waits until the server is ready
     if (first.status !== 0) throw new Error(`provision: ${first.stdout}\n${first.stderr}`);
     const made = spawnSync(program('mc')!, ['mb', `root/${otherBucket}`], { encoding: 'utf8', env: env({ MC_HOST_root: endpoint.replace('://', `://${ROOT.user}:${ROOT.password}@`) }) });
     if (made.status !== 0) throw new Error(`mc mb: ${made.stderr}`);
@@ -102,7 +107,7 @@ describeWithPrograms('GIVEN the prod MinIO provisioning scripts on a real MinIO,
     };
 
     await until(30);
-    const reprovisioned = provision(NEW); // step 1: the Secret holds the new pair; the sync's Job adds it
+    const reprovisioned = await provision(NEW); // step 1: the Secret holds the new pair; the sync's Job adds it
     await until(total + 30);
     for (let i = 0; i < CLIENTS; i += 2) { // step 2: every even client first (a rolling update), then the rest
       pods[i] = NEW;
@@ -112,8 +117,10 @@ describeWithPrograms('GIVEN the prod MinIO provisioning scripts on a real MinIO,
       pods[i] = NEW;
       await until(total + 10);
     }
-    const removed = spawnSync(program('mc')!, ['admin', 'user', 'remove', 'root', OLD.accessKey], { // step 3
-      encoding: 'utf8', env: env({ MC_HOST_root: endpoint.replace('://', `://${ROOT.user}:${ROOT.password}@`) }),
+    const removed = await new Promise<{ status: number }>((resolve) => { // step 3, asynchronous like step 1
+      execFile(program('mc')!, ['admin', 'user', 'remove', 'root', OLD.accessKey], {
+        env: env({ MC_HOST_root: endpoint.replace('://', `://${ROOT.user}:${ROOT.password}@`) }), timeout: 30_000,
+      }, (err) => resolve({ status: err ? Number(err.code ?? 1) : 0 }));
     });
     await until(total + 30);
     stop = true;

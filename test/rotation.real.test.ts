@@ -6,7 +6,7 @@
  * "pods" roll one by one onto the credentials the synth gives the apps with `postgres.appLogin: next`,
  * then the old login is retired. No query may fail, and afterwards the old password is refused.
  */
-import { execFile, spawnSync } from 'child_process';
+import { execFile } from 'child_process';
 import { appLogins, rotationSql } from '../lib/constructs/postgres/app-logins';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
 import { findProgram, postgresBinDir } from '../scripts/lab/programs';
@@ -41,9 +41,15 @@ describeWithPrograms('GIVEN the prod Postgres and PgBouncer files on real server
   const { database } = s.config.postgres;
   const viaBouncer = (user: string) => `host=127.0.0.1 port=${lab.bouncerPort} dbname=${database} user=${user}`;
   const direct = (user: string) => `host=127.0.0.1 port=${lab.primaryPort} dbname=${database} user=${user}`;
-  /** Runs one rotation step as the superuser, the new password as a psql variable (as the runbook does). */
-  const step = (sql: string, password = '') => spawnSync(`${lab.bin}/psql`, [`host=127.0.0.1 port=${lab.primaryPort} dbname=postgres user=postgres`, '-v', 'ON_ERROR_STOP=1', '-v', `new_password=${password}`, '--no-psqlrc', '-qAt', '-f', '-'], {
-    input: sql, env: { PATH: process.env.PATH, PGPASSWORD: PASSWORDS.superuser }, encoding: 'utf8',
+  /**
+   * Runs one rotation step as the superuser, the new password as a psql variable (as the runbook does).
+   * Asynchronous, so the clients' callbacks and timeouts keep running meanwhile.
+   */
+  const step = (sql: string, password = '') => new Promise<{ status: number; stderr: string }>((resolve) => {
+    const child = execFile(`${lab.bin}/psql`, [`host=127.0.0.1 port=${lab.primaryPort} dbname=postgres user=postgres`, '-v', 'ON_ERROR_STOP=1', '-v', `new_password=${password}`, '--no-psqlrc', '-qAt', '-f', '-'], {
+      env: { PATH: process.env.PATH, PGPASSWORD: PASSWORDS.superuser }, timeout: 30_000,
+    }, (err, _stdout, stderr) => resolve({ status: err ? Number(err.code ?? 1) : 0, stderr }));
+    child.stdin!.end(sql);
   });
 
   beforeAll(async () => {
@@ -108,14 +114,14 @@ describeWithPrograms('GIVEN the prod Postgres and PgBouncer files on real server
 
     const rotation = rotationSql(s.config, to);
     await until(40);
-    const prepared = step(rotation.prepare, password);
+    const prepared = await step(rotation.prepare, password);
     secrets[after.secret] = password; // the new value is in the target login's Secret before any pod rolls
     await until(total + 40);
     for (let i = 0; i < CLIENTS; i++) { // a rolling update: one pod at a time, the others keep the old login
       pods[i] = { user: after.user, password: secrets[after.secret] };
       await until(total + 15);
     }
-    const retired = step(rotation.retire);
+    const retired = await step(rotation.retire);
     await until(total + 40);
     stop = true;
     await Promise.all(clients);
@@ -126,8 +132,8 @@ describeWithPrograms('GIVEN the prod Postgres and PgBouncer files on real server
 
   test('WHEN the app password is rotated onto the second login while clients query through PgBouncer THEN no query fails, and the old password is refused afterwards', async () => {
     const run = await rotateUnderLoad('main', 'next', NEW_PASSWORD);
-    expect(run.prepared.stderr).toBe('');
-    expect(run.retired.stderr).toBe('');
+    expect(run.prepared).toEqual({ status: 0, stderr: '' });
+    expect(run.retired).toEqual({ status: 0, stderr: '' });
     expect(run.failures).toEqual([]);
     expect(run.total).toBeGreaterThanOrEqual(40 + 40 + CLIENTS * 15 + 40);
     // Both logins served queries, and both act as the owner role.
@@ -151,7 +157,7 @@ describeWithPrograms('GIVEN the prod Postgres and PgBouncer files on real server
 
   test('WHEN the next quarter rotates back onto the main login THEN again no query fails, and the second login\'s password is refused', async () => {
     const run = await rotateUnderLoad('next', 'main', NEXT_QUARTER_PASSWORD);
-    expect(run.prepared.stderr).toBe('');
+    expect(run.prepared).toEqual({ status: 0, stderr: '' });
     expect(run.failures).toEqual([]);
     expect([...run.sessions.keys()].sort()).toEqual([`${main.role}/${main.role}`, `${next.role}/${main.role}`]);
     expect(lab.psql(viaBouncer(next.role), 'SELECT 1', NEW_PASSWORD).status).not.toBe(0);
