@@ -12,7 +12,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { isSealedValue } from '../lib/config/fields';
 import { ENVIRONMENTS_DIR, loadConfig } from '../lib/config/load';
-import { findProjectRoot } from '../lib/project';
+import { findProjectRoot, referenceDir } from '../lib/project';
 import { unsealValue } from '../lib/sealing';
 import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
 import { findProgram, freePort, stop } from '../scripts/lab/programs';
@@ -138,7 +138,15 @@ describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-se
     const s = synth(loadConfig('prod', { environmentsDir: dir }));
     sealed = find(s, 'SealedSecret');
 
-    lab = await LabCluster.start({ nodes: [] });
+    // Only the SealedSecret CRD (not all of ../shared/reference/crds): a lighter lab next to the others.
+    lab = await LabCluster.start({ nodes: [], crds: false });
+    const crd = yaml.load(fs.readFileSync(path.join(referenceDir(), 'crds', 'sealed-secrets', 'bitnami.com_sealedsecrets.yaml'), 'utf8')) as any;
+    const created = await lab.apply(crd);
+    if (created.status >= 300) throw new Error(`SealedSecret CRD: ${created.body?.message}`);
+    await lab.waitFor('the SealedSecret CRD to be Established', async () => {
+      const got = await lab.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`);
+      return (got.body?.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
+    }, 60_000);
     // The sealing key, as the controller stores its own: a TLS Secret labelled active in its namespace.
     const tls = (f: string) => fs.readFileSync(path.join(dir, f)).toString('base64');
     const key = await lab.apply({
