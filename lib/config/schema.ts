@@ -8,6 +8,7 @@ import { duration } from './duration';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
+import { isSealFingerprint, sealCommand } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
@@ -40,6 +41,12 @@ const postgres = z.strictObject({
   resources: resources(),
   database: k8sName(),
   appUser: k8sName(),
+  /**
+   * The login the apps use: `main` (role <appUser>, Secret postgres-app) or `next` (role <appUser>_next,
+   * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
+   * @default main
+   */
+  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
   tuning: z.strictObject({
     maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
     superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
@@ -391,6 +398,8 @@ const secretDeclaration = z.strictObject({
    * @default - values of its own
    */
   copyOf: z.enum(NAMESPACE_ROLES).optional(),
+  /** Per key, what `npm run seal` needs to tell an unchanged value from a new one (a salted scrypt hash, never the value). */
+  fingerprints: z.record(z.string(), z.string().refine(isSealFingerprint, 'is not a fingerprint `npm run seal` wrote; fix: delete it and run npm run seal again')).optional(),
 });
 export type SecretDeclaration = z.infer<typeof secretDeclaration>;
 
@@ -766,7 +775,10 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode; fix: run \`kubectl create secret generic ${name} -n ${secretScopeNamespace(config, role)} --dry-run=client --from-literal=${key}=... -o yaml | kubeseal -o yaml\` and copy spec.encryptedData.${key} here, or use mode: existing`,
+          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt), or use mode: existing`,
+        }));
+        Object.keys(declaration.fingerprints ?? {}).filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
+          path: [...at, 'fingerprints', key], message: 'has no encryptedData beside it; fix: remove it, or run npm run seal again',
         }));
         sealedKeys.filter((key) => !declaration.keys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],

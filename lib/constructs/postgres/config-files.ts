@@ -4,6 +4,7 @@
  * PostgreSQL 15 (Debian, in tests) and 16 (the platform).
  */
 import { PlatformConfig } from '../../config/schema';
+import { nextLoginSql } from './app-logins';
 import { parseQuantity, toPostgresMemory } from '../../config/quantity';
 
 /** Where files live inside the containers. Tests rewrite only these paths and host names. */
@@ -142,6 +143,7 @@ GRANT pg_monitor TO ${ROLES.metrics};
 ALTER ROLE ${ROLES.backup} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'backup_password';
 GRANT pg_read_all_data TO ${ROLES.backup};
 
+${nextLoginSql(config)}
 SELECT 'CREATE DATABASE ${database} OWNER ${appUser}' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '${database}') \\gexec
 REVOKE ALL ON DATABASE ${database} FROM PUBLIC;
 GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${appUser};

@@ -9,6 +9,7 @@ import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
 import { AllowFlows, connect, namespacePeer, tcp } from '../network-policy';
 import { MetricsEndpoint } from '../service-monitor';
+import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
@@ -49,11 +50,14 @@ export class Postgres extends Construct implements IDataService {
   public readonly servers: ServicePort;
   /** PgBouncer's port, for apps. */
   public readonly pooler: ServicePort;
+  /** The login the apps use now, of the two (`postgres.appLogin`, lib/constructs/postgres/app-logins.ts). */
+  public readonly appLogin: AppLogin;
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
     const { config, namespace } = props;
     this.namespace = namespace;
+    this.appLogin = activeAppLogin(config);
     if (config.backup.pitr.enabled) {
       this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest });
     }
@@ -93,16 +97,19 @@ export class Postgres extends Construct implements IDataService {
    */
   public bindApp(app: AppRef): AppBinding {
     const { cluster, pgbouncer } = this;
-    const url = (host: string, port: number) => `postgresql://${cluster.appUser}:$(DB_PASSWORD)@${host}:${port}/${pgbouncer.database}`;
+    // The active login of the two (rotation): its role in the URLs, its Secret for the password.
+    const login = this.appLogin;
+    const password = { name: login.secret, key: pgbouncer.appSecret.key };
+    const url = (host: string, port: number) => `postgresql://${login.role}:$(DB_PASSWORD)@${host}:${port}/${pgbouncer.database}`;
     return {
-      secretEnv: [secretEnv('DB_PASSWORD', pgbouncer.appSecret)],
+      secretEnv: [secretEnv('DB_PASSWORD', password)],
       env: [
         { name: 'DATABASE_URL', value: url(pgbouncer.host, pgbouncer.port) },
         ...(cluster.readOnlyHost ? [{ name: 'DATABASE_READ_URL', value: url(cluster.readOnlyHost, cluster.port) }] : []),
         { name: 'DIRECT_URL', value: url(cluster.primaryHost, cluster.port) },
       ],
       connectTo: [this.pooler],
-      secrets: [{ namespace: app.namespace, ...pgbouncer.appSecret }],
+      secrets: [{ namespace: app.namespace, ...password }],
       migration: { podLabels: DIRECT_DB_ACCESS_LABEL, connectTo: [this.primary] },
     };
   }
