@@ -9,7 +9,8 @@
 import { ADD_ONS } from './lib/addons/registry';
 import { ConfigError } from './lib/config/errors';
 import { monitoringWarnings } from './lib/config/monitoring';
-import { configSource, ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { configSource, ENVIRONMENTS_DIR, listEnvironments, loadConfig, placeholdersOf } from './lib/config/load';
+import { placeholderWarning } from './lib/config/placeholders';
 import { assertBudget, footprintOfManifests } from './lib/footprint';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
@@ -27,6 +28,10 @@ function main(argv: string[]): void {
   const selected = envs.length > 0 ? envs : listEnvironments(environmentsDir);
   const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
   for (const warning of configs.flatMap(monitoringWarnings)) console.error(`\n!!! WARNING: ${warning}\n`);
+  for (const config of configs) {
+    const warning = placeholderWarning(config.name, config.stage, placeholdersOf(config));
+    if (warning) console.error(`!!! WARNING: ${warning}`);
+  }
   const files: Manifests = new Map();
   const yamlCache: YamlCache = new Map();
   for (const config of configs) {

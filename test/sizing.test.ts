@@ -124,7 +124,7 @@ describe.each(ENVIRONMENTS)('GIVEN the shipped environment %s', (env) => {
 
 describe('GIVEN an environment whose requests exceed the budget of its size', () => {
   // A second Next.js app at its real size on the 4 GB box.
-  const overBudget = 'domain: dev.example.com\nnode: { cpu: 2, memory: 4Gi }\napps:\n  web:\n    resources: { requests: { cpu: 50m, memory: 512Mi }, limits: { memory: 768Mi } }\n';
+  const overBudget = 'stage: development\ndomain: dev.example.com\nnode: { cpu: 2, memory: 4Gi }\napps:\n  web:\n    resources: { requests: { cpu: 50m, memory: 512Mi }, limits: { memory: 768Mi } }\n';
 
   test('WHEN the footprint is checked THEN the problem names the share, the largest requests with their keys, and the fix', () => {
     const config = configFor('small', { node: SHAPES.small, apps: { web: { resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '768Mi' } } } } });

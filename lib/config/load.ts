@@ -9,6 +9,7 @@ import { findProjectRoot } from '../project';
 import { DEFAULTS, defaultsFor } from './defaults';
 import { ConfigError, ConfigProblem } from './errors';
 import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
+import { placeholderProblems, placeholdersFail } from './placeholders';
 import { deepMerge, isPlainObject } from './merge';
 import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
 
@@ -56,7 +57,23 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
   if (keys.length > 0) throw new ConfigError(source, keys);
   const config = parseConfig({ ...withDefaults(overrides), name: env }, source, { written: overrides });
   SOURCES.set(config, source);
+  // Sample values left in the file: refused for production, a warning otherwise (placeholders.ts).
+  const placeholders = placeholderProblems(config, (at) => hasPath(overrides, [...at]));
+  if (placeholders.length > 0 && placeholdersFail(config.stage)) throw new ConfigError(source, [...placeholders, STAGE_HINT]);
+  PLACEHOLDERS.set(config, placeholders);
   return config;
+}
+
+const STAGE_HINT: ConfigProblem = {
+  key: 'stage', value: 'production',
+  message: 'refuses the sample values above (the default stage); fix: replace them, or set stage: development for an environment that is not production (they then only warn)',
+};
+
+const PLACEHOLDERS = new WeakMap<object, ConfigProblem[]>();
+
+/** The sample values a loaded development or sample environment still holds (a production one holds none). */
+export function placeholdersOf(config: PlatformConfig): readonly ConfigProblem[] {
+  return PLACEHOLDERS.get(config) ?? [];
 }
 
 /**

@@ -2,6 +2,7 @@
  * The typed configuration of one environment. Environment files under ./environments are
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
+import { STAGES } from './placeholders';
 import { z } from './zod';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
@@ -372,6 +373,11 @@ export const platformConfigSchema = z
   .strictObject({
     /** Environment name; set from the file name. */
     name: k8sName(),
+    /**
+     * production: sample values left in the file (lib/config/placeholders.ts) fail the synth;
+     * development and sample (the bundled examples): they only warn.
+     */
+    stage: z.enum(STAGES).default('production'),
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),
