@@ -159,7 +159,7 @@ describe('GIVEN an environment whose requests exceed the budget of its size', ()
     const result = spawnSync(process.execPath, [MAIN, '--environments', envs, '--out', out], { encoding: 'utf8', cwd: dir });
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^Invalid configuration in environments\/small\.yaml \(footprint budget\):\n {2}- node = \{"cpu":"2","memory":"4Gi","count":1\}: the requests take/);
+    expect(result.stderr).toMatch(/(^|\n)Invalid configuration in environments\/small\.yaml \(footprint budget\):\n {2}- node = \{"cpu":"2","memory":"4Gi","count":1\}: the requests take/);
     expect(result.stderr).toMatch(/apps\.web\.resources/);
     expect(result.stderr).toMatch(/Nothing was written\.\n$/);
     expect(fs.readdirSync(out)).toEqual(['old']);
