@@ -15,6 +15,8 @@ import { assertBudget, footprintOfManifests } from './lib/footprint';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
 import { withOtherEnvironments } from './lib/partial-synth';
+import { PlatformConfig } from './lib/config/schema';
+import { clusterCollisions } from './lib/validation/collisions';
 
 function main(argv: string[]): void {
   let environmentsDir = ENVIRONMENTS_DIR;
@@ -40,9 +42,32 @@ function main(argv: string[]): void {
     assertBudget(footprintOfManifests(rendered, config, ADD_ONS), config, configSource(config));
     for (const [file, text] of rendered) files.set(file, text);
   }
+  assertNoClusterCollisions(configs, files, environmentsDir, yamlCache);
   const partial = envs.length > 0;
   writeManifests(partial ? withOtherEnvironments(files, outDir, selected) : files, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);
+}
+
+/**
+ * Environments sharing a cluster (cluster.sharedWith) must not collide on it; a primary not
+ * synthesized in this run is rendered for the check only.
+ */
+function assertNoClusterCollisions(configs: PlatformConfig[], files: Manifests, environmentsDir: string, yamlCache: YamlCache): void {
+  const filesOf = (env: string): Manifests => {
+    const own = new Map([...files].filter(([file]) => file.startsWith(`${env}/`)));
+    return own.size > 0 ? own : renderPlatform(new Platform(loadConfig(env, { environmentsDir })), yamlCache);
+  };
+  for (const config of configs) {
+    const primary = config.cluster.sharedWith;
+    if (primary === undefined) continue;
+    const collisions = clusterCollisions([{ name: primary, files: filesOf(primary) }, { name: config.name, files: filesOf(config.name) }]);
+    if (collisions.length === 0) continue;
+    const shown = collisions.length > 5 ? [...collisions.slice(0, 5), `and ${collisions.length - 5} more`] : collisions;
+    throw new ConfigError(configSource(config), [{
+      key: 'cluster.sharedWith', value: primary,
+      message: `puts objects on ${primary}'s cluster that ${primary} has too: ${shown.join('; ')}; fix: give this environment its own domain (hosts) and leave namespaces unset (they get the prefix "${config.name}-")`,
+    }]);
+  }
 }
 
 try {

@@ -9,6 +9,7 @@ import { certManager, CertManagerValues } from '../lib/addons/cert-manager';
 import { ADD_ONS } from '../lib/addons/registry';
 import { traefik, TRAEFIK_INGRESS_CLASS, TRAEFIK_PORTS, TraefikValues } from '../lib/addons/traefik';
 import { ClusterIssuers } from '../lib/constructs/edge/cluster-issuers';
+import { isSecondary } from '../lib/config/shared-cluster';
 import { PlatformGateway } from '../lib/constructs/edge/gateway';
 import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
@@ -78,7 +79,8 @@ export class EdgeChart extends Chart {
         annotations: CUSTOM_RESOURCE_ANNOTATIONS,
       });
     }
-    new ClusterIssuers(this, 'issuers', {
+    // Cluster-scoped: a secondary environment uses its primary's issuers (lib/config/shared-cluster.ts).
+    if (!isSecondary(config)) new ClusterIssuers(this, 'issuers', {
       acmeEmail: config.edge.acmeEmail,
       ingressClassName: this.ingressClassName,
       gateway: this.gateway ? { name: this.gateway.name, namespace, sectionName: PlatformGateway.HTTP_LISTENER } : undefined,

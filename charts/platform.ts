@@ -26,6 +26,7 @@ import { ADD_ONS } from '../lib/addons/registry';
 import { IMAGES } from '../lib/config/versions';
 import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { assertKnownAddOnIds } from '../lib/addons/inline';
+import { isSecondary } from '../lib/config/shared-cluster';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
 export const EXTRA_DATA_SERVICES_CHART = 'data-services';
@@ -74,8 +75,9 @@ export class Platform {
   public readonly argocd: ArgoCdChart;
 
   constructor(config: PlatformConfig, options: PlatformOptions = {}) {
-    const addOns = options.addOns ?? ADD_ONS;
-    assertKnownAddOnIds(config, addOns.map((a) => a.id));
+    assertKnownAddOnIds(config, (options.addOns ?? ADD_ONS).map((a) => a.id));
+    // A secondary environment uses the add-ons of the cluster's primary (lib/config/shared-cluster.ts).
+    const addOns = isSecondary(config) ? [] : options.addOns ?? ADD_ONS;
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });

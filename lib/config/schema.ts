@@ -378,6 +378,11 @@ export const platformConfigSchema = z
      * development and sample (the bundled examples): they only warn.
      */
     stage: z.enum(STAGES).default('production'),
+    /**
+     * `sharedWith: <env>`: this environment runs on the cluster of <env> (lib/config/shared-cluster.ts).
+     * @default its own cluster
+     */
+    cluster: z.strictObject({ sharedWith: k8sName().optional() }).default({}),
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),

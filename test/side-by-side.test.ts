@@ -1,0 +1,103 @@
+/**
+ * Issue 15, environments side by side: a staging environment on prod's cluster
+ * (`cluster.sharedWith: prod`) installs no cluster-wide add-on and no cluster-scoped object but its
+ * own namespaces, prefixes its namespaces and Argo CD objects, and collides with prod nowhere.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
+import { loadConfig } from '../lib/config/load';
+import { referenceDir } from '../lib/project';
+import { Manifests, renderPlatform, writeManifests } from '../lib/synth';
+import { clusterCollisions } from '../lib/validation/collisions';
+import { validateDist } from '../lib/validation/validate-dist';
+import { Platform } from '../charts/platform';
+import { MAIN, treeHash } from './helpers/bad-input';
+import { FIXTURE_ENVIRONMENTS_DIR } from './helpers/platform';
+
+const STAGING = 'stage: development\ndomain: staging.example.org\ncluster: { sharedWith: prod }\n';
+
+/** prod (the fixture) and `staging` (the given text) in a scratch environments folder. */
+function environments(staging: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'side-by-side-'));
+  fs.copyFileSync(path.join(FIXTURE_ENVIRONMENTS_DIR, 'prod.yaml'), path.join(dir, 'prod.yaml'));
+  fs.writeFileSync(path.join(dir, 'staging.yaml'), staging);
+  return dir;
+}
+const render = (env: string, dir: string): Manifests => renderPlatform(new Platform(loadConfig(env, { environmentsDir: dir })));
+const objectsOf = (files: Manifests): any[] => [...files.values()].map((text) => yaml.load(text));
+
+describe('GIVEN prod and a staging environment that shares its cluster', () => {
+  const dir = environments(STAGING);
+  const prod = render('prod', dir);
+  const staging = render('staging', dir);
+
+  test('THEN no two objects collide: kind, namespace and name, cluster-scoped names, hosts and Argo CD Applications', () => {
+    expect(clusterCollisions([{ name: 'prod', files: prod }, { name: 'staging', files: staging }])).toEqual([]);
+    const applications = (files: Manifests) => objectsOf(files).filter((o) => o.kind === 'Application').map((o) => o.metadata.name);
+    expect(applications(staging).filter((name) => applications(prod).includes(name))).toEqual([]);
+  });
+
+  test('THEN staging lives in its own prefixed namespaces and names its Argo CD objects with its prefix', () => {
+    const namespaces = new Set(objectsOf(staging).filter((o) => o.metadata.namespace && o.metadata.namespace !== 'argocd').map((o) => o.metadata.namespace));
+    expect([...namespaces].sort()).toEqual(['staging-app', 'staging-backup', 'staging-data', 'staging-edge', 'staging-monitoring']);
+    const argo = objectsOf(staging).filter((o) => o.metadata.namespace === 'argocd');
+    expect(argo.length).toBeGreaterThan(0);
+    for (const o of argo) expect(o.metadata.name).toMatch(/^staging-/);
+    for (const o of argo) if (o.spec.project) expect(o.spec.project).toBe('staging-platform');
+  });
+
+  test('THEN staging installs none of the cluster-wide add-ons and no cluster-scoped object but its namespaces', () => {
+    const objects = objectsOf(staging);
+    expect(objects.filter((o) => o.kind === 'Application' && (o.spec.source?.chart || o.spec.sources?.some((s: any) => s.chart)))).toEqual([]);
+    expect(objects.filter((o) => !o.metadata.namespace && o.kind !== 'Namespace').map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    // prod still installs them
+    expect(objectsOf(prod).filter((o) => o.kind === 'Application' && o.spec.source?.chart).map((o) => o.metadata.name)).toEqual(expect.arrayContaining(['argocd', 'cert-manager', 'traefik', 'kube-prometheus-stack']));
+  });
+
+  test('THEN every staging object validates strictly against ../shared/reference', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'side-by-side-dist-')), 'dist');
+    writeManifests(staging, out);
+    expect(validateDist(out, referenceDir()).problems).toEqual([]);
+  });
+});
+
+describe('GIVEN a staging environment that would collide with prod', () => {
+  test('WHEN it keeps prod\'s domain THEN the collision check names the shared hosts', () => {
+    const dir = environments('stage: development\ndomain: example.com\ncluster: { sharedWith: prod }\n');
+    const collisions = clusterCollisions([{ name: 'prod', files: render('prod', dir) }, { name: 'staging', files: render('staging', dir) }]);
+    expect(collisions).toContain('host crm.example.com is in prod and in staging (staging/app/Ingress.staging-app.crm.yaml)');
+  });
+
+  test('WHEN it names prod\'s namespaces THEN the check names the objects of both', () => {
+    const dir = environments(`${STAGING}namespaces: { app: app }\n`);
+    const collisions = clusterCollisions([{ name: 'prod', files: render('prod', dir) }, { name: 'staging', files: render('staging', dir) }]);
+    expect(collisions).toContain('Deployment.apps app/crm is in prod and in staging (staging/app/Deployment.app.crm.yaml)');
+    expect(collisions).toContain('cluster-scoped Namespace.core app is in prod and in staging (staging/base/Namespace.app.yaml)');
+  });
+
+  test('WHEN the compiled synth runs only staging THEN it renders prod for the check, exits 1 naming cluster.sharedWith and the fix, and dist/ is unchanged', () => {
+    const dir = environments(STAGING);
+    const out = path.join(dir, 'dist');
+    expect(spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out], { encoding: 'utf8' }).status).toBe(0);
+    const before = treeHash(out);
+    fs.writeFileSync(path.join(dir, 'staging.yaml'), 'stage: development\ndomain: example.com\ncluster: { sharedWith: prod }\n');
+
+    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out, 'staging'], { encoding: 'utf8' });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('cluster.sharedWith = "prod": puts objects on prod\'s cluster that prod has too: host');
+    expect(run.stderr).toContain('fix: give this environment its own domain (hosts)');
+    expect(treeHash(out)).toBe(before);
+  });
+
+  test.each([
+    ['itself', 'staging', 'names this environment itself; fix:'],
+    ['an environment that does not exist', 'qa', 'names no environment'],
+  ])('WHEN cluster.sharedWith names %s THEN loading fails naming the key and the fix', (_name, primary, message) => {
+    const dir = environments(`stage: development\ndomain: staging.example.org\ncluster: { sharedWith: ${primary} }\n`);
+    expect(() => loadConfig('staging', { environmentsDir: dir })).toThrow(`cluster.sharedWith = "${primary}": ${message}`);
+  });
+});
