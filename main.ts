@@ -60,6 +60,10 @@ function assertNoClusterCollisions(configs: PlatformConfig[], files: Manifests, 
   for (const config of configs) {
     const primary = config.cluster.sharedWith;
     if (primary === undefined) continue;
+    const both = new Map([...filesOf(primary), ...filesOf(config.name)]);
+    // One set of nodes: the requests of both environments must fit the primary's budget together.
+    const primaryConfig = loadConfig(primary, { environmentsDir });
+    assertBudget(footprintOfManifests(both, primaryConfig, ADD_ONS), primaryConfig, `${configSource(config)} together with ${primary} on its cluster`);
     const collisions = clusterCollisions([{ name: primary, files: filesOf(primary) }, { name: config.name, files: filesOf(config.name) }]);
     if (collisions.length === 0) continue;
     const shown = collisions.length > 5 ? [...collisions.slice(0, 5), `and ${collisions.length - 5} more`] : collisions;

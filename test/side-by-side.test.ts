@@ -19,10 +19,14 @@ import { FIXTURE_ENVIRONMENTS_DIR } from './helpers/platform';
 
 const STAGING = 'stage: development\ndomain: staging.example.org\ncluster: { sharedWith: prod }\n';
 
-/** prod (the fixture) and `staging` (the given text) in a scratch environments folder. */
-function environments(staging: string): string {
+/**
+ * prod (the fixture, on one 8 vCPU / 32 GiB node unless `prodNode` says otherwise: both environments'
+ * requests share its budget) and `staging` (the given text) in a scratch environments folder.
+ */
+function environments(staging: string, prodNode = '{ cpu: 8, memory: 32Gi }'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'side-by-side-'));
-  fs.copyFileSync(path.join(FIXTURE_ENVIRONMENTS_DIR, 'prod.yaml'), path.join(dir, 'prod.yaml'));
+  const prod = fs.readFileSync(path.join(FIXTURE_ENVIRONMENTS_DIR, 'prod.yaml'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'prod.yaml'), `${prod.replace(/^node: .*$/m, '')}\nnode: ${prodNode}\n`);
   fs.writeFileSync(path.join(dir, 'staging.yaml'), staging);
   return dir;
 }
@@ -90,6 +94,21 @@ describe('GIVEN a staging environment that would collide with prod', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('cluster.sharedWith = "prod": puts objects on prod\'s cluster that prod has too: host');
     expect(run.stderr).toContain('fix: give this environment its own domain (hosts)');
+    expect(treeHash(out)).toBe(before);
+  });
+
+  test('WHEN both do not fit prod\'s node together THEN the compiled synth exits 1 with the footprint of both, naming the node and the fix, and dist/ is unchanged', () => {
+    const dir = environments('stage: development\ndomain: staging.example.org\ncluster: { sharedWith: prod }\n', '{ cpu: 4, memory: 16Gi }');
+    const out = path.join(dir, 'dist');
+    fs.mkdirSync(path.join(out, 'old'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'old', 'Kept.yaml'), 'kind: Kept\n');
+    const before = treeHash(out);
+
+    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out], { encoding: 'utf8' });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/staging\.yaml together with prod on its cluster \(footprint budget\):\n {2}- node = \{"cpu":"4","memory":"16Gi","count":1\}: the requests take \d+Mi memory/);
+    expect(run.stderr).toContain('fix: lower those requests');
     expect(treeHash(out)).toBe(before);
   });
 
