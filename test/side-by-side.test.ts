@@ -12,6 +12,9 @@ import { loadConfig } from '../lib/config/load';
 import { referenceDir } from '../lib/project';
 import { Manifests, renderPlatform, writeManifests } from '../lib/synth';
 import { clusterCollisions } from '../lib/validation/collisions';
+import { NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
+import { KPS } from '../lib/addons/kube-prometheus-stack';
+import { traefik } from '../lib/addons/traefik';
 import { validateDist } from '../lib/validation/validate-dist';
 import { Platform } from '../charts/platform';
 import { MAIN, treeHash } from './helpers/bad-input';
@@ -44,13 +47,38 @@ describe('GIVEN prod and a staging environment that shares its cluster', () => {
     expect(applications(staging).filter((name) => applications(prod).includes(name))).toEqual([]);
   });
 
-  test('THEN staging lives in its own prefixed namespaces and names its Argo CD objects with its prefix', () => {
-    const namespaces = new Set(objectsOf(staging).filter((o) => o.metadata.namespace && o.metadata.namespace !== 'argocd').map((o) => o.metadata.namespace));
-    expect([...namespaces].sort()).toEqual(['staging-app', 'staging-backup', 'staging-data', 'staging-edge', 'staging-monitoring']);
+  test('THEN staging lives in its own prefixed namespaces; in the shared ones (Argo CD\'s, Traefik\'s) its objects carry its prefix', () => {
+    const namespaces = new Set(objectsOf(staging).map((o) => o.metadata.namespace).filter(Boolean));
+    expect([...namespaces].filter((ns) => ns.startsWith('staging-')).sort()).toEqual(['staging-app', 'staging-backup', 'staging-data', 'staging-edge', 'staging-monitoring']);
+    expect([...namespaces].filter((ns) => !ns.startsWith('staging-')).sort()).toEqual(['argocd', 'edge']);
     const argo = objectsOf(staging).filter((o) => o.metadata.namespace === 'argocd');
     expect(argo.length).toBeGreaterThan(0);
     for (const o of argo) expect(o.metadata.name).toMatch(/^staging-/);
     for (const o of argo) if (o.spec.project) expect(o.spec.project).toBe('staging-platform');
+    const inEdge = objectsOf(staging).filter((o) => o.metadata.namespace === 'edge');
+    expect(inEdge.map((o) => `${o.kind}/${o.metadata.name.replace(/^staging-.*/, 'staging-…')}`)).toEqual(inEdge.map(() => 'NetworkPolicy/staging-…'));
+  });
+
+  test('THEN prod\'s Traefik and Prometheus reach staging\'s apps, and neither environment\'s apps reach the other\'s data services', () => {
+    const all = [...objectsOf(prod), ...objectsOf(staging)];
+    const model = new NetworkModel(all);
+    const endpoints = workloadEndpoints(all);
+    const at = (name: string, namespace: string) => endpoints.find((e) => e.name === name && e.namespace === namespace)!;
+    const traefikPod = { name: 'traefik', namespace: 'edge', labels: { ...traefik.pods.traefik.labels }, namedPorts: {} };
+    const prometheusPod = { name: 'prometheus', namespace: 'monitoring', labels: { ...KPS.prometheus.pods }, namedPorts: {} };
+    const crm = loadConfig('staging', { environmentsDir: dir }).apps.find((a) => a.name === 'crm')!;
+    const flows = {
+      'traefik → staging crm': model.allows(traefikPod, at('crm', 'staging-app'), crm.port),
+      'traefik → prod crm': model.allows(traefikPod, at('crm', 'app'), crm.port),
+      'prometheus → staging crm metrics': model.allows(prometheusPod, at('crm', 'staging-app'), crm.metricsPort!),
+      'staging crm → staging pgbouncer': model.allows(at('crm', 'staging-app'), at('pgbouncer', 'staging-data'), 6432),
+      'staging crm → prod pgbouncer': model.allows(at('crm', 'staging-app'), at('pgbouncer', 'data'), 6432),
+      'prod crm → staging pgbouncer': model.allows(at('crm', 'app'), at('pgbouncer', 'staging-data'), 6432),
+    };
+    expect(flows).toEqual({
+      'traefik → staging crm': true, 'traefik → prod crm': true, 'prometheus → staging crm metrics': true,
+      'staging crm → staging pgbouncer': true, 'staging crm → prod pgbouncer': false, 'prod crm → staging pgbouncer': false,
+    });
   });
 
   test('THEN staging installs none of the cluster-wide add-ons and no cluster-scoped object but its namespaces', () => {

@@ -58,7 +58,11 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
   if (keys.length > 0) throw new ConfigError(source, keys);
   const merged = withDefaults(overrides);
   const primary = sharedClusterPrimary(overrides, env, options.environmentsDir ?? ENVIRONMENTS_DIR, source);
-  if (primary !== undefined) merged.namespaces = deepMerge(prefixedNamespaces(env), overrides.namespaces);
+  if (primary !== undefined) {
+    merged.namespaces = deepMerge(prefixedNamespaces(env), overrides.namespaces);
+    // The primary's Traefik and Prometheus serve and scrape this environment too.
+    merged.cluster = deepMerge({ edgeNamespace: primary.namespaces.edge, monitoringNamespace: primary.namespaces.monitoring }, merged.cluster);
+  }
   const config = parseConfig({ ...merged, name: env }, source, { written: overrides });
   SOURCES.set(config, source);
   // Sample values left in the file: refused for production, a warning otherwise (placeholders.ts).
@@ -69,7 +73,7 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
 }
 
 /** The environment `cluster.sharedWith` names, checked to exist and to run its own cluster. */
-function sharedClusterPrimary(overrides: Record<string, unknown>, env: string, environmentsDir: string, source: string): string | undefined {
+function sharedClusterPrimary(overrides: Record<string, unknown>, env: string, environmentsDir: string, source: string): { name: string; namespaces: Record<string, string> } | undefined {
   const primary = isPlainObject(overrides.cluster) ? overrides.cluster.sharedWith : undefined;
   if (typeof primary !== 'string') return undefined;
   const problem = (message: string) => new ConfigError(source, [{ key: 'cluster.sharedWith', value: primary, message }]);
@@ -80,7 +84,7 @@ function sharedClusterPrimary(overrides: Record<string, unknown>, env: string, e
   if (isPlainObject(other) && isPlainObject(other.cluster) && other.cluster.sharedWith !== undefined) {
     throw problem(`names ${primary}, which itself shares the cluster of ${String(other.cluster.sharedWith)}; fix: name the environment that owns the cluster`);
   }
-  return primary;
+  return { name: primary, namespaces: deepMerge(DEFAULTS.namespaces, isPlainObject(other) ? other.namespaces : undefined) };
 }
 
 const STAGE_HINT: ConfigProblem = {

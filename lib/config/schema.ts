@@ -382,7 +382,15 @@ export const platformConfigSchema = z
      * `sharedWith: <env>`: this environment runs on the cluster of <env> (lib/config/shared-cluster.ts).
      * @default its own cluster
      */
-    cluster: z.strictObject({ sharedWith: k8sName().optional() }).default({}),
+    cluster: z.strictObject({
+      sharedWith: k8sName().optional(),
+      /**
+       * Where the cluster's Traefik and Prometheus run (a secondary's policies admit them from there).
+       * @default namespaces.edge and namespaces.monitoring; for a secondary, its primary's (set by the loader)
+       */
+      edgeNamespace: k8sName().optional(),
+      monitoringNamespace: k8sName().optional(),
+    }).default({}),
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),
