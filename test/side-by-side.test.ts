@@ -15,6 +15,7 @@ import { clusterCollisions } from '../lib/validation/collisions';
 import { NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { KPS } from '../lib/addons/kube-prometheus-stack';
 import { traefik } from '../lib/addons/traefik';
+import { blackboxExporter } from '../lib/addons/prometheus-blackbox-exporter';
 import { validateDist } from '../lib/validation/validate-dist';
 import { Platform } from '../charts/platform';
 import { MAIN, treeHash } from './helpers/bad-input';
@@ -47,15 +48,15 @@ describe('GIVEN prod and a staging environment that shares its cluster', () => {
     expect(applications(staging).filter((name) => applications(prod).includes(name))).toEqual([]);
   });
 
-  test('THEN staging lives in its own prefixed namespaces; in the shared ones (Argo CD\'s, Traefik\'s) its objects carry its prefix', () => {
+  test('THEN staging lives in its own prefixed namespaces; in the shared ones (Argo CD\'s, Traefik\'s, Prometheus\') its objects carry its prefix', () => {
     const namespaces = new Set(objectsOf(staging).map((o) => o.metadata.namespace).filter(Boolean));
     expect([...namespaces].filter((ns) => ns.startsWith('staging-')).sort()).toEqual(['staging-app', 'staging-backup', 'staging-data', 'staging-edge', 'staging-monitoring']);
-    expect([...namespaces].filter((ns) => !ns.startsWith('staging-')).sort()).toEqual(['argocd', 'edge']);
+    expect([...namespaces].filter((ns) => !ns.startsWith('staging-')).sort()).toEqual(['argocd', 'edge', 'monitoring']);
     const argo = objectsOf(staging).filter((o) => o.metadata.namespace === 'argocd');
     expect(argo.length).toBeGreaterThan(0);
     for (const o of argo) expect(o.metadata.name).toMatch(/^staging-/);
     for (const o of argo) if (o.spec.project) expect(o.spec.project).toBe('staging-platform');
-    const inEdge = objectsOf(staging).filter((o) => o.metadata.namespace === 'edge');
+    const inEdge = objectsOf(staging).filter((o) => ['edge', 'monitoring'].includes(o.metadata.namespace));
     expect(inEdge.map((o) => `${o.kind}/${o.metadata.name.replace(/^staging-.*/, 'staging-…')}`)).toEqual(inEdge.map(() => 'NetworkPolicy/staging-…'));
   });
 
@@ -66,19 +67,28 @@ describe('GIVEN prod and a staging environment that shares its cluster', () => {
     const at = (name: string, namespace: string) => endpoints.find((e) => e.name === name && e.namespace === namespace)!;
     const traefikPod = { name: 'traefik', namespace: 'edge', labels: { ...traefik.pods.traefik.labels }, namedPorts: {} };
     const prometheusPod = { name: 'prometheus', namespace: 'monitoring', labels: { ...KPS.prometheus.pods }, namedPorts: {} };
+    const blackboxPod = { name: 'blackbox', namespace: 'monitoring', labels: { ...blackboxExporter.pods.exporter.labels }, namedPorts: {} };
     const crm = loadConfig('staging', { environmentsDir: dir }).apps.find((a) => a.name === 'crm')!;
     const flows = {
       'traefik → staging crm': model.allows(traefikPod, at('crm', 'staging-app'), crm.port),
       'traefik → prod crm': model.allows(traefikPod, at('crm', 'app'), crm.port),
       'prometheus → staging crm metrics': model.allows(prometheusPod, at('crm', 'staging-app'), crm.metricsPort!),
+      'blackbox exporter → staging crm health': model.allows(blackboxPod, at('crm', 'staging-app'), crm.port),
       'staging crm → staging pgbouncer': model.allows(at('crm', 'staging-app'), at('pgbouncer', 'staging-data'), 6432),
       'staging crm → prod pgbouncer': model.allows(at('crm', 'staging-app'), at('pgbouncer', 'data'), 6432),
       'prod crm → staging pgbouncer': model.allows(at('crm', 'app'), at('pgbouncer', 'staging-data'), 6432),
     };
     expect(flows).toEqual({
-      'traefik → staging crm': true, 'traefik → prod crm': true, 'prometheus → staging crm metrics': true,
+      'traefik → staging crm': true, 'traefik → prod crm': true, 'prometheus → staging crm metrics': true, 'blackbox exporter → staging crm health': true,
       'staging crm → staging pgbouncer': true, 'staging crm → prod pgbouncer': false, 'prod crm → staging pgbouncer': false,
     });
+  });
+
+  test('THEN staging\'s probes call prod\'s blackbox exporter, and staging routes no Grafana of its own', () => {
+    const probes = objectsOf(staging).filter((o) => o.kind === 'Probe');
+    expect(probes.length).toBeGreaterThan(0);
+    for (const p of probes) expect(p.spec.prober.url).toBe('prometheus-blackbox-exporter.monitoring.svc.cluster.local:9115');
+    expect(objectsOf(staging).filter((o) => o.kind === 'Ingress' && o.metadata.name === 'grafana')).toEqual([]);
   });
 
   test('THEN staging installs none of the cluster-wide add-ons and no cluster-scoped object but its namespaces', () => {
