@@ -3,10 +3,12 @@ import { benchFootprint } from './footprint';
 import { benchBackup } from './backup';
 import { benchPgbench } from './pgbench';
 import { benchLab } from './lab';
+import { benchBadInput } from './bad-input';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
   footprint: benchFootprint,
   backup: benchBackup,
   lab: benchLab,
+  'bad-input': benchBadInput,
 };
