@@ -6,6 +6,9 @@
  * All configuration is loaded, every platform rendered and its footprint checked against the
  * budget of its node size before anything is written.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
 import { ADD_ONS } from './lib/addons/registry';
 import { ConfigError } from './lib/config/errors';
 import { monitoringWarnings } from './lib/config/monitoring';
@@ -49,15 +52,22 @@ function main(argv: string[]): void {
 }
 
 /**
- * Environments sharing a cluster (cluster.sharedWith) must not collide on it; a primary not
- * synthesized in this run is rendered for the check only.
+ * Environments sharing a cluster (cluster.sharedWith) must not collide on it; the other side of a
+ * pair not synthesized in this run (a primary, or a secondary of a primary that is) is rendered for
+ * the check only.
  */
 function assertNoClusterCollisions(configs: PlatformConfig[], files: Manifests, environmentsDir: string, yamlCache: YamlCache): void {
   const filesOf = (env: string): Manifests => {
     const own = new Map([...files].filter(([file]) => file.startsWith(`${env}/`)));
     return own.size > 0 ? own : renderPlatform(new Platform(loadConfig(env, { environmentsDir })), yamlCache);
   };
-  for (const config of configs) {
+  const selected = new Set(configs.map((c) => c.name));
+  const guests = listEnvironments(environmentsDir).filter((env) => {
+    if (selected.has(env)) return false;
+    const text = yaml.load(fs.readFileSync(path.join(environmentsDir, `${env}.yaml`), 'utf8')) as { cluster?: { sharedWith?: unknown } } | null;
+    return typeof text?.cluster?.sharedWith === 'string' && selected.has(text.cluster.sharedWith);
+  });
+  for (const config of [...configs, ...guests.map((env) => loadConfig(env, { environmentsDir }))]) {
     const primary = config.cluster.sharedWith;
     if (primary === undefined) continue;
     const both = new Map([...filesOf(primary), ...filesOf(config.name)]);

@@ -135,6 +135,20 @@ describe('GIVEN a staging environment that would collide with prod', () => {
     expect(treeHash(out)).toBe(before);
   });
 
+  test('WHEN only prod is synthesized and it now serves a host staging has THEN the compiled synth renders staging for the check, exits 1 naming the key, and dist/ is unchanged', () => {
+    const dir = environments(STAGING);
+    const out = path.join(dir, 'dist');
+    expect(spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out], { encoding: 'utf8' }).status).toBe(0);
+    const before = treeHash(out);
+    fs.appendFileSync(path.join(dir, 'prod.yaml'), 'extraHosts: [files.staging.example.org]\nminio: { publicHost: files.staging.example.org }\n');
+
+    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out, 'prod'], { encoding: 'utf8' });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('staging.yaml:\n  - cluster.sharedWith = "prod": puts objects on prod\'s cluster that prod has too: host files.staging.example.org is in prod and in staging');
+    expect(treeHash(out)).toBe(before);
+  });
+
   test('WHEN both do not fit prod\'s node together THEN the compiled synth exits 1 with the footprint of both, naming the node and the fix, and dist/ is unchanged', () => {
     const dir = environments('stage: development\ndomain: staging.example.org\ncluster: { sharedWith: prod }\n', '{ cpu: 4, memory: 16Gi }');
     const out = path.join(dir, 'dist');
