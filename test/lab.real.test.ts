@@ -17,6 +17,7 @@ import { ADD_ONS } from '../lib/addons/registry';
 import { footprint } from '../lib/footprint';
 import { listEnvironments } from '../lib/config/load';
 import { synthUserEnv as synthEnv } from './helpers/platform';
+import { describeSideBySideLab } from './helpers/side-by-side-lab';
 
 /**
  * The team's own environments (lib/config/environments), whatever they are: the lab is an
@@ -274,3 +275,6 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
     expect(result.stderr).toMatch(/^verify: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/);
   });
 });
+
+// Last: one lab with prod and a staging sharing its cluster (issue 15), after the labs above have stopped.
+describeSideBySideLab(describeLab);
