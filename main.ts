@@ -6,14 +6,20 @@
  * All configuration is loaded, every platform rendered and its footprint checked against the
  * budget of its node size before anything is written.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as yaml from 'js-yaml';
 import { ADD_ONS } from './lib/addons/registry';
 import { ConfigError } from './lib/config/errors';
 import { monitoringWarnings } from './lib/config/monitoring';
-import { configSource, ENVIRONMENTS_DIR, listEnvironments, loadConfig } from './lib/config/load';
+import { configSource, ENVIRONMENTS_DIR, listEnvironments, loadConfig, placeholdersOf } from './lib/config/load';
+import { placeholderWarning } from './lib/config/placeholders';
 import { assertBudget, footprintOfManifests } from './lib/footprint';
 import { Platform } from './charts/platform';
 import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synth';
 import { withOtherEnvironments } from './lib/partial-synth';
+import { PlatformConfig } from './lib/config/schema';
+import { clusterCollisions } from './lib/validation/collisions';
 
 function main(argv: string[]): void {
   let environmentsDir = ENVIRONMENTS_DIR;
@@ -27,6 +33,10 @@ function main(argv: string[]): void {
   const selected = envs.length > 0 ? envs : listEnvironments(environmentsDir);
   const configs = selected.map((env) => loadConfig(env, { environmentsDir }));
   for (const warning of configs.flatMap(monitoringWarnings)) console.error(`\n!!! WARNING: ${warning}\n`);
+  for (const config of configs) {
+    const warning = placeholderWarning(config.name, config.stage, placeholdersOf(config));
+    if (warning) console.error(`!!! WARNING: ${warning}`);
+  }
   const files: Manifests = new Map();
   const yamlCache: YamlCache = new Map();
   for (const config of configs) {
@@ -35,9 +45,43 @@ function main(argv: string[]): void {
     assertBudget(footprintOfManifests(rendered, config, ADD_ONS), config, configSource(config));
     for (const [file, text] of rendered) files.set(file, text);
   }
+  assertNoClusterCollisions(configs, files, environmentsDir, yamlCache);
   const partial = envs.length > 0;
   writeManifests(partial ? withOtherEnvironments(files, outDir, selected) : files, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);
+}
+
+/**
+ * Environments sharing a cluster (cluster.sharedWith) must not collide on it; the other side of a
+ * pair not synthesized in this run (a primary, or a secondary of a primary that is) is rendered for
+ * the check only.
+ */
+function assertNoClusterCollisions(configs: PlatformConfig[], files: Manifests, environmentsDir: string, yamlCache: YamlCache): void {
+  const filesOf = (env: string): Manifests => {
+    const own = new Map([...files].filter(([file]) => file.startsWith(`${env}/`)));
+    return own.size > 0 ? own : renderPlatform(new Platform(loadConfig(env, { environmentsDir })), yamlCache);
+  };
+  const selected = new Set(configs.map((c) => c.name));
+  const guests = listEnvironments(environmentsDir).filter((env) => {
+    if (selected.has(env)) return false;
+    const text = yaml.load(fs.readFileSync(path.join(environmentsDir, `${env}.yaml`), 'utf8')) as { cluster?: { sharedWith?: unknown } } | null;
+    return typeof text?.cluster?.sharedWith === 'string' && selected.has(text.cluster.sharedWith);
+  });
+  for (const config of [...configs, ...guests.map((env) => loadConfig(env, { environmentsDir }))]) {
+    const primary = config.cluster.sharedWith;
+    if (primary === undefined) continue;
+    const both = new Map([...filesOf(primary), ...filesOf(config.name)]);
+    // One set of nodes: the requests of both environments must fit the primary's budget together.
+    const primaryConfig = loadConfig(primary, { environmentsDir });
+    assertBudget(footprintOfManifests(both, primaryConfig, ADD_ONS), primaryConfig, `${configSource(config)} together with ${primary} on its cluster`);
+    const collisions = clusterCollisions([{ name: primary, files: filesOf(primary) }, { name: config.name, files: filesOf(config.name) }]);
+    if (collisions.length === 0) continue;
+    const shown = collisions.length > 5 ? [...collisions.slice(0, 5), `and ${collisions.length - 5} more`] : collisions;
+    throw new ConfigError(configSource(config), [{
+      key: 'cluster.sharedWith', value: primary,
+      message: `puts objects on ${primary}'s cluster that ${primary} has too: ${shown.join('; ')}; fix: give this environment its own domain (hosts) and leave namespaces unset (they get the prefix "${config.name}-")`,
+    }]);
+  }
 }
 
 try {

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers } from '../lib/config/shared-cluster';
 import { DeclaredSecret, IDataService } from '../lib/constructs/data-service';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
@@ -58,8 +59,8 @@ export class AppChart extends Chart {
       }
 
       const ingress: FlowRule[] = [];
-      if (app.kind === 'web') ingress.push({ peers: [namespacePeer(config.namespaces.edge)], ports: tcp(app.port) });
-      if (app.metricsPort !== undefined) ingress.push({ peers: [namespacePeer(config.namespaces.monitoring)], ports: tcp(app.metricsPort) });
+      if (app.kind === 'web') ingress.push({ peers: [namespacePeer(clusterPeers(config).edge)], ports: tcp(app.port) });
+      if (app.metricsPort !== undefined) ingress.push({ peers: [namespacePeer(clusterPeers(config).monitoring)], ports: tcp(app.metricsPort) });
       const policy = new AllowFlows(this, `${app.name}-flows`, {
         name: app.name,
         namespace,

@@ -9,6 +9,7 @@ import { ADD_ONS } from '../lib/addons/registry';
 import { PlatformConfig } from '../lib/config/schema';
 import { HelmRelease, SYNC_WAVE_ANNOTATION } from '../lib/constructs/helm-release';
 import { GroupKind, HelmChartScope } from '../lib/gitops/helm-scope';
+import { argoName } from '../lib/config/shared-cluster';
 import { ARGOCD_CHART, globOf, groupOf, kindGlob, ROOT_APPLICATION, syncOwner } from '../lib/gitops/placement';
 import { renderedObjects } from '../lib/gitops/rendered';
 import { applyObjectPolicy, applySyncPolicy, helmReleases, isCrdBearing, isHelmApplication, scopeOf, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
@@ -102,9 +103,9 @@ export class ArgoCdChart extends Chart {
       if (owned.length === 0) continue; // everything it renders is synced by another Application
       const ignoreDifferences = hpaManagedReplicas(owned, rendered.flatMap((c) => c.objects));
       applications[chart.id] = new Application(this, `app-${chart.id}`, {
-        metadata: { name: chart.id, namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE_ANNOTATION]: String(waves.get(chart.id)) } },
+        metadata: { name: argoName(config, chart.id), namespace: ARGOCD_NAMESPACE, annotations: { [SYNC_WAVE_ANNOTATION]: String(waves.get(chart.id)) } },
         spec: {
-          project: PROJECT,
+          project: argoName(config, PROJECT),
           ...oneOrMany(sourcesOf(chart.id, rendered)),
           destination: { server: IN_CLUSTER, namespace: mainNamespace(owned) ?? ARGOCD_NAMESPACE },
           ignoreDifferences: ignoreDifferences.length > 0 ? ignoreDifferences : undefined,
@@ -124,11 +125,11 @@ export class ArgoCdChart extends Chart {
     const self: RenderedChart = { id: ARGOCD_CHART, objects: [{ kind: 'Application' }, { kind: 'AppProject' }] };
     this.root = new Application(this, 'root', {
       metadata: {
-        name: ROOT_APPLICATION, namespace: ARGOCD_NAMESPACE, labels: BOOTSTRAP_LABEL,
+        name: argoName(config, ROOT_APPLICATION), namespace: ARGOCD_NAMESPACE, labels: BOOTSTRAP_LABEL,
         annotations: { [SYNC_WAVE_ANNOTATION]: String(chartWave(ARGOCD_CHART)) },
       },
       spec: {
-        project: PROJECT,
+        project: argoName(config, PROJECT),
         ...oneOrMany(sourcesOf(ARGOCD_CHART, [self, ...rendered])),
         destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
         syncPolicy: syncPolicy(false),
@@ -140,7 +141,7 @@ export class ArgoCdChart extends Chart {
     const allObjects = [...rendered.flatMap((c) => c.objects), ...this.toJson()];
     this.project = new AppProject(this, 'project', {
       metadata: {
-        name: PROJECT, namespace: ARGOCD_NAMESPACE, labels: BOOTSTRAP_LABEL,
+        name: argoName(config, PROJECT), namespace: ARGOCD_NAMESPACE, labels: BOOTSTRAP_LABEL,
         annotations: { [SYNC_WAVE_ANNOTATION]: String(chartWave(ARGOCD_CHART)) },
       },
       spec: {

@@ -9,6 +9,7 @@ import { certManager, CertManagerValues } from '../lib/addons/cert-manager';
 import { ADD_ONS } from '../lib/addons/registry';
 import { traefik, TRAEFIK_INGRESS_CLASS, TRAEFIK_PORTS, TraefikValues } from '../lib/addons/traefik';
 import { ClusterIssuers } from '../lib/constructs/edge/cluster-issuers';
+import { clusterPeers, isSecondary } from '../lib/config/shared-cluster';
 import { PlatformGateway } from '../lib/constructs/edge/gateway';
 import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
@@ -53,6 +54,8 @@ export class EdgeChart extends Chart {
   /** The platform Gateway, in Gateway API mode (`edge.api: gateway`). */
   public readonly gateway?: PlatformGateway;
   private readonly edgeNamespace: string;
+  /** Where Traefik runs: the edge namespace, or a secondary's primary's (lib/config/shared-cluster.ts). */
+  private readonly traefikNamespace: string;
   private solverPathsOpened = false;
 
   constructor(scope: Construct, id: string, props: EdgeChartProps) {
@@ -60,12 +63,20 @@ export class EdgeChart extends Chart {
     const { config } = props;
     const namespace = config.namespaces.edge;
     this.edgeNamespace = namespace;
+    this.traefikNamespace = clusterPeers(config).edge;
     this.issuerName = config.edge.issuer;
 
     // Traefik and cert-manager, with their NetworkPolicies (lib/addons/).
     const releases = installAddOns(this, props.addOns ?? ADD_ONS, { config });
     this.traefik = releaseOf(releases, traefik);
     this.certManager = releaseOf(releases, certManager);
+    // A secondary's routes are served by its primary's Traefik: Traefik's egress to this environment's
+    // namespaces, on Traefik's side (the platform prefixes its name, lib/config/shared-cluster.ts).
+    if (isSecondary(config)) {
+      for (const flow of traefik.flows?.({ config, namespace: this.traefikNamespace }) ?? []) {
+        new AllowFlows(this, `cluster-${flow.name}`, { ...flow, namespace: this.traefikNamespace });
+      }
+    }
 
     if (config.edge.api === 'gateway') {
       this.gateway = new PlatformGateway(this, 'gateway', {
@@ -78,7 +89,8 @@ export class EdgeChart extends Chart {
         annotations: CUSTOM_RESOURCE_ANNOTATIONS,
       });
     }
-    new ClusterIssuers(this, 'issuers', {
+    // Cluster-scoped: a secondary environment uses its primary's issuers (lib/config/shared-cluster.ts).
+    if (!isSecondary(config)) new ClusterIssuers(this, 'issuers', {
       acmeEmail: config.edge.acmeEmail,
       ingressClassName: this.ingressClassName,
       gateway: this.gateway ? { name: this.gateway.name, namespace, sectionName: PlatformGateway.HTTP_LISTENER } : undefined,
@@ -117,8 +129,9 @@ export class EdgeChart extends Chart {
     if (this.solverPathsOpened) throw new Error('EdgeChart.openSolverPaths called twice; fix: call it once, after every chart that renders routes');
     this.solverPathsOpened = true;
     const edgeNs = this.edgeNamespace;
+    const traefikNs = this.traefikNamespace;
     const namespaces = new Set(routes.filter((r) => ROUTE_KINDS.includes(r.kind)).map((r) => (r.kind === 'HTTPRoute' ? edgeNs : r.metadata.namespace ?? edgeNs)));
-    const traefikSide = new AllowFlows(this, 'traefik-acme-solvers', { name: 'traefik-acme-solvers', namespace: edgeNs, podLabels: { ...this.traefikPodLabels } });
+    const traefikSide = new AllowFlows(this, 'traefik-acme-solvers', { name: 'traefik-acme-solvers', namespace: traefikNs, podLabels: { ...this.traefikPodLabels } });
     for (const ns of [...namespaces].sort()) {
       const solver = new AllowFlows(this, `acme-solver-${ns}`, { name: 'acme-http01-solver', namespace: ns, podLabels: { ...certManager.pods.solver.labels } });
       connect({ policy: traefikSide }, { policy: solver }, [ACME_SOLVER_PORT]);

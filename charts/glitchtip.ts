@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { GlitchTip } from '../lib/constructs/glitchtip';
@@ -37,7 +38,7 @@ export class GlitchTipChart extends Chart {
       redis: { host: redis.host, port: redis.port, username: redis.username, binding: redis.bindApp({ name: 'glitchtip', namespace }) },
       s3: { endpoint: props.minio.s3Endpoint, api: props.minio.endpoint },
       edge: props.edge,
-      edgeNamespace: config.namespaces.edge,
+      edgeNamespace: clusterPeers(config).edge,
       traefikPodLabels: props.traefikPodLabels,
       sentryApps: config.apps.filter((a) => a.sentry).map((a) => a.name),
       storageClass: config.storageClass,

@@ -2,6 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
 import { Minio } from '../lib/constructs/minio';
 
@@ -33,8 +34,8 @@ export class MinioChart extends Chart {
     this.minio = new Minio(this, 'Minio', {
       namespace: config.namespaces.data,
       backupReader: true,
-      edgeNamespace: config.namespaces.edge,
-      monitoringNamespace: config.namespaces.monitoring,
+      edgeNamespace: clusterPeers(config).edge,
+      monitoringNamespace: clusterPeers(config).monitoring,
       image: config.images.minio ?? IMAGES.minio,
       clientImage: config.images.minioClient ?? IMAGES.minioClient,
       storageSize: m.storage.size,

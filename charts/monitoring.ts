@@ -1,6 +1,8 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers, isSecondary } from '../lib/config/shared-cluster';
+import { AllowFlows } from '../lib/constructs/network-policy';
 import { IMAGES } from '../lib/config/versions';
 import { HelmAddOn, installAddOns, releaseOf } from '../lib/addons/addon';
 import { alloy, AlloyValues } from '../lib/addons/alloy';
@@ -102,11 +104,17 @@ export class MonitoringChart extends Chart {
     this.grafanaUrl = `https://${m.grafana.host}`;
     this.statusPageUrl = `https://${m.statusPage.host}`;
 
-    new PublicIngress(this, 'grafana-ingress', {
-      name: 'grafana', namespace: ns, hosts: [m.grafana.host], serviceName: KPS.grafana.service, servicePort: KPS.grafana.port, edge: props.edge.admin,
-    });
+    // A secondary environment has no monitoring stack of its own: its primary's Prometheus, Grafana and
+    // blackbox exporter serve it (lib/config/shared-cluster.ts).
+    const secondary = isSecondary(config);
+    const peers = clusterPeers(config);
+    if (!secondary) {
+      new PublicIngress(this, 'grafana-ingress', {
+        name: 'grafana', namespace: ns, hosts: [m.grafana.host], serviceName: KPS.grafana.service, servicePort: KPS.grafana.port, edge: props.edge.admin,
+      });
+    }
 
-    const publicHosts = [...new Set([...props.publicHosts, m.grafana.host, m.statusPage.host])].sort();
+    const publicHosts = [...new Set([...props.publicHosts, ...(secondary ? [] : [m.grafana.host]), m.statusPage.host])].sort();
     this.targets = [
       ...props.targets,
       ...publicHosts.map((host): ProbeTarget => ({ name: host, group: 'certificates', kind: 'tls', target: `https://${host}` })),
@@ -134,7 +142,7 @@ export class MonitoringChart extends Chart {
     this.blackboxExporter = releaseOf(releases, blackboxExporter);
 
     this.probes = new Probes(this, 'probes', {
-      namespace: ns, targets: this.targets, proberUrl: `${serviceHost(BLACKBOX.service, ns)}:${BLACKBOX.port}`, interval: m.blackbox.interval,
+      namespace: ns, targets: this.targets, proberUrl: `${serviceHost(BLACKBOX.service, peers.monitoring)}:${BLACKBOX.port}`, interval: m.blackbox.interval,
       annotations: CUSTOM_RESOURCE_ANNOTATIONS,
     });
     const status = new StatusPage(this, 'status-page', {
@@ -151,8 +159,15 @@ export class MonitoringChart extends Chart {
       traefikMetricsPort: TRAEFIK_PORTS.metrics,
       targets: this.targets,
       proberLabels: PROBER_LABELS,
+      proberNamespaces: [...new Set([ns, peers.monitoring])],
       statusPage: { podLabels: status.podLabels, port: status.port },
     });
+    // The primary's blackbox exporter probes this environment's targets too: its egress, on its side.
+    if (secondary) {
+      for (const flow of blackboxExporter.flows?.({ config, namespace: peers.monitoring, probeTargets: this.targets }) ?? []) {
+        new AllowFlows(this, `cluster-${flow.name}`, { ...flow, namespace: peers.monitoring });
+      }
+    }
 
     this.secrets = [
       ...alertmanagerSecretRefs(receivers, m.alertmanager.heartbeat),

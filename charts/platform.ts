@@ -1,4 +1,4 @@
-import { ApiObject, App, Chart } from 'cdk8s';
+import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { BaseChart } from './base';
 import { AppChart } from './app';
 import { EdgeChart } from './edge';
@@ -26,6 +26,7 @@ import { ADD_ONS } from '../lib/addons/registry';
 import { IMAGES } from '../lib/config/versions';
 import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { assertKnownAddOnIds } from '../lib/addons/inline';
+import { clusterPeers, isSecondary } from '../lib/config/shared-cluster';
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
 export const EXTRA_DATA_SERVICES_CHART = 'data-services';
@@ -74,8 +75,9 @@ export class Platform {
   public readonly argocd: ArgoCdChart;
 
   constructor(config: PlatformConfig, options: PlatformOptions = {}) {
-    const addOns = options.addOns ?? ADD_ONS;
-    assertKnownAddOnIds(config, addOns.map((a) => a.id));
+    assertKnownAddOnIds(config, (options.addOns ?? ADD_ONS).map((a) => a.id));
+    // A secondary environment uses the add-ons of the cluster's primary (lib/config/shared-cluster.ts).
+    const addOns = isSecondary(config) ? [] : options.addOns ?? ADD_ONS;
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
@@ -121,7 +123,7 @@ export class Platform {
         // Staging and self-signed certificates are not publicly trusted; the route, not the CA, is under test then.
         insecure: config.edge.issuer !== 'letsencrypt-prod',
         edge: {
-          namespace: config.namespaces.edge, serviceHost: `traefik.${config.namespaces.edge}.svc.cluster.local`, servicePort: 443,
+          namespace: clusterPeers(config).edge, serviceHost: `traefik.${clusterPeers(config).edge}.svc.cluster.local`, servicePort: 443,
           podLabels: { ...this.edge.traefikPodLabels }, podPort: TRAEFIK_PORTS.websecure,
         },
       },
@@ -131,7 +133,7 @@ export class Platform {
       addOns,
       config,
       edge: {
-        namespace: config.namespaces.edge,
+        namespace: clusterPeers(config).edge,
         public: this.edge.attachment('monitoring', 'public'),
         admin: this.edge.attachment('monitoring', 'admin'),
         traefikPodLabels: { ...this.edge.traefikPodLabels },
@@ -144,6 +146,7 @@ export class Platform {
 
     // cert-manager's HTTP-01 solvers, reachable for every namespace that now holds a route.
     this.edge.openSolverPaths(this.app.node.findAll().filter((c): c is ApiObject => c instanceof ApiObject));
+    if (isSecondary(config)) this.prefixPoliciesInSharedNamespaces();
 
     // --- GitOps: keep these lines last; they derive from every chart above (README, "GitOps") ---
     this.secrets = new SecretsChart(this.app, 'secrets', { config, addOns });
@@ -203,6 +206,19 @@ export class Platform {
       // Argo CD's notifications controller: one key per alert receiver (a Helm value names the Secret).
       ...notificationsSecretRefs(this.config.monitoring.alertmanager.receivers, ARGOCD_NAMESPACE),
     ];
+  }
+
+  /**
+   * A secondary environment's NetworkPolicies on the other side of a flow, in its primary's namespaces
+   * (Traefik's and Prometheus'), carry its name as a prefix there (lib/config/shared-cluster.ts).
+   */
+  private prefixPoliciesInSharedNamespaces(): void {
+    const own = new Set(Object.values(this.config.namespaces));
+    for (const object of this.app.node.findAll()) {
+      if (!(object instanceof ApiObject) || object.kind !== 'NetworkPolicy') continue;
+      const namespace = object.metadata.namespace;
+      if (namespace !== undefined && !own.has(namespace)) object.addJsonPatch(JsonPatch.replace('/metadata/name', `${this.config.name}-${object.name}`));
+    }
   }
 
   /** Charts in construct order (cdk8s's App.charts: dependencies first); the id of each is its folder name. */

@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
 import { PgBouncer } from '../lib/constructs/postgres/pgbouncer';
 import { Postgres } from '../lib/constructs/postgres/postgres';
@@ -24,7 +25,7 @@ export class PostgresChart extends Chart {
     this.postgres = new Postgres(this, 'postgres', {
       config,
       namespace: config.namespaces.data,
-      monitoringNamespace: config.namespaces.monitoring,
+      monitoringNamespace: clusterPeers(config).monitoring,
       image: images.postgres,
       exporterImage: images.postgresExporter,
       pgbouncerImage: images.pgbouncer,

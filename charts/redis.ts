@@ -1,6 +1,7 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
+import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
 import { Redis } from '../lib/constructs/redis';
 
@@ -20,7 +21,7 @@ export class RedisChart extends Chart {
     const { config } = props;
     this.redis = new Redis(this, 'Redis', {
       namespace: config.namespaces.data,
-      monitoringNamespace: config.namespaces.monitoring,
+      monitoringNamespace: clusterPeers(config).monitoring,
       image: config.images.redis ?? IMAGES.redis,
       exporterImage: config.images.redisExporter ?? IMAGES.redisExporter,
       storageSize: config.redis.storage.size,

@@ -222,7 +222,7 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
   });
 
   test('GIVEN aliases a person writes (one block reused) THEN they are accepted', () => {
-    const text = 'domain: example.com\napps:\n  crm:\n    resources: &small { requests: { cpu: 50m, memory: 128Mi }, limits: { memory: 256Mi } }\n  web:\n    resources: *small\n';
+    const text = 'stage: sample\ndomain: example.com\napps:\n  crm:\n    resources: &small { requests: { cpu: 50m, memory: 128Mi }, limits: { memory: 256Mi } }\n  web:\n    resources: *small\n';
     expect(ctx.synthInProcess(text)).toBeUndefined();
   });
 
@@ -233,7 +233,7 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
     expect(() => loadConfig('prod', { environmentsDir: envDir })).toThrow(`Invalid configuration in ${path.relative(process.cwd(), file)}:`);
 
     // Render-time check (a Secret read but not declared): the same file, and the fix points at it.
-    fs.writeFileSync(file, yaml.dump({ domain: 'example.com', minio: { appAccess: { worker: { buckets: ['documents'] } } } }));
+    fs.writeFileSync(file, yaml.dump({ stage: 'sample', domain: 'example.com', minio: { appAccess: { worker: { buckets: ['documents'] } } } }));
     const error = ctx.synthInProcess(fs.readFileSync(file, 'utf8'));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).not.toContain('lib/config/environments/prod.yaml');

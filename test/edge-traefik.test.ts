@@ -14,7 +14,7 @@ import * as path from 'path';
 import * as tls from 'tls';
 import * as zlib from 'zlib';
 import * as yaml from 'js-yaml';
-import { loadConfig } from '../lib/config/load';
+import { listEnvironments, loadConfig } from '../lib/config/load';
 import { freePort } from '../scripts/lab/programs';
 import { configFor, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
@@ -26,7 +26,7 @@ const traefikBinary = fs.existsSync(TRAEFIK) ? TRAEFIK : undefined;
 const REQUEST_TIMEOUT_MS = 5000;
 
 describe('GIVEN the translation to the file provider', () => {
-  test.each(['dev', 'prod', 'ha'])('WHEN translating %s THEN every Middleware of dist/ is copied as it is and every router names its Ingress\'s middlewares', (env) => {
+  test.each(listEnvironments())('WHEN translating %s THEN every Middleware of dist/ is copied as it is and every router names its Ingress\'s middlewares', (env) => {
     // The team's environment, as `npm run synth` renders it into dist/.
     const objects = synth(loadConfig(env)).objects.map((o) => o.object);
     const distDir = path.join(ROOT, 'dist', env);

@@ -19,6 +19,7 @@ import { footprint } from '../lib/footprint';
 import { listEnvironments } from '../lib/config/load';
 import { generatedSecretTests } from './helpers/generated-secrets';
 import { synthUserEnv as synthEnv } from './helpers/platform';
+import { describeSideBySideLab } from './helpers/side-by-side-lab';
 
 /**
  * The team's own environments (lib/config/environments), whatever they are: the lab is an
@@ -67,6 +68,8 @@ async function events(lab: LabCluster, reason: string): Promise<string[]> {
 interface LabRun {
   readonly lab: LabCluster;
   readonly report: LabSyncReport;
+  /** The add-on placeholders of the cluster (a secondary environment's are its primary's). */
+  readonly placeholders: LabSyncReport['placeholders'];
   readonly pods: any[];
   /** Steady state per node: every pod but those of Jobs (hooks, the lab's CronJob runs). */
   readonly placed: NodeRequests[];
@@ -84,10 +87,21 @@ function labRun(env: string): Promise<LabRun> {
   return runs.get(env)!;
 }
 
+/**
+ * The cluster an environment runs on: its own config and objects, or for one that shares another's
+ * cluster (cluster.sharedWith), the primary's config (its nodes) and the objects of both.
+ */
+function clusterOf(env: string) {
+  const own = synthEnv(env);
+  const primary = own.config.cluster.sharedWith === undefined ? undefined : synthEnv(own.config.cluster.sharedWith);
+  return { config: primary?.config ?? own.config, primary, objects: [...(primary?.objects ?? []), ...own.objects] };
+}
+
 async function startAndSync(env: string): Promise<LabRun> {
   if (missing.length > 0) throw new Error(`CI=true but the lab programs are not built (${missing.join(', ')}): .ci/run must run scripts/lab/build.sh`);
   const { config, objects } = synthEnv(env);
-  const nodes = nodesFor(env, config.node);
+  const cluster = clusterOf(env);
+  const nodes = nodesFor(env, cluster.config.node);
   const progress: string[] = [];
   const log = (line: string) => progress.push(`${new Date().toISOString().slice(11, 19)} ${line}`);
   const lab = await LabCluster.start({ nodes, log }).catch((err) => {
@@ -98,6 +112,8 @@ async function startAndSync(env: string): Promise<LabRun> {
   const eso = env === SECRETS_ENV && externalSecretsBuilt() ? await LabExternalSecrets.start(lab) : undefined;
   const standIns = eso ? await createOutsideStandIns(lab, config) : [];
   const t0 = Date.now();
+  // A secondary environment is applied onto its primary's platform, as on the real cluster.
+  const primaryReport = cluster.primary ? await syncToLab(lab, cluster.primary.objects, { nodes: nodes.length, log }) : undefined;
   const report = await syncToLab(lab, objects, { nodes: nodes.length, log });
   if (report.unhealthy.length > 0) console.log(`lab ${env}: progress\n${progress.join('\n')}`);
   // The HPA controller raises Deployments to minReplicas; wait for those pods too.
@@ -132,7 +148,7 @@ async function startAndSync(env: string): Promise<LabRun> {
     `lab ${env}: requested vs allocatable per node (steady state, as the scheduler counts it)`,
     ...formatNodeRequests(placed).map((line) => `  ${line}`),
   ].join('\n'));
-  return { lab, report, pods, placed, secrets };
+  return { lab, report, placeholders: [...(primaryReport?.placeholders ?? []), ...report.placeholders], pods, placed, secrets };
 }
 
 if (missing.length === 0) {
@@ -145,14 +161,17 @@ if (missing.length === 0) {
 describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped like its nodes', (env) => {
   let lab: LabCluster;
   let report: LabSyncReport;
+  let placeholders: LabSyncReport['placeholders'];
   let pods: any[];
   let placed: NodeRequests[];
   let secrets: LabRun['secrets'];
   const { config, objects } = synthEnv(env);
-  const nodes = nodesFor(env, config.node);
+  // The cluster the environment runs on (for one sharing another's cluster: both environments).
+  const cluster = clusterOf(env);
+  const nodes = nodesFor(env, cluster.config.node);
 
   beforeAll(async () => {
-    ({ lab, report, pods, placed, secrets } = await labRun(env));
+    ({ lab, report, placeholders, pods, placed, secrets } = await labRun(env));
   }, 600_000);
 
   afterAll(async () => {
@@ -189,15 +208,15 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
   });
 
   test('THEN the whole load fits: the add-ons\' requests are placed beside ours', async () => {
-    expect(report.placeholders.length).toBeGreaterThan(0);
+    expect(placeholders.length).toBeGreaterThan(0);
     const placeholderPods = pods.filter((p) => p.metadata.labels?.[PLACEHOLDER_LABEL]);
-    const expected = report.placeholders.reduce((n, p) => n + (p.row.perNode ? nodes.length : p.row.pods), 0);
+    const expected = placeholders.reduce((n, p) => n + (p.row.perNode ? nodes.length : p.row.pods), 0);
     expect(placeholderPods.length).toBe(expected);
     expect(placeholderPods.every((p) => p.status.phase === 'Running')).toBe(true);
   });
 
   test('THEN per node, the scheduler\'s requested stays within allocatable, and in total it is the footprint model\'s steady state', () => {
-    const model = footprint(objects, config, ADD_ONS);
+    const model = footprint(cluster.objects, cluster.config, ADD_ONS);
     for (const n of placed) {
       expect({ node: n.node, fits: n.requested.cpu <= n.allocatable.cpu && n.requested.memory <= n.allocatable.memory }).toEqual({ node: n.node, fits: true });
     }
@@ -213,7 +232,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
       expect(target.body.spec.replicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas ?? 1);
     }
     const pdbs = await lab.list('/apis/policy/v1/poddisruptionbudgets');
-    expect(pdbs.length).toBe(objects.filter((o) => o.object.kind === 'PodDisruptionBudget').length);
+    expect(pdbs.length).toBe(cluster.objects.filter((o) => o.object.kind === 'PodDisruptionBudget').length);
     await lab.waitFor('PDB status', async () => (await lab.list('/apis/policy/v1/poddisruptionbudgets')).every((p) => p.status?.observedGeneration >= 1), 30_000);
     for (const pdb of await lab.list('/apis/policy/v1/poddisruptionbudgets')) {
       expect({ pdb: pdb.metadata.name, expectedPods: pdb.status.expectedPods > 0 }).toEqual({ pdb: pdb.metadata.name, expectedPods: true });
@@ -222,7 +241,7 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
 
   test('THEN each CronJob, triggered once, creates a Job whose pod is admitted, scheduled and completes', async () => {
     const cronJobs = await lab.list('/apis/batch/v1/cronjobs');
-    expect(cronJobs.length).toBe(objects.filter((o) => o.object.kind === 'CronJob').length);
+    expect(cronJobs.length).toBe(cluster.objects.filter((o) => o.object.kind === 'CronJob').length);
     for (const cj of cronJobs) {
       // What `kubectl create job --from=cronjob/<name>` does.
       const job = {
@@ -294,3 +313,6 @@ describeLab.each(ENVIRONMENTS)('GIVEN dist/%s applied to a lab cluster shaped li
     expect(result.stderr).toMatch(/^verify: cannot reach the Kubernetes API server https:\/\/127\.0\.0\.1:\d+ .*ECONNREFUSED/);
   });
 });
+
+// Last: one lab with prod and a staging sharing its cluster (issue 15), after the labs above have stopped.
+describeSideBySideLab(describeLab);

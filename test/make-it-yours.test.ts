@@ -23,8 +23,9 @@ const edit = (env: string, change: (doc: any) => void) => {
   fs.writeFileSync(file, yaml.dump(doc));
 };
 
-// 1. a staging environment
-fs.writeFileSync(path.join(environmentsDir, 'staging.yaml'), 'domain: staging.mybiz.io\npostgres: { replicas: 0 }\npgbouncer: { replicas: 1 }\n');
+// 1. a staging environment; it says it is not production, so the sample images and repository it
+// inherits from the defaults warn instead of failing the synth (README "Make it yours")
+fs.writeFileSync(path.join(environmentsDir, 'staging.yaml'), 'stage: development\ndomain: staging.mybiz.io\npostgres: { replicas: 0 }\npgbouncer: { replicas: 1 }\n');
 edit('prod', (doc) => {
   // 2. the team's domain
   doc.domain = 'mybiz.io';

@@ -37,8 +37,8 @@ describe('a partial synth', () => {
       out = path.join(work, 'dist');
       fs.mkdirSync(envDir);
       // Test-owned environments: what they contain does not matter, only that both synthesize.
-      fs.writeFileSync(path.join(envDir, 'one.yaml'), 'domain: one.example.org\n');
-      fs.writeFileSync(path.join(envDir, 'two.yaml'), 'domain: two.example.org\n');
+      fs.writeFileSync(path.join(envDir, 'one.yaml'), 'stage: development\ndomain: one.example.org\n');
+      fs.writeFileSync(path.join(envDir, 'two.yaml'), 'stage: development\ndomain: two.example.org\n');
       const full = run();
       if (full.status !== 0) throw new Error(full.stderr);
     });
@@ -47,7 +47,7 @@ describe('a partial synth', () => {
       const twoBefore = treeHash(path.join(out, 'two'));
       const oneBefore = treeHash(path.join(out, 'one'));
       fs.writeFileSync(path.join(out, 'one', 'base', 'Stale.left.over.yaml'), 'kind: Stale\n');
-      fs.writeFileSync(path.join(envDir, 'one.yaml'), 'domain: one.example.net\n');
+      fs.writeFileSync(path.join(envDir, 'one.yaml'), 'stage: development\ndomain: one.example.net\n');
 
       const partial = run('one');
 

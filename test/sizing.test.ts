@@ -124,7 +124,7 @@ describe.each(ENVIRONMENTS)('GIVEN the shipped environment %s', (env) => {
 
 describe('GIVEN an environment whose requests exceed the budget of its size', () => {
   // A second Next.js app at its real size on the 4 GB box.
-  const overBudget = 'domain: dev.example.com\nnode: { cpu: 2, memory: 4Gi }\napps:\n  web:\n    resources: { requests: { cpu: 50m, memory: 512Mi }, limits: { memory: 768Mi } }\n';
+  const overBudget = 'stage: development\ndomain: dev.example.com\nnode: { cpu: 2, memory: 4Gi }\napps:\n  web:\n    resources: { requests: { cpu: 50m, memory: 512Mi }, limits: { memory: 768Mi } }\n';
 
   test('WHEN the footprint is checked THEN the problem names the share, the largest requests with their keys, and the fix', () => {
     const config = configFor('small', { node: SHAPES.small, apps: { web: { resources: { requests: { cpu: '50m', memory: '512Mi' }, limits: { memory: '768Mi' } } } } });
@@ -160,7 +160,7 @@ describe('GIVEN an environment whose requests exceed the budget of its size', ()
     const result = spawnSync(process.execPath, [MAIN, '--environments', envs, '--out', out], { encoding: 'utf8', cwd: dir });
 
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^Invalid configuration in environments\/small\.yaml \(footprint budget\):\n {2}- node = \{"cpu":"2","memory":"4Gi","count":1\}: the requests take/);
+    expect(result.stderr).toMatch(/(^|\n)Invalid configuration in environments\/small\.yaml \(footprint budget\):\n {2}- node = \{"cpu":"2","memory":"4Gi","count":1\}: the requests take/);
     expect(result.stderr).toMatch(/apps\.web\.resources/);
     expect(result.stderr).toMatch(/Nothing was written\.\n$/);
     expect(fs.readdirSync(out)).toEqual(['old']);

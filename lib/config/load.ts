@@ -9,6 +9,8 @@ import { findProjectRoot } from '../project';
 import { DEFAULTS, defaultsFor } from './defaults';
 import { ConfigError, ConfigProblem } from './errors';
 import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
+import { placeholderProblems, placeholdersFail } from './placeholders';
+import { prefixedNamespaces } from './shared-cluster';
 import { deepMerge, isPlainObject } from './merge';
 import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
 
@@ -54,9 +56,47 @@ export function loadConfig(env: string, options: LoadConfigOptions = {}): Platfo
   if (aliases.length > 0) throw new ConfigError(source, aliases);
   const keys = nonAsciiKeyProblems(overrides);
   if (keys.length > 0) throw new ConfigError(source, keys);
-  const config = parseConfig({ ...withDefaults(overrides), name: env }, source, { written: overrides });
+  const merged = withDefaults(overrides);
+  const primary = sharedClusterPrimary(overrides, env, options.environmentsDir ?? ENVIRONMENTS_DIR, source);
+  if (primary !== undefined) {
+    merged.namespaces = deepMerge(prefixedNamespaces(env), overrides.namespaces);
+    // The primary's Traefik and Prometheus serve and scrape this environment too.
+    merged.cluster = deepMerge({ edgeNamespace: primary.namespaces.edge, monitoringNamespace: primary.namespaces.monitoring }, merged.cluster);
+  }
+  const config = parseConfig({ ...merged, name: env }, source, { written: overrides });
   SOURCES.set(config, source);
+  // Sample values left in the file: refused for production, a warning otherwise (placeholders.ts).
+  const placeholders = placeholderProblems(config, (at) => hasPath(overrides, [...at]));
+  if (placeholders.length > 0 && placeholdersFail(config.stage)) throw new ConfigError(source, [...placeholders, STAGE_HINT]);
+  PLACEHOLDERS.set(config, placeholders);
   return config;
+}
+
+/** The environment `cluster.sharedWith` names, checked to exist and to run its own cluster. */
+function sharedClusterPrimary(overrides: Record<string, unknown>, env: string, environmentsDir: string, source: string): { name: string; namespaces: Record<string, string> } | undefined {
+  const primary = isPlainObject(overrides.cluster) ? overrides.cluster.sharedWith : undefined;
+  if (typeof primary !== 'string') return undefined;
+  const problem = (message: string) => new ConfigError(source, [{ key: 'cluster.sharedWith', value: primary, message }]);
+  if (primary === env) throw problem('names this environment itself; fix: name the environment whose cluster this one shares, or remove cluster.sharedWith');
+  const file = path.join(environmentsDir, `${primary}.yaml`);
+  if (!fs.existsSync(file)) throw problem(`names no environment (${path.relative(process.cwd(), file) || file} does not exist); fix: name one of ${listEnvironments(environmentsDir).join(', ')}`);
+  const other = yaml.load(fs.readFileSync(file, 'utf8'));
+  if (isPlainObject(other) && isPlainObject(other.cluster) && other.cluster.sharedWith !== undefined) {
+    throw problem(`names ${primary}, which itself shares the cluster of ${String(other.cluster.sharedWith)}; fix: name the environment that owns the cluster`);
+  }
+  return { name: primary, namespaces: deepMerge(DEFAULTS.namespaces, isPlainObject(other) ? other.namespaces : undefined) };
+}
+
+const STAGE_HINT: ConfigProblem = {
+  key: 'stage', value: 'production',
+  message: 'refuses the sample values above (the default stage); fix: replace them, or set stage: development for an environment that is not production (they then only warn)',
+};
+
+const PLACEHOLDERS = new WeakMap<object, ConfigProblem[]>();
+
+/** The sample values a loaded development or sample environment still holds (a production one holds none). */
+export function placeholdersOf(config: PlatformConfig): readonly ConfigProblem[] {
+  return PLACEHOLDERS.get(config) ?? [];
 }
 
 /**

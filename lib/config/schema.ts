@@ -2,6 +2,7 @@
  * The typed configuration of one environment. Environment files under ./environments are
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
+import { STAGES } from './placeholders';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
@@ -417,6 +418,24 @@ export const platformConfigSchema = z
   .strictObject({
     /** Environment name; set from the file name. */
     name: k8sName(),
+    /**
+     * production: sample values left in the file (lib/config/placeholders.ts) fail the synth;
+     * development and sample (the bundled examples): they only warn.
+     */
+    stage: z.enum(STAGES).default('production'),
+    /**
+     * `sharedWith: <env>`: this environment runs on the cluster of <env> (lib/config/shared-cluster.ts).
+     * @default its own cluster
+     */
+    cluster: z.strictObject({
+      sharedWith: k8sName().optional(),
+      /**
+       * Where the cluster's Traefik and Prometheus run (a secondary's policies admit them from there).
+       * @default namespaces.edge and namespaces.monitoring; for a secondary, its primary's (set by the loader)
+       */
+      edgeNamespace: k8sName().optional(),
+      monitoringNamespace: k8sName().optional(),
+    }).default({}),
     /** Public domain; every host must sit under it or be listed in `extraHosts`. */
     domain: dnsName(),
     extraHosts: z.array(dnsName()).default([]),

@@ -4,6 +4,7 @@ import { benchBackup } from './backup';
 import { benchPgbench } from './pgbench';
 import { benchLab } from './lab';
 import { benchPitr } from './pitr';
+import { benchBadInput } from './bad-input';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
@@ -11,4 +12,5 @@ export const extraSections: Record<string, () => void | Promise<void>> = {
   backup: benchBackup,
   lab: benchLab,
   pitr: benchPitr,
+  'bad-input': benchBadInput,
 };

@@ -61,8 +61,9 @@ export function describeBadInputs(title: string, cases: BadInput[], options: { e
       return undefined;
     },
     synthFile: (text) => {
-      const run = spawnSync(process.execPath, [MAIN, '--environments', envFolder(text), '--out', dist], { encoding: 'utf8' });
-      return { status: run.status, stderr: run.stderr };
+      const envDir = envFolder(text);
+      const run = spawnSync(process.execPath, [MAIN, '--environments', envDir, '--out', dist], { encoding: 'utf8' });
+      return { status: run.status, stderr: run.stderr, file: path.join(envDir, 'prod.yaml') };
     },
     distUnchanged: () => treeHash(dist) === before,
   };
@@ -88,6 +89,8 @@ export function describeBadInputs(title: string, cases: BadInput[], options: { e
       const run = ctx.synthFile(prodWith(overrides));
 
       expect(run.status).toBe(1);
+      // The file the user wrote (here a scratch folder, not lib/config/environments), then key, value and fix.
+      expect(run.stderr).toContain(`Invalid configuration in ${path.relative(process.cwd(), run.file)}`);
       for (const fragment of expected) expect(run.stderr).toContain(fragment);
       expect(run.stderr).toContain('Nothing was written.');
       expect(ctx.distUnchanged()).toBe(true);
@@ -103,7 +106,7 @@ export interface BadInputContext {
   /** Loads `text` as the only environment file (prod.yaml) and renders its platform; returns what was thrown, if anything. */
   synthInProcess(text: string): unknown;
   /** Synthesizes with `text` as the only environment file (prod.yaml) through the compiled synth, over the block's dist/. */
-  synthFile(text: string): { status: number | null; stderr: string };
+  synthFile(text: string): { status: number | null; stderr: string; file: string };
   /** True while dist/ holds exactly what the first, good synth wrote. */
   distUnchanged(): boolean;
 }

@@ -17,6 +17,11 @@ export interface MonitoringFlowsProps {
   readonly traefikMetricsPort: number;
   readonly targets: readonly ProbeTarget[];
   readonly proberLabels: Record<string, string>;
+  /**
+   * Namespaces whose probers (pods with `proberLabels`) reach the probed targets.
+   * @default [namespace]
+   */
+  readonly proberNamespaces?: readonly string[];
   readonly statusPage: { readonly podLabels: Record<string, string>; readonly port: number };
 }
 
@@ -30,7 +35,7 @@ export class MonitoringFlows extends Construct {
 
     // The status page, like the blackbox exporter, reaches exactly the probed targets.
     flows('status-page', props.statusPage.podLabels, { ingress: [{ peers: [traefik], ports: tcp(props.statusPage.port) }], egress: probeEgress(props.targets) });
-    const probers = namespacePeer(ns, props.proberLabels);
+    const probers = (props.proberNamespaces ?? [ns]).map((n) => namespacePeer(n, props.proberLabels));
     const admitted = new Set<string>();
     for (const t of props.targets) {
       if (!t.backend) continue;
@@ -41,7 +46,7 @@ export class MonitoringFlows extends Construct {
         name: `probes-${t.name}`,
         namespace: t.backend.namespace,
         podLabels: t.backend.podLabels,
-        ingress: [{ peers: [probers], ports: tcp(t.backend.port) }],
+        ingress: [{ peers: probers, ports: tcp(t.backend.port) }],
       });
     }
 
