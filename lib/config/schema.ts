@@ -10,6 +10,7 @@ import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
 import { glitchtipIssues, glitchtipSchema } from './glitchtip';
+import { poolPerPod, pooledServerConnections } from './connection-budget';
 
 /** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
 const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
@@ -38,6 +39,12 @@ const postgres = z.strictObject({
   resources: resources(),
   database: k8sName(),
   appUser: k8sName(),
+  /**
+   * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
+   * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
+   * @default synchronous with 2 or more replicas (ha), asynchronous otherwise
+   */
+  replication: z.enum(['synchronous', 'asynchronous'], { error: 'is not a replication mode; fix: use synchronous (RPO 0, needs a replica) or asynchronous' }).optional(),
   tuning: z.strictObject({
     maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
     superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
@@ -498,24 +505,28 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   });
 
   const postgresImage = config.images.postgres ?? IMAGES.postgres;
-  const tagMajor = /:(\d+)/.exec(postgresImage.slice(postgresImage.lastIndexOf('/') + 1))?.[1];
-  if (tagMajor !== undefined && Number(tagMajor) !== config.postgres.major) {
+  const tagMajor = postgresImageMajor(postgresImage);
+  if (tagMajor !== undefined && tagMajor !== config.postgres.major) {
     issue(
       config.images.postgres ? ['images', 'postgres'] : ['postgres', 'major'],
       `carries PostgreSQL ${tagMajor} but postgres.major is ${config.postgres.major}; fix: make the image tag and postgres.major name the same major`,
     );
   }
 
+  if (config.postgres.replication === 'synchronous' && config.postgres.replicas < 1) {
+    issue(['postgres', 'replication'], `is synchronous but postgres.replicas is ${config.postgres.replicas}: no replica could confirm a commit; fix: set postgres.replicas to 1 or more, or postgres.replication to asynchronous`, [['postgres', 'replicas']]);
+  }
+
   const pool = config.pgbouncer;
-  const perPod = pool.defaultPoolSize + pool.reservePoolSize;
-  const total = perPod * Math.max(1, pool.replicas);
+  const perPod = poolPerPod(config);
+  const total = pooledServerConnections(config);
   const available = config.postgres.tuning.maxConnections - config.postgres.tuning.superuserReservedConnections - RESERVED_FOR_TOOLS;
   if (total > available) {
     issue(
       ['pgbouncer', 'defaultPoolSize'],
-      `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${pool.defaultPoolSize} + ${pool.reservePoolSize} reserve) = ${total} server connections, ` +
+      `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${perPod.defaultPoolSize} + ${perPod.reservePoolSize} reserve, their share of ${pool.defaultPoolSize} + ${pool.reservePoolSize}) = ${total} server connections, ` +
         `more than postgres.tuning.maxConnections (${config.postgres.tuning.maxConnections}) minus ${config.postgres.tuning.superuserReservedConnections} superuser-reserved ` +
-        `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
+        `and ${RESERVED_FOR_TOOLS} for Patroni, exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
       [['pgbouncer', 'reservePoolSize'], ['pgbouncer', 'replicas'], ['postgres', 'tuning', 'maxConnections'], ['postgres', 'tuning', 'superuserReservedConnections']],
     );
   }
@@ -681,9 +692,9 @@ function mebibytes(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)}Mi`;
 }
 
-/** The major in an image tag such as postgres:16.10-bookworm, or undefined for a digest or another tag. */
+/** The major in an image tag such as postgres:16.10-bookworm or timescaledb-ha:pg16.6-ts2.17.2, or undefined for a digest or another tag. */
 export function postgresImageMajor(image: string): number | undefined {
-  const tag = /:(\d+)/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
+  const tag = /:(?:pg)?(\d+)/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
   return tag === undefined ? undefined : Number(tag);
 }
 
@@ -741,5 +752,5 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
 /** Redis may use maxmemory for data; the memory limit must be this factor above it. */
 export const REDIS_MEMORY_HEADROOM = 1.25;
 
-/** Server connections kept free for the exporter, backup jobs and migrations. */
+/** Server connections kept free for Patroni, the exporter, backup jobs and migrations. */
 export const RESERVED_FOR_TOOLS = 10;

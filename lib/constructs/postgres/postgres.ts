@@ -7,7 +7,7 @@ import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretE
 import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
-import { AllowFlows, connect, namespacePeer, tcp } from '../network-policy';
+import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../network-policy';
 import { MetricsEndpoint } from '../service-monitor';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
@@ -56,17 +56,21 @@ export class Postgres extends Construct implements IDataService {
     const prometheus = namespacePeer(props.monitoringNamespace);
     const postgresPolicy = new AllowFlows(this, 'postgres-flows', {
       name: 'postgres', namespace, podLabels: this.cluster.podLabels,
-      ingress: [{ peers: [prometheus], ports: tcp(this.cluster.metricsPort) }],
+      ingress: [{ peers: [prometheus], ports: tcp(this.cluster.metricsPort, this.cluster.patroniPort) }],
+      // Patroni keeps its leader lock and member status in the Kubernetes API.
+      egress: [{ peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }],
     });
     const pgbouncerPolicy = new AllowFlows(this, 'pgbouncer-flows', {
       name: 'pgbouncer', namespace, podLabels: this.pgbouncer.podLabels,
       ingress: [{ peers: [prometheus], ports: tcp(this.pgbouncer.metricsPort) }],
     });
-    this.primary = { policy: postgresPolicy, podLabels: this.cluster.primaryPodLabels, port: this.cluster.port };
+    // Any member may be the leader after a failover: flows to "the primary" admit every member.
+    this.primary = { policy: postgresPolicy, port: this.cluster.port };
     this.servers = { policy: postgresPolicy, port: this.cluster.port };
     this.pooler = { policy: pgbouncerPolicy, port: this.pgbouncer.port };
     connect({ policy: pgbouncerPolicy }, this.primary, [this.primary.port]);
-    connect({ policy: postgresPolicy }, this.primary, [this.primary.port]); // replicas stream from the primary
+    // Members stream from the leader, pg_rewind from it, and ask each other's Patroni REST API.
+    connect({ policy: postgresPolicy }, this.primary, [this.primary.port, this.cluster.patroniPort]);
 
     new MetricsEndpoint(this, 'postgres-metrics', {
       name: 'postgres', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'metrics',
@@ -99,7 +103,7 @@ export class Postgres extends Construct implements IDataService {
   public get probeTargets(): ProbeTarget[] {
     const { cluster, pgbouncer, namespace } = this;
     return [
-      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace, podLabels: cluster.primaryPodLabels, port: cluster.port } },
+      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace, podLabels: cluster.podLabels, port: cluster.port } },
       { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
     ];
   }
