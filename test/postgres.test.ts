@@ -85,9 +85,18 @@ describe.each([
     for (const line of [
       'pool_mode = transaction', `max_client_conn = ${p.maxClientConn}`, `default_pool_size = ${p.defaultPoolSize}`, `min_pool_size = ${p.minPoolSize}`,
       `reserve_pool_size = ${p.reservePoolSize}`, `reserve_pool_timeout = ${p.reservePoolTimeoutSeconds}`, `server_lifetime = ${p.serverLifetimeSeconds}`,
-      `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`, 'auth_type = scram-sha-256', 'auth_user = pgbouncer_auth', 'ignore_startup_parameters = extra_float_digits',
+      `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`, 'auth_type = hba', 'auth_user = pgbouncer_auth', 'ignore_startup_parameters = extra_float_digits',
     ]) expect(ini.split('\n')).toContain(line);
     expect(ini).toContain(`host=postgres-rw.${ns}.svc.cluster.local port=5432`);
+  });
+
+  test("THEN PgBouncer's hba admits the pooled app roles with scram-sha-256 and rejects every other role", () => {
+    const hba: string = one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer_hba.conf'];
+    const rules = hba.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
+    const admitted = rules.filter((r) => r[0] === 'host' && r[1] === 'all' && r.at(-1) === 'scram-sha-256').map((r) => r[2]);
+    expect([...new Set(admitted)]).toEqual([s.config.postgres.appUser, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.database] : [])]);
+    expect(rules.at(-1)).toEqual(['host', 'all', 'all', '::/0', 'reject']);
+    expect(rules.filter((r) => r[2] === 'pgbouncer_auth').map((r) => r[1])).toEqual(['pgbouncer', 'pgbouncer']);
   });
 
   test('THEN pg_hba.conf allows scram-sha-256 only: no trust, no md5', () => {

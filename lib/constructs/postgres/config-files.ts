@@ -237,7 +237,9 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
     `unix_socket_dir = ${PATHS.pgbouncerRunDir}`,
     'pidfile =',
     'logfile =',
-    'auth_type = scram-sha-256',
+    // scram-sha-256 for the roles pgbouncer_hba.conf admits, everyone else refused at the pooler.
+    'auth_type = hba',
+    `auth_hba_file = ${PATHS.pgbouncerConfigDir}/pgbouncer_hba.conf`,
     `auth_file = ${PATHS.pgbouncerRunDir}/userlist.txt`,
     `auth_user = ${ROLES.pgbouncerAuth}`,
     'auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)',
@@ -252,11 +254,30 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
     `server_lifetime = ${p.serverLifetimeSeconds}`,
     `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`,
     'ignore_startup_parameters = extra_float_digits',
+    // After a failover the first logins fail until the rw Service points at the new leader: retry
+    // every 2 s instead of refusing clients for 15 s (the default).
+    'server_login_retry = 2',
     'log_connections = 0',
     'log_disconnections = 0',
     'admin_users =',
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Who may log in through PgBouncer: the pooledRoles() to any database (Postgres' own grants decide
+ * which), PgBouncer's auth user only to its admin console from inside the pod (the exporter), and
+ * nobody else: the metrics, backup and replication roles and superusers connect to Postgres directly.
+ */
+export function pgbouncerHbaConf(config: PlatformConfig): string {
+  const rows = [
+    ['local', 'pgbouncer', ROLES.pgbouncerAuth, '', 'scram-sha-256'],
+    ['host', 'pgbouncer', ROLES.pgbouncerAuth, '127.0.0.1/32', 'scram-sha-256'],
+    ...pooledRoles(config).flatMap((role) => [['host', 'all', role, '0.0.0.0/0', 'scram-sha-256'], ['host', 'all', role, '::/0', 'scram-sha-256']]),
+    ['host', 'all', 'all', '0.0.0.0/0', 'reject'],
+    ['host', 'all', 'all', '::/0', 'reject'],
+  ];
+  return '# TYPE DATABASE USER ADDRESS METHOD — rendered from pooledRoles(config)\n' + rows.map((r) => r.filter((c) => c !== '').join('\t')).join('\n') + '\n';
 }
 
 /**

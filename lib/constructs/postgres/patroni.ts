@@ -79,9 +79,11 @@ export function patroniYaml(config: PlatformConfig, options: PatroniYamlOptions)
     },
     bootstrap: {
       dcs: {
-        ttl: 30,
-        loop_wait: 10,
-        retry_timeout: 10,
+        // A dead leader's lock expires after ttl: promotion within about ttl + loop_wait seconds.
+        // Patroni's rule loop_wait + 2 × retry_timeout ≤ ttl holds (5 + 14 ≤ 20).
+        ttl: 20,
+        loop_wait: 5,
+        retry_timeout: 7,
         // A replica further behind than the slot bound is not promoted: it lost WAL anyway.
         maximum_lag_on_failover: parseQuantity(config.postgres.tuning.maxSlotWalKeepSize),
         synchronous_mode: sync,
