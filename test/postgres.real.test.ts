@@ -75,7 +75,7 @@ describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBounc
     test('THEN only the app roles get in through PgBouncer: its auth user, metrics, backup, replication and superuser roles are refused', () => {
       for (const [user, password] of [['pgbouncer_auth', PASSWORDS.pgbouncerAuth], ['metrics', PASSWORDS.metrics], ['backup', PASSWORDS.backup], ['replicator', PASSWORDS.replication], ['postgres', PASSWORDS.superuser]]) {
         const r = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password);
-        expect([user, r.status, /SASL authentication failed|password authentication failed|no such user/.test(r.stderr)]).toEqual([user, 2, true]);
+        expect([user, r.status, /login rejected|no such user|SASL authentication failed|password authentication failed/.test(r.stderr) || r.stderr]).toEqual([user, 2, true]);
         // The same role with the same password reaches Postgres directly: the pooler, not the password, refuses it.
         if (user !== 'replicator') expect(lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password).status).toBe(0);
       }

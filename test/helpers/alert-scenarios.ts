@@ -119,7 +119,7 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
     key: 'dbConnections', direction: 'above', warmupSeconds: 0,
     series: (percent, at, c) => {
       const max = c.postgres.tuning.maxConnections;
-      const pod = { namespace: c.namespaces.data, pod: 'postgres-primary-0' };
+      const pod = { namespace: c.namespaces.data, pod: 'postgres-0' };
       return [
         { series: sel('pg_settings_max_connections', pod), values: gauge(max, samplesUntil(at)) },
         ...['active', 'idle'].map((state) => ({
@@ -127,15 +127,15 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
         })),
       ];
     },
-    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-primary-0' }),
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-0' }),
   },
   PostgresReplicationLag: {
     key: 'replicationLag', direction: 'above', warmupSeconds: 0,
     series: (lag, at, c) => [
-      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-replica-0' }), values: gauge(lag, samplesUntil(at)) },
-      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-primary-0' }), values: gauge(0, samplesUntil(at)) },
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-1' }), values: gauge(lag, samplesUntil(at)) },
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-0' }), values: gauge(0, samplesUntil(at)) },
     ],
-    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-replica-0' }),
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-1' }),
   },
   PgBouncerClientsWaiting: {
     key: 'pgbouncerClientsWaiting', direction: 'above', step: 'count', warmupSeconds: 0,
