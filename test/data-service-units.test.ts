@@ -122,7 +122,7 @@ describe('GIVEN Postgres (cluster and PgBouncer) alone in a chart', () => {
     expect(service.probeTargets.map((t) => t.name)).toEqual(['postgres', 'pgbouncer']);
     expect(service.declaredSecrets.every((s) => s.namespace === 'db')).toBe(true);
     expect(service.alertRules(thresholds).map((g) => [g.area, [...new Set(g.rules.map((r) => r.alert))]])).toEqual([
-      ['postgres', ['PostgresConnectionsHigh', 'PostgresReplicationLag', 'PgBouncerClientsWaiting']],
+      ['postgres', ['PostgresConnectionsHigh', 'PostgresReplicationLag', 'PatroniLeaderChanged', 'PatroniPaused', 'PgBouncerClientsWaiting']],
     ]);
     expect(service.dashboardRows(kit).map((r) => r.title)).toEqual(['PostgreSQL', 'PgBouncer']);
   });

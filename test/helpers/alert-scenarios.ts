@@ -182,7 +182,7 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
 };
 
 /** Alerts tested by a hand-written scenario below (no level pair, or levels in time). */
-export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed'] as const;
+export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed', 'PatroniLeaderChanged', 'PatroniPaused', 'PatroniNoSynchronousStandby'] as const;
 
 const levelValue = (v: number | string) => (typeof v === 'number' ? v : parseDuration(v)!);
 const at = (seconds: number) => `${seconds}s`;
@@ -194,7 +194,35 @@ export function generateTests(config: PlatformConfig): TestGroup[] {
     ...probeTests(config),
     backupNeverSucceeded(config),
     ...drillTests(config),
+    ...patroniTests(config),
   ];
+}
+
+/** Patroni's failover alerts: a timeline change, a long pause, a leader without a synchronous standby (synchronous mode only). */
+export function patroniTests(config: PlatformConfig): TestGroup[] {
+  const namespace = config.namespaces.data;
+  const series = (name: string, pod: string, values: string) => ({ series: sel(name, { namespace, pod }), values });
+  const check = (alertname: string, severity: Severity, name: string, input: InputSeries[], evals: [number, boolean][]): TestGroup => ({
+    name: `${alertname}: ${name}`,
+    interval: '1m',
+    input_series: input,
+    alert_rule_test: evals.map(([t, fires]) => ({ eval_time: at(t * MINUTE), alertname, exp_alerts: fires ? [{ exp_labels: { namespace, severity } }] : [] })),
+  });
+  const groups = [
+    // Timeline 1 for 10 minutes, then 2 (promotion): fires for the 10 minutes after the change.
+    check('PatroniLeaderChanged', 'warning', 'the timeline moves on: fires for 10 minutes', [
+      series('patroni_postgres_timeline', 'postgres-0', '1x10 2x30'), series('patroni_postgres_timeline', 'postgres-1', '1x10 2x30'),
+    ], [[9, false], [15, true], [25, false]]),
+    // Paused from minute 5: silent until it has lasted 30 minutes.
+    check('PatroniPaused', 'warning', 'paused: fires after 30 minutes', [series('patroni_is_paused', 'postgres-0', '0x4 1x60')], [[20, false], [40, true]]),
+  ];
+  if (config.postgres.replication === 'synchronous' || (config.postgres.replication === undefined && config.postgres.replicas >= 2)) {
+    groups.push(check('PatroniNoSynchronousStandby', 'critical', 'the standby stops confirming at minute 6: fires after 2 minutes', [
+      series('patroni_primary', 'postgres-0', '1x30'), series('patroni_primary', 'postgres-1', '0x30'),
+      series('patroni_sync_standby', 'postgres-0', '0x30'), series('patroni_sync_standby', 'postgres-1', '1x5 0x25'),
+    ], [[5, false], [7, false], [10, true]]));
+  }
+  return groups;
 }
 
 function levelTests(alertname: string, s: LevelScenario, config: PlatformConfig): TestGroup[] {

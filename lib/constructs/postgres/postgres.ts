@@ -4,13 +4,14 @@ import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
-import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
+import { AlertGroup, AlertRule, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
 import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../network-policy';
 import { MetricsEndpoint } from '../service-monitor';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
+import { replicationMode } from './patroni';
 
 export interface PostgresProps {
   readonly config: PlatformConfig;
@@ -43,11 +44,14 @@ export class Postgres extends Construct implements IDataService {
   public readonly servers: ServicePort;
   /** PgBouncer's port, for apps. */
   public readonly pooler: ServicePort;
+  /** How commits are acknowledged (Patroni's synchronous_mode or not). */
+  public readonly replication: 'synchronous' | 'asynchronous';
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
     const { config, namespace } = props;
     this.namespace = namespace;
+    this.replication = replicationMode(config);
     this.cluster = new PostgresCluster(this, 'cluster', { config, namespace, image: props.image, exporterImage: props.exporterImage });
     this.pgbouncer = new PgBouncer(this, 'pgbouncer', {
       config, namespace, cluster: this.cluster, image: props.pgbouncerImage, exporterImage: props.pgbouncerExporterImage,
@@ -74,6 +78,10 @@ export class Postgres extends Construct implements IDataService {
 
     new MetricsEndpoint(this, 'postgres-metrics', {
       name: 'postgres', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'metrics',
+    });
+    // Patroni's own /metrics (leader, timeline, pause, synchronous standby) on its REST API port.
+    new MetricsEndpoint(this, 'patroni-metrics', {
+      name: 'patroni', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'patroni',
     });
     new MetricsEndpoint(this, 'pgbouncer-metrics', {
       name: 'pgbouncer', namespace, serviceLabels: componentLabels('pgbouncer', 'pooler'), port: 'metrics',
@@ -146,6 +154,7 @@ export class Postgres extends Construct implements IDataService {
           description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
           action: ALERT_ACTIONS.replicationLag,
         })),
+        ...patroniRules(sel, this.replication),
         ...pair('PgBouncerClientsWaiting', (level) => ({
           expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{${sel}}) > ${t.pgbouncerClientsWaiting[level]}`,
           for: t.pgbouncerClientsWaiting.for,
@@ -180,4 +189,39 @@ export class Postgres extends Construct implements IDataService {
       },
     ];
   }
+}
+
+/** Failover alerts from Patroni's /metrics (names as Patroni 3.0 and 4 expose them). */
+function patroniRules(sel: string, replication: 'synchronous' | 'asynchronous'): AlertRule[] {
+  const rules: AlertRule[] = [
+    {
+      alert: 'PatroniLeaderChanged',
+      severity: 'warning',
+      expr: `max by (namespace) (patroni_postgres_timeline{${sel}}) > max by (namespace) (patroni_postgres_timeline{${sel}} offset 10m)`,
+      summary: 'The Postgres leader changed (a failover or a switchover) in the last 10 minutes',
+      description: 'Patroni promoted another member (timeline {{ $value }}). If nobody ran a switchover, a member was lost: find out which and why.',
+      action: 'investigate',
+    },
+    {
+      alert: 'PatroniPaused',
+      severity: 'warning',
+      for: '30m',
+      expr: `max by (namespace) (patroni_is_paused{${sel}}) == 1`,
+      summary: 'Patroni has been paused for 30 minutes: no automatic failover',
+      description: 'Maintenance mode (patronictl pause) is on, so a lost leader is not replaced. Resume it when the maintenance is over.',
+      action: 'resume failover',
+    },
+  ];
+  if (replication === 'synchronous') {
+    rules.push({
+      alert: 'PatroniNoSynchronousStandby',
+      severity: 'critical',
+      for: '2m',
+      expr: `max by (namespace) (patroni_primary{${sel}}) == 1 unless on (namespace) max by (namespace) (patroni_sync_standby{${sel}}) == 1`,
+      summary: 'The Postgres leader has no synchronous standby: a failover now could lose acknowledged commits',
+      description: 'synchronous_mode is on but no replica confirms commits (all replicas down, lagging or re-seeding); Patroni degrades to asynchronous rather than stop writes.',
+      action: 'restore a replica',
+    });
+  }
+  return rules;
 }
