@@ -232,7 +232,7 @@ const backup = z.strictObject({
   timeZone: z.string().refine(isTimeZone, 'is not an IANA time zone; fix: write it like Etc/UTC or Europe/Berlin'),
   /** pg_dump schedules; each keeps its dumps retentionDays days. */
   schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
-  /** Image of pg_dump/pg_restore. @default the Postgres server image (same major by construction) */
+  /** Image of pg_dump/pg_restore and the restore drill. @default images.postgresClient (the official postgres image of the server's major) */
   clientImage: image().optional(),
   b2: backupTarget,
   /** Secret in the backup namespace with the B2 application key. */
@@ -701,14 +701,13 @@ export function postgresImageMajor(image: string): number | undefined {
 function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const b = config.backup;
-  if (b.clientImage !== undefined) {
-    const major = postgresImageMajor(b.clientImage);
-    if (major !== config.postgres.major) {
-      issues.push({
-        path: ['backup', 'clientImage'],
-        message: `carries PostgreSQL ${major ?? '(no major in the tag)'} but the server is ${config.postgres.major}; pg_dump refuses a newer server and a newer dump is not restorable; fix: remove backup.clientImage (it defaults to the server image) or use a tag of major ${config.postgres.major}`,
-      });
-    }
+  const client = b.clientImage ?? config.images.postgresClient ?? IMAGES.postgresClient;
+  const major = postgresImageMajor(client);
+  if (major !== config.postgres.major) {
+    issues.push({
+      path: b.clientImage !== undefined ? ['backup', 'clientImage'] : config.images.postgresClient !== undefined ? ['images', 'postgresClient'] : ['postgres', 'major'],
+      message: `carries PostgreSQL ${major ?? '(no major in the tag)'} but the server is ${config.postgres.major}; pg_dump refuses a newer server and a newer dump is not restorable; fix: remove backup.clientImage (it defaults to images.postgresClient) or use a tag of major ${config.postgres.major}`,
+    });
   }
   const names = b.schedules.map((s) => s.name);
   names.forEach((name, i) => {

@@ -7,6 +7,8 @@ export const IMAGES = {
   // Timescale's maintained image: PostgreSQL 16 with Patroni and pgBackRest (postgres is uid 1000,
   // data under /home/postgres/pgdata). The platform runs `patroni` from it, not its entrypoint.
   postgres: 'timescale/timescaledb-ha:pg16.6-ts2.17.2',
+  // pg_dump/pg_restore and the restore drill's throwaway server (backup jobs): the official image.
+  postgresClient: 'postgres:16.10-bookworm',
   pgbouncer: 'ghcr.io/cloudnative-pg/pgbouncer:1.24.1',
   postgresExporter: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporter: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
