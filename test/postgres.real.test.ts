@@ -6,6 +6,7 @@
 import { spawnSync } from 'child_process';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
 import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { poolPerPod } from '../lib/config/connection-budget';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
@@ -88,8 +89,9 @@ describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBounc
       expect(bad.stderr).toMatch(/SASL authentication failed|password authentication failed/);
     });
 
-    test('THEN 100 concurrent clients share at most default_pool_size + reserve_pool_size server connections', async () => {
-      const { defaultPoolSize, reservePoolSize } = s.config.pgbouncer;
+    test("THEN 100 concurrent clients share at most this pod's default_pool_size + reserve_pool_size (its share of the budget)", async () => {
+      const { defaultPoolSize, reservePoolSize } = poolPerPod(s.config);
+      expect(defaultPoolSize + reservePoolSize).toBe(12); // prod: 2 pods share 20 + 5
       const init = spawnSync(`${lab.bin}/pgbench`, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(lab.primaryPort), '-U', 'app', 'app'], {
         env: { ...process.env, PGPASSWORD: PASSWORDS.app }, encoding: 'utf8',
       });

@@ -39,13 +39,13 @@ export class PostgresLab {
     return text;
   }
 
-  private relocate(text: string, instance: string): string {
+  private relocate(text: string, instance: string, bouncer = 'pgbouncer'): string {
     return text
       .split(PATHS.configDir + '/').join(`${this.dir}/${instance}/etc/`)
       .split(PATHS.scriptsDir).join(`${this.dir}/scripts`)
       .split(PATHS.socketDir).join(`${this.dir}/${instance}/run`)
-      .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/pgbouncer/etc`)
-      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/pgbouncer/run`);
+      .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/${bouncer}/etc`)
+      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/${bouncer}/run`);
   }
 
   private write(rel: string, text: string, mode = 0o644): string {
@@ -96,23 +96,29 @@ export class PostgresLab {
     });
   }
 
-  /** Writes the synthesized pgbouncer.ini and runs the synthesized start.sh. */
-  async startPgbouncer(): Promise<void> {
-    this.bouncerPort = await freePort();
-    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), 'pgbouncer')
+  /**
+   * Writes the synthesized pgbouncer.ini and runs the synthesized start.sh; returns its port. The
+   * first one is `bouncerPort`; more (`name` pgbouncer-1, ...) stand for further PgBouncer pods.
+   */
+  async startPgbouncer(name = 'pgbouncer'): Promise<number> {
+    const port = await freePort();
+    if (name === 'pgbouncer') this.bouncerPort = port;
+    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), name, name)
       .replace(/host=\S+ port=5432/g, `host=127.0.0.1 port=${this.primaryPort}`)
       .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
-      .replace(/^listen_port = 6432$/m, `listen_port = ${this.bouncerPort}`);
-    this.write('pgbouncer/etc/pgbouncer.ini', ini);
-    this.write('pgbouncer/etc/pgbouncer_hba.conf', this.file('pgbouncer-config', 'pgbouncer_hba.conf'));
-    this.write('pgbouncer/etc/start.sh', this.relocate(this.file('pgbouncer-config', 'start.sh'), 'pgbouncer'), 0o755);
-    fs.mkdirSync(path.join(this.dir, 'pgbouncer/run'), { recursive: true });
+      .replace(/^listen_port = 6432$/m, `listen_port = ${port}`);
+    this.write(`${name}/etc/pgbouncer.ini`, ini);
+    this.write(`${name}/etc/pgbouncer_hba.conf`, this.file('pgbouncer-config', 'pgbouncer_hba.conf'));
+    this.write(`${name}/etc/start.sh`, this.relocate(this.file('pgbouncer-config', 'start.sh'), name, name), 0o755);
+    fs.mkdirSync(path.join(this.dir, `${name}/run`), { recursive: true });
     ownForService(this.dir);
-    const child = startAsService('/bin/sh', [`${this.dir}/pgbouncer/etc/start.sh`], `${this.dir}/pgbouncer.log`, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
+    const log = `${this.dir}/${name}.log`;
+    const child = startAsService('/bin/sh', [`${this.dir}/${name}/etc/start.sh`], log, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
     this.processes.push(child);
-    this.pgbouncerProcess = child;
-    await waitFor(`pgbouncer (see ${this.dir}/pgbouncer.log)`, () => fs.existsSync(`${this.dir}/pgbouncer.log`) && /process up/.test(fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')) || child.exitCode !== null);
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')}`);
+    if (name === 'pgbouncer') this.pgbouncerProcess = child;
+    await waitFor(`${name} (see ${log})`, () => fs.existsSync(log) && /process up/.test(fs.readFileSync(log, 'utf8')) || child.exitCode !== null);
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${fs.readFileSync(log, 'utf8')}`);
+    return port;
   }
 
   /** psql with a connection string; returns the process result. */
