@@ -126,7 +126,6 @@ export class PatroniLab {
     const doc: any = yaml.load(text);
     doc.postgresql.bin_dir = this.bin;
     doc.kubernetes.context = 'lab';
-    doc.kubernetes.ports = doc.kubernetes.ports.map((p: any) => ({ ...p }));
     return yaml.dump(doc);
   }
 
