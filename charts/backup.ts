@@ -30,8 +30,8 @@ export class BackupChart extends Chart {
     super(scope, id, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
     const { config } = props;
     const namespace = config.namespaces.backup;
-    // The client is the server image unless overridden (and then its major is checked).
-    const clientImage = config.backup.clientImage ?? config.images.postgres ?? IMAGES.postgres;
+    // The official postgres image of the server's major unless overridden (and then its major is checked).
+    const clientImage = config.backup.clientImage ?? config.images.postgresClient ?? IMAGES.postgresClient;
     this.backups = new Backups(this, 'backups', {
       config,
       namespace,

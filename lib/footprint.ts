@@ -184,7 +184,7 @@ export function resourceKey(r: FootprintRow): string {
   const [owner, part] = r.workload.split('/');
   if (r.source === 'object') {
     if (r.chart === 'app') return `apps.${part}.resources`;
-    if (part.startsWith('postgres-')) return part === 'postgres-replica' ? 'postgres.replicas, postgres.resources' : 'postgres.resources';
+    if (part === 'postgres') return 'postgres.replicas, postgres.resources';
     if (['pgbouncer', 'redis', 'minio'].includes(part)) return `${part}.resources`;
     return 'monitoring.resources.statusPage';
   }

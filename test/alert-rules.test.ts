@@ -13,7 +13,7 @@ import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../lib/config/schema';
 import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
-import { CUSTOM_SCENARIOS, generateTests, LEVEL_SCENARIOS, TestGroup } from './helpers/alert-scenarios';
+import { CUSTOM_SCENARIOS, generateTests, LEVEL_SCENARIOS, patroniTests, TestGroup } from './helpers/alert-scenarios';
 import { configFor, find, synth } from './helpers/platform';
 import { requireBinary } from './helpers/real-programs';
 import { referenceDir } from '../lib/project';
@@ -146,6 +146,15 @@ withPromtool('GIVEN rule files extracted from the synthesized PrometheusRules WH
     expect(result.status).toBe(0);
     // 12 level alerts × 4 sides, plus the `for` checks, the probe and the drill cases.
     expect(tests.length).toBeGreaterThanOrEqual(12 * 4 + 4);
+  });
+
+  test('ha (synchronous replication): the Patroni alerts fire and stay silent as their cases say, no synchronous standby included', () => {
+    const config = configFor('ha');
+    const tests = patroniTests(config);
+    expect(tests.map((t) => t.name.split(':')[0])).toEqual(['PatroniLeaderChanged', 'PatroniPaused', 'PatroniNoSynchronousStandby']);
+    const result = unitTest('ha', synthesizedRules(config), tests);
+    expect(result.stdout + result.stderr).toContain('SUCCESS');
+    expect(result.status).toBe(0);
   });
 
   test('changed thresholds: the generated cases follow the config, so both sides are still tested', () => {

@@ -93,7 +93,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
     expect(env.DATABASE_READ_URL === undefined).toBe(s.config.postgres.replicas === 0);
   });
 
-  test('THEN a PreSync migration Job runs with DIRECT_URL before the sync, and may reach only the primary', () => {
+  test('THEN a PreSync migration Job runs with DIRECT_URL before the sync, and may reach only the Postgres members (any may lead)', () => {
     const job = one(s, 'Job', 'crm-migrate');
     expect(job.metadata.annotations).toEqual({ 'argocd.argoproj.io/hook': 'PreSync', 'argocd.argoproj.io/hook-delete-policy': 'BeforeHookCreation' });
     expect(job.spec.backoffLimit).toBeGreaterThanOrEqual(0);
@@ -101,7 +101,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
     expect(job.spec.template.spec.containers[0].command).toEqual(['npx', 'prisma', 'migrate', 'deploy']);
     expect(job.spec.template.spec.containers[0].env.map((e: any) => e.name)).toContain('DIRECT_URL');
     const policy = one(s, 'NetworkPolicy', 'crm-migrate');
-    expect(policy.spec.egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.data } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/component': 'primary' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }]);
+    expect(policy.spec.egress).toEqual([{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.data } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'cluster-name': 'postgres' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }]);
     // The primary's own policy admits exactly these pods.
     const admitted = one(s, 'NetworkPolicy', 'postgres').spec.ingress.map((r: any) => r.from[0].podSelector?.matchLabels);
     expect(job.spec.template.metadata.labels).toMatchObject({ 'platform.io/postgres-direct': 'true' });

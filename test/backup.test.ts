@@ -67,13 +67,13 @@ describe('GIVEN the prod backup chart', () => {
     for (const cj of cronJobs) {
       for (const c of allContainers(cj)) {
         const usesPostgres = c.command[1].match(/pg-dump|pg-restore|drill/);
-        expect(c.image).toBe(usesPostgres ? IMAGES.postgres : IMAGES.rclone);
+        expect(c.image).toBe(usesPostgres ? IMAGES.postgresClient : IMAGES.rclone);
       }
     }
   });
 
-  test('GIVEN images.postgres is overridden THEN the backup client follows it without a second setting', () => {
-    const other = synth(configFor('prod', { images: { postgres: 'postgres:16.4-bookworm' } }));
+  test('GIVEN images.postgresClient is overridden THEN the backup client follows it without a second setting', () => {
+    const other = synth(configFor('prod', { images: { postgresClient: 'postgres:16.4-bookworm' } }));
     const dump = podSpec(one(other, 'CronJob', BACKUP_JOBS.dump('daily'))).initContainers[0];
     expect(dump.image).toBe('postgres:16.4-bookworm');
   });

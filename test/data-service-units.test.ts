@@ -107,10 +107,14 @@ describe('GIVEN Postgres (cluster and PgBouncer) alone in a chart', () => {
     expect(binding.migration?.connectTo.map((p) => p.port)).toEqual([5432]);
   });
 
-  test('THEN PgBouncer and the replicas reach the primary (both sides), the app reaches PgBouncer, Prometheus the exporters', () => {
+  test('THEN PgBouncer and the members reach every member (any may lead), Patroni the API server, the app PgBouncer, Prometheus the exporters', () => {
     const pods = (name: string, extra = {}) => ({ podSelector: { matchLabels: { 'app.kubernetes.io/name': name, ...extra } } });
-    expect(policy('postgres').spec.ingress.map((r: any) => r.from[0])).toEqual([pods('pgbouncer'), pods('postgres'), ns('mon')]);
-    expect(policy('postgres').spec.egress).toEqual([{ to: [pods('postgres', { 'app.kubernetes.io/component': 'primary' })], ports: [{ protocol: 'TCP', port: 5432 }] }]);
+    const members = pods('postgres', { 'cluster-name': 'postgres' });
+    expect(policy('postgres').spec.ingress.map((r: any) => r.from[0])).toEqual([pods('pgbouncer'), members, ns('mon')]);
+    expect(policy('postgres').spec.egress).toEqual([
+      { to: [members], ports: [{ protocol: 'TCP', port: 5432 }, { protocol: 'TCP', port: 8008 }] },
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }, { ipBlock: { cidr: '::/0' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] },
+    ]);
     expect(policy('pgbouncer').spec.ingress.map((r: any) => r.from[0])).toEqual([ns('apps'), ns('mon')]);
   });
 
@@ -118,7 +122,7 @@ describe('GIVEN Postgres (cluster and PgBouncer) alone in a chart', () => {
     expect(service.probeTargets.map((t) => t.name)).toEqual(['postgres', 'pgbouncer']);
     expect(service.declaredSecrets.every((s) => s.namespace === 'db')).toBe(true);
     expect(service.alertRules(thresholds).map((g) => [g.area, [...new Set(g.rules.map((r) => r.alert))]])).toEqual([
-      ['postgres', ['PostgresConnectionsHigh', 'PostgresReplicationLag', 'PgBouncerClientsWaiting']],
+      ['postgres', ['PostgresConnectionsHigh', 'PostgresReplicationLag', 'PatroniLeaderChanged', 'PatroniPaused', 'PgBouncerClientsWaiting']],
       ['pitr', ['PostgresWalArchivingFailing', 'PostgresWalArchiveLagging', 'PitrBaseBackupTooOld']],
     ]);
     expect(service.dashboardRows(kit).map((r) => r.title)).toEqual(['PostgreSQL', 'PgBouncer']);

@@ -113,7 +113,7 @@ describe('GIVEN a temporary git repository whose main branch holds a synthesized
     expect(run.stdout).toContain('#### prod\n');
     expect(run.stdout).not.toContain('#### dev');
     const statefulSets = run.stdout.slice(run.stdout.indexOf('**StatefulSet**'));
-    expect(statefulSets).toContain('<code>data/postgres-primary</code> (changed, postgres)');
+    expect(statefulSets).toContain('<code>data/postgres</code> (changed, postgres)');
     expect(statefulSets).toMatch(/-\s+storage: 20Gi\n\+\s+storage: 30Gi/);
     // Nothing was written in the repository.
     expect(git(repo, 'status', '--porcelain')).toBe(status);

@@ -15,7 +15,7 @@ describe.each(ENVIRONMENTS)('GIVEN %s', (env) => {
   test('THEN the sum covers our workloads and every Helm release, monitoring and edge included', () => {
     const workloads = f.rows.map((r) => r.workload);
     expect(workloads).toEqual(expect.arrayContaining([
-      'StatefulSet/postgres-primary', 'StatefulSet/status', 'traefik/traefik', 'cert-manager/controller',
+      'StatefulSet/postgres', 'StatefulSet/status', 'traefik/traefik', 'cert-manager/controller',
       'kube-prometheus-stack/prometheus', 'kube-prometheus-stack/grafana', 'kube-prometheus-stack/node-exporter',
       'loki/loki', 'alloy/alloy', 'prometheus-blackbox-exporter/blackbox-exporter',
     ]));

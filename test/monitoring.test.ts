@@ -308,5 +308,5 @@ test('GIVEN the monitoring pods WHEN the probers and the stack talk THEN exactly
     // Other monitoring pods are not probers.
     expect(model.allows(pod('alloy', ns.monitoring, { ...ALLOY.pods }), target, t.backend!.port)).toBe(false);
   }
-  expect(model.allows(blackbox, w('postgres-primary'), 9187)).toBe(false);
+  expect(model.allows(blackbox, w('postgres'), 9187)).toBe(false);
 });

@@ -57,7 +57,7 @@ const byName = (name: string) => {
 
 /** Destinations that matter: data services, their metrics, and the apps. */
 const TARGETS: [string, number][] = [
-  ['postgres-primary', 5432], ['postgres-replica', 5432], ['postgres-primary', 9187],
+  ['postgres', 5432], ['postgres', 9187], ['postgres', 8008],
   ['pgbouncer', 6432], ['pgbouncer', 9127],
   ['crm', 3000], ['web', 3001], ['worker', 3002],
   ['redis', 6379], ['redis', 9121], ['minio', 9000], ['minio', 9001],
@@ -68,17 +68,16 @@ const TARGETS: [string, number][] = [
 
 /** The intended matrix: every allowed (source → target:port). */
 const ALLOWED = new Set([
-  'pgbouncer → postgres-primary:5432',
-  'postgres-replica → postgres-primary:5432',
+  'pgbouncer → postgres:5432',
   // Backups: the dumps (read-only role) and the manual restore reach Postgres; the drill restores into its own server.
-  'pg-backup-daily → postgres-primary:5432', 'pg-backup-daily → postgres-replica:5432',
-  'pg-backup-business-hours → postgres-primary:5432', 'pg-backup-business-hours → postgres-replica:5432',
-  'pg-restore → postgres-primary:5432', 'pg-restore → postgres-replica:5432',
-  'db-backup-glitchtip → postgres-primary:5432', 'db-backup-glitchtip → postgres-replica:5432',
+  'pg-backup-daily → postgres:5432',
+  'pg-backup-business-hours → postgres:5432',
+  'pg-restore → postgres:5432',
+  'db-backup-glitchtip → postgres:5432',
   // The dump before crm's migration (a PreSync hook in the backup namespace, like the scheduled dumps).
-  'crm-pre-migration-dump → postgres-primary:5432', 'crm-pre-migration-dump → postgres-replica:5432',
-  'crm-migrate → postgres-primary:5432',
-  'prometheus → postgres-primary:9187',
+  'crm-pre-migration-dump → postgres:5432',
+  'crm-migrate → postgres:5432',
+  'prometheus → postgres:9187', 'prometheus → postgres:8008',
   'crm → pgbouncer:6432', 'web → pgbouncer:6432', 'worker → pgbouncer:6432', 'crm-migrate → pgbouncer:6432',
   'prometheus → pgbouncer:9127',
   'traefik → crm:3000', 'traefik → web:3001',
@@ -94,7 +93,7 @@ const ALLOWED = new Set([
   'traefik → minio:9000', 'traefik → minio:9001',
   'prometheus → minio:9000',
   // Uptime probes: the blackbox exporter and the status page reach exactly the probed ports.
-  ...['blackbox', 'status'].flatMap((prober) => ['crm:3000', 'web:3001', 'minio:9000', 'pgbouncer:6432', 'postgres-primary:5432', 'redis:6379'].map((t) => `${prober} → ${t}`)),
+  ...['blackbox', 'status'].flatMap((prober) => ['crm:3000', 'web:3001', 'minio:9000', 'pgbouncer:6432', 'postgres:5432', 'redis:6379'].map((t) => `${prober} → ${t}`)),
   // Monitoring: Grafana reads Prometheus, Loki and Alertmanager; Alloy pushes to Loki; Prometheus scrapes and alerts.
   'grafana → prometheus:9090', 'grafana → loki:3100', 'grafana → alertmanager:9093', 'alloy → loki:3100',
   'prometheus → alertmanager:9093', 'prometheus → blackbox:9115', 'prometheus → traefik:9100', 'prometheus → grafana:3000', 'prometheus → loki:3100',
@@ -143,14 +142,14 @@ test('Redis is reachable only from apps and the uptime probes (its exporter scra
 });
 
 test('GlitchTip reaches its database only through PgBouncer, and nothing from outside reaches it but the ingress controller', () => {
-  expect(model.allows(byName('glitchtip'), byName('postgres-primary'), 5432)).toBe(false);
+  expect(model.allows(byName('glitchtip'), byName('postgres'), 5432)).toBe(false);
   expect(model.allows(byName('glitchtip'), byName('minio'), 9000)).toBe(false); // uploads on its volume unless glitchtip.s3 is set
   for (const source of ['stranger', 'grafana', 'prometheus', 'alloy']) expect(model.allows(byName(source), byName('glitchtip'), 8000)).toBe(false);
 });
 
 test('Postgres is reachable only from PgBouncer, its replicas, the backup jobs, migrations and the uptime probes — never from apps or the ingress controller', () => {
   for (const source of ['crm', 'web', 'worker', 'traefik', 'stranger', 'rogue-app-pod']) {
-    expect(model.allows(byName(source), byName('postgres-primary'), 5432)).toBe(false);
+    expect(model.allows(byName(source), byName('postgres'), 5432)).toBe(false);
   }
 });
 

@@ -6,13 +6,14 @@
 import { spawnSync } from 'child_process';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
 import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { poolPerPod } from '../lib/config/connection-budget';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
 const bin = postgresBinDir();
 
-describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica and PgBouncer', {
-  postgres: bin, pg_basebackup: bin && findProgram('pg_basebackup', [bin]), pgbench: bin && findProgram('pgbench', [bin]), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'),
+describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBouncer (replication and failover: patroni.real.test.ts)', {
+  postgres: bin, pgbench: bin && findProgram('pgbench', [bin]), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'),
 }, () => {
   const s = synthEnv('prod');
   const lab = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)));
@@ -50,35 +51,6 @@ describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica a
     expect(direct.stderr).toMatch(/permission denied/);
   });
 
-  describe('WHEN a replica bootstraps with the generated script', () => {
-    beforeAll(async () => {
-      await lab.startReplica('postgres-replica-0');
-    }, 180_000);
-
-    test('THEN it streams from its own slot, as pg_stat_replication shows', async () => {
-      const slot = lab.superuser(lab.primaryPort, "SELECT slot_name, active FROM pg_replication_slots");
-      expect(slot.stdout.trim()).toBe('postgres_replica_0|t');
-      const repl = lab.superuser(lab.primaryPort, 'SELECT application_name, state FROM pg_stat_replication');
-      expect(repl.stdout.trim()).toBe('postgres_replica_0|streaming');
-    });
-
-    test('THEN a row written on the primary is read back on the replica', async () => {
-      lab.superuser(lab.primaryPort, "CREATE TABLE IF NOT EXISTS replication_probe(id int primary key, note text); INSERT INTO replication_probe VALUES (1, 'hello replica')", 'app');
-      let seen = '';
-      for (let i = 0; i < 50 && seen !== 'hello replica'; i++) {
-        seen = lab.superuser(lab.replicaPort, 'SELECT note FROM replication_probe WHERE id = 1', 'app').stdout.trim();
-        if (seen !== 'hello replica') await new Promise((r) => setTimeout(r, 200));
-      }
-      expect(seen).toBe('hello replica');
-    });
-
-    test('THEN writes to the replica fail', () => {
-      const write = lab.superuser(lab.replicaPort, "INSERT INTO replication_probe VALUES (2, 'nope')", 'app');
-      expect(write.status).not.toBe(0);
-      expect(write.stderr).toMatch(/read-only transaction/);
-    });
-  });
-
   describe('WHEN the app connects through the generated PgBouncer', () => {
     beforeAll(async () => {
       await lab.startPgbouncer();
@@ -101,6 +73,15 @@ describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica a
       expect(other.stderr).toMatch(/permission denied for database|not have CONNECT privilege/);
     });
 
+    test('THEN only the app roles get in through PgBouncer: its auth user, metrics, backup, replication and superuser roles are refused', () => {
+      for (const [user, password] of [['pgbouncer_auth', PASSWORDS.pgbouncerAuth], ['metrics', PASSWORDS.metrics], ['backup', PASSWORDS.backup], ['replicator', PASSWORDS.replication], ['postgres', PASSWORDS.superuser]]) {
+        const r = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password);
+        expect([user, r.status, /login rejected|no such user|SASL authentication failed|password authentication failed/.test(r.stderr) || r.stderr]).toEqual([user, 2, true]);
+        // The same role with the same password reaches Postgres directly: the pooler, not the password, refuses it.
+        if (user !== 'replicator') expect(lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password).status).toBe(0);
+      }
+    });
+
     test('THEN a wrong password is refused', () => {
       const bad = lab.psql(app(), 'SELECT 1', 'not-the-password');
       expect(bad.status).not.toBe(0);
@@ -108,8 +89,9 @@ describeWithPrograms('GIVEN the prod Postgres files on a real primary, replica a
       expect(bad.stderr).toMatch(/SASL authentication failed|password authentication failed/);
     });
 
-    test('THEN 100 concurrent clients share at most default_pool_size + reserve_pool_size server connections', async () => {
-      const { defaultPoolSize, reservePoolSize } = s.config.pgbouncer;
+    test("THEN 100 concurrent clients share at most this pod's default_pool_size + reserve_pool_size (its share of the budget)", async () => {
+      const { defaultPoolSize, reservePoolSize } = poolPerPod(s.config);
+      expect(defaultPoolSize + reservePoolSize).toBe(12); // prod: 2 pods share 20 + 5
       const init = spawnSync(`${lab.bin}/pgbench`, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(lab.primaryPort), '-U', 'app', 'app'], {
         env: { ...process.env, PGPASSWORD: PASSWORDS.app }, encoding: 'utf8',
       });

@@ -1,26 +1,51 @@
+import * as yaml from 'js-yaml';
+import { poolPerPod } from '../lib/config/connection-budget';
 import { find, one, synthEnv } from './helpers/platform';
 
 describe.each([
-  ['dev', 0, 1],
-  ['prod-8gb', 0, 2],
-  ['prod', 0, 2],
-  ['ha', 2, 3],
-])('GIVEN the %s environment', (env, replicas, bouncers) => {
+  ['dev', 0, 1, 'asynchronous'],
+  ['prod-8gb', 0, 2, 'asynchronous'],
+  ['prod', 0, 2, 'asynchronous'],
+  ['ha', 2, 3, 'synchronous'],
+])('GIVEN the %s environment', (env, replicas, bouncers, mode) => {
   const s = synthEnv(env);
   const ns = s.config.namespaces.data;
-  const primary = one(s, 'StatefulSet', 'postgres-primary');
-  const pods = [primary, ...find(s, 'StatefulSet', 'postgres-replica'), one(s, 'Deployment', 'pgbouncer')];
+  const primary = one(s, 'StatefulSet', 'postgres');
+  const pods = [primary, one(s, 'Deployment', 'pgbouncer')];
+  const patroni: any = yaml.load(one(s, 'ConfigMap', 'postgres-patroni').data['patroni.yml']);
 
-  test(`THEN it runs one primary, ${replicas} streaming replicas and ${bouncers} PgBouncer pods, with stable names`, () => {
-    expect(primary.spec.replicas).toBe(1);
-    expect(find(s, 'StatefulSet', 'postgres-replica').map((r) => r.spec.replicas)).toEqual(replicas ? [replicas] : []);
+  test(`THEN Patroni runs ${1 + replicas} member(s) in one StatefulSet and ${bouncers} PgBouncer pods, with stable names`, () => {
+    expect(primary.spec.replicas).toBe(1 + replicas);
+    expect(primary.spec.serviceName).toBe('postgres-members');
+    expect(find(s, 'StatefulSet').filter((x) => x.metadata.name.startsWith('postgres'))).toHaveLength(1);
     expect(one(s, 'Deployment', 'pgbouncer').spec.replicas).toBe(bouncers);
     expect(primary.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
     expect(primary.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe(s.config.postgres.storage.size);
+    expect(primary.spec.template.spec.containers[0].command).toEqual(['patroni', '/etc/patroni/patroni.yml']);
   });
 
-  test('THEN the image is the official postgres image of the configured major', () => {
-    expect(primary.spec.template.spec.containers[0].image).toMatch(new RegExp(`^postgres:${s.config.postgres.major}\\.`));
+  test(`THEN replication is ${mode}: synchronous_mode ${mode === 'synchronous'} in Patroni's bootstrap settings`, () => {
+    expect(patroni.bootstrap.dcs.synchronous_mode).toBe(mode === 'synchronous');
+    expect(patroni.bootstrap.dcs.postgresql).toMatchObject({ use_pg_rewind: true, use_slots: true });
+    expect(patroni.bootstrap.dcs.postgresql.parameters.max_connections).toBe(s.config.postgres.tuning.maxConnections);
+  });
+
+  test('THEN Patroni keeps its lock in the Kubernetes API with a Role limited to Endpoints and Pods of its namespace', () => {
+    expect(patroni.kubernetes).toMatchObject({ use_endpoints: true, role_label: 'role', leader_label_value: 'master' });
+    const role = one(s, 'Role', 'postgres-patroni');
+    expect(role.metadata.namespace).toBe(ns);
+    expect(role.rules.flatMap((r: any) => r.resources).sort()).toEqual(['endpoints', 'pods']);
+    expect(find(s, 'ClusterRole').filter((r) => r.metadata.name.includes('postgres'))).toEqual([]);
+    const binding = one(s, 'RoleBinding', 'postgres-patroni');
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'postgres', namespace: ns }]);
+    expect(primary.spec.template.spec.serviceAccountName).toBe('postgres');
+    // The selector-less Services that keep Kubernetes from deleting Patroni's Endpoints.
+    expect(one(s, 'Service', 'postgres').spec.selector).toBeUndefined();
+    expect(one(s, 'Service', 'postgres-config').spec.selector).toBeUndefined();
+  });
+
+  test('THEN the image is a pinned timescaledb-ha (Patroni inside) of the configured major', () => {
+    expect(primary.spec.template.spec.containers[0].image).toMatch(new RegExp(`^timescale/timescaledb-ha:pg${s.config.postgres.major}\\.\\d+-ts`));
   });
 
   test('THEN every pod is Pod Security restricted, with requests, memory limits and probes', () => {
@@ -35,8 +60,8 @@ describe.each([
       }
       for (const c of spec.containers) expect(c.readinessProbe).toBeDefined();
     }
-    expect(primary.spec.template.spec.containers[0].startupProbe.exec.command[0]).toBe('pg_isready');
-    expect(primary.spec.template.spec.containers[0].livenessProbe.exec.command[0]).toBe('pg_isready');
+    expect(primary.spec.template.spec.containers[0].readinessProbe.httpGet.path).toBe('/readiness');
+    expect(primary.spec.template.spec.containers[0].livenessProbe.httpGet.path).toBe('/liveness');
   });
 
   test('THEN credentials come only from Secret references, and no Secret with data is emitted', () => {
@@ -48,21 +73,30 @@ describe.each([
     }
   });
 
-  test('THEN the rw Service selects only the primary, and the ro Service only replicas', () => {
-    expect(one(s, 'Service', 'postgres-rw').spec.selector).toEqual({ 'app.kubernetes.io/name': 'postgres', 'app.kubernetes.io/component': 'primary' });
+  test("THEN the rw Service selects the leader by Patroni's role label, and the ro Service only replicas", () => {
+    expect(one(s, 'Service', 'postgres-rw').spec.selector).toEqual({ 'app.kubernetes.io/name': 'postgres', 'cluster-name': 'postgres', role: 'master' });
     const ro = find(s, 'Service', 'postgres-ro');
-    expect(ro.map((r) => r.spec.selector['app.kubernetes.io/component'])).toEqual(replicas ? ['replica'] : []);
+    expect(ro.map((r) => r.spec.selector.role)).toEqual(replicas ? ['replica'] : []);
   });
 
   test('THEN pgbouncer.ini pools in transaction mode with scram through auth_query', () => {
     const ini: string = one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer.ini'];
-    const p = s.config.pgbouncer;
+    const p = { ...s.config.pgbouncer, ...poolPerPod(s.config) };
     for (const line of [
       'pool_mode = transaction', `max_client_conn = ${p.maxClientConn}`, `default_pool_size = ${p.defaultPoolSize}`, `min_pool_size = ${p.minPoolSize}`,
       `reserve_pool_size = ${p.reservePoolSize}`, `reserve_pool_timeout = ${p.reservePoolTimeoutSeconds}`, `server_lifetime = ${p.serverLifetimeSeconds}`,
-      `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`, 'auth_type = scram-sha-256', 'auth_user = pgbouncer_auth', 'ignore_startup_parameters = extra_float_digits',
+      `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`, 'auth_type = hba', 'auth_user = pgbouncer_auth', 'ignore_startup_parameters = extra_float_digits',
     ]) expect(ini.split('\n')).toContain(line);
     expect(ini).toContain(`host=postgres-rw.${ns}.svc.cluster.local port=5432`);
+  });
+
+  test("THEN PgBouncer's hba admits the pooled app roles with scram-sha-256 and rejects every other role", () => {
+    const hba: string = one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer_hba.conf'];
+    const rules = hba.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
+    const admitted = rules.filter((r) => r[0] === 'host' && r[1] === 'all' && r.at(-1) === 'scram-sha-256').map((r) => r[2]);
+    expect([...new Set(admitted)]).toEqual([s.config.postgres.appUser, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.database] : [])]);
+    expect(rules.at(-1)).toEqual(['host', 'all', 'all', '::/0', 'reject']);
+    expect(rules.filter((r) => r[2] === 'pgbouncer_auth').map((r) => r[1])).toEqual(['pgbouncer', 'pgbouncer']);
   });
 
   test('THEN pg_hba.conf allows scram-sha-256 only: no trust, no md5', () => {
@@ -77,7 +111,7 @@ describe.each([
     const sources = policy.spec.ingress.map((r: any) => JSON.stringify(r.from[0]));
     expect(sources).toEqual([
       JSON.stringify({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'pgbouncer' } } }),
-      JSON.stringify({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres' } } }),
+      JSON.stringify({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'postgres', 'cluster-name': 'postgres' } } }),
       JSON.stringify({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.backup } } }),
       JSON.stringify({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.app } }, podSelector: { matchLabels: { 'platform.io/postgres-direct': 'true' } } }),
       JSON.stringify({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': s.config.namespaces.monitoring } } }),
@@ -110,10 +144,10 @@ describe.each([
 
 test('GIVEN ha on three nodes THEN Postgres pods must land on different nodes', () => {
   const s = synthEnv('ha');
-  const affinity = one(s, 'StatefulSet', 'postgres-replica').spec.template.spec.affinity.podAntiAffinity;
+  const affinity = one(s, 'StatefulSet', 'postgres').spec.template.spec.affinity.podAntiAffinity;
   expect(affinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey).toBe('kubernetes.io/hostname');
   const prod = synthEnv('prod');
-  expect(one(prod, 'StatefulSet', 'postgres-primary').spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+  expect(one(prod, 'StatefulSet', 'postgres').spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
 });
 
 test('GIVEN dev (4 GB) THEN postgresql.conf is scaled down from prod, which keeps the seed tuning', () => {
@@ -125,4 +159,19 @@ test('GIVEN dev (4 GB) THEN postgresql.conf is scaled down from prod, which keep
     expect(prod.split('\n')).toContain(line);
   }
   expect(prod).toMatch(/^max_slot_wal_keep_size = \d+MB$/m);
+});
+
+describe('GIVEN the connection budget of 20 + 5 server connections for all PgBouncer pods', () => {
+  test.each([['prod', 2, 10, 2], ['ha', 3, 6, 1], ['dev', 1, 20, 5]])('WHEN %s runs %i pods THEN each pools %i + %i, and all together stay within 20–25 and under max_connections', (env, pods, pool, reserve) => {
+    const s = synthEnv(env);
+    const ini: string = one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer.ini'];
+    expect(one(s, 'Deployment', 'pgbouncer').spec.replicas).toBe(pods);
+    expect(ini.split('\n')).toEqual(expect.arrayContaining([`default_pool_size = ${pool}`, `reserve_pool_size = ${reserve}`, `max_db_connections = ${pool + reserve}`, 'max_client_conn = 100']));
+    const total = pods * (pool + reserve);
+    expect(total).toBeGreaterThanOrEqual(20);
+    expect(total).toBeLessThanOrEqual(25);
+    const t = s.config.postgres.tuning;
+    // Headroom for Patroni, migrations, backups and the exporter: at least 10 connections beyond the pools.
+    expect(t.maxConnections - t.superuserReservedConnections - total).toBeGreaterThanOrEqual(10);
+  });
 });

@@ -9,24 +9,24 @@ describe('GIVEN the prod defaults', () => {
   const base = synth(configFor('prod', {}));
 
   test('THEN every workload that reads a platform ConfigMap carries a checksum of it', () => {
-    for (const [kind, name] of [['Deployment', 'pgbouncer'], ['StatefulSet', 'postgres-primary'], ['StatefulSet', 'redis']]) {
+    for (const [kind, name] of [['Deployment', 'pgbouncer'], ['StatefulSet', 'postgres'], ['StatefulSet', 'redis']]) {
       expect(checksum(base, kind, name)).toMatch(/^[0-9a-f]{64}$/);
     }
   });
 
   test('WHEN pgbouncer.ini or redis.conf content changes THEN their pods roll (the checksum changes), and nothing else does', () => {
-    const changed = synth(configFor('prod', { pgbouncer: { defaultPoolSize: 21 }, redis: { maxmemoryPolicy: 'allkeys-lfu' } }));
+    const changed = synth(configFor('prod', { pgbouncer: { defaultPoolSize: 24 }, redis: { maxmemoryPolicy: 'allkeys-lfu' } }));
     expect(checksum(changed, 'Deployment', 'pgbouncer')).not.toBe(checksum(base, 'Deployment', 'pgbouncer'));
     expect(checksum(changed, 'StatefulSet', 'redis')).not.toBe(checksum(base, 'StatefulSet', 'redis'));
-    expect(checksum(changed, 'StatefulSet', 'postgres-primary')).toBe(checksum(base, 'StatefulSet', 'postgres-primary'));
+    expect(checksum(changed, 'StatefulSet', 'postgres')).toBe(checksum(base, 'StatefulSet', 'postgres'));
   });
 
   test('WHEN a Postgres setting that reloads changes (work_mem) THEN Postgres does not restart; WHEN one read at start changes (max_connections) THEN it does', () => {
     const reload = synth(configFor('prod', { postgres: { tuning: { workMem: '16Mi' } } }));
     expect(one(reload, 'ConfigMap', 'postgres-config').data['postgresql.conf']).toContain('work_mem = 16MB');
-    expect(checksum(reload, 'StatefulSet', 'postgres-primary')).toBe(checksum(base, 'StatefulSet', 'postgres-primary'));
+    expect(checksum(reload, 'StatefulSet', 'postgres')).toBe(checksum(base, 'StatefulSet', 'postgres'));
     const restart = synth(configFor('prod', { postgres: { tuning: { maxConnections: 120 } } }));
-    expect(checksum(restart, 'StatefulSet', 'postgres-primary')).not.toBe(checksum(base, 'StatefulSet', 'postgres-primary'));
+    expect(checksum(restart, 'StatefulSet', 'postgres')).not.toBe(checksum(base, 'StatefulSet', 'postgres'));
   });
 
   test('WHEN the sealed value of a Secret an app reads changes THEN the app rolls', () => {

@@ -115,8 +115,8 @@ describe.each(ENVIRONMENTS)('GIVEN the shipped environment %s', (env) => {
   });
 
   test('THEN the stated trade-offs hold: no same-node replica, Loki caches only on the large size', () => {
-    const replicas = find(s, 'StatefulSet', 'postgres-replica');
-    expect(replicas.length > 0).toBe(s.config.node.count > 1);
+    const members = find(s, 'StatefulSet', 'postgres')[0].spec.replicas;
+    expect(members > 1).toBe(s.config.node.count > 1);
     const loki = find(s, 'Application', 'loki')[0].spec.source.helm.valuesObject;
     expect(Boolean(loki.chunksCache?.enabled)).toBe(sizeOf(s.config.node) === 'large');
   });

@@ -43,7 +43,7 @@ describe('planning a verification', () => {
     // NetworkPolicies of every chart are applied with base; Helm add-ons with the CRD add-ons.
     expect(plan.applies.find((a) => a.id === 'NetworkPolicy data/postgres')!.wave).toBe(chartWave('base'));
     expect(plan.applies.find((a) => a.id === 'Application argocd/traefik')!.wave).toBe(chartWave(CRD_ADDONS));
-    expect(plan.applies.find((a) => a.id === 'StatefulSet data/postgres-primary')!.wave).toBeLessThan(plan.applies.find((a) => a.id === 'Deployment app/crm')!.wave);
+    expect(plan.applies.find((a) => a.id === 'StatefulSet data/postgres')!.wave).toBeLessThan(plan.applies.find((a) => a.id === 'Deployment app/crm')!.wave);
   });
 
   test('GIVEN a cluster without the add-ons CRDs and without Argo CD THEN each missing kind is reported once with the add-on that brings it', () => {
@@ -107,7 +107,7 @@ describe('the verification report', () => {
     expect(report.failures.length).toBe(2);
     const inPlatformNamespaces = objects.filter((o) => allNamespaces.includes(o.object.metadata.namespace) && !o.object.apiVersion.startsWith('argoproj.io/'));
     expect(report.skipped.length).toBe(inPlatformNamespaces.length);
-    expect(report.skipped).toContain('StatefulSet data/postgres-primary (namespace data is created by this sync)');
+    expect(report.skipped).toContain('StatefulSet data/postgres (namespace data is created by this sync)');
     // Cluster-scoped objects (Namespaces, ClusterIssuers) are still dry-run applied.
     expect(cluster.applied).toContain('Namespace /data');
     expect(cluster.applied).toContain('ClusterIssuer /letsencrypt-prod');

@@ -14,6 +14,7 @@ import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
 import { glitchtipIssues, glitchtipSchema } from './glitchtip';
+import { poolPerPod, pooledServerConnections } from './connection-budget';
 
 /** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
 const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
@@ -48,6 +49,12 @@ const postgres = z.strictObject({
    * @default main
    */
   appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
+  /**
+   * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
+   * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
+   * @default synchronous with 2 or more replicas (ha), asynchronous otherwise
+   */
+  replication: z.enum(['synchronous', 'asynchronous'], { error: 'is not a replication mode; fix: use synchronous (RPO 0, needs a replica) or asynchronous' }).optional(),
   tuning: z.strictObject({
     maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
     superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
@@ -235,7 +242,7 @@ const backup = z.strictObject({
   timeZone: z.string().refine(isTimeZone, 'is not an IANA time zone; fix: write it like Etc/UTC or Europe/Berlin'),
   /** pg_dump schedules; each keeps its dumps retentionDays days. */
   schedules: z.array(backupSchedule).min(1, 'needs at least one schedule; fix: add one like { name: daily, cron: "0 3 * * *", retentionDays: 30 }'),
-  /** Image of pg_dump/pg_restore. @default the Postgres server image (same major by construction) */
+  /** Image of pg_dump/pg_restore and the restore drill. @default images.postgresClient (the official postgres image of the server's major) */
   clientImage: image().optional(),
   b2: backupTarget,
   /** Secret in the backup namespace with the B2 application key. */
@@ -562,24 +569,28 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   });
 
   const postgresImage = config.images.postgres ?? IMAGES.postgres;
-  const tagMajor = /:(\d+)/.exec(postgresImage.slice(postgresImage.lastIndexOf('/') + 1))?.[1];
-  if (tagMajor !== undefined && Number(tagMajor) !== config.postgres.major) {
+  const tagMajor = postgresImageMajor(postgresImage);
+  if (tagMajor !== undefined && tagMajor !== config.postgres.major) {
     issue(
       config.images.postgres ? ['images', 'postgres'] : ['postgres', 'major'],
       `carries PostgreSQL ${tagMajor} but postgres.major is ${config.postgres.major}; fix: make the image tag and postgres.major name the same major`,
     );
   }
 
+  if (config.postgres.replication === 'synchronous' && config.postgres.replicas < 1) {
+    issue(['postgres', 'replication'], `is synchronous but postgres.replicas is ${config.postgres.replicas}: no replica could confirm a commit; fix: set postgres.replicas to 1 or more, or postgres.replication to asynchronous`, [['postgres', 'replicas']]);
+  }
+
   const pool = config.pgbouncer;
-  const perPod = pool.defaultPoolSize + pool.reservePoolSize;
-  const total = perPod * Math.max(1, pool.replicas);
+  const perPod = poolPerPod(config);
+  const total = pooledServerConnections(config);
   const available = config.postgres.tuning.maxConnections - config.postgres.tuning.superuserReservedConnections - RESERVED_FOR_TOOLS;
   if (total > available) {
     issue(
       ['pgbouncer', 'defaultPoolSize'],
-      `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${pool.defaultPoolSize} + ${pool.reservePoolSize} reserve) = ${total} server connections, ` +
+      `lets ${Math.max(1, pool.replicas)} PgBouncer pod(s) × (${perPod.defaultPoolSize} + ${perPod.reservePoolSize} reserve, their share of ${pool.defaultPoolSize} + ${pool.reservePoolSize}) = ${total} server connections, ` +
         `more than postgres.tuning.maxConnections (${config.postgres.tuning.maxConnections}) minus ${config.postgres.tuning.superuserReservedConnections} superuser-reserved ` +
-        `and ${RESERVED_FOR_TOOLS} for exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
+        `and ${RESERVED_FOR_TOOLS} for Patroni, exporters, backups and migrations (= ${available}); fix: lower the pool sizes or raise maxConnections`,
       [['pgbouncer', 'reservePoolSize'], ['pgbouncer', 'replicas'], ['postgres', 'tuning', 'maxConnections'], ['postgres', 'tuning', 'superuserReservedConnections']],
     );
   }
@@ -745,9 +756,9 @@ function mebibytes(bytes: number): string {
   return `${Math.round(bytes / 2 ** 20)}Mi`;
 }
 
-/** The major in an image tag such as postgres:16.10-bookworm, or undefined for a digest or another tag. */
+/** The major in an image tag such as postgres:16.10-bookworm or timescaledb-ha:pg16.6-ts2.17.2, or undefined for a digest or another tag. */
 export function postgresImageMajor(image: string): number | undefined {
-  const tag = /:(\d+)/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
+  const tag = /:(?:pg)?(\d+)/.exec(image.slice(image.lastIndexOf('/') + 1))?.[1];
   return tag === undefined ? undefined : Number(tag);
 }
 
@@ -757,14 +768,13 @@ function backupCrossCheck(config: PlatformConfig): CrossCheckIssue[] {
   if (b.pitr.enabled && !b.b2.endpoint.startsWith('https://')) {
     issues.push({ path: ['backup', 'pitr', 'enabled'], message: `is true but backup.b2.endpoint ${b.b2.endpoint} is not https, and pgBackRest speaks only TLS to S3; fix: use an https endpoint, or set backup.pitr.enabled: false` });
   }
-  if (b.clientImage !== undefined) {
-    const major = postgresImageMajor(b.clientImage);
-    if (major !== config.postgres.major) {
-      issues.push({
-        path: ['backup', 'clientImage'],
-        message: `carries PostgreSQL ${major ?? '(no major in the tag)'} but the server is ${config.postgres.major}; pg_dump refuses a newer server and a newer dump is not restorable; fix: remove backup.clientImage (it defaults to the server image) or use a tag of major ${config.postgres.major}`,
-      });
-    }
+  const client = b.clientImage ?? config.images.postgresClient ?? IMAGES.postgresClient;
+  const major = postgresImageMajor(client);
+  if (major !== config.postgres.major) {
+    issues.push({
+      path: b.clientImage !== undefined ? ['backup', 'clientImage'] : config.images.postgresClient !== undefined ? ['images', 'postgresClient'] : ['postgres', 'major'],
+      message: `carries PostgreSQL ${major ?? '(no major in the tag)'} but the server is ${config.postgres.major}; pg_dump refuses a newer server and a newer dump is not restorable; fix: remove backup.clientImage (it defaults to images.postgresClient) or use a tag of major ${config.postgres.major}`,
+    });
   }
   const names = b.schedules.map((s) => s.name);
   names.forEach((name, i) => {
@@ -840,5 +850,5 @@ function crossCheckGenerated(config: PlatformConfig, role: SecretScope, name: st
 /** Redis may use maxmemory for data; the memory limit must be this factor above it. */
 export const REDIS_MEMORY_HEADROOM = 1.25;
 
-/** Server connections kept free for the exporter, backup jobs and migrations. */
+/** Server connections kept free for Patroni, the exporter, backup jobs and migrations. */
 export const RESERVED_FOR_TOOLS = 10;

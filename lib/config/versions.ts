@@ -4,7 +4,11 @@
  * reviewed line. Environments may override an image (validated: pinned, never `latest`).
  */
 export const IMAGES = {
-  postgres: 'postgres:16.10-bookworm',
+  // Timescale's maintained image: PostgreSQL 16 with Patroni and pgBackRest (postgres is uid 1000,
+  // data under /home/postgres/pgdata). The platform runs `patroni` from it, not its entrypoint.
+  postgres: 'timescale/timescaledb-ha:pg16.6-ts2.17.2',
+  // pg_dump/pg_restore and the restore drill's throwaway server (backup jobs): the official image.
+  postgresClient: 'postgres:16.10-bookworm',
   pgbouncer: 'ghcr.io/cloudnative-pg/pgbouncer:1.24.1',
   // pgBackRest (WAL archiving, base backups, PITR restore): the maintained image carrying PG16 + Patroni + pgBackRest.
   pgbackrest: 'timescale/timescaledb-ha:pg16.6-ts2.17.2',

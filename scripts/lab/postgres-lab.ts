@@ -25,10 +25,11 @@ export class PostgresLab {
   readonly bin = postgresBinDir()!;
   readonly dir = serviceTempDir('pg-lab-');
   primaryPort = 0;
-  replicaPort = 0;
   bouncerPort = 0;
   private readonly processes: ChildProcess[] = [];
   private primaryProcess?: ChildProcess;
+  /** The running pgbouncer (start.sh execs it), once started. */
+  pgbouncerProcess?: ChildProcess;
 
   /**
    * @param configMaps the synthesized ConfigMaps of the postgres chart, by name
@@ -43,13 +44,13 @@ export class PostgresLab {
     return text;
   }
 
-  private relocate(text: string, instance: string): string {
+  private relocate(text: string, instance: string, bouncer = 'pgbouncer'): string {
     return text
       .split(PATHS.configDir + '/').join(`${this.dir}/${instance}/etc/`)
       .split(PATHS.scriptsDir).join(`${this.dir}/scripts`)
       .split(PATHS.socketDir).join(`${this.dir}/${instance}/run`)
-      .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/pgbouncer/etc`)
-      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/pgbouncer/run`)
+      .split(PATHS.pgbouncerConfigDir).join(`${this.dir}/${bouncer}/etc`)
+      .split(PATHS.pgbouncerRunDir).join(`${this.dir}/${bouncer}/run`)
       .split(PITR_PATHS.configDir).join(`${this.dir}/pgbackrest`);
   }
 
@@ -71,7 +72,7 @@ export class PostgresLab {
     this.write('primary/etc/postgresql.conf', conf);
     this.write('primary/etc/pg_hba.conf', this.file('postgres-config', 'pg_hba.conf'));
     fs.mkdirSync(path.join(this.dir, 'primary/run'), { recursive: true });
-    for (const key of ['10-init.sh', 'init.sql', 'pgbouncer-auth.sql', 'bootstrap-replica.sh']) {
+    for (const key of ['10-init.sh', 'init.sql', 'pgbouncer-auth.sql']) {
       this.write(`scripts/${key}`, this.relocate(this.file('postgres-scripts', key), 'replica').replace(/5432/g, String(this.primaryPort)), 0o755);
     }
     const pwfile = this.write('superuser.pw', PASSWORDS.superuser + '\n');
@@ -102,63 +103,29 @@ export class PostgresLab {
     });
   }
 
-  /** Runs the synthesized replica bootstrap script, then starts the replica. */
-  async startReplica(podName = 'postgres-replica-0') {
-    this.replicaPort = await freePort();
-    const conf = this.relocate(this.file('postgres-config', 'postgresql.conf'), 'replica').replace(/^port = 5432$/m, `port = ${this.replicaPort}`);
-    this.write('replica/etc/postgresql.conf', conf);
-    this.write('replica/etc/pg_hba.conf', this.file('postgres-config', 'pg_hba.conf'));
-    fs.mkdirSync(path.join(this.dir, 'replica/run'), { recursive: true });
-    ownForService(this.dir);
-    const bootstrap = runAsService('/bin/sh', [`${this.dir}/scripts/bootstrap-replica.sh`], {
-      env: this.env({
-        POD_NAME: podName, PRIMARY_HOST: '127.0.0.1', REPLICATION_USER: 'replicator', REPLICATION_PASSWORD: PASSWORDS.replication, PGDATA: `${this.dir}/replica/data`,
-      }),
-    });
-    if (bootstrap.status !== 0) throw new Error(`bootstrap failed: ${bootstrap.stdout}\n${bootstrap.stderr}`);
-    await this.startPostgres('replica', this.replicaPort);
-    await this.waitForStreaming();
-    return bootstrap;
-  }
-
   /**
-   * Accepting connections is not streaming yet: under load the walreceiver can take seconds to
-   * attach. Waits (at most `attempts` polls, at most `timeoutMs`) until the primary reports the
-   * replica's slot active and its walsender `streaming`.
+   * Writes the synthesized pgbouncer.ini and runs the synthesized start.sh; returns its port. The
+   * first one is `bouncerPort`; more (`name` pgbouncer-1, ...) stand for further PgBouncer pods.
    */
-  private async waitForStreaming(attempts = 150, timeoutMs = 60_000): Promise<void> {
-    const query = (port: number, sql: string) =>
-      runAsService(`${this.bin}/psql`, [`host=127.0.0.1 port=${port} dbname=postgres user=postgres`, '--no-psqlrc', '-qAt', '-c', sql], {
-        env: this.env({ PGPASSWORD: PASSWORDS.superuser }), timeoutMs: 10_000,
-      }).stdout?.trim() ?? '';
-    const slot = query(this.replicaPort, 'SHOW primary_slot_name');
-    if (!/^[a-z0-9_]+$/.test(slot)) throw new Error(`the replica has no primary_slot_name (got "${slot}"; see ${this.dir}/replica.log)`);
-    const streaming =
-      'SELECT count(*) FROM pg_replication_slots s JOIN pg_stat_replication r ON r.pid = s.active_pid ' +
-      `WHERE s.slot_name = '${slot}' AND s.active AND r.state = 'streaming'`;
-    const deadline = Date.now() + timeoutMs;
-    for (let i = 0; i < attempts && Date.now() < deadline; i++) {
-      if (query(this.primaryPort, streaming) === '1') return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`replica slot ${slot} is not streaming after ${attempts} polls / ${timeoutMs} ms (see ${this.dir}/replica.log)`);
-  }
-
-  /** Writes the synthesized pgbouncer.ini and runs the synthesized start.sh. */
-  async startPgbouncer(): Promise<void> {
-    this.bouncerPort = await freePort();
-    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), 'pgbouncer')
+  async startPgbouncer(name = 'pgbouncer'): Promise<number> {
+    const port = await freePort();
+    if (name === 'pgbouncer') this.bouncerPort = port;
+    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), name, name)
       .replace(/host=\S+ port=5432/g, `host=127.0.0.1 port=${this.primaryPort}`)
       .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
-      .replace(/^listen_port = 6432$/m, `listen_port = ${this.bouncerPort}`);
-    this.write('pgbouncer/etc/pgbouncer.ini', ini);
-    this.write('pgbouncer/etc/start.sh', this.relocate(this.file('pgbouncer-config', 'start.sh'), 'pgbouncer'), 0o755);
-    fs.mkdirSync(path.join(this.dir, 'pgbouncer/run'), { recursive: true });
+      .replace(/^listen_port = 6432$/m, `listen_port = ${port}`);
+    this.write(`${name}/etc/pgbouncer.ini`, ini);
+    this.write(`${name}/etc/pgbouncer_hba.conf`, this.file('pgbouncer-config', 'pgbouncer_hba.conf'));
+    this.write(`${name}/etc/start.sh`, this.relocate(this.file('pgbouncer-config', 'start.sh'), name, name), 0o755);
+    fs.mkdirSync(path.join(this.dir, `${name}/run`), { recursive: true });
     ownForService(this.dir);
-    const child = startAsService('/bin/sh', [`${this.dir}/pgbouncer/etc/start.sh`], `${this.dir}/pgbouncer.log`, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
+    const log = `${this.dir}/${name}.log`;
+    const child = startAsService('/bin/sh', [`${this.dir}/${name}/etc/start.sh`], log, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
     this.processes.push(child);
-    await waitFor(`pgbouncer (see ${this.dir}/pgbouncer.log)`, () => fs.existsSync(`${this.dir}/pgbouncer.log`) && /process up/.test(fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')) || child.exitCode !== null);
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${fs.readFileSync(`${this.dir}/pgbouncer.log`, 'utf8')}`);
+    if (name === 'pgbouncer') this.pgbouncerProcess = child;
+    await waitFor(`${name} (see ${log})`, () => fs.existsSync(log) && /process up/.test(fs.readFileSync(log, 'utf8')) || child.exitCode !== null);
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${fs.readFileSync(log, 'utf8')}`);
+    return port;
   }
 
   /** psql with a connection string; returns the process result. */

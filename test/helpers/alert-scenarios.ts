@@ -120,7 +120,7 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
     key: 'dbConnections', direction: 'above', warmupSeconds: 0,
     series: (percent, at, c) => {
       const max = c.postgres.tuning.maxConnections;
-      const pod = { namespace: c.namespaces.data, pod: 'postgres-primary-0' };
+      const pod = { namespace: c.namespaces.data, pod: 'postgres-0' };
       return [
         { series: sel('pg_settings_max_connections', pod), values: gauge(max, samplesUntil(at)) },
         ...['active', 'idle'].map((state) => ({
@@ -128,15 +128,15 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
         })),
       ];
     },
-    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-primary-0' }),
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-0' }),
   },
   PostgresReplicationLag: {
     key: 'replicationLag', direction: 'above', warmupSeconds: 0,
     series: (lag, at, c) => [
-      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-replica-0' }), values: gauge(lag, samplesUntil(at)) },
-      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-primary-0' }), values: gauge(0, samplesUntil(at)) },
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-1' }), values: gauge(lag, samplesUntil(at)) },
+      { series: sel('pg_replication_lag_seconds', { namespace: c.namespaces.data, pod: 'postgres-0' }), values: gauge(0, samplesUntil(at)) },
     ],
-    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-replica-0' }),
+    labels: (c) => ({ namespace: c.namespaces.data, pod: 'postgres-1' }),
   },
   PgBouncerClientsWaiting: {
     key: 'pgbouncerClientsWaiting', direction: 'above', step: 'count', warmupSeconds: 0,
@@ -201,7 +201,7 @@ export const LEVEL_SCENARIOS: Record<string, LevelScenario> = {
 };
 
 /** Alerts tested by a hand-written scenario below (no level pair, or levels in time). */
-export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed', 'PostgresWalArchivingFailing', 'PitrBaseBackupTooOld'] as const;
+export const CUSTOM_SCENARIOS = ['ProbeFailing', 'RestoreDrillFailed', 'PostgresWalArchivingFailing', 'PitrBaseBackupTooOld', 'PatroniLeaderChanged', 'PatroniPaused', 'PatroniNoSynchronousStandby'] as const;
 
 const levelValue = (v: number | string) => (typeof v === 'number' ? v : parseDuration(v)!);
 const at = (seconds: number) => `${seconds}s`;
@@ -215,7 +215,35 @@ export function generateTests(config: PlatformConfig): TestGroup[] {
     ...drillTests(config),
     ...walArchivingTests(config),
     ...pitrCheckTests(config),
+    ...patroniTests(config),
   ];
+}
+
+/** Patroni's failover alerts: a timeline change, a long pause, a leader without a synchronous standby (synchronous mode only). */
+export function patroniTests(config: PlatformConfig): TestGroup[] {
+  const namespace = config.namespaces.data;
+  const series = (name: string, pod: string, values: string) => ({ series: sel(name, { namespace, pod }), values });
+  const check = (alertname: string, severity: Severity, name: string, input: InputSeries[], evals: [number, boolean][]): TestGroup => ({
+    name: `${alertname}: ${name}`,
+    interval: '1m',
+    input_series: input,
+    alert_rule_test: evals.map(([t, fires]) => ({ eval_time: at(t * MINUTE), alertname, exp_alerts: fires ? [{ exp_labels: { namespace, severity } }] : [] })),
+  });
+  const groups = [
+    // Timeline 1 for 10 minutes, then 2 (promotion): fires for the 10 minutes after the change.
+    check('PatroniLeaderChanged', 'warning', 'the timeline moves on: fires for 10 minutes', [
+      series('patroni_postgres_timeline', 'postgres-0', '1x10 2x30'), series('patroni_postgres_timeline', 'postgres-1', '1x10 2x30'),
+    ], [[9, false], [15, true], [25, false]]),
+    // Paused from minute 5: silent until it has lasted 30 minutes.
+    check('PatroniPaused', 'warning', 'paused: fires after 30 minutes', [series('patroni_is_paused', 'postgres-0', '0x4 1x60')], [[20, false], [40, true]]),
+  ];
+  if (config.postgres.replication === 'synchronous' || (config.postgres.replication === undefined && config.postgres.replicas >= 2)) {
+    groups.push(check('PatroniNoSynchronousStandby', 'critical', 'the standby stops confirming at minute 6: fires after 2 minutes', [
+      series('patroni_primary', 'postgres-0', '1x30'), series('patroni_primary', 'postgres-1', '0x30'),
+      series('patroni_sync_standby', 'postgres-0', '0x30'), series('patroni_sync_standby', 'postgres-1', '1x5 0x25'),
+    ], [[5, false], [7, false], [10, true]]));
+  }
+  return groups;
 }
 
 function levelTests(alertname: string, s: LevelScenario, config: PlatformConfig): TestGroup[] {

@@ -60,11 +60,11 @@ export function describeInvariants(title: string, environmentsDir: string): void
         const endpoints = workloadEndpoints(all);
         const named = (name: string) => endpoints.find((e) => e.name === name && e.namespace !== undefined)!;
         const stranger = { name: 'stranger', namespace: 'default', labels: { app: 'something' }, namedPorts: {} };
-        const data: [string, number][] = [['postgres-primary', 5432], ['pgbouncer', 6432], ['redis', 6379], ['minio', 9000]];
+        const data: [string, number][] = [['postgres', 5432], ['pgbouncer', 6432], ['redis', 6379], ['minio', 9000]];
         for (const [service, port] of data) expect([`stranger → ${service}:${port}`, model.allows(stranger, named(service), port)]).toEqual([`stranger → ${service}:${port}`, false]);
         for (const app of c.apps.filter((a) => a.replicas.max > 0)) {
           const pod = named(app.name);
-          expect([app.name, model.allows(pod, named('pgbouncer'), 6432), model.allows(pod, named('postgres-primary'), 5432)]).toEqual([app.name, true, false]);
+          expect([app.name, model.allows(pod, named('pgbouncer'), 6432), model.allows(pod, named('postgres'), 5432)]).toEqual([app.name, true, false]);
         }
       });
 

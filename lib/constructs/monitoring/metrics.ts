@@ -20,6 +20,8 @@ export const EXPORTER_METRICS = {
     'kube_job_created',
     'kube_job_failed',
   ],
+  /** Patroni's REST API /metrics (api.py of Patroni 3.0.2; the same names in 4.x). */
+  patroni: ['patroni_postgres_timeline', 'patroni_is_paused', 'patroni_primary', 'patroni_sync_standby'],
   postgres_exporter: [
     'pg_stat_activity_count', 'pg_settings_max_connections', 'pg_replication_lag_seconds', 'pg_database_size_bytes',
     // PITR: the stat_archiver, replication and stat_database collectors (enabled by default).

@@ -6,13 +6,16 @@
 import { PlatformConfig } from '../../config/schema';
 import { nextLoginSql } from './app-logins';
 import { parseQuantity, toPostgresMemory } from '../../config/quantity';
+import { poolPerPod } from '../../config/connection-budget';
 
 /** Where files live inside the containers. Tests rewrite only these paths and host names. */
 export const PATHS = {
   configDir: '/etc/postgresql',
   scriptsDir: '/etc/postgresql-scripts',
   socketDir: '/var/run/postgresql',
-  pgdata: '/var/lib/postgresql/data/pgdata',
+  /** The data volume's mount, and PGDATA inside it (timescaledb-ha's layout; Patroni may move an old data dir aside next to it). */
+  dataMount: '/home/postgres/pgdata',
+  pgdata: '/home/postgres/pgdata/data',
   pgbouncerConfigDir: '/etc/pgbouncer',
   pgbouncerRunDir: '/var/run/pgbouncer',
 } as const;
@@ -42,6 +45,16 @@ export interface ServiceDatabase {
 export function serviceDatabases(config: PlatformConfig): ServiceDatabase[] {
   const g = config.glitchtip;
   return g.enabled ? [{ database: g.database, owner: g.database, secret: `postgres-${g.database.replace(/_/g, '-')}`, env: `${g.database.toUpperCase()}_DB_PASSWORD` }] : [];
+}
+
+/**
+ * The login roles apps (and the platform's own services, GlitchTip) use through PgBouncer. The
+ * auth_query function returns verifiers for these roles only: PgBouncer's auth user, the metrics,
+ * backup and replication roles and superusers are refused at the pooler. New app roles (a second
+ * login role per app for credential rotation, say) are added here, and only here.
+ */
+export function pooledRoles(config: PlatformConfig): string[] {
+  return [config.postgres.appUser, ...serviceDatabases(config).map((d) => d.owner)];
 }
 
 export interface PostgresqlConfOptions {
@@ -162,8 +175,12 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 `;
 }
 
-/** The auth_query function, applied in each database PgBouncer serves. */
-export function pgbouncerAuthSql(): string {
+/**
+ * The auth_query function, applied in each database PgBouncer serves: verifiers of pooledRoles()
+ * only, never of a superuser.
+ */
+export function pgbouncerAuthSql(config: PlatformConfig): string {
+  const roles = pooledRoles(config).map((r) => `'${r}'`).join(', ');
   return `-- PgBouncer auth_query function (SECURITY DEFINER, owned by the superuser).
 CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION ${ROLES.superuser};
 REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
@@ -174,70 +191,29 @@ CREATE OR REPLACE FUNCTION pgbouncer.get_auth(p_usename text)
   SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT s.usename, s.passwd FROM pg_catalog.pg_shadow s
-   WHERE s.usename = p_usename AND NOT s.usesuper AND s.usename <> '${ROLES.replication}';
+   WHERE s.usename = p_usename AND NOT s.usesuper AND s.usename = ANY (ARRAY[${roles}]::name[]);
 $$;
 REVOKE ALL ON FUNCTION pgbouncer.get_auth(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncerAuth};
 `;
 }
 
-/** Run by the postgres image on first start (/docker-entrypoint-initdb.d), with PGPASSWORD exported. */
+/**
+ * Patroni's post_bootstrap: run once on the first member's new cluster, with the local superuser
+ * connection string as $1 and PGPASSFILE exported. Without an argument (by hand) it uses PG* env.
+ */
 export function initScript(config: PlatformConfig): string {
   const services = serviceDatabases(config).map((d) => `  -v ${d.owner}_password="$${d.env}" \\\n`).join('');
   return `#!/bin/sh
 # Applies init.sql with passwords from the environment (Secrets). Runs once, on an empty volume.
 set -eu
-psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --dbname postgres \\
+psql -v ON_ERROR_STOP=1 --no-psqlrc --username "\${POSTGRES_USER:-postgres}" --dbname "\${1:-postgres}" \\
   -v app_password="$APP_PASSWORD" \\
   -v replication_password="$REPLICATION_PASSWORD" \\
   -v pgbouncer_auth_password="$PGBOUNCER_AUTH_PASSWORD" \\
   -v metrics_password="$METRICS_PASSWORD" \\
   -v backup_password="$BACKUP_PASSWORD" \\
 ${services}  -f "${PATHS.scriptsDir}/init.sql"
-`;
-}
-
-/**
- * Init container of every replica: writes the replication passfile, and on an empty volume
- * clones the primary with pg_basebackup into its own replication slot (-C -S), writing
- * standby.signal and primary_conninfo (-R).
- */
-export function replicaBootstrapScript(options: { readonly primaryPort: number }): string {
-  const port = options.primaryPort;
-  return `#!/bin/sh
-# Bootstraps a streaming replica. Env: POD_NAME, PRIMARY_HOST, REPLICATION_USER, REPLICATION_PASSWORD, PGDATA.
-set -eu
-socket_dir="${PATHS.socketDir}"
-passfile="$socket_dir/replication.pgpass"
-slot=$(printf '%s' "$POD_NAME" | tr -c 'a-z0-9_\\n' '_')
-umask 077
-# A passfile escapes ':' and '\\' in its fields.
-password=$(printf '%s' "$REPLICATION_PASSWORD" | sed 's/[\\:]/\\\\&/g')
-printf '%s:${port}:*:%s:%s\\n' "$PRIMARY_HOST" "$REPLICATION_USER" "$password" > "$passfile"
-conninfo="host=$PRIMARY_HOST port=${port} user=$REPLICATION_USER passfile=$passfile application_name=$slot"
-
-if [ -s "$PGDATA/PG_VERSION" ]; then
-  echo "replica $POD_NAME: data present, resuming streaming from slot $slot"
-  exit 0
-fi
-
-until pg_isready -q -h "$PRIMARY_HOST" -p ${port}; do
-  echo "replica $POD_NAME: waiting for the primary at $PRIMARY_HOST"
-  sleep 2
-done
-
-# A slot left by an earlier life of this pod would make pg_basebackup -C fail; it holds no
-# useful position for an empty volume, so drop it (only if nothing is streaming from it).
-PGPASSFILE="$passfile" psql "$conninfo dbname=postgres" -v ON_ERROR_STOP=1 --no-psqlrc -qAt -v slot="$slot" <<'SQL'
-SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = :'slot' AND NOT active;
-SQL
-
-rm -rf "\${PGDATA:?}"/* 2>/dev/null || true
-mkdir -p "$PGDATA"
-chmod 700 "$PGDATA"
-pg_basebackup --pgdata="$PGDATA" --dbname="$conninfo" --wal-method=stream \\
-  --create-slot --slot="$slot" --write-recovery-conf --checkpoint=fast --progress --verbose
-echo "replica $POD_NAME: cloned the primary into slot $slot"
 `;
 }
 
@@ -251,7 +227,7 @@ export interface PgbouncerIniOptions {
 }
 
 export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOptions): string {
-  const p = config.pgbouncer;
+  const p = { ...config.pgbouncer, ...poolPerPod(config) };
   const lines = [
     '; Rendered by the platform from lib/config; edit the config, not this file.',
     '[databases]',
@@ -263,7 +239,9 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
     `unix_socket_dir = ${PATHS.pgbouncerRunDir}`,
     'pidfile =',
     'logfile =',
-    'auth_type = scram-sha-256',
+    // scram-sha-256 for the roles pgbouncer_hba.conf admits, everyone else refused at the pooler.
+    'auth_type = hba',
+    `auth_hba_file = ${PATHS.pgbouncerConfigDir}/pgbouncer_hba.conf`,
     `auth_file = ${PATHS.pgbouncerRunDir}/userlist.txt`,
     `auth_user = ${ROLES.pgbouncerAuth}`,
     'auth_query = SELECT usename, passwd FROM pgbouncer.get_auth($1)',
@@ -278,11 +256,30 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
     `server_lifetime = ${p.serverLifetimeSeconds}`,
     `server_idle_timeout = ${p.serverIdleTimeoutSeconds}`,
     'ignore_startup_parameters = extra_float_digits',
+    // After a failover the first logins fail until the rw Service points at the new leader: retry
+    // every 2 s instead of refusing clients for 15 s (the default).
+    'server_login_retry = 2',
     'log_connections = 0',
     'log_disconnections = 0',
     'admin_users =',
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Who may log in through PgBouncer: the pooledRoles() to any database (Postgres' own grants decide
+ * which), PgBouncer's auth user only to its admin console from inside the pod (the exporter), and
+ * nobody else: the metrics, backup and replication roles and superusers connect to Postgres directly.
+ */
+export function pgbouncerHbaConf(config: PlatformConfig): string {
+  const rows = [
+    ['local', 'pgbouncer', ROLES.pgbouncerAuth, '', 'scram-sha-256'],
+    ['host', 'pgbouncer', ROLES.pgbouncerAuth, '127.0.0.1/32', 'scram-sha-256'],
+    ...pooledRoles(config).flatMap((role) => [['host', 'all', role, '0.0.0.0/0', 'scram-sha-256'], ['host', 'all', role, '::/0', 'scram-sha-256']]),
+    ['host', 'all', 'all', '0.0.0.0/0', 'reject'],
+    ['host', 'all', 'all', '::/0', 'reject'],
+  ];
+  return '# TYPE DATABASE USER ADDRESS METHOD — rendered from pooledRoles(config)\n' + rows.map((r) => r.filter((c) => c !== '').join('\t')).join('\n') + '\n';
 }
 
 /**

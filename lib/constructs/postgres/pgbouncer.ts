@@ -4,7 +4,7 @@ import { IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, Ku
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
-import { PATHS, pgbouncerIni, pgbouncerStartScript, ROLES } from './config-files';
+import { PATHS, pgbouncerHbaConf, pgbouncerIni, pgbouncerStartScript, ROLES } from './config-files';
 import { antiAffinity, PostgresCluster, SecretKeyRef } from './postgres-cluster';
 
 export interface PgBouncerProps {
@@ -41,7 +41,7 @@ export class PgBouncer extends Construct {
 
     new KubeConfigMap(this, 'Config', {
       metadata: { name: 'pgbouncer-config', namespace, labels: componentLabels('pgbouncer', 'config') },
-      data: { 'pgbouncer.ini': pgbouncerIni(config, { primaryHost: cluster.primaryHost, primaryPort: cluster.port, listenPort: this.port }), 'start.sh': pgbouncerStartScript() },
+      data: { 'pgbouncer.ini': pgbouncerIni(config, { primaryHost: cluster.primaryHost, primaryPort: cluster.port, listenPort: this.port }), 'start.sh': pgbouncerStartScript(), 'pgbouncer_hba.conf': pgbouncerHbaConf(config) },
     });
 
     new KubeService(this, 'Service', {

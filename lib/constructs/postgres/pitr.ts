@@ -45,7 +45,7 @@ export interface PitrProps {
   readonly namespace: string;
   /** An image carrying pgbackrest and python3 (timescale/timescaledb-ha: PG16 + Patroni + pgBackRest). */
   readonly image: string;
-  /** The primary's data volume claim, which the suspended restore rewrites. @default data-postgres-primary-0 */
+  /** The primary's data volume claim, which the suspended restore rewrites. @default data-postgres-0 (member 0 of the Patroni StatefulSet) */
   readonly primaryClaim?: string;
   /** UID of the data files (the restore writes them). @default 999 */
   readonly uid?: number;
@@ -146,7 +146,7 @@ export class Pitr extends Construct implements IPostgresExtension {
     // Never scheduled: the runbook (README, "Point-in-time recovery") stops Postgres, then
     // `kubectl create job --from=cronjob/pitr-restore`, with TARGET edited to a time or "latest".
     cronJob(PITR_JOBS.restore, '0 0 1 1 *', jobPod('restore.sh', [{ name: 'PGDATA', value: PATHS.pgdata }, { name: 'TARGET', value: 'latest' }], {
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: props.primaryClaim ?? 'data-postgres-primary-0' } }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: props.primaryClaim ?? 'data-postgres-0' } }],
       mounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
     }), 6 * 3600, true);
   }

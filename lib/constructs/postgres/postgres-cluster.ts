@@ -1,13 +1,14 @@
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../../config/schema';
 import {
-  Affinity, EnvVar, IntOrString, KubeConfigMap, KubePodDisruptionBudget, KubeService, KubeStatefulSet, Probe, Quantity, Volume, VolumeMount,
+  Affinity, EnvVar, IntOrString, KubeConfigMap, KubePodDisruptionBudget, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, KubeStatefulSet, Quantity, Volume, VolumeMount,
 } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
 import { containerResources } from '../resources';
 import { dataVolumeClaim } from '../storage';
-import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, replicaBootstrapScript, ROLES, restartSettingLines } from './config-files';
+import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
+import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
 import type { IPostgresExtension } from './pitr';
 
@@ -21,24 +22,29 @@ export interface PostgresClusterProps {
   readonly config: PlatformConfig;
   /** Namespace of the data services. */
   readonly namespace: string;
-  /** The postgres image (major must match config.postgres.major; checked at config load). */
+  /** The postgres image: PostgreSQL of config.postgres.major with Patroni (checked at config load). */
   readonly image: string;
   /** postgres_exporter image, run as a sidecar of every Postgres pod. */
   readonly exporterImage: string;
   /** Additions to every Postgres pod (settings, env, volumes, sidecars), e.g. point-in-time recovery. @default none */
   readonly extensions?: readonly IPostgresExtension[];
+  /** Extra postgresql parameters from integrations (WAL archiving, ...), set on every member. @default none */
+  readonly parameters?: Record<string, string | number>;
 }
 
-const UID = 999; // the postgres user of the official image
+/** The postgres user of timescale/timescaledb-ha (its Dockerfile: `adduser --uid 1000 postgres`). */
+export const POSTGRES_UID = 1000;
 const SECRET_KEY = 'password';
 
 /**
- * A PostgreSQL primary and N streaming replicas. Two StatefulSets with fixed names
- * (`postgres-primary`, `postgres-replica`) so the read-write Service selects only the primary;
- * replicas clone it with pg_basebackup into their own replication slot.
+ * PostgreSQL run by Patroni: one StatefulSet `postgres` of 1 + postgres.replicas members (same code
+ * path for dev, prod and ha). Patroni keeps its leader lock in the Endpoints object `postgres`
+ * through the Kubernetes API, promotes a replica when the leader is lost, rejoins a former leader
+ * with pg_rewind, and labels each pod with its role: the `postgres-rw` Service selects the leader
+ * by that label, `postgres-ro` the replicas.
  */
 export class PostgresCluster extends Construct {
-  /** Read-write Service host (the primary). Apps use it only for migrations (DIRECT_URL). */
+  /** Read-write Service host (the leader). Apps use it only for migrations (DIRECT_URL). */
   public readonly primaryHost: string;
   /** Read-only Service host (replicas); undefined when the environment runs no replica. */
   public readonly readOnlyHost?: string;
@@ -49,11 +55,17 @@ export class PostgresCluster extends Construct {
   public readonly secrets: Readonly<Record<'superuser' | 'app' | 'replication' | 'pgbouncerAuth' | 'metrics' | 'backup', SecretKeyRef>>;
   /** Databases of platform services (GlitchTip), each with its owner role and password Secret. */
   public readonly serviceDatabases: readonly ServiceDatabase[];
-  /** Labels that select every Postgres pod (primary and replicas). */
+  /** Labels that select every Postgres pod (any member may become the leader). */
   public readonly podLabels: Record<string, string>;
+  /** Labels of the current leader (Patroni's role label), as the rw Service selects it. */
   public readonly primaryPodLabels: Record<string, string>;
   public readonly metricsPort = 9187;
+  public readonly patroniPort = PATRONI_PORT;
   public readonly metricsServiceName = 'postgres-metrics';
+  /** Members: 1 + postgres.replicas. */
+  public readonly members: number;
+  /** The StatefulSet of the members (integrations add sidecars to its pod template). */
+  public readonly statefulSet: KubeStatefulSet;
 
   constructor(scope: Construct, id: string, props: PostgresClusterProps) {
     super(scope, id);
@@ -72,13 +84,14 @@ export class PostgresCluster extends Construct {
       backup: { name: 'postgres-backup', key: SECRET_KEY },
     };
     this.serviceDatabases = serviceDatabases(config);
-    this.podLabels = { 'app.kubernetes.io/name': 'postgres' };
-    this.primaryPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'primary' };
-    const replicaPodLabels = { ...this.podLabels, 'app.kubernetes.io/component': 'replica' };
+    this.podLabels = { ...PATRONI_LABELS };
+    this.primaryPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.leader };
+    const replicaPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.replica };
+    this.members = 1 + config.postgres.replicas;
 
     // Extensions see the pod's mounts and add settings, env, volumes and sidecars (bindPod).
     const baseMounts: VolumeMount[] = [
-      { name: 'data', mountPath: '/var/lib/postgresql/data' },
+      { name: 'data', mountPath: PATHS.dataMount },
       { name: 'run', mountPath: PATHS.socketDir },
     ];
     const added = (props.extensions ?? []).map((e) => e.bindPod({ mounts: baseMounts, port: this.port, podLabels: this.podLabels, superuserSecret: this.secrets.superuser }));
@@ -90,22 +103,46 @@ export class PostgresCluster extends Construct {
     // Restart vs reload: only settings read at server start roll the pods; the rest (work_mem,
     // effective_cache_size, logging, pg_hba.conf, ...) apply on pg_reload_conf() without a restart.
     restartFingerprint(configMap, restartSettingLines(conf));
+    const patroni = new KubeConfigMap(this, 'Patroni', {
+      metadata: { name: 'postgres-patroni', namespace, labels: componentLabels('postgres', 'config') },
+      data: { 'patroni.yml': patroniYaml(config, { port: this.port, parameters: props.parameters }) },
+    });
+    restartFingerprint(patroni, patroniYaml(config, { port: this.port, parameters: props.parameters }));
     const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {
         '10-init.sh': initScript(config),
         'init.sql': initSql(config),
-        'pgbouncer-auth.sql': pgbouncerAuthSql(),
-        'bootstrap-replica.sh': replicaBootstrapScript({ primaryPort: this.port }),
+        'pgbouncer-auth.sql': pgbouncerAuthSql(config),
       },
     });
-    // Init scripts run once, on an empty volume: a change never needs a restart of a running server.
+    // Init scripts run once, on a new cluster: a change never needs a restart of a running server.
     restartFingerprint(scripts, 'read at initialization only');
 
+    // Patroni's store is the Kubernetes API, in this namespace only: its leader lock and config
+    // (Endpoints) and its members' role labels and status (Pods).
+    const serviceAccount = new KubeServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
+      automountServiceAccountToken: false,
+    });
+    new KubeRole(this, 'PatroniRole', {
+      metadata: { name: 'postgres-patroni', namespace, labels: componentLabels('postgres', 'database') },
+      rules: [
+        { apiGroups: [''], resources: ['endpoints'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+      ],
+    });
+    new KubeRoleBinding(this, 'PatroniRoleBinding', {
+      metadata: { name: 'postgres-patroni', namespace, labels: componentLabels('postgres', 'database') },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'postgres-patroni' },
+      subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace }],
+    });
+
     const env = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
-    const pgIsReady: Probe['exec'] = { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-p', String(this.port)] };
-    const configVolumes: Volume[] = [
+    const field = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+    const volumes: Volume[] = [
       { name: 'config', configMap: { name: 'postgres-config' } },
+      { name: 'patroni', configMap: { name: 'postgres-patroni' } },
       { name: 'scripts', configMap: { name: 'postgres-scripts', defaultMode: 0o555 } },
       { name: 'run', emptyDir: {} },
       { name: 'tmp', emptyDir: {} },
@@ -114,8 +151,10 @@ export class PostgresCluster extends Construct {
       ...added.flatMap((a) => a.volumes),
     ];
     const mounts: VolumeMount[] = [
-      { name: 'data', mountPath: '/var/lib/postgresql/data' },
+      { name: 'data', mountPath: PATHS.dataMount },
       { name: 'config', mountPath: PATHS.configDir, readOnly: true },
+      { name: 'patroni', mountPath: PATRONI_PATHS.configDir, readOnly: true },
+      { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
       { name: 'run', mountPath: PATHS.socketDir },
       { name: 'tmp', mountPath: '/tmp' },
       { name: 'shm', mountPath: '/dev/shm' },
@@ -123,7 +162,6 @@ export class PostgresCluster extends Construct {
     ];
     const extensionEnv = added.flatMap((a) => a.env);
     const sidecars = added.flatMap((a) => a.sidecars);
-    const postgresArgs = ['postgres', '-c', `config_file=${PATHS.configDir}/postgresql.conf`];
     const exporter = {
       name: 'exporter',
       image: props.exporterImage,
@@ -137,64 +175,89 @@ export class PostgresCluster extends Construct {
       securityContext: { ...restrictedContainerSecurity(), runAsUser: 65534, runAsGroup: 65534 },
       readinessProbe: { httpGet: { path: '/metrics', port: IntOrString.fromString('metrics') }, periodSeconds: 30, timeoutSeconds: 5 },
     };
-    const probes = {
-      startupProbe: { exec: pgIsReady, periodSeconds: 5, failureThreshold: 120 },
-      readinessProbe: { exec: pgIsReady, periodSeconds: 10, timeoutSeconds: 5 },
-      livenessProbe: { exec: pgIsReady, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 },
-    };
-    const podCount = 1 + config.postgres.replicas;
-    const affinity = antiAffinity(this.podLabels, podCount <= config.node.count && config.node.count > 1);
+    const patroniHttp = (path: string) => ({ httpGet: { path, port: IntOrString.fromString('patroni') } });
+    const affinity = antiAffinity(this.podLabels, this.members <= config.node.count && config.node.count > 1);
     const volumeClaimTemplates = [
       dataVolumeClaim(componentLabels('postgres', 'data'), config.postgres.storage.storageClass ?? config.storageClass, config.postgres.storage.size),
     ];
+    const postgresPort = [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }];
 
-    new KubeService(this, 'PrimaryHeadless', {
-      metadata: { name: 'postgres-primary', namespace, labels: componentLabels('postgres', 'primary') },
-      spec: { clusterIp: 'None', selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
+    // The StatefulSet's governing Service: stable member DNS names (postgres-0.postgres-members).
+    new KubeService(this, 'Members', {
+      metadata: { name: 'postgres-members', namespace, labels: componentLabels('postgres', 'database') },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: this.podLabels, ports: postgresPort },
+    });
+    // Patroni's leader lock (Endpoints `postgres`) and cluster config (Endpoints `postgres-config`)
+    // are written by Patroni; these selector-less Services keep Kubernetes from deleting them.
+    new KubeService(this, 'LeaderLock', {
+      metadata: { name: PATRONI_SCOPE, namespace, labels: componentLabels('postgres', 'leader-lock') },
+      spec: { ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromNumber(this.port) }] },
+    });
+    new KubeService(this, 'PatroniConfig', {
+      metadata: { name: `${PATRONI_SCOPE}-config`, namespace, labels: componentLabels('postgres', 'leader-lock') },
+      spec: { clusterIp: 'None' },
     });
     new KubeService(this, 'ReadWrite', {
       metadata: { name: 'postgres-rw', namespace, labels: componentLabels('postgres', 'primary') },
-      spec: { selector: this.primaryPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
+      spec: { selector: this.primaryPodLabels, ports: postgresPort },
     });
     new KubeService(this, 'Metrics', {
       metadata: { name: this.metricsServiceName, namespace, labels: componentLabels('postgres', 'metrics') },
-      spec: { selector: this.podLabels, ports: [{ name: 'metrics', port: this.metricsPort, targetPort: IntOrString.fromString('metrics') }] },
-    });
-
-    // Primary and replicas run the same way: restricted, no API token, time to checkpoint on stop.
-    const podBasics = {
-      securityContext: restrictedPodSecurity(UID),
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      terminationGracePeriodSeconds: 60,
-      affinity,
-    };
-
-    new KubeStatefulSet(this, 'Primary', {
-      metadata: { name: 'postgres-primary', namespace, labels: componentLabels('postgres', 'primary') },
       spec: {
-        serviceName: 'postgres-primary',
-        replicas: 1,
-        selector: { matchLabels: this.primaryPodLabels },
+        selector: this.podLabels,
+        ports: [
+          { name: 'metrics', port: this.metricsPort, targetPort: IntOrString.fromString('metrics') },
+          { name: 'patroni', port: this.patroniPort, targetPort: IntOrString.fromString('patroni') },
+        ],
+      },
+    });
+    if (config.postgres.replicas > 0) {
+      new KubeService(this, 'ReadOnly', {
+        metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
+        spec: { selector: replicaPodLabels, ports: postgresPort },
+      });
+    }
+
+    this.statefulSet = new KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
+      spec: {
+        serviceName: 'postgres-members',
+        replicas: this.members,
+        // Patroni orders the members itself: they start together, the first to take the lock bootstraps.
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: this.podLabels },
         volumeClaimTemplates,
         template: {
-          metadata: { labels: { ...componentLabels('postgres', 'primary'), ...this.primaryPodLabels } },
+          metadata: { labels: { ...componentLabels('postgres', 'database'), ...this.podLabels } },
           spec: {
-            ...podBasics,
-            volumes: [
-              ...configVolumes,
-              { name: 'initdb', configMap: { name: 'postgres-scripts', defaultMode: 0o555, items: [{ key: '10-init.sh', path: '10-init.sh' }] } },
-            ],
+            securityContext: restrictedPodSecurity(POSTGRES_UID),
+            serviceAccountName: serviceAccount.name,
+            // Patroni's in-cluster login (a short-lived projected token); the account may touch only
+            // Endpoints and Pods in this namespace (Role postgres-patroni).
+            automountServiceAccountToken: true,
+            enableServiceLinks: false,
+            // Patroni stops Postgres with a checkpoint and releases the leader lock on SIGTERM.
+            terminationGracePeriodSeconds: 60,
+            affinity,
+            volumes,
             containers: [
               {
                 name: 'postgres',
                 image: props.image,
-                args: postgresArgs,
-                ports: [{ name: 'postgres', containerPort: this.port }],
+                command: ['patroni', PATRONI_PATHS.config],
+                ports: [{ name: 'postgres', containerPort: this.port }, { name: 'patroni', containerPort: this.patroniPort }],
                 env: [
-                  { name: 'PGDATA', value: PATHS.pgdata },
-                  { name: 'POSTGRES_USER', value: ROLES.superuser },
-                  env('POSTGRES_PASSWORD', this.secrets.superuser),
+                  field('PATRONI_NAME', 'metadata.name'),
+                  field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
+                  field('PATRONI_KUBERNETES_POD_IP', 'status.podIP'),
+                  { name: 'PATRONI_POSTGRESQL_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.port}` },
+                  { name: 'PATRONI_RESTAPI_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.patroniPort}` },
+                  { name: 'PATRONI_RESTAPI_USERNAME', value: 'patroni' },
+                  env('PATRONI_RESTAPI_PASSWORD', this.secrets.superuser),
+                  env('PATRONI_SUPERUSER_PASSWORD', this.secrets.superuser),
+                  env('PATRONI_REWIND_PASSWORD', this.secrets.superuser),
+                  env('PATRONI_REPLICATION_PASSWORD', this.secrets.replication),
+                  // For the post_bootstrap init script (roles, databases, auth function).
                   env('APP_PASSWORD', this.secrets.app),
                   env('REPLICATION_PASSWORD', this.secrets.replication),
                   env('PGBOUNCER_AUTH_PASSWORD', this.secrets.pgbouncerAuth),
@@ -203,14 +266,13 @@ export class PostgresCluster extends Construct {
                   ...this.serviceDatabases.map((d) => env(d.env, { name: d.secret, key: SECRET_KEY })),
                   ...extensionEnv,
                 ],
-                volumeMounts: [
-                  ...mounts,
-                  { name: 'initdb', mountPath: '/docker-entrypoint-initdb.d', readOnly: true },
-                  { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true },
-                ],
+                volumeMounts: mounts,
                 resources: containerResources(config.postgres.resources),
                 securityContext: restrictedContainerSecurity(),
-                ...probes,
+                // Ready: the leader, or a running replica (Patroni's REST API).
+                readinessProbe: { ...patroniHttp('/readiness'), periodSeconds: 5, timeoutSeconds: 5 },
+                // Live: Patroni's HA loop runs (a replica cloning a large database still passes).
+                livenessProbe: { ...patroniHttp('/liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
               },
               exporter,
               ...sidecars,
@@ -220,68 +282,7 @@ export class PostgresCluster extends Construct {
       },
     });
 
-    if (config.postgres.replicas > 0) {
-      new KubeService(this, 'ReplicaHeadless', {
-        metadata: { name: 'postgres-replica', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { clusterIp: 'None', selector: replicaPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
-      });
-      new KubeService(this, 'ReadOnly', {
-        metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { selector: replicaPodLabels, ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }] },
-      });
-      const replicationEnv: EnvVar[] = [
-        { name: 'PGDATA', value: PATHS.pgdata },
-        { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-        { name: 'PRIMARY_HOST', value: this.primaryHost },
-        { name: 'REPLICATION_USER', value: ROLES.replication },
-        env('REPLICATION_PASSWORD', this.secrets.replication),
-      ];
-      new KubeStatefulSet(this, 'Replica', {
-        metadata: { name: 'postgres-replica', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: {
-          serviceName: 'postgres-replica',
-          replicas: config.postgres.replicas,
-          podManagementPolicy: 'Parallel',
-          selector: { matchLabels: replicaPodLabels },
-          volumeClaimTemplates,
-          template: {
-            metadata: { labels: { ...componentLabels('postgres', 'replica'), ...replicaPodLabels } },
-            spec: {
-              ...podBasics,
-              volumes: configVolumes,
-              initContainers: [
-                {
-                  name: 'bootstrap',
-                  image: props.image,
-                  command: [`${PATHS.scriptsDir}/bootstrap-replica.sh`],
-                  env: replicationEnv,
-                  volumeMounts: [...mounts, { name: 'scripts', mountPath: PATHS.scriptsDir, readOnly: true }],
-                  resources: containerResources(config.postgres.resources),
-                  securityContext: restrictedContainerSecurity(),
-                },
-              ],
-              containers: [
-                {
-                  name: 'postgres',
-                  image: props.image,
-                  args: postgresArgs,
-                  ports: [{ name: 'postgres', containerPort: this.port }],
-                  env: [{ name: 'PGDATA', value: PATHS.pgdata }, ...extensionEnv],
-                  volumeMounts: mounts,
-                  resources: containerResources(config.postgres.resources),
-                  securityContext: restrictedContainerSecurity(),
-                  ...probes,
-                },
-                exporter,
-                ...sidecars,
-              ],
-            },
-          },
-        },
-      });
-    }
-
-    if (podCount > 1) {
+    if (this.members > 1) {
       // At most one database pod down at a time during voluntary disruptions (drains, upgrades).
       new KubePodDisruptionBudget(this, 'Budget', {
         metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },

@@ -4,16 +4,17 @@ import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
 import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
-import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
+import { AlertGroup, AlertRule, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
-import { AllowFlows, connect, namespacePeer, tcp } from '../network-policy';
+import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../network-policy';
 import { MetricsEndpoint } from '../service-monitor';
 import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
-import { PostgresCluster } from './postgres-cluster';
+import { POSTGRES_UID, PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
 import { IMAGES } from '../../config/versions';
+import { replicationMode } from './patroni';
 
 export interface PostgresProps {
   readonly config: PlatformConfig;
@@ -52,6 +53,8 @@ export class Postgres extends Construct implements IDataService {
   public readonly pooler: ServicePort;
   /** The login the apps use now, of the two (`postgres.appLogin`, lib/constructs/postgres/app-logins.ts). */
   public readonly appLogin: AppLogin;
+  /** How commits are acknowledged (Patroni's synchronous_mode or not). */
+  public readonly replication: 'synchronous' | 'asynchronous';
 
   constructor(scope: Construct, id: string, props: PostgresProps) {
     super(scope, id);
@@ -59,8 +62,9 @@ export class Postgres extends Construct implements IDataService {
     this.namespace = namespace;
     this.appLogin = activeAppLogin(config);
     if (config.backup.pitr.enabled) {
-      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest });
+      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest, uid: POSTGRES_UID });
     }
+    this.replication = replicationMode(config);
     this.cluster = new PostgresCluster(this, 'cluster', {
       config, namespace, image: props.image, exporterImage: props.exporterImage, extensions: this.pitr ? [this.pitr] : [],
     });
@@ -71,20 +75,28 @@ export class Postgres extends Construct implements IDataService {
     const prometheus = namespacePeer(props.monitoringNamespace);
     const postgresPolicy = new AllowFlows(this, 'postgres-flows', {
       name: 'postgres', namespace, podLabels: this.cluster.podLabels,
-      ingress: [{ peers: [prometheus], ports: tcp(this.cluster.metricsPort) }],
+      ingress: [{ peers: [prometheus], ports: tcp(this.cluster.metricsPort, this.cluster.patroniPort) }],
+      // Patroni keeps its leader lock and member status in the Kubernetes API.
+      egress: [{ peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }],
     });
     const pgbouncerPolicy = new AllowFlows(this, 'pgbouncer-flows', {
       name: 'pgbouncer', namespace, podLabels: this.pgbouncer.podLabels,
       ingress: [{ peers: [prometheus], ports: tcp(this.pgbouncer.metricsPort) }],
     });
-    this.primary = { policy: postgresPolicy, podLabels: this.cluster.primaryPodLabels, port: this.cluster.port };
+    // Any member may be the leader after a failover: flows to "the primary" admit every member.
+    this.primary = { policy: postgresPolicy, port: this.cluster.port };
     this.servers = { policy: postgresPolicy, port: this.cluster.port };
     this.pooler = { policy: pgbouncerPolicy, port: this.pgbouncer.port };
     connect({ policy: pgbouncerPolicy }, this.primary, [this.primary.port]);
-    connect({ policy: postgresPolicy }, this.primary, [this.primary.port]); // replicas stream from the primary
+    // Members stream from the leader, pg_rewind from it, and ask each other's Patroni REST API.
+    connect({ policy: postgresPolicy }, this.primary, [this.primary.port, this.cluster.patroniPort]);
 
     new MetricsEndpoint(this, 'postgres-metrics', {
       name: 'postgres', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'metrics',
+    });
+    // Patroni's own /metrics (leader, timeline, pause, synchronous standby) on its REST API port.
+    new MetricsEndpoint(this, 'patroni-metrics', {
+      name: 'patroni', namespace, serviceLabels: componentLabels('postgres', 'metrics'), port: 'patroni',
     });
     new MetricsEndpoint(this, 'pgbouncer-metrics', {
       name: 'pgbouncer', namespace, serviceLabels: componentLabels('pgbouncer', 'pooler'), port: 'metrics',
@@ -117,7 +129,7 @@ export class Postgres extends Construct implements IDataService {
   public get probeTargets(): ProbeTarget[] {
     const { cluster, pgbouncer, namespace } = this;
     return [
-      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace, podLabels: cluster.primaryPodLabels, port: cluster.port } },
+      { name: 'postgres', group: 'data', kind: 'tcp', target: `${cluster.primaryHost}:${cluster.port}`, backend: { namespace, podLabels: cluster.podLabels, port: cluster.port } },
       { name: 'pgbouncer', group: 'data', kind: 'tcp', target: `${pgbouncer.host}:${pgbouncer.port}`, backend: { namespace, podLabels: pgbouncer.podLabels, port: pgbouncer.port } },
     ];
   }
@@ -161,6 +173,7 @@ export class Postgres extends Construct implements IDataService {
           description: `Replay lag {{ $value | humanizeDuration }} for ${t.replicationLag.for}. ${configKey('replicationLag')} (warning ${t.replicationLag.warning}, critical ${t.replicationLag.critical}).`,
           action: ALERT_ACTIONS.replicationLag,
         })),
+        ...patroniRules(sel, this.replication),
         ...pair('PgBouncerClientsWaiting', (level) => ({
           expr: `sum by (namespace, pod) (pgbouncer_pools_client_waiting_connections{${sel}}) > ${t.pgbouncerClientsWaiting[level]}`,
           for: t.pgbouncerClientsWaiting.for,
@@ -195,4 +208,39 @@ export class Postgres extends Construct implements IDataService {
       },
     ];
   }
+}
+
+/** Failover alerts from Patroni's /metrics (names as Patroni 3.0 and 4 expose them). */
+function patroniRules(sel: string, replication: 'synchronous' | 'asynchronous'): AlertRule[] {
+  const rules: AlertRule[] = [
+    {
+      alert: 'PatroniLeaderChanged',
+      severity: 'warning',
+      expr: `max by (namespace) (patroni_postgres_timeline{${sel}}) > max by (namespace) (patroni_postgres_timeline{${sel}} offset 10m)`,
+      summary: 'The Postgres leader changed (a failover or a switchover) in the last 10 minutes',
+      description: 'Patroni promoted another member (timeline {{ $value }}). If nobody ran a switchover, a member was lost: find out which and why.',
+      action: 'investigate',
+    },
+    {
+      alert: 'PatroniPaused',
+      severity: 'warning',
+      for: '30m',
+      expr: `max by (namespace) (patroni_is_paused{${sel}}) == 1`,
+      summary: 'Patroni has been paused for 30 minutes: no automatic failover',
+      description: 'Maintenance mode (patronictl pause) is on, so a lost leader is not replaced. Resume it when the maintenance is over.',
+      action: 'resume failover',
+    },
+  ];
+  if (replication === 'synchronous') {
+    rules.push({
+      alert: 'PatroniNoSynchronousStandby',
+      severity: 'critical',
+      for: '2m',
+      expr: `max by (namespace) (patroni_primary{${sel}}) == 1 unless on (namespace) max by (namespace) (patroni_sync_standby{${sel}}) == 1`,
+      summary: 'The Postgres leader has no synchronous standby: a failover now could lose acknowledged commits',
+      description: 'synchronous_mode is on but no replica confirms commits (all replicas down, lagging or re-seeding); Patroni degrades to asynchronous rather than stop writes.',
+      action: 'restore a replica',
+    });
+  }
+  return rules;
 }
