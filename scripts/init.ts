@@ -17,6 +17,7 @@ import { ConfigError, ConfigProblem } from '../lib/config/errors';
 import { ENVIRONMENTS_DIR, loadConfig, placeholdersOf } from '../lib/config/load';
 import { DEFAULTS } from '../lib/config/defaults';
 import { STAGES } from '../lib/config/placeholders';
+import { sealCommand } from '../lib/sealing';
 
 /** The flags and the environment key each one sets (errors on a key also name its flag). */
 const FLAGS: Record<string, string> = {
@@ -131,9 +132,16 @@ if (require.main === module) {
   try {
     const { file, remaining } = init(process.argv.slice(2));
     console.log(`wrote ${path.relative(process.cwd(), file)}`);
-    if (remaining.length > 0) {
+    const outside = remaining.filter((p) => p.key.startsWith('secrets.'));
+    const samples = remaining.filter((p) => !p.key.startsWith('secrets.'));
+    if (samples.length > 0) {
       console.log(`\nStill sample values (a production environment's synth refuses them until they are set in ${path.relative(process.cwd(), file)}):`);
-      for (const p of remaining) console.log(`  - ${p.key} = ${JSON.stringify(p.value)}: ${p.message}`);
+      for (const p of samples) console.log(`  - ${p.key} = ${JSON.stringify(p.value)}: ${p.message}`);
+    }
+    if (outside.length > 0) {
+      const env = path.basename(file, '.yaml');
+      console.log(`\nOutside secrets to supply (the synth of a production environment refuses to run without them): ${outside.map((p) => p.key).join(', ')}.`);
+      console.log(`Put their values in a file outside git (one <scope>.<name>.<key>=value per line), then: ${sealCommand(env)} --from <file>`);
     }
     console.log('\nNext: npm run synth (README "Make it yours").');
   } catch (err) {

@@ -4,16 +4,18 @@
  * fix and leave dist/ untouched, while a development environment only warns.
  */
 import { spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ConfigError } from '../lib/config/errors';
-import { loadConfig } from '../lib/config/load';
+import { loadConfig, withDefaults } from '../lib/config/load';
 import { init } from '../scripts/init';
 import { MAIN, treeHash } from './helpers/bad-input';
 
 const INIT = path.resolve(__dirname, '..', 'build', 'scripts', 'init.js');
+const SEAL = path.resolve(__dirname, '..', 'build', 'scripts', 'seal.js');
 const TEAM = [
   '--domain', 'mybiz.io', '--repo', 'git@github.com:acme/platform.git', '--email', 'ops@mybiz.io', '--size', '4x16',
   '--bucket', 'acme-platform-backups', '--smtp', 'smtp.postmarkapp.com:587',
@@ -37,14 +39,34 @@ describe('GIVEN a team running npm run init with its own values', () => {
   const envDir = path.join(work, 'environments');
   let run: ReturnType<typeof spawnSync>;
 
+  const unsealedDir = path.join(work, 'unsealed');
+  let sealRun: ReturnType<typeof spawnSync>;
+  /** The outside secrets the defaults declare (mode existing): what a person supplies. */
+  const outside = Object.entries((withDefaults({}) as any).secrets as Record<string, Record<string, { keys: string[]; mode: string }>>)
+    .flatMap(([scope, declared]) => Object.entries(declared).filter(([, d]) => d.mode === 'existing').map(([name, d]) => ({ scope, name, keys: d.keys })));
+
   beforeAll(() => {
     run = spawnSync(process.execPath, [INIT, '--environments', envDir, ...TEAM], { encoding: 'utf8' });
+    fs.mkdirSync(unsealedDir);
+    fs.copyFileSync(path.join(envDir, 'prod.yaml'), path.join(unsealedDir, 'prod.yaml'));
+    // The team seals its outside secrets with a key pair standing in for the cluster's controller.
+    const { publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cert = path.join(work, 'sealing.pem');
+    fs.writeFileSync(cert, publicKey.export({ type: 'spki', format: 'pem' }));
+    const values = path.join(work, 'outside.env');
+    fs.writeFileSync(values, outside.flatMap((o) => o.keys.map((k) => `${o.scope}.${o.name}.${k}=value-of-${o.name}-${k}`)).join('\n') + '\n');
+    sealRun = spawnSync(process.execPath, [SEAL, '--env', 'prod', '--cert', cert, '--from', values, '--environments', envDir], { encoding: 'utf8' });
   });
 
-  test('THEN it writes environments/prod.yaml, a production environment with those values and no sample value left', () => {
+  test('THEN it writes environments/prod.yaml, a production environment with those values and no sample value left, and names the outside secrets with the seal command', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).not.toContain('Still sample values');
+    expect(outside.length).toBeGreaterThan(0);
+    for (const o of outside) expect(run.stdout).toContain(`secrets.${o.scope}.${o.name}`);
+    expect(run.stdout).toContain('npm run seal -- --env prod --cert prod-sealing.pem --from <file>');
+    expect(sealRun.stderr).toBe('');
+    expect(sealRun.status).toBe(0);
     const written = yaml.load(fs.readFileSync(path.join(envDir, 'prod.yaml'), 'utf8')) as any;
     expect(written).toMatchObject({ stage: 'production', domain: 'mybiz.io', node: { cpu: 4, memory: '16Gi' }, gitops: { repoUrl: 'git@github.com:acme/platform.git' }, backup: { b2: { bucket: 'acme-platform-backups' } } });
     const config = loadConfig('prod', { environmentsDir: envDir });
@@ -62,6 +84,15 @@ describe('GIVEN a team running npm run init with its own values', () => {
     expect(fs.readFileSync(path.join(out, 'prod', 'app', 'Ingress.app.web.yaml'), 'utf8')).toContain('host: mybiz.io');
   });
 
+  test('WHEN the synth runs before the outside secrets are sealed THEN it refuses, naming each with the command to run, and writes nothing', () => {
+    const out = path.join(work, 'dist-unsealed');
+    const synthRun = synth(unsealedDir, out);
+    expect(synthRun.status).not.toBe(0);
+    for (const o of outside) expect(synthRun.stderr).toMatch(new RegExp(`secrets\\.${o.scope}\\.${o.name} = "mode: existing" \\(not set in this file[^)]*\\): is an outside secret \\(${o.keys.join(', ')}\\)`));
+    expect(synthRun.stderr).toContain('fix: put its values in a file outside git and run kubeseal --fetch-cert > prod-sealing.pem && npm run seal -- --env prod --cert prod-sealing.pem --from <file>');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   test('WHEN init runs again THEN it refuses to overwrite the file without --force, and overwrites it with --force', () => {
     const before = fs.readFileSync(path.join(envDir, 'prod.yaml'), 'utf8');
     const again = thrown(() => init(['--environments', envDir, ...TEAM, '--domain', 'other.io']));
@@ -71,7 +102,7 @@ describe('GIVEN a team running npm run init with its own values', () => {
     expect(fs.readFileSync(path.join(envDir, 'prod.yaml'), 'utf8')).toBe(before);
 
     init(['--environments', envDir, ...TEAM, '--domain', 'other.io', '--force']);
-    expect(loadConfig('prod', { environmentsDir: envDir }).domain).toBe('other.io');
+    expect((yaml.load(fs.readFileSync(path.join(envDir, 'prod.yaml'), 'utf8')) as any).domain).toBe('other.io');
   });
 });
 

@@ -171,9 +171,13 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
     let switchover: { status: number | null; output: string };
 
     beforeAll(async () => {
-      const members = await lab.cluster();
+      // After the rejoin, the synchronous standby may still be catching up: wait (bounded) until one is named.
+      let members = await lab.cluster();
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && !members.some((m) => m.role === 'sync_standby'); members = await lab.cluster()) await sleep(500);
       from = leaderOf(members)!;
-      to = members.find((m) => m.role === 'sync_standby')!.name;
+      const standby = members.find((m) => m.role === 'sync_standby');
+      if (standby === undefined) throw new Error(`no synchronous standby within 60 s: ${JSON.stringify(members)}`);
+      to = standby.name;
       let done = false;
       const loop = commitLoop(lab, bouncer.bouncerPort, 'failover_probe', () => done, { maxCommits: 20_000, maxMs: 120_000 }, 1_000_000);
       await sleep(2000);

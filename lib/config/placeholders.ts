@@ -5,6 +5,7 @@
  * the fix; `development` and `sample` environments synthesize with a warning (README "Make it yours").
  */
 import { ConfigProblem } from './errors';
+import { sealCommand } from '../sealing';
 import type { PlatformConfig } from './schema';
 
 /** How an environment treats the sample values left in it. */
@@ -87,6 +88,30 @@ export function placeholderProblems(config: PlatformConfig, written: (at: readon
   const { apps, ...rest } = config;
   walk(rest, []);
   for (const { name, ...app } of apps) walk(app, ['apps', name]);
+  problems.push(...outsideSecretProblems(config, written));
+  return problems;
+}
+
+/**
+ * Outside secrets (the B2 key, the SMTP password, the apps' third-party keys: declared `existing` in
+ * lib/config/defaults.ts) that nobody has supplied: the environment file neither seals them
+ * (`npm run seal` writes `mode: sealed` and the ciphertext) nor says it creates them out of band
+ * (its own `mode: existing` entry).
+ */
+function outsideSecretProblems(config: PlatformConfig, written: (at: readonly string[]) => boolean): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [role, declarations] of Object.entries(config.secrets)) {
+    for (const [name, declaration] of Object.entries(declarations)) {
+      if (declaration.mode !== 'existing' || written(['secrets', role, name])) continue;
+      const key = `secrets.${role}.${name}`;
+      problems.push({
+        key,
+        value: 'mode: existing',
+        origin: 'lib/config/defaults.ts',
+        message: `is an outside secret (${declaration.keys.join(', ')}) nobody has supplied for this environment; fix: put its values in a file outside git and run ${sealCommand(config.name)} --from <file>, or, if you create the Secret out of band, write ${key}: { keys: [${declaration.keys.join(', ')}], mode: existing } in this file`,
+      });
+    }
+  }
   return problems;
 }
 

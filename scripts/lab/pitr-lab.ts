@@ -26,7 +26,7 @@ export class PitrLab {
   constructor(private readonly config: PlatformConfig, objects: any[]) {
     const configMaps = configMapsOf(objects);
     this.scripts = configMaps.pgbackrest;
-    const primary = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres-primary');
+    const primary = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres');
     const sidecar = primary.spec.template.spec.containers.find((c: any) => c.name === 'pgbackrest');
     this.sidecarEnv = Object.fromEntries(sidecar.env.filter((e: any) => e.value !== undefined && /SECONDS$/.test(e.name)).map((e: any) => [e.name, e.value]));
     this.pg = new PostgresLab(configMaps, this.secrets());

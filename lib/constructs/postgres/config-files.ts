@@ -4,7 +4,7 @@
  * PostgreSQL 15 (Debian, in tests) and 16 (the platform).
  */
 import { PlatformConfig } from '../../config/schema';
-import { nextLoginSql } from './app-logins';
+import { appLoginRoles, nextLoginSql } from './app-logins';
 import { parseQuantity, toPostgresMemory } from '../../config/quantity';
 import { poolPerPod } from '../../config/connection-budget';
 
@@ -54,7 +54,8 @@ export function serviceDatabases(config: PlatformConfig): ServiceDatabase[] {
  * login role per app for credential rotation, say) are added here, and only here.
  */
 export function pooledRoles(config: PlatformConfig): string[] {
-  return [config.postgres.appUser, ...serviceDatabases(config).map((d) => d.owner)];
+  // Both logins of the app (the second one takes over at a password rotation), then the service databases' owners.
+  return [...appLoginRoles(config), ...serviceDatabases(config).map((d) => d.owner)];
 }
 
 export interface PostgresqlConfOptions {
