@@ -120,33 +120,33 @@ describe('GIVEN a staging environment that would collide with prod', () => {
     expect(collisions).toContain('cluster-scoped Namespace.core app is in prod and in staging (staging/base/Namespace.app.yaml)');
   });
 
-  test('WHEN the compiled synth runs only staging THEN it renders prod for the check, exits 1 naming cluster.sharedWith and the fix, and dist/ is unchanged', () => {
+  /** Synthesizes both into a fresh dist/, applies `edit` to the environment files, then synthesizes `env` alone. */
+  const partialSynthAfter = (edit: (dir: string) => void, env: string) => {
     const dir = environments(STAGING);
     const out = path.join(dir, 'dist');
     expect(spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out], { encoding: 'utf8' }).status).toBe(0);
     const before = treeHash(out);
-    fs.writeFileSync(path.join(dir, 'staging.yaml'), 'stage: development\ndomain: example.com\ncluster: { sharedWith: prod }\n');
+    edit(dir);
+    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out, env], { encoding: 'utf8' });
+    return { run, unchanged: treeHash(out) === before };
+  };
 
-    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out, 'staging'], { encoding: 'utf8' });
+  test('WHEN the compiled synth runs only staging THEN it renders prod for the check, exits 1 naming cluster.sharedWith and the fix, and dist/ is unchanged', () => {
+    const { run, unchanged } = partialSynthAfter((dir) => fs.writeFileSync(path.join(dir, 'staging.yaml'), 'stage: development\ndomain: example.com\ncluster: { sharedWith: prod }\n'), 'staging');
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('cluster.sharedWith = "prod": puts objects on prod\'s cluster that prod has too: host');
     expect(run.stderr).toContain('fix: give this environment its own domain (hosts)');
-    expect(treeHash(out)).toBe(before);
+    expect(unchanged).toBe(true);
   });
 
   test('WHEN only prod is synthesized and it now serves a host staging has THEN the compiled synth renders staging for the check, exits 1 naming the key, and dist/ is unchanged', () => {
-    const dir = environments(STAGING);
-    const out = path.join(dir, 'dist');
-    expect(spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out], { encoding: 'utf8' }).status).toBe(0);
-    const before = treeHash(out);
-    fs.appendFileSync(path.join(dir, 'prod.yaml'), 'extraHosts: [files.staging.example.org]\nminio: { publicHost: files.staging.example.org }\n');
-
-    const run = spawnSync(process.execPath, [MAIN, '--environments', dir, '--out', out, 'prod'], { encoding: 'utf8' });
+    const { run, unchanged } = partialSynthAfter(
+      (dir) => fs.appendFileSync(path.join(dir, 'prod.yaml'), 'extraHosts: [files.staging.example.org]\nminio: { publicHost: files.staging.example.org }\n'), 'prod');
 
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('staging.yaml:\n  - cluster.sharedWith = "prod": puts objects on prod\'s cluster that prod has too: host files.staging.example.org is in prod and in staging');
-    expect(treeHash(out)).toBe(before);
+    expect(unchanged).toBe(true);
   });
 
   test('WHEN both do not fit prod\'s node together THEN the compiled synth exits 1 with the footprint of both, naming the node and the fix, and dist/ is unchanged', () => {
