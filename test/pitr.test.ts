@@ -18,10 +18,10 @@ describe('GIVEN prod with backup.pitr enabled (the default)', () => {
     expect(conf).toContain('archive_timeout = 300s\n');
   });
 
-  test('THEN every Postgres pod runs the base-backup sidecar, and the server gets the repository key only from Secrets', () => {
-    const ha = synthEnv('ha'); // with replicas
-    const postgres = find(ha, 'StatefulSet').filter((o) => o.metadata.name.startsWith('postgres-'));
-    expect(postgres.map((o) => o.metadata.name).sort()).toEqual(['postgres-primary', 'postgres-replica']);
+  test('THEN every Postgres pod (the Patroni members) runs the base-backup sidecar, and the server gets the repository key only from Secrets', () => {
+    const ha = synthEnv('ha'); // three members
+    const postgres = find(ha, 'StatefulSet').filter((o) => o.metadata.name === 'postgres');
+    expect(postgres.map((o) => o.spec.replicas)).toEqual([3]);
     for (const spec of postgres.map(podSpec)) {
       const sidecar = spec.containers.find((c: any) => c.name === 'pgbackrest');
       expect(sidecar.command).toEqual(['/bin/sh', '/etc/pgbackrest/base-backup.sh']);
@@ -34,13 +34,13 @@ describe('GIVEN prod with backup.pitr enabled (the default)', () => {
     }
   });
 
-  test('THEN pitr-check runs hourly and pitr-restore is suspended and mounts the primary volume, both restricted', () => {
+  test('THEN pitr-check runs hourly and pitr-restore is suspended and mounts the volume of member 0, both restricted', () => {
     const check = one(s, 'CronJob', PITR_JOBS.check);
     const restore = one(s, 'CronJob', PITR_JOBS.restore);
     expect(check.spec.schedule).toBe('30 * * * *');
     expect(check.spec.suspend).toBeUndefined();
     expect(restore.spec.suspend).toBe(true);
-    expect(podSpec(restore).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-postgres-primary-0' } });
+    expect(podSpec(restore).volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'data-postgres-0' } });
     expect(envOf(podSpec(restore).containers[0]).TARGET).toBe('latest');
     for (const cj of [check, restore]) {
       expect(podSpec(cj).securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
@@ -50,7 +50,12 @@ describe('GIVEN prod with backup.pitr enabled (the default)', () => {
 
   test('THEN only the Postgres pods and the pitr Jobs may reach B2 (HTTPS), and their Secrets are declared in the data namespace', () => {
     const policies = find(s, 'NetworkPolicy').filter((p) => ['postgres-to-b2', 'pitr-to-b2'].includes(p.metadata.name));
-    expect(policies.map((p) => p.spec.podSelector.matchLabels)).toEqual([{ 'app.kubernetes.io/name': 'pitr' }, { 'app.kubernetes.io/name': 'postgres' }]);
+    expect(policies.map((p) => p.metadata.name)).toEqual(['pitr-to-b2', 'postgres-to-b2']);
+    expect(policies[0].spec.podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'pitr' });
+    // The Postgres policy selects the Patroni members' pods (every label of the selector is on the pod template).
+    const members = one(s, 'StatefulSet', 'postgres').spec.template.metadata.labels;
+    expect(Object.entries(policies[1].spec.podSelector.matchLabels).every(([k, v]) => members[k] === v)).toBe(true);
+    expect(policies[1].spec.podSelector.matchLabels['app.kubernetes.io/name']).toBe('postgres');
     for (const p of policies) expect(p.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
     const data = s.platform.declaredSecrets.filter((d) => d.namespace === s.config.namespaces.data).map((d) => `${d.name}/${d.key}`);
     expect(data).toEqual(expect.arrayContaining(['b2-backup/key-id', 'b2-backup/application-key', 'backup-encryption/pgbackrest-cipher-pass']));
@@ -61,7 +66,7 @@ describe("GIVEN the team's dev environment (backup.pitr.enabled: false, its 4 GB
   test('THEN no archive_command, no sidecar, no pitr Jobs', () => {
     const dev = synthUserEnv('dev');
     expect(one(dev, 'ConfigMap', 'postgres-config').data['postgresql.conf']).not.toContain('archive_command');
-    expect(podSpec(one(dev, 'StatefulSet', 'postgres-primary')).containers.map((c: any) => c.name)).toEqual(['postgres', 'exporter']);
+    expect(podSpec(one(dev, 'StatefulSet', 'postgres')).containers.map((c: any) => c.name)).toEqual(['postgres', 'exporter']);
     expect(find(dev, 'CronJob').filter((c) => c.metadata.name.startsWith('pitr-'))).toEqual([]);
   });
 });
