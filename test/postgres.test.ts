@@ -1,5 +1,6 @@
 import * as yaml from 'js-yaml';
 import { poolPerPod } from '../lib/config/connection-budget';
+import { appLoginRoles } from '../lib/constructs/postgres/app-logins';
 import { find, one, synthEnv } from './helpers/platform';
 
 describe.each([
@@ -94,7 +95,9 @@ describe.each([
     const hba: string = one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer_hba.conf'];
     const rules = hba.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
     const admitted = rules.filter((r) => r[0] === 'host' && r[1] === 'all' && r.at(-1) === 'scram-sha-256').map((r) => r[2]);
-    expect([...new Set(admitted)]).toEqual([s.config.postgres.appUser, ...(s.config.glitchtip.enabled ? [s.config.glitchtip.database] : [])]);
+    // Both app logins (the second one takes over at a password rotation), then GlitchTip's owner where it runs.
+    expect([...new Set(admitted)]).toEqual([...appLoginRoles(s.config), ...(s.config.glitchtip.enabled ? [s.config.glitchtip.database] : [])]);
+    expect(appLoginRoles(s.config)).toEqual([s.config.postgres.appUser, `${s.config.postgres.appUser}_next`]);
     expect(rules.at(-1)).toEqual(['host', 'all', 'all', '::/0', 'reject']);
     expect(rules.filter((r) => r[2] === 'pgbouncer_auth').map((r) => r[1])).toEqual(['pgbouncer', 'pgbouncer']);
   });
