@@ -30,7 +30,6 @@ export class PostgresChart extends Chart {
       exporterImage: images.postgresExporter,
       pgbouncerImage: images.pgbouncer,
       pgbouncerExporterImage: images.pgbouncerExporter,
-      pgbackrestImage: images.pgbackrest,
     });
     this.cluster = this.postgres.cluster;
     this.pgbouncer = this.postgres.pgbouncer;

@@ -3,7 +3,7 @@
  * postgresql.conf (archive_command → pgbackrest archive-push), Debian's pgbackrest with the
  * pgbackrest.conf the construct renders (loopback paths, port and endpoint swapped in by the same
  * pure function), the synthesized base-backup, check and restore scripts, and an S3 server on
- * loopback behind TLS (the real MinIO when built, else s3rver: scripts/lab/s3-tls.ts).
+ * loopback: the real MinIO behind TLS (scripts/lab/minio-lab.ts).
  *
  * Rows written before the time T survive a restore to T and rows after it do not; a restore to
  * "latest" brings back every committed row; the repository holds only ciphertext.
@@ -13,7 +13,7 @@ import * as path from 'path';
 import { pgbackrestConf } from '../lib/constructs/postgres/pitr-scripts';
 import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
 import { PitrLab } from '../scripts/lab/pitr-lab';
-import { minioBinary } from '../scripts/lab/s3-tls';
+import { MC_BIN, MINIO_BIN } from '../scripts/lab/minio-lab';
 import { findProgram, postgresBinDir } from '../scripts/lab/programs';
 import { one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
@@ -21,11 +21,10 @@ import { describeWithPrograms } from './helpers/real-programs';
 const s = synthEnv('prod');
 const scripts: Record<string, string> = one(s, 'ConfigMap', 'pgbackrest').data;
 
-describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN it archives to an S3 server over TLS (${minioBinary() ? 'MinIO' : 's3rver'})`, {
-  postgres: postgresBinDir(), pgbackrest: findProgram('pgbackrest'), openssl: findProgram('openssl'), setpriv: findProgram('setpriv'), rclone: findProgram('rclone'),
+describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN it archives to an S3 server over TLS (MinIO)`, {
+  minio: MINIO_BIN, mc: MC_BIN, postgres: postgresBinDir(), pgbackrest: findProgram('pgbackrest'), openssl: findProgram('openssl'), setpriv: findProgram('setpriv'), rclone: findProgram('rclone'),
 }, () => {
   const lab = new PitrLab(s.config, s.objects.map((o) => o.object));
-  const { s3 } = lab;
   const bucket = s.config.backup.b2.bucket;
   const value = (sql: string) => lab.value(sql);
   const run = (script: string, env: Record<string, string>, cipherPass?: string) => lab.run(script, env, cipherPass);
@@ -74,8 +73,8 @@ describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN i
   });
 
   test('THEN every object in the bucket is ciphertext (OpenSSL-style salted AES, not a zstd frame), with no row text', () => {
-    const dir = path.join(s3.dir, 'raw');
-    const copied = s3.rclone(['copy', '--fast-list', `s3:${bucket}`, dir]);
+    const dir = path.join(lab.pg.dir, 'raw');
+    const copied = lab.s3.mc(['mirror', '--quiet', `root/${bucket}`, dir]);
     expect({ status: copied.status, stderr: copied.stderr }).toEqual({ status: 0, stderr: '' });
     const keys = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((k) => fs.statSync(path.join(dir, k)).isFile());
     expect(keys.some((k) => /\/archive\/postgres\/.*\.zst$/.test(k))).toBe(true);

@@ -10,8 +10,6 @@ export const IMAGES = {
   // pg_dump/pg_restore and the restore drill's throwaway server (backup jobs): the official image.
   postgresClient: 'postgres:16.10-bookworm',
   pgbouncer: 'ghcr.io/cloudnative-pg/pgbouncer:1.24.1',
-  // pgBackRest (WAL archiving, base backups, PITR restore): the maintained image carrying PG16 + Patroni + pgBackRest.
-  pgbackrest: 'timescale/timescaledb-ha:pg16.6-ts2.17.2',
   postgresExporter: 'quay.io/prometheuscommunity/postgres-exporter:v0.17.1',
   pgbouncerExporter: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
   redis: 'redis:7.4.6-bookworm',

@@ -58,7 +58,7 @@ export async function benchPitr(): Promise<void> {
     const sec = (value: number) => `${(value / 1000).toFixed(1).padStart(7)} s`;
     const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
     const rto = restore.restoreMs + restore.replayMs;
-    console.log(`## pitr (pgbench scale ${scale}: ${mib(dbSize)} database, prod pgbackrest.conf and scripts, TLS ${lab.s3.kind} on loopback)`);
+    console.log(`## pitr (pgbench scale ${scale}: ${mib(dbSize)} database, prod pgbackrest.conf and scripts, MinIO over TLS on loopback)`);
     console.log(`  generate with pgbench -i                       ${sec(generated)}`);
     console.log(`  full base backup (zst, aes-256-cbc, 2 procs)   ${sec(backupMs)}`);
     console.log(`  4000 pgbench transactions, archived as WAL     ${sec(writesMs)}`);

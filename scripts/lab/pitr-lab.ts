@@ -2,7 +2,7 @@
  * Point-in-time recovery on loopback, for tests and the bench: a PostgresLab primary running the
  * synthesized postgresql.conf (archive_command → pgbackrest), the pgbackrest.conf the construct
  * renders with loopback paths, port and endpoint (the same pure function), the synthesized scripts
- * of the ConfigMap `pgbackrest`, and a TLS S3 server (scripts/lab/s3-tls.ts).
+ * of the ConfigMap `pgbackrest`, and the real MinIO over TLS (scripts/lab/minio-lab.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -10,13 +10,14 @@ import { PlatformConfig } from '../../lib/config/schema';
 import { pgbackrestConf, STANZA } from '../../lib/constructs/postgres/pitr-scripts';
 import { configMapsOf, PASSWORDS, PostgresLab } from './postgres-lab';
 import { ownForService, postgresBinDir, runAsService } from './programs';
-import { TlsS3Server } from './s3-tls';
+import { MinioServer, startMinio } from './minio-lab';
 
 export const CIPHER_PASS = 'lab cipher pass, kept outside the cluster';
 
 export class PitrLab {
   readonly bin = postgresBinDir()!;
-  readonly s3 = new TlsS3Server();
+  /** The S3 server, once started. */
+  s3!: MinioServer;
   readonly pg: PostgresLab;
   readonly confFile: string;
   private readonly scripts: Record<string, string>;
@@ -29,7 +30,7 @@ export class PitrLab {
     const primary = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres');
     const sidecar = primary.spec.template.spec.containers.find((c: any) => c.name === 'pgbackrest');
     this.sidecarEnv = Object.fromEntries(sidecar.env.filter((e: any) => e.value !== undefined && /SECONDS$/.test(e.name)).map((e: any) => [e.name, e.value]));
-    this.pg = new PostgresLab(configMaps, this.secrets());
+    this.pg = new PostgresLab(configMaps);
     // archive_command names the conf (relocated by PostgresLab); a restore's restore_command finds it by PGBACKREST_CONFIG, as in the pod.
     this.confFile = path.join(this.pg.dir, 'pgbackrest', 'pgbackrest.conf');
     this.pg.serverEnv.PGBACKREST_CONFIG = this.confFile;
@@ -46,14 +47,17 @@ export class PitrLab {
 
   /** Starts the S3 server and the primary (initialized by the synthesized init script) and writes the rendered conf. */
   async start(): Promise<void> {
-    await this.s3.start([this.config.backup.b2.bucket]);
+    this.s3 = await startMinio({ tls: true });
+    const bucket = this.s3.mc(['mb', `root/${this.config.backup.b2.bucket}`]);
+    if (bucket.status !== 0) throw new Error(`creating the bucket on MinIO failed: ${bucket.stderr}${bucket.stdout}`);
+    Object.assign(this.pg.serverEnv, this.secrets());
     fs.mkdirSync(path.join(this.pg.dir, 'pgbackrest-tmp'), { recursive: true });
     fs.mkdirSync(path.dirname(this.confFile), { recursive: true });
     for (const [name, text] of Object.entries(this.scripts)) if (name.endsWith('.sh')) fs.writeFileSync(path.join(path.dirname(this.confFile), name), text, { mode: 0o555 });
     await this.pg.startPrimary();
     fs.writeFileSync(this.confFile, pgbackrestConf(this.config, {
       pgPath: this.pgdata, pgPort: this.pg.primaryPort, socketPath: path.join(this.pg.dir, 'primary', 'run'),
-      tmpPath: path.join(this.pg.dir, 'pgbackrest-tmp'), endpoint: this.s3.hostPort, verifyTls: false, // the lab's self-signed certificate only
+      tmpPath: path.join(this.pg.dir, 'pgbackrest-tmp'), endpoint: `${this.s3.host}:${this.s3.port}`, verifyTls: false, // the lab's self-signed certificate only
     }));
     ownForService(this.pg.dir);
     const init = this.pg.applyInit();
@@ -62,7 +66,7 @@ export class PitrLab {
 
   async stop(): Promise<void> {
     await this.pg.stopAll();
-    await this.s3.stop();
+    await this.s3?.stop();
   }
 
   /** A script of the ConfigMap `pgbackrest`, run as the postgres user with pgBackRest's env. */

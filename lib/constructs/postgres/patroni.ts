@@ -56,8 +56,6 @@ export function patroniDcsParameters(config: PlatformConfig): Record<string, str
 export interface PatroniYamlOptions {
   /** Postgres port (the cluster's `port`). */
   readonly port: number;
-  /** Extra local postgresql parameters from integrations (archive_command, ...). @default none */
-  readonly parameters?: Record<string, string | number>;
 }
 
 /** The patroni.yml every member runs. Pod-specific values come from PATRONI_* env vars. */
@@ -103,7 +101,6 @@ export function patroniYaml(config: PlatformConfig, options: PatroniYamlOptions)
       parameters: {
         hba_file: `${PATHS.configDir}/pg_hba.conf`,
         unix_socket_directories: PATHS.socketDir,
-        ...options.parameters,
       },
       authentication: {
         superuser: { username: ROLES.superuser },

@@ -28,8 +28,6 @@ export interface PostgresClusterProps {
   readonly exporterImage: string;
   /** Additions to every Postgres pod (settings, env, volumes, sidecars), e.g. point-in-time recovery. @default none */
   readonly extensions?: readonly IPostgresExtension[];
-  /** Extra postgresql parameters from integrations (WAL archiving, ...), set on every member. @default none */
-  readonly parameters?: Record<string, string | number>;
 }
 
 /** The postgres user of timescale/timescaledb-ha (its Dockerfile: `adduser --uid 1000 postgres`). */
@@ -105,9 +103,9 @@ export class PostgresCluster extends Construct {
     restartFingerprint(configMap, restartSettingLines(conf));
     const patroni = new KubeConfigMap(this, 'Patroni', {
       metadata: { name: 'postgres-patroni', namespace, labels: componentLabels('postgres', 'config') },
-      data: { 'patroni.yml': patroniYaml(config, { port: this.port, parameters: props.parameters }) },
+      data: { 'patroni.yml': patroniYaml(config, { port: this.port }) },
     });
-    restartFingerprint(patroni, patroniYaml(config, { port: this.port, parameters: props.parameters }));
+    restartFingerprint(patroni, patroniYaml(config, { port: this.port }));
     const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {

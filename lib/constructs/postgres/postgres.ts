@@ -13,7 +13,6 @@ import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
 import { POSTGRES_UID, PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
-import { IMAGES } from '../../config/versions';
 import { replicationMode } from './patroni';
 
 export interface PostgresProps {
@@ -26,7 +25,11 @@ export interface PostgresProps {
   readonly exporterImage: string;
   readonly pgbouncerImage: string;
   readonly pgbouncerExporterImage: string;
-  /** pgBackRest's image (WAL archiving sidecar and Jobs), used when backup.pitr.enabled. @default IMAGES.pgbackrest */
+  /**
+   * pgBackRest's image (base-backup sidecar and PITR Jobs), used when backup.pitr.enabled. The server's
+   * archive_command runs the pgBackRest of `image`, so both write the repository with one version.
+   * @default the server's image
+   */
   readonly pgbackrestImage?: string;
 }
 
@@ -62,7 +65,7 @@ export class Postgres extends Construct implements IDataService {
     this.namespace = namespace;
     this.appLogin = activeAppLogin(config);
     if (config.backup.pitr.enabled) {
-      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? IMAGES.pgbackrest, uid: POSTGRES_UID });
+      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? props.image, uid: POSTGRES_UID });
     }
     this.replication = replicationMode(config);
     this.cluster = new PostgresCluster(this, 'cluster', {
