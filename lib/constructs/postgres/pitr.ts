@@ -11,7 +11,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-secur
 import { containerResources } from '../resources';
 import { PATHS, ROLES } from './config-files';
 import { archiveSettings, baseBackupScript, checkScript, pgbackrestConf, PITR_PATHS, restoreScript, s3Endpoint, STANZA } from './pitr-scripts';
-import { SecretKeyRef } from './postgres-cluster';
+import { POSTGRES_UID, SecretKeyRef } from './postgres-cluster';
 
 /** What an extension adds to every Postgres pod: settings, env of the server, volumes, sidecars. */
 export interface PostgresPodAdditions {
@@ -47,7 +47,7 @@ export interface PitrProps {
   readonly image: string;
   /** The primary's data volume claim, which the suspended restore rewrites. @default data-postgres-0 (member 0 of the Patroni StatefulSet) */
   readonly primaryClaim?: string;
-  /** UID of the data files (the restore writes them). @default 999 */
+  /** UID of the data files (the restore writes them). @default POSTGRES_UID, the Postgres pods' user */
   readonly uid?: number;
   /** The sidecar's requests and limits (a backup compresses with 2 processes). @default 10m / 16Mi, limit 512Mi */
   readonly sidecarResources?: Resources;
@@ -111,7 +111,7 @@ export class Pitr extends Construct implements IPostgresExtension {
     // pgBackRest speaks HTTPS to B2 from the Jobs here and from the Postgres pods (bindPod).
     new AllowFlows(this, 'jobs-to-b2', { name: 'pitr-to-b2', namespace, podLabels: JOB_LABELS, egress: [{ peers: anywhere(), ports: tcp(this.b2Port()) }] });
 
-    const uid = props.uid ?? 999;
+    const uid = props.uid ?? POSTGRES_UID;
     const tmp: Volume = { name: 'pgbackrest-tmp', emptyDir: { sizeLimit: Quantity.fromString('256Mi') } };
     const configVolume: Volume = { name: 'pgbackrest-config', configMap: { name: CONFIG_MAP, defaultMode: 0o555 } };
     const jobPod = (script: string, env: EnvVar[], extra: { volumes?: Volume[]; mounts?: VolumeMount[] } = {}): PodSpec => ({

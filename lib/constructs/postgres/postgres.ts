@@ -11,7 +11,7 @@ import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } f
 import { MetricsEndpoint } from '../service-monitor';
 import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
-import { POSTGRES_UID, PostgresCluster } from './postgres-cluster';
+import { PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
 import { replicationMode } from './patroni';
 
@@ -65,7 +65,7 @@ export class Postgres extends Construct implements IDataService {
     this.namespace = namespace;
     this.appLogin = activeAppLogin(config);
     if (config.backup.pitr.enabled) {
-      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? props.image, uid: POSTGRES_UID });
+      this.pitr = new Pitr(this, 'pitr', { config, namespace, image: props.pgbackrestImage ?? props.image });
     }
     this.replication = replicationMode(config);
     this.cluster = new PostgresCluster(this, 'cluster', {
