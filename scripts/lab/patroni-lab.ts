@@ -294,6 +294,7 @@ export class PatroniLab {
     await new Promise<void>((resolve) => (this.proxy ? this.proxy.close(() => resolve()) : resolve()));
     await Promise.all(this.members.map((m) => stop(m.child)));
     for (const m of this.members) this.killHard(m); // a postmaster left by a killed Patroni
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 

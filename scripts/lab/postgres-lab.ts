@@ -149,8 +149,10 @@ export class PostgresLab {
     await this.startPostgres('primary', this.primaryPort);
   }
 
+  /** Stops every server and removes the lab dir (data directories run to hundreds of MB). */
   async stopAll(): Promise<void> {
     for (const p of [...this.processes].reverse()) await stop(p);
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
