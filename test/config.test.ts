@@ -81,6 +81,7 @@ const BAD: BadInput[] = [
   ['a `for` duration that does not parse', { alerts: { cpu: { for: '5min' } } }, ['alerts.cpu.for = "5min"', 'is not a Prometheus duration', 'fix:']],
   ['a percentage above 100', { alerts: { memory: { warning: 120 } } }, ['alerts.memory.warning = 120', 'at most 100 %', 'fix:']],
   ['a backup endpoint without https', { backup: { b2: { endpoint: 'http://s3.eu-central-003.backblazeb2.com' } } }, ['backup.b2.endpoint = "http://s3.eu-central-003.backblazeb2.com"', 'is not https', 'fix: use https://s3.<region>.backblazeb2.com, or set backup.b2.local: true']],
+  ['a Helm mirror that is not an http(s) URL', { helm: { mirror: 'oci://registry.example.org/charts' } }, ['helm.mirror = "oci://registry.example.org/charts"', 'is not an http(s) URL of a Helm repository', 'fix:']],
   ['a backup retention of 0 days', { backup: { schedules: [{ name: 'daily', cron: '0 3 * * *', retentionDays: 0 }] } }, ['backup.schedules.0.retentionDays = 0', 'must be greater than 0', 'fix:']],
   ['a negative mirror retention', { backup: { minioMirror: { retentionDays: -3 } } }, ['backup.minioMirror.retentionDays = -3', 'must be greater than 0', 'fix:']],
   ['an unparsable drill schedule', { backup: { drill: { cron: 'every sunday' } } }, ['backup.drill.cron = "every sunday"', 'not a five-field cron expression', 'fix:']],

@@ -6,7 +6,7 @@
  */
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { renderModeOf } from '../config/helm';
+import { chartRepositoryOf, renderModeOf } from '../config/helm';
 import { PlatformConfig } from '../config/schema';
 import { CHART_VERSIONS } from '../config/versions';
 import { HelmRelease } from '../constructs/helm-release';
@@ -120,7 +120,7 @@ export function installAddOn<V extends object>(
   const render = inline ? inlineRender(inputs.config, addOn.id, addOn, crdGroups) : undefined;
   const target = inline && !selfHosted ? new InlineAddOnChart(Chart.of(scope).node.scope!, addOn.id, { syncWave: wave }) : scope;
   const release = new HelmRelease<V>(target, addOn.id, {
-    repository: addOn.repo, chart: addOn.chart, version: addOn.version, releaseName: addOn.releaseName, namespace: all.namespace,
+    repository: chartRepositoryOf(inputs.config.helm, addOn.repo), chart: addOn.chart, version: addOn.version, releaseName: addOn.releaseName, namespace: all.namespace,
     values: addOn.values(all), serverSideApply: addOn.serverSideApply,
     // Application mode: the sync policy (lib/gitops/sync-policy.ts) sets the final wave from SYNC_ORDER.
     // Inline: the folder's Application carries the wave; inside the argocd folder, Argo CD's objects sync with the project.

@@ -26,8 +26,18 @@ export const helmSchema = z.strictObject({
   chartCache: z.string().regex(/^[^\s]+$/, 'must be a folder path without spaces; fix: use .cache/charts (git-ignored) or vendor/charts (committed)'),
   /** The Kubernetes version `helm template` renders for (`.Capabilities.KubeVersion`): the oldest the environment's clusters run. */
   kubeVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'is not a Kubernetes version; fix: write it like 1.28.0'),
+  /**
+   * One Helm repository that serves every pinned chart (a mirror: Harbor, ChartMuseum, a static
+   * `index.yaml` folder): the add-ons' Applications fetch their charts from it instead of each chart's
+   * upstream repository (air-gapped clusters; the lab's loopback repository). OCI mirrors are not supported.
+   * @default each chart's own repository (lib/addons/)
+   */
+  mirror: z.string().regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'is not an http(s) URL of a Helm repository; fix: write the URL its index.yaml is under, like https://charts.example.org/platform, or remove helm.mirror to use each chart\'s own repository').optional(),
 });
 export type HelmConfig = z.output<typeof helmSchema>;
 
 /** The render mode of one add-on: its entry under `helm.addOns`, else `helm.render`. */
+/** The repository Argo CD fetches an add-on's chart from: `helm.mirror` when set, else the chart's own. */
+export const chartRepositoryOf = (helm: HelmConfig, upstream: string): string => helm.mirror ?? upstream;
+
 export const renderModeOf = (helm: HelmConfig, addOnId: string): HelmRenderModeConfig => helm.addOns[addOnId]?.render ?? helm.render;
