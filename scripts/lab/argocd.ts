@@ -55,6 +55,13 @@ export const LAB_CONTROLLER_FLAGS: readonly string[] = [
   '--status-processors', '10', '--operation-processors', '5',
 ];
 
+/**
+ * The repo-server's match for `--app-resync 10`: it caches what a branch or tag resolves to (ls-remote) for
+ * `--revision-cache-expiration`, by default ARGOCD_RECONCILIATION_TIMEOUT or 3 min (the chart sets that env
+ * on both from argocd-cm's timeout.reconciliation), so without it a new commit is seen only minutes later.
+ */
+export const LAB_REPO_SERVER_FLAGS: readonly string[] = ['--revision-cache-expiration', '10s'];
+
 export interface LabArgoCdOptions {
   /** Where Argo CD's settings live and where it watches Applications. @default 'argocd' */
   readonly namespace?: string;
@@ -243,7 +250,7 @@ export class LabArgoCd {
     this.run('repo-server', ARGOCD_BIN, [
       'repo-server', '--disable-tls', '--address', '127.0.0.1', `--port=${repoPort}`,
       '--metrics-address', '127.0.0.1', `--metrics-port=${repoMetrics}`, '--redis', this.redisAddress,
-      '--loglevel', 'info', '--logformat', 'text',
+      ...LAB_REPO_SERVER_FLAGS, '--loglevel', 'info', '--logformat', 'text',
     ], {
       ...base,
       ARGOCD_GPG_ENABLED: 'false',
