@@ -31,7 +31,7 @@ function writeManifests(dir: string, greeting: string): void {
 function application(name: string, source: object, namespace: string): any {
   return {
     apiVersion: 'argoproj.io/v1alpha1', kind: 'Application',
-    metadata: { name, namespace: NS, annotations: { 'argocd.argoproj.io/refresh': 'hard' } },
+    metadata: { name, namespace: NS },
     spec: {
       project: 'default', source, destination: { server: IN_CLUSTER, namespace },
       syncPolicy: { automated: { prune: true, selfHeal: true }, syncOptions: ['CreateNamespace=true'] },
