@@ -45,9 +45,9 @@ describeWithPrograms('GIVEN a lab cluster, the real Argo CD controller and repo-
   'redis-server': findProgram('redis-server'),
   'git daemon (git)': gitDaemonAvailable() ? 'git' : undefined,
 }, () => {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-lab-'));
-  const repos = path.join(work, 'repos');
-  const files = path.join(work, 'files');
+  let work = '';
+  let repos = '';
+  let files = '';
   let lab: LabCluster;
   let argocd: LabArgoCd | undefined;
   let git: GitServer | undefined;
@@ -61,6 +61,8 @@ describeWithPrograms('GIVEN a lab cluster, the real Argo CD controller and repo-
   };
 
   beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'argocd-lab-'));
+    [repos, files] = [path.join(work, 'repos'), path.join(work, 'files')];
     lab = await timed('lab cluster', () => LabCluster.start({ nodes: [{ name: 'lab-node-1', cpu: '4', memory: '8Gi', zone: 'lab-zone-a' }], crds: false }));
     await timed('Argo CD CRDs and settings', async () => {
       await installArgoCdCrds(lab);
@@ -83,7 +85,7 @@ describeWithPrograms('GIVEN a lab cluster, the real Argo CD controller and repo-
     await git?.stop();
     await charts?.stop();
     await lab?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
+    if (work) fs.rmSync(work, { recursive: true, force: true });
   }, 60_000);
 
   const app = async (name: string) => (await lab.request('GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/applications/${name}`)).body;
