@@ -313,7 +313,8 @@ export class LabCluster {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = https.request(`${this.server}${urlPath}`, {
         method, ca: this.ca || undefined, rejectUnauthorized: Boolean(this.ca), timeout: 30_000,
-        headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType } : {}) },
+        // Content-Length always: Node sends a DELETE body unframed otherwise, and the API server reads none (DeleteOptions lost).
+        headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}) },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));

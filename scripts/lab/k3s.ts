@@ -239,6 +239,9 @@ export class LabMetricsServer {
       res.end('ok');
       return;
     }
+    // The aggregator downloads each APIService's OpenAPI; an empty document (no schemas) keeps it from retrying.
+    if (p === '/openapi/v2') return this.send(res, 200, { swagger: '2.0', info: { title: 'metrics-server (lab)', version: 'v1beta1' }, paths: {} });
+    if (p === '/openapi/v3') return this.send(res, 200, { paths: {} });
     if (p === '/apis') return this.send(res, 200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [group] });
     if (p === '/apis/metrics.k8s.io') return this.send(res, 200, { kind: 'APIGroup', apiVersion: 'v1', ...group });
     if (p === `/apis/${gv}`) {
