@@ -16,6 +16,8 @@ const describeLab = missing.length > 0 && !IS_CI ? describe.skip : describe;
 
 const NS = 'rehearsal';
 const BROKEN_JOB = 'broken-migration';
+/** Pods with this label exit 2 each time they start (podOutcome). */
+const CRASH_LABEL = 'rehearsal/crash';
 
 describeLab('GIVEN a lab cluster whose pods are run by the faithful kubelet (kwok for the node only)', () => {
   let lab: LabCluster;
@@ -27,7 +29,8 @@ describeLab('GIVEN a lab cluster whose pods are run by the faithful kubelet (kwo
       crds: false,
       kubelet: 'faithful',
       // A rehearsal of a broken migration: this Job's pods exit 1.
-      podOutcome: (pod) => (pod.metadata.labels?.['job-name'] === BROKEN_JOB ? { fail: { exitCode: 1, message: 'migration 0042 failed: relation "bookings" does not exist' } } : undefined),
+      podOutcome: (pod) => (pod.metadata.labels?.['job-name'] === BROKEN_JOB ? { fail: { exitCode: 1, message: 'migration 0042 failed: relation "bookings" does not exist' } }
+        : pod.metadata.labels?.[CRASH_LABEL] === 'true' ? { fail: { exitCode: 2 } } : undefined),
     });
     await must(lab.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }));
   }, 300_000);
@@ -74,6 +77,61 @@ describeLab('GIVEN a lab cluster whose pods are run by the faithful kubelet (kwo
     expect(running.status.podIP).toMatch(/^10\.42\.0\.\d+$/);
     expect(running.status.hostIP).toBe('172.20.0.10');
     expect((await lab.kubelet.stuck()).filter((s) => s.pod === 'mounts-missing-secret')).toEqual([]);
+  });
+
+  test('WHEN a projected volume names a ConfigMap key that does not exist THEN FailedMount with the kubelet\'s message; WHEN the key is added THEN it runs', async () => {
+    await create(`/api/v1/namespaces/${NS}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'app-config', namespace: NS }, data: { other: 'x' } });
+    await create(`/api/v1/namespaces/${NS}/pods`, pod('projected-missing-key', {
+      volumes: [{ name: 'config', projected: { sources: [{ configMap: { name: 'app-config', items: [{ key: 'app.yaml', path: 'app.yaml' }] } }, { downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } }] } }],
+      containers: [{ name: 'app', image: 'registry.example.org/app:1.0', volumeMounts: [{ name: 'config', mountPath: '/etc/app' }] }],
+    }));
+    await lab.waitFor('the FailedMount event', async () => (await podEvents('projected-missing-key')).some((e) => e.reason === 'FailedMount'), 30_000);
+    expect((await podEvents('projected-missing-key')).filter((e) => e.reason === 'FailedMount').map((e) => e.message))
+      .toEqual(['MountVolume.SetUp failed for volume "config" : configmap references non-existent config key: app.yaml']);
+    await must(lab.request('PATCH', `/api/v1/namespaces/${NS}/configmaps/app-config`, { data: { 'app.yaml': 'a: 1' } }, 'application/merge-patch+json'));
+    await waitPod('projected-missing-key', 'Running', (p) => p.status.phase === 'Running');
+  });
+
+  test('WHEN a pod claims a PVC that does not exist THEN the scheduler holds it (FailedScheduling, not the kubelet\'s); WHEN the claim is created THEN local-path binds it and it runs', async () => {
+    await create(`/api/v1/namespaces/${NS}/pods`, pod('claims-missing-pvc', {
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+      containers: [{ name: 'app', image: 'registry.example.org/app:1.0', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+    }));
+    await lab.waitFor('FailedScheduling', async () => (await podEvents('claims-missing-pvc')).some((e) => e.reason === 'FailedScheduling'), 30_000);
+    expect((await podEvents('claims-missing-pvc')).find((e) => e.reason === 'FailedScheduling')!.message).toMatch(/persistentvolumeclaim "data" not found/);
+    expect((await getPod('claims-missing-pvc')).spec.nodeName).toBeUndefined();
+    expect((await lab.kubelet.stuck()).filter((s) => s.pod === 'claims-missing-pvc')).toEqual([]);
+    await create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, claim('data'));
+    await waitPod('claims-missing-pvc', 'Running', (p) => p.status.phase === 'Running', 60_000);
+  }, 90_000);
+
+  test('WHEN a pod placed on the node without the scheduler mounts a missing claim THEN the kubelet\'s "Unable to attach or mount volumes" FailedMount; WHEN the claim is bound THEN it runs', async () => {
+    await create(`/api/v1/namespaces/${NS}/pods`, pod('placed-missing-pvc', {
+      nodeName: 'lab-node-1',
+      volumes: [{ name: 'cache', persistentVolumeClaim: { claimName: 'cache' } }],
+      containers: [{ name: 'app', image: 'registry.example.org/app:1.0', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] }],
+    }));
+    const message = `Unable to attach or mount volumes: unmounted volumes=[cache], unattached volumes=[], failed to process volumes=[cache]: error processing PVC ${NS}/cache: failed to fetch PVC from API server: persistentvolumeclaims "cache" not found`;
+    await lab.waitFor('the FailedMount event', async () => (await podEvents('placed-missing-pvc')).some((e) => e.reason === 'FailedMount'), 30_000);
+    expect((await podEvents('placed-missing-pvc')).map((e) => e.message)).toContain(message);
+    expect(await lab.kubelet.stuck()).toContainEqual({ namespace: NS, pod: 'placed-missing-pvc', reason: 'FailedMount', message });
+    // Nothing asks the provisioner for a node here (no scheduler): the claim names it, as the scheduler would.
+    const pvc = claim('cache');
+    await create(`/api/v1/namespaces/${NS}/persistentvolumeclaims`, { ...pvc, metadata: { ...pvc.metadata, annotations: { 'volume.kubernetes.io/selected-node': 'lab-node-1' } } });
+    await waitPod('placed-missing-pvc', 'Running', (p) => p.status.phase === 'Running', 60_000);
+  }, 90_000);
+
+  test('WHEN a Deployment\'s container keeps exiting THEN it restarts at once, then waits in CrashLoopBackOff with the kubelet\'s back-off message and BackOff event', async () => {
+    await create(`/api/v1/namespaces/${NS}/pods`, { ...pod('crashes', {}), metadata: { name: 'crashes', namespace: NS, labels: { [CRASH_LABEL]: 'true' } } });
+    const looping = await waitPod('crashes', 'in CrashLoopBackOff', (p) => p.status.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff');
+    const status = looping.status.containerStatuses[0];
+    expect(status.restartCount).toBe(1);
+    expect(status.lastState.terminated).toEqual(expect.objectContaining({ exitCode: 2, reason: 'Error' }));
+    expect(status.state.waiting.message).toBe(`back-off 10s restarting failed container=app pod=crashes_${NS}(${looping.metadata.uid})`);
+    expect(looping.status.phase).toBe('Running');
+    expect(condition(looping, 'Ready')).toBe('False');
+    expect(await podEvents('crashes')).toContainEqual({ reason: 'BackOff', type: 'Warning', message: `Back-off restarting failed container app in pod crashes_${NS}(${looping.metadata.uid})`, fieldPath: 'spec.containers{app}', source: 'kubelet' });
+    expect(await lab.kubelet.stuck()).toContainEqual(expect.objectContaining({ pod: 'crashes', reason: 'CrashLoopBackOff', container: 'app' }));
   });
 
   test('WHEN a container reads a Secret key that does not exist THEN it waits in CreateContainerConfigError with the kubelet\'s message; WHEN the key is added THEN it runs', async () => {
@@ -227,6 +285,9 @@ describeLab('GIVEN a lab cluster whose pods are run by the faithful kubelet (kwo
   }
   async function getJob(name: string) {
     return (await lab.request('GET', `/apis/batch/v1/namespaces/${NS}/jobs/${name}`)).body;
+  }
+  function claim(name: string) {
+    return { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: NS }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
   }
   async function getService(name: string) {
     return (await lab.request('GET', `/api/v1/namespaces/${NS}/services/${name}`)).body;
