@@ -1,11 +1,12 @@
 /**
- * npm run lab -- [--env prod] [--sync] [-- COMMAND ...]
+ * npm run lab -- [--env prod] [--sync] [--kubelet faithful] [-- COMMAND ...]
  *
  * Starts the lab cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
  * nodes shaped like the environment's `cluster` config, CRDs from ../shared/reference installed),
  * prints its KUBECONFIG and start-up time, optionally applies dist/<env>/ as Argo CD would
  * (--sync), then runs COMMAND with KUBECONFIG set, or waits for Ctrl-C. Everything it started is
- * stopped on exit. Build the programs first: bash scripts/lab/build.sh.
+ * stopped on exit. `--kubelet faithful` runs pods with the lab's kubelet and adds k3s's ServiceLB,
+ * metrics API and kube-dns Service (README "Lab cluster"). Build the programs first: bash scripts/lab/build.sh.
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -21,7 +22,9 @@ async function main(argv: string[]): Promise<number> {
   const env = args.includes('--env') ? args[args.indexOf('--env') + 1] : 'prod';
   const config = loadConfig(env);
   const nodes = nodesFor(env, config.node);
-  const lab = await LabCluster.start({ nodes, log: (line) => console.log(line) });
+  const kubelet = args.includes('--kubelet') ? args[args.indexOf('--kubelet') + 1] : 'kwok';
+  if (kubelet !== 'kwok' && kubelet !== 'faithful') throw new Error(`--kubelet ${kubelet}: expected kwok or faithful`);
+  const lab = await LabCluster.start({ nodes, kubelet, log: (line) => console.log(line) });
   const stopOnSignal = () => void lab.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);

@@ -16,7 +16,9 @@ import { parseQuantity } from '../../lib/config/quantity';
 import { EVICTION_HARD_MEMORY, k3sReserved, NodeShape } from '../../lib/config/sizing';
 import { findProjectRoot, referenceDir } from '../../lib/project';
 import { freePort, stop } from './programs';
-import { KWOK_STAGES } from './kwok-stages';
+import { KWOK_NODE_STAGES, KWOK_STAGES, NODE_IP_ANNOTATION } from './kwok-stages';
+import { LabKubelet, PodOutcomeHook } from './kubelet';
+import { kubeDnsService, LabMetricsServer, serviceLbPass } from './k3s';
 
 export const LAB_BIN = path.join(findProjectRoot(__dirname), '.tools', 'lab', 'bin');
 export const LAB_PROGRAMS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
@@ -43,6 +45,21 @@ export interface LabClusterOptions {
   readonly workDir?: string;
   /** Progress lines. @default none */
   readonly log?: (line: string) => void;
+  /**
+   * Who plays the kubelet. 'kwok': kwok's stages mark every bound pod Running and Ready at once and
+   * every Job pod Succeeded, reading nothing else. 'faithful': kwok simulates the nodes only and
+   * scripts/lab/kubelet.ts runs each pod as the kubelet would (volumes and env must resolve, init
+   * containers first, Job pods complete, events and messages as the kubelet writes them), and the
+   * lab adds what k3s gives every cluster: ServiceLB, the metrics API, the kube-dns Service
+   * (scripts/lab/k3s.ts). @default 'kwok'
+   */
+  readonly kubelet?: 'kwok' | 'faithful';
+  /**
+   * Faithful mode: how a container's run ends (e.g. make one Job's pod exit 1 to rehearse a broken
+   * migration). Return undefined for the default: init containers and Job pods complete, the rest
+   * keep running. @default every container follows the default
+   */
+  readonly podOutcome?: PodOutcomeHook;
 }
 
 /** An answer of the API server: status, parsed body, and the `Warning` headers it sent. */
@@ -92,6 +109,9 @@ export class LabCluster {
   private ca = '';
   private readonly log: (line: string) => void;
   private provisioner?: NodeJS.Timeout;
+  private faithfulKubelet?: LabKubelet;
+  private metrics?: LabMetricsServer;
+  private k3sLoop?: { stop: () => Promise<void> };
 
   private constructor(private readonly options: LabClusterOptions) {
     this.ownsDir = !options.workDir;
@@ -162,7 +182,7 @@ export class LabCluster {
       '--concurrent-deployment-syncs=10', '--concurrent-statefulset-syncs=10', '--v=1',
     ]);
     this.run('kube-scheduler', [`--kubeconfig=${this.kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=1']);
-    const stages = this.file('kwok.yaml', KWOK_STAGES.map((s) => yaml.dump(s, { lineWidth: -1 })).join('---\n'));
+    const stages = this.file('kwok.yaml', (this.faithful ? KWOK_NODE_STAGES : KWOK_STAGES).map((s) => yaml.dump(s, { lineWidth: -1 })).join('---\n'));
     this.run('kwok', [
       `--kubeconfig=${this.kubeconfig}`, `--config=${stages}`, '--manage-all-nodes=true',
       '--cidr=10.42.0.1/16', '--node-ip=10.42.0.1', '--server-address=', '--v=1',
@@ -172,8 +192,41 @@ export class LabCluster {
     await Promise.all([(this.options.crds ?? true) ? this.installCrds() : undefined, this.apply(localPathStorageClass()), this.createNodes(this.options.nodes)]);
     this.log(`lab: CRDs and nodes ready in ${Date.now() - t1} ms`);
     this.provisioner = setInterval(() => void this.provisionVolumes().catch(() => undefined), 500);
+    if (this.faithful) await this.startFaithful(certDir);
     this.startupMs = Date.now() - t0;
     this.log(`lab: ${this.options.nodes.length} node(s) Ready after ${this.startupMs} ms`);
+  }
+
+  private get faithful(): boolean {
+    return this.options.kubelet === 'faithful';
+  }
+
+  /** The lab's kubelet (faithful mode only): what it saw, e.g. `await lab.kubelet.stuck()`. */
+  public get kubelet(): LabKubelet {
+    if (!this.faithfulKubelet) throw new Error(`lab.kubelet is the faithful kubelet; fix: LabCluster.start({ ..., kubelet: 'faithful' }) (this lab runs kubelet: '${this.options.kubelet ?? 'kwok'}')`);
+    return this.faithfulKubelet;
+  }
+
+  /** Faithful mode: our kubelet, then k3s's ServiceLB, metrics API and kube-dns Service. */
+  private async startFaithful(certDir: string): Promise<void> {
+    const t0 = Date.now();
+    this.faithfulKubelet = new LabKubelet(this, { podOutcome: this.options.podOutcome, log: this.log });
+    this.faithfulKubelet.start();
+    await this.must('POST', '/api/v1/namespaces/kube-system/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'svclb', namespace: 'kube-system' } });
+    const dns = await this.apply(kubeDnsService(), { fieldManager: 'k3s' });
+    if (dns.status >= 300) throw new Error(`kube-dns Service: ${dns.status} ${dns.body?.message}`);
+    this.metrics = await LabMetricsServer.start(this, { cert: path.join(certDir, 'apiserver.crt'), key: path.join(certDir, 'apiserver.key') });
+    for (const object of this.metrics.objects()) {
+      const res = await this.apply(object, { fieldManager: 'k3s' });
+      if (res.status >= 300) throw new Error(`${object.kind} ${object.metadata.name}: ${res.status} ${res.body?.message}`);
+    }
+    const applied = new Map<string, string>();
+    this.k3sLoop = loop(() => serviceLbPass(this, applied), 500, (err) => this.log(`lab servicelb: ${err.message}`));
+    await this.waitFor('the metrics API (APIService v1beta1.metrics.k8s.io) to be Available', async () => {
+      const res = await this.request('GET', '/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.metrics.k8s.io');
+      return res.body?.status?.conditions?.some((c: any) => c.type === 'Available' && c.status === 'True') ?? false;
+    }, 60_000);
+    this.log(`lab: faithful kubelet, ServiceLB, metrics API on 127.0.0.1:${this.metrics.port} and kube-dns ready in ${Date.now() - t0} ms`);
   }
 
   private writeKubeconfig(file: string, user: string): void {
@@ -218,12 +271,14 @@ export class LabCluster {
       };
       return { capacity: { ...allocatable, cpu: n.cpu, memory: n.memory }, allocatable };
     };
-    for (const n of nodes) {
+    for (const [i, n] of nodes.entries()) {
+      // Faithful mode: an InternalIP per node (ServiceLB lists them) and a /24 of k3s's pod range per node (flannel's).
+      const faithful = this.faithful ? { ip: { [NODE_IP_ANNOTATION]: `172.20.0.${10 + i}` }, spec: { podCIDR: `10.42.${i}.0/24`, podCIDRs: [`10.42.${i}.0/24`] } } : undefined;
       await this.must('POST', '/api/v1/nodes', {
         apiVersion: 'v1', kind: 'Node',
         metadata: {
           name: n.name,
-          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' },
+          annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0', ...faithful?.ip },
           labels: {
             'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
             'beta.kubernetes.io/os': 'linux', 'beta.kubernetes.io/arch': 'amd64',
@@ -231,7 +286,7 @@ export class LabCluster {
             'node.kubernetes.io/instance-type': 'k3s', 'topology.kubernetes.io/zone': n.zone, 'type': 'kwok',
           },
         },
-        spec: {},
+        spec: faithful?.spec ?? {},
       });
     }
     // kwok marks each node Ready; the shape is (re)applied until both hold, since kwok may write a
@@ -258,7 +313,8 @@ export class LabCluster {
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = https.request(`${this.server}${urlPath}`, {
         method, ca: this.ca || undefined, rejectUnauthorized: Boolean(this.ca), timeout: 30_000,
-        headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType } : {}) },
+        // Content-Length always: Node sends a DELETE body unframed otherwise, and the API server reads none (DeleteOptions lost).
+        headers: { Authorization: `Bearer ${this.token}`, Accept: 'application/json', ...(payload ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}) },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
@@ -378,6 +434,9 @@ export class LabCluster {
   /** Stops every process this lab started (in reverse order) and removes its temp dir. */
   public async stop(): Promise<void> {
     if (this.provisioner) clearInterval(this.provisioner);
+    await this.faithfulKubelet?.stop();
+    await this.k3sLoop?.stop();
+    await this.metrics?.stop();
     for (const { child } of [...this.processes].reverse()) await stop(child);
     this.processes.length = 0;
     if (this.ownsDir) fs.rmSync(this.dir, { recursive: true, force: true });
@@ -393,3 +452,24 @@ function localPathStorageClass() {
   };
 }
 
+/** Runs `pass` every `intervalMs` (after the previous pass ended) until stopped; stop() waits for a pass under way. */
+function loop(pass: () => Promise<void>, intervalMs: number, onError: (err: Error) => void): { stop: () => Promise<void> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const next = () => {
+    if (stopped) return;
+    running = pass().catch(onError).finally(() => {
+      running = undefined;
+      if (!stopped) timer = setTimeout(next, intervalMs);
+    });
+  };
+  next();
+  return {
+    stop: async () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -30,6 +30,9 @@ const containerStatuses = (field: string, list: string, ready: boolean, state: s
 const running = 'running: { startedAt: {{ $now | Quote }} }';
 const completed = 'terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} }';
 
+/** A node's InternalIP when the harness picks it (faithful mode: one per node); else kwok's --node-ip. */
+export const NODE_IP_ANNOTATION = 'lab.platform.io/node-ip';
+
 /**
  * A node that is not Ready yet: Ready, keeping the capacity and allocatable the harness set (left
  * out of the patch when kwok read the node before they were set, so that they are never wiped).
@@ -49,7 +52,7 @@ conditions:
 {{ end }}
 addresses:
 - type: InternalIP
-  address: {{ NodeIP | Quote }}
+  address: {{ or (index .metadata.annotations "${NODE_IP_ANNOTATION}") NodeIP | Quote }}
 - type: Hostname
   address: {{ NodeName | Quote }}
 {{ with .status.capacity }}
@@ -116,3 +119,10 @@ const podDeleted = stage('lab-pod-deleted', 'Pod',
   { finalizers: { empty: true }, delete: true });
 
 export const KWOK_STAGES = [nodeReady, podRunning, jobPodSucceeded, podDeleted];
+
+/**
+ * Nodes only: with no Pod stage kwok starts no pod controller and never writes a pod (kwok 0.8
+ * pkg/kwok/controllers: the pod controller is created per Stage resource kind), so the lab's
+ * kubelet (scripts/lab/kubelet.ts) owns every pod.
+ */
+export const KWOK_NODE_STAGES = [nodeReady];
