@@ -100,6 +100,7 @@ describeWithPrograms('GIVEN a lab cluster with the prod edge, its Ingresses, Mid
   let lab: LabCluster;
   let t: LabTraefik;
   const timings: Record<string, number> = {};
+  const answers: Record<string, number> = {};
 
   const must = async (what: string, res: Promise<{ status: number; body: any }>) => {
     const r = await res;
@@ -140,7 +141,7 @@ describeWithPrograms('GIVEN a lab cluster with the prod edge, its Ingresses, Mid
   afterAll(async () => {
     await t?.stop();
     const problems = t?.problems() ?? [];
-    console.log(`traefik-lab timings (ms): ${JSON.stringify(timings)}\ntraefik args:\n${t?.args.join('\n')}\nerror and warning lines Traefik logged (${problems.length}):\n${problems.join('\n')}`);
+    console.log(`traefik-lab timings (ms): ${JSON.stringify(timings)}\nanswers: ${JSON.stringify(answers)}\ntraefik args:\n${t?.args.join('\n')}\nerror and warning lines Traefik logged (${problems.length}):\n${problems.join('\n')}`);
     await lab?.stop();
   }, 60_000);
 
@@ -148,12 +149,27 @@ describeWithPrograms('GIVEN a lab cluster with the prod edge, its Ingresses, Mid
     const t0 = Date.now();
     for (const r of routes) await t.waitForRoute(r.host, r.path, 'routed', 60_000);
     timings.allRouted = Date.now() - t0;
+    for (const r of routes) answers[`${r.host}${r.path}`] = (await t.request(r.host, r.path)).status;
     const res = await t.request(routes[0].host, routes[0].path);
     expect([502, 503, 504, 403]).toContain(res.status);
     // No router Traefik built from our objects is disabled.
     const routers = await t.routers();
     expect(routers.filter((r) => r.provider === 'kubernetes' && r.status !== 'enabled').map((r) => `${r.name}: ${r.error}`)).toEqual([]);
     expect(routers.filter((r) => r.provider === 'kubernetes').length).toBe(routes.length);
+    // The TLS Secrets cert-manager issues later do not exist: the route still answers, with Traefik's default
+    // certificate, and Traefik logs one error per Ingress; nothing else it logs is about our objects.
+    expect(res.certificate).toBe('TRAEFIK DEFAULT CERT');
+    const tlsSecrets = ingresses.flatMap((ing) => (ing.spec.tls ?? []).map((x: any) => `${ing.metadata.namespace}/${x.secretName}`));
+    const expected = [
+      ...tlsSecrets.map((secret) => new RegExp(`^ERR Error configuring TLS error="secret ${secret} does not exist"`)),
+      /^WRN Traefik can reject some encoded characters in the request path/, // printed at every start by Traefik 3.6
+      // At start the Ingress provider's first configuration can reach the router builder before the CRD
+      // provider's: until the Middlewares arrive (a second or two), every router naming one is disabled
+      // (the last middleware of the chain is the one named). The routers' state now is checked above.
+      /^ERR error="middleware \\"[a-z0-9-]+@kubernetescrd\\" does not exist" entryPointName=websecure routerName=/,
+    ];
+    expect(t.problems().filter((l) => !expected.some((e) => e.test(l)))).toEqual([]);
+    for (const secret of tlsSecrets) expect(t.problems().some((l) => l.includes(`secret ${secret} does not exist`))).toBe(true);
     // A host no Ingress names: Traefik's own 404.
     const none = await t.request('nobody.invalid');
     expect({ status: none.status, body: none.body }).toEqual({ status: 404, body: TRAEFIK_NOT_FOUND_BODY });
@@ -189,7 +205,7 @@ describeWithPrograms('GIVEN a lab cluster with the prod edge, its Ingresses, Mid
     const disabled = (await t.routers()).filter((r) => r.provider === 'kubernetes' && r.status === 'disabled');
     expect(disabled.length).toBe(hit.length);
     for (const r of disabled) expect(r.error).toEqual([`middleware "${ref}" does not exist`]);
-    expect(t.problems().some((l) => l.includes(`middleware \\"${ref}\\" does not exist`) || l.includes(`middleware "${ref}" does not exist`))).toBe(true);
+    for (const r of disabled) expect(t.problems()).toContain(`ERR error="middleware \\"${ref}\\" does not exist" entryPointName=websecure routerName=${r.name}`);
 
     t0 = Date.now();
     await apply(victim);

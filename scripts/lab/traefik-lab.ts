@@ -294,6 +294,8 @@ export interface TraefikResponse {
   readonly status: number;
   readonly body: string;
   readonly headers: http.IncomingHttpHeaders;
+  /** HTTPS: the subject CN of the certificate Traefik served (`TRAEFIK DEFAULT CERT` when the route's TLS Secret is missing). */
+  readonly certificate?: string;
 }
 
 /** A router as Traefik's API reports it (`/api/http/routers`): `status` enabled | disabled | warning, with `error`s. */
@@ -309,6 +311,13 @@ export interface TraefikRouter {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Log lines that come from running Traefik built from its Go module, not from the platform's objects: the
+ * module has no web UI assets (the release build adds them), so `--api.dashboard=true` (a chart default)
+ * logs this on every configuration reload.
+ */
+export const LAB_ARTEFACTS: readonly RegExp[] = [/^ERR Error appending dashboard to API router error="parsing index template/];
 
 export class LabTraefik {
   /** Starts Traefik against the lab's API server; resolves when it answers /ping (providers may still be loading). */
@@ -442,15 +451,24 @@ export class LabTraefik {
     return JSON.parse(res.body) as TraefikRouter[];
   }
 
-  /** The last `n` lines of Traefik's log. */
-  public tail(n = 30): string {
-    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').trimEnd().split('\n').slice(-n).join('\n') : '';
+  /** Traefik's log lines, without the terminal colours its default (common) format writes. */
+  public logLines(): string[] {
+    // eslint-disable-next-line no-control-regex
+    return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n') : [];
   }
 
-  /** Every error and warning line Traefik logged (level ERR, WRN, FTL). */
+  /** The last `n` lines of Traefik's log. */
+  public tail(n = 30): string {
+    return this.logLines().slice(-n).join('\n');
+  }
+
+  /**
+   * Every distinct error and warning Traefik logged (level ERR, WRN, FTL of the common format, without the
+   * timestamp; in order of first appearance), except LAB_ARTEFACTS.
+   */
   public problems(): string[] {
-    if (!fs.existsSync(this.logFile)) return [];
-    return fs.readFileSync(this.logFile, 'utf8').split('\n').filter((l) => /^\S+ (ERR|WRN|FTL) /.test(l) || /"level":"(error|warn|fatal)"/.test(l));
+    const lines = this.logLines().filter((l) => /^\S+ (ERR|WRN|FTL) /.test(l)).map((l) => l.replace(/^\S+ /, ''));
+    return [...new Set(lines)].filter((l) => !LAB_ARTEFACTS.some((a) => a.test(l)));
   }
 
   public async stop(): Promise<void> {
@@ -468,8 +486,9 @@ function get(url: string, o: { host?: string; secure?: boolean } = {}): Promise<
       ...(secure ? { servername: o.host, rejectUnauthorized: false } : {}),
     }, (res) => {
       const chunks: Buffer[] = [];
+      const certificate = secure ? (res.socket as import('tls').TLSSocket).getPeerCertificate?.()?.subject?.CN : undefined;
       res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers, ...(certificate ? { certificate: String(certificate) } : {}) }));
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url} (Host ${o.host ?? '-'}): no answer within ${REQUEST_TIMEOUT_MS / 1000} s`)));
