@@ -453,7 +453,6 @@ export class LabTraefik {
 
   /** Traefik's log lines, without the terminal colours its default (common) format writes. */
   public logLines(): string[] {
-    // eslint-disable-next-line no-control-regex
     return fs.existsSync(this.logFile) ? fs.readFileSync(this.logFile, 'utf8').replace(/\x1b\[[0-9;]*m/g, '').trimEnd().split('\n') : [];
   }
 
