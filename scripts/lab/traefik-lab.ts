@@ -462,11 +462,16 @@ export class LabTraefik {
   }
 
   /**
-   * Every distinct error and warning Traefik logged (level ERR, WRN, FTL of the common format, without the
-   * timestamp; in order of first appearance), except LAB_ARTEFACTS.
+   * Every distinct error and warning Traefik logged, without the timestamp, in order of first appearance,
+   * except LAB_ARTEFACTS: its own lines (level ERR, WRN, FTL of the common format) and those of its
+   * Kubernetes client (klog `E`/`W` lines, e.g. `Failed to watch` a kind the API server does not serve).
    */
   public problems(): string[] {
-    const lines = this.logLines().filter((l) => /^\S+ (ERR|WRN|FTL) /.test(l)).map((l) => l.replace(/^\S+ /, ''));
+    const lines = this.logLines().flatMap((l) => {
+      if (/^\S+ (ERR|WRN|FTL) /.test(l)) return [l.replace(/^\S+ /, '')];
+      const klog = /^([EW])\d{4} [\d:.]+\s+\d+ (.*)$/.exec(l);
+      return klog ? [`${klog[1]} ${klog[2]}`] : [];
+    });
     return [...new Set(lines)].filter((l) => !LAB_ARTEFACTS.some((a) => a.test(l)));
   }
 
