@@ -4,7 +4,7 @@
  * and what kubeseal seals our format reads back. The key pair is a throwaway one made with openssl,
  * shaped like the controller's (RSA 4096, self-signed certificate).
  */
-import { ChildProcess, spawn, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,7 +15,8 @@ import { ENVIRONMENTS_DIR, loadConfig } from '../lib/config/load';
 import { findProjectRoot, referenceDir } from '../lib/project';
 import { unsealValue } from '../lib/sealing';
 import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
-import { findProgram, freePort, stop } from '../scripts/lab/programs';
+import { findProgram } from '../scripts/lab/programs';
+import { LabSealedSecrets, SEALED_SECRETS_CONTROLLER } from '../scripts/lab/sealed-secrets';
 import { sealEnvironment } from '../scripts/seal';
 import { find, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
@@ -114,11 +115,9 @@ describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real 
  * knows in-cluster configuration, so it runs in a private mount namespace (unshare, root) where
  * /run/secrets/kubernetes.io/serviceaccount holds the lab's token and CA, and listens on loopback.
  */
-const controllerPath = path.join(findProjectRoot(__dirname), '.tools', 'kubeseal', 'bin', 'controller');
-const isRoot = process.getuid?.() === 0;
 describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-secrets controller on the lab API server', {
-  controller: fs.existsSync(controllerPath) ? controllerPath : undefined, openssl: findProgram('openssl'), unshare: findProgram('unshare'),
-  'root (for unshare --mount)': isRoot ? 'root' : undefined, 'lab programs': missingLabPrograms().length === 0 ? 'built' : undefined,
+  controller: fs.existsSync(SEALED_SECRETS_CONTROLLER) ? SEALED_SECRETS_CONTROLLER : undefined, openssl: findProgram('openssl'), unshare: findProgram('unshare'),
+  'root (for unshare --mount)': process.getuid?.() === 0 ? 'root' : undefined, 'lab programs': missingLabPrograms().length === 0 ? 'built' : undefined,
 }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seal-controller-'));
   const values = new Map([
@@ -127,7 +126,7 @@ describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-se
     ['monitoring.alertmanager-smtp.password', 'smtp: "quoted" pässword'],
   ]);
   let lab: LabCluster;
-  let controller: ChildProcess;
+  let controller: LabSealedSecrets;
   let sealed: any[];
 
   beforeAll(async () => {
@@ -157,27 +156,14 @@ describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-se
     if (key.status >= 300) throw new Error(`sealing key: ${key.body?.message}`);
     for (const ns of new Set(sealed.map((o) => o.metadata.namespace as string))) await lab.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 
-    const kubeconfig = yaml.load(fs.readFileSync(lab.kubeconfig, 'utf8')) as any;
-    const sa = path.join(dir, 'serviceaccount');
-    fs.mkdirSync(sa);
-    fs.writeFileSync(path.join(sa, 'token'), kubeconfig.users[0].user.token);
-    fs.writeFileSync(path.join(sa, 'ca.crt'), Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64'));
-    fs.writeFileSync(path.join(sa, 'namespace'), 'kube-system');
-    const api = new URL(lab.server);
-    const [listen, metrics] = [await freePort(), await freePort()];
-    const script = 'mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io && cp -r "$SA" /run/secrets/kubernetes.io/serviceaccount && exec "$@"';
-    controller = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', controllerPath,
-      `--listen-addr=127.0.0.1:${listen}`, `--listen-metrics-addr=127.0.0.1:${metrics}`, '--key-renew-period=0', '--update-status=true'], {
-      env: { PATH: process.env.PATH, SA: sa, KUBERNETES_SERVICE_HOST: api.hostname, KUBERNETES_SERVICE_PORT: api.port, POD_NAMESPACE: 'kube-system' },
-      stdio: ['ignore', fs.openSync(path.join(dir, 'controller.log'), 'a'), fs.openSync(path.join(dir, 'controller.log'), 'a')],
-    });
+    controller = await LabSealedSecrets.start(lab);
     for (const o of sealed) {
       const res = await lab.apply(o);
       if (res.status >= 300) throw new Error(`${o.metadata.namespace}/${o.metadata.name}: ${res.body?.message}`);
     }
   }, 240_000);
   afterAll(async () => {
-    if (controller) await stop(controller);
+    await controller?.stop();
     await lab?.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }, 60_000);
@@ -187,7 +173,7 @@ describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-se
     try {
       await lab.waitFor('the controller to create every Secret', async () => (await Promise.all(sealed.map(secretOf))).every((r) => r.status === 200), 120_000);
     } catch (err) {
-      throw new Error(`${(err as Error).message}\ncontroller log:\n${fs.readFileSync(path.join(dir, 'controller.log'), 'utf8').split('\n').slice(-20).join('\n')}`);
+      throw new Error(`${(err as Error).message}\ncontroller log:\n${controller.tail()}`);
     }
     const unsealed = new Map<string, string>();
     for (const o of sealed) {

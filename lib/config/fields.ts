@@ -167,7 +167,8 @@ export function isGitUrl(value: string): boolean {
   } catch {
     return false;
   }
-  return ['https:', 'ssh:'].includes(url.protocol) && url.hostname.includes('.') && url.pathname.replace(/\/+$/, '').split('/').filter(Boolean).length >= 1;
+  // git:// is git's own read-only protocol (git daemon), which Argo CD also clones from.
+  return ['https:', 'ssh:', 'git:'].includes(url.protocol) && url.hostname.includes('.') && url.pathname.replace(/\/+$/, '').split('/').filter(Boolean).length >= 1;
 }
 
 /** A branch, tag or commit as `git check-ref-format` accepts it (no spaces, no "..", no ~^:?*[\). */

@@ -72,8 +72,13 @@ const canConnect = (port: number): Promise<boolean> => new Promise((resolve) => 
   socket.once('error', () => resolve(false));
 });
 
-/** Starts `git daemon` on 127.0.0.1 serving every repository under `dir` (read-only); resolves when it accepts connections. */
-export async function startGitServer(dir: string): Promise<GitServer> {
+export interface GitServerOptions {
+  /** Accept `git push` (git daemon's receive-pack service), as a hosted repository does for its owner. @default false (read-only) */
+  readonly push?: boolean;
+}
+
+/** Starts `git daemon` on 127.0.0.1 serving every repository under `dir`; resolves when it accepts connections. */
+export async function startGitServer(dir: string, options: GitServerOptions = {}): Promise<GitServer> {
   if (!gitDaemonAvailable()) throw new Error('git daemon is not installed; fix: apt-get install git');
   const base = path.resolve(dir);
   const port = await freePort();
@@ -81,7 +86,7 @@ export async function startGitServer(dir: string): Promise<GitServer> {
   const logFd = fs.openSync(logFile, 'a');
   const child: ChildProcess = spawn('git', [
     'daemon', `--base-path=${base}`, '--export-all', '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`,
-    '--verbose', '--informative-errors', base,
+    '--verbose', '--informative-errors', ...(options.push ? ['--enable=receive-pack'] : []), base,
   ], { env: GIT_ENV, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   child.on('error', () => undefined);

