@@ -13,7 +13,7 @@ import { argoName } from '../lib/config/shared-cluster';
 import { ARGOCD_CHART, globOf, groupOf, kindGlob, ROOT_APPLICATION, syncOwner } from '../lib/gitops/placement';
 import { renderedObjects } from '../lib/gitops/rendered';
 import { applyObjectPolicy, applySyncPolicy, helmReleases, isCrdBearing, isHelmApplication, scopeOf, shapeHelmApplication, SYNC_RETRY } from '../lib/gitops/sync-policy';
-import { chartWave, waveOf } from '../lib/gitops/sync-order';
+import { chartWave, ROOT_SELF_WAVE, waveOf } from '../lib/gitops/sync-order';
 
 
 export interface ArgoCdChartProps {
@@ -126,7 +126,7 @@ export class ArgoCdChart extends Chart {
     this.root = new Application(this, 'root', {
       metadata: {
         name: argoName(config, ROOT_APPLICATION), namespace: ARGOCD_NAMESPACE, labels: BOOTSTRAP_LABEL,
-        annotations: { [SYNC_WAVE_ANNOTATION]: String(chartWave(ARGOCD_CHART)) },
+        annotations: { [SYNC_WAVE_ANNOTATION]: String(ROOT_SELF_WAVE) },
       },
       spec: {
         project: argoName(config, PROJECT),

@@ -32,6 +32,15 @@ export const SYNC_ORDER: readonly SyncStep[] = [
   { wave: 40, charts: ['backup'], why: 'backup jobs of the running data services' },
 ];
 
+/**
+ * The wave of the root Application inside its own sync (it syncs its own file): after every other wave.
+ * Argo CD waits for each wave's resources to be healthy before the next one, except in the final wave,
+ * and an Application is Progressing while its own sync runs (lib/gitops/health-check.ts): in any earlier
+ * wave the root would wait for itself forever (found by the first-install rehearsal: "waiting for healthy
+ * state of argoproj.io/Application/root", nothing after wave -30 created).
+ */
+export const ROOT_SELF_WAVE = Math.max(...SYNC_ORDER.map((s) => s.wave)) + 10;
+
 /** The root-level wave of a chart (or of CRD_ADDONS). */
 export function chartWave(chartId: string): number {
   const step = SYNC_ORDER.find((s) => s.charts.includes(chartId));

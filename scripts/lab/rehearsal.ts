@@ -11,6 +11,7 @@
  * config keys, so the synth inside the block renders the Applications that Argo CD fetches.
  */
 import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -99,6 +100,24 @@ export interface RehearsalOptions {
   readonly keep?: boolean;
 }
 
+/**
+ * Chart hook Jobs whose work the lab does itself, because it runs no container: what each Job's command
+ * would have made. Only these; every other hook Job completes without side effects.
+ * - argo-cd's `argocd-redis-secret-init` (pre-install/pre-upgrade) runs `argocd admin redis-initial-password`,
+ *   which creates Secret `argocd-redis` (key `auth`, a random password) unless it exists.
+ */
+export const HOOK_EFFECTS: Record<string, (lab: LabCluster, namespace: string) => Promise<void>> = {
+  'argocd-redis-secret-init': async (lab, namespace) => {
+    const existing = await lab.request('GET', `/api/v1/namespaces/${namespace}/secrets/argocd-redis`);
+    if (existing.status === 200) return;
+    const res = await lab.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'argocd-redis', namespace },
+      data: { auth: Buffer.from(crypto.randomBytes(12).toString('base64url')).toString('base64') },
+    });
+    if (res.status >= 300 && res.status !== 409) throw new Error(`Secret argocd-redis: ${res.status} ${res.body?.message}`);
+  },
+};
+
 const GIT_IDENTITY = { GIT_AUTHOR_NAME: 'Lab Rehearsal', GIT_AUTHOR_EMAIL: 'lab@platform.invalid', GIT_COMMITTER_NAME: 'Lab Rehearsal', GIT_COMMITTER_EMAIL: 'lab@platform.invalid' };
 
 /** A running rehearsal: the lab, the servers, the copy of the repository and the controllers. */
@@ -171,7 +190,14 @@ export class Rehearsal {
     this.git(['config', 'branch.main.merge', 'refs/heads/main']);
 
     const config = loadConfig(envs[0], { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
-    this.lab = await LabCluster.start({ nodes: nodesFor(envs[0], config.node), crds: false, kubelet: 'faithful', podOutcome: this.options.podOutcome, log: this.log });
+    this.lab = await LabCluster.start({
+      nodes: nodesFor(envs[0], config.node), crds: false, kubelet: 'faithful', log: this.log,
+      podOutcome: (pod, container) => {
+        const effect = HOOK_EFFECTS[pod.metadata.labels?.['job-name'] ?? ''];
+        if (effect && !container.init) void effect(this.lab, pod.metadata.namespace).catch((err) => this.log(`hook effect of ${pod.metadata.name}: ${(err as Error).message}`));
+        return this.options.podOutcome?.(pod, container);
+      },
+    });
     this.stops.push(() => this.lab.stop());
     this.controllersTimer = setInterval(() => void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)), 2_000);
 
