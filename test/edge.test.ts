@@ -1,4 +1,6 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import Ajv from 'ajv';
@@ -11,9 +13,12 @@ import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { CLOUDFLARE_CIDRS } from '../lib/config/cloudflare';
 import { helmBinary } from '../scripts/lab/helm';
 import { referenceDir } from '../lib/project';
-import { configFor, find, one, synthEnv } from './helpers/platform';
+import { helmResources } from '../lib/constructs/resources';
+import { listEnvironments } from '../lib/config/load';
+import { configFor, find, one, synth, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
+const ENVIRONMENT_NAMES = listEnvironments();
 const VALUES_DIR = path.join(referenceDir(), 'helm-values');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(VALUES_DIR, file), 'utf8'));
 
@@ -168,6 +173,71 @@ describe.each([
     expect(spec('cloudflare-only')?.ipAllowList).toEqual(only ? { sourceRange: CLOUDFLARE_CIDRS } : undefined);
     expect(mws.publicAnnotation.split(',')[1]).toBe(only ? 'app-cloudflare-only@kubernetescrd' : 'app-rate-limit@kubernetescrd');
     expect(mws.adminNames[0]).toBe(only ? 'cloudflare-only' : 'admin-allowlist');
+  });
+});
+
+/** Every environment the team runs, and a two-node variant of prod (the smallest multi-node shape). */
+const MULTI_NODE = [
+  ...ENVIRONMENT_NAMES.map((env) => [env, configFor(env)] as const),
+  ['prod on 2 nodes', configFor('prod', { node: { count: 2 } })] as const,
+];
+
+describe.each(MULTI_NODE)('GIVEN %s', (_name, config) => {
+  const values = traefikValues(config, 'traefik');
+
+  test('THEN Traefik runs on every node when there is more than one (a DaemonSet), else as one Deployment replica', () => {
+    // ServiceLB sends a node's traffic only to Traefik pods on that node (externalTrafficPolicy Local):
+    // a node without a Traefik pod would drop what it receives.
+    expect(values.service.spec.externalTrafficPolicy).toBe('Local');
+    if (config.node.count > 1) {
+      expect(values.deployment).toEqual({ kind: 'DaemonSet' });
+      // A surge pod on the same node before the old one stops: never a node without Traefik during a rollout.
+      expect(values.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    } else {
+      expect(values.deployment).toEqual({ kind: 'Deployment', replicas: 1 });
+    }
+    // No PodDisruptionBudget (a drain evicts no DaemonSet pod) and no HPA (a DaemonSet has no replicas to scale).
+    expect(values.podDisruptionBudget).toEqual({ enabled: false });
+    expect(values.autoscaling).toEqual({ enabled: false });
+  });
+
+  test('THEN the footprint counts one Traefik pod per node', () => {
+    const rows = traefikAddOn.footprint(values, config.node.count, (part) => part);
+    expect(rows.map((r) => [r.workload, r.pods, r.perNode])).toEqual([['traefik', config.node.count, config.node.count > 1]]);
+  });
+});
+
+describeWithPrograms('GIVEN the packed Traefik chart rendered by the real helm with our values', { helm: helmBinary() }, () => {
+  const chartFile = path.join(referenceDir(), 'charts', `traefik-${traefikAddOn.version}.tgz`);
+  const render = (values: object) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'traefik-values-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'values.json'), JSON.stringify(values));
+      const out = execFileSync(helmBinary()!, ['template', 'traefik', chartFile, '--namespace', 'edge', '--values', path.join(dir, 'values.json')], { encoding: 'utf8', timeout: 120_000 });
+      return (yaml.loadAll(out) as any[]).filter(Boolean);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test.each(MULTI_NODE.filter(([, c]) => c.node.count > 1))('WHEN %s (more than one node) is rendered THEN Traefik is a DaemonSet, no Deployment, with the Local Service', (_name, config) => {
+    // The values exactly as the synthesized Application carries them.
+    const objects = render(one(synth(config), 'Application', 'traefik').spec.source.helm.valuesObject);
+    const kinds = objects.map((o) => o.kind);
+    expect(kinds).toContain('DaemonSet');
+    expect(kinds).not.toContain('Deployment');
+    expect(kinds).not.toContain('HorizontalPodAutoscaler');
+    const ds = objects.find((o) => o.kind === 'DaemonSet');
+    expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(ds.spec.template.spec.containers[0].resources).toEqual(helmResources(config.edge.resources.traefik));
+    const service = objects.find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer');
+    expect(service.spec.externalTrafficPolicy).toBe('Local');
+  });
+
+  test('WHEN a one-node environment is rendered THEN Traefik stays one Deployment replica', () => {
+    const objects = render(one(synthEnv('prod'), 'Application', 'traefik').spec.source.helm.valuesObject);
+    expect(objects.filter((o) => o.kind === 'Deployment').map((o) => o.spec.replicas)).toEqual([1]);
+    expect(objects.map((o) => o.kind)).not.toContain('DaemonSet');
   });
 });
 
