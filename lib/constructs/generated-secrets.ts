@@ -60,6 +60,9 @@ export function generatedSecrets(config: PlatformConfig): GeneratedSecret[] {
 /** The shape of each key of a source declaration. */
 export const keyShapes = (d: SecretDeclaration): [string, GeneratedValue][] => d.keys.map((key) => [key, d.generate?.[key] ?? DEFAULT_GENERATED]);
 
+/** The template's `type` when the declaration sets one other than Opaque (a copy passes its source's declaration). */
+const typeOf = (d: SecretDeclaration): { type?: string } => (d.type !== undefined && d.type !== 'Opaque' ? { type: d.type } : {});
+
 const passwordName = (length: number) => `password-${length}`;
 const storeName = (sourceNamespace: string) => `copy-from-${sourceNamespace}`;
 
@@ -100,6 +103,10 @@ export class GeneratedSecrets extends Construct {
       if (from === undefined) {
         const shapes = keyShapes(s.declaration);
         const fixed = shapes.flatMap(([key, shape]) => ('fixed' in shape ? [[key, shape.fixed] as const] : []));
+        const template = {
+          ...typeOf(s.declaration),
+          ...(fixed.length > 0 ? { mergePolicy: 'Merge', data: Object.fromEntries(fixed) } : {}),
+        };
         made[`${s.namespace}/${s.name}`] = new ApiObject(this, `${s.role}-${s.name}`, {
           apiVersion: ESO_API, kind: 'ExternalSecret', metadata: { name: s.name, namespace: s.namespace, labels },
           spec: {
@@ -107,7 +114,7 @@ export class GeneratedSecrets extends Construct {
             refreshInterval: '0s',
             target: {
               ...target,
-              ...(fixed.length > 0 ? { template: { mergePolicy: 'Merge', data: Object.fromEntries(fixed) } } : {}),
+              ...(Object.keys(template).length > 0 ? { template } : {}),
             },
             dataFrom: shapes.flatMap(([key, shape]) => ('length' in shape ? [{
               sourceRef: { generatorRef: { apiVersion: GENERATORS_API, kind: 'Password', name: passwordName(shape.length) } },
@@ -123,7 +130,7 @@ export class GeneratedSecrets extends Construct {
         spec: {
           refreshInterval: COPY_REFRESH,
           secretStoreRef: { kind: 'SecretStore', name: storeName(sourceNamespace) },
-          target,
+          target: { ...target, ...(typeOf(config.secrets[from][s.name]).type ? { template: typeOf(config.secrets[from][s.name]) } : {}) },
           data: s.declaration.keys.map((key) => ({ secretKey: key, remoteRef: { key: s.name, property: key } })),
         },
       });
