@@ -5,7 +5,13 @@
  * - a source (no `copyOf`): an ExternalSecret whose every key comes from a `Password` generator of its
  *   namespace (one generator per length; each `dataFrom` entry draws a fresh value, renamed to its key),
  *   with `refreshPolicy: CreatedOnce` and `refreshInterval: 0s`: generated once, never regenerated while
- *   the Secret exists, whatever Argo CD re-applies or however often the controller restarts;
+ *   the Secret exists, whatever Argo CD re-applies or however often the controller restarts. The Secret
+ *   outlives its ExternalSecret and keeps its values when one is applied again (a prune, a rename back, a
+ *   re-created Application): `creationPolicy: Orphan` (no owner reference, so deleting the ExternalSecret
+ *   leaves it) and `immutable: true` (a new ExternalSecret has no sync status, so the controller draws new
+ *   values; it cannot write them into an immutable Secret — ESO 2.x leaves its data alone, v0.16 reports
+ *   the ExternalSecret not ready). Argo CD never prunes or deletes it (`Prune=false`, `Delete=false`, set
+ *   by lib/gitops/sync-policy.ts for every generator-backed ExternalSecret);
  * - a copy (`copyOf: <role>`): an ExternalSecret reading the source Secret through a SecretStore of the
  *   Kubernetes provider, whose ServiceAccount may only `get` exactly the copied Secrets of the source
  *   namespace (a Role there with `resourceNames`); refreshed every minute, so a rotated source reaches its copies.
@@ -98,7 +104,6 @@ export class GeneratedSecrets extends Construct {
     }
 
     for (const s of secrets) {
-      const target = { name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain' };
       const from = s.declaration.copyOf;
       if (from === undefined) {
         const shapes = keyShapes(s.declaration);
@@ -113,7 +118,7 @@ export class GeneratedSecrets extends Construct {
             refreshPolicy: 'CreatedOnce',
             refreshInterval: '0s',
             target: {
-              ...target,
+              name: s.name, creationPolicy: 'Orphan', deletionPolicy: 'Retain', immutable: true,
               ...(Object.keys(template).length > 0 ? { template } : {}),
             },
             dataFrom: shapes.flatMap(([key, shape]) => ('length' in shape ? [{
@@ -130,7 +135,11 @@ export class GeneratedSecrets extends Construct {
         spec: {
           refreshInterval: COPY_REFRESH,
           secretStoreRef: { kind: 'SecretStore', name: storeName(sourceNamespace) },
-          target: { ...target, ...(typeOf(config.secrets[from][s.name]).type ? { template: typeOf(config.secrets[from][s.name]) } : {}) },
+          // A copy is owned by its ExternalSecret: re-made from its source whenever it is missing.
+          target: {
+            name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain',
+            ...(typeOf(config.secrets[from][s.name]).type ? { template: typeOf(config.secrets[from][s.name]) } : {}),
+          },
           data: s.declaration.keys.map((key) => ({ secretKey: key, remoteRef: { key: s.name, property: key } })),
         },
       });
