@@ -51,6 +51,10 @@ export class EdgeChart extends Chart {
   public readonly issuerName: IssuerName;
   /** Middleware sets by namespace role; Ingresses take `publicAnnotation` or `adminAnnotation`. */
   public readonly middlewares: Readonly<Record<RouteNamespaceRole, EdgeMiddlewares>>;
+  /** The Secret keys Traefik reads for the Middlewares (the admin UIs' basicAuth credential), by namespace. */
+  public get secrets(): { namespace: string; name: string; key: string }[] {
+    return Object.values(this.middlewares).flatMap((m) => m.secrets.map((s) => ({ ...s })));
+  }
   /** The platform Gateway, in Gateway API mode (`edge.api: gateway`). */
   public readonly gateway?: PlatformGateway;
   private readonly edgeNamespace: string;
@@ -98,23 +102,28 @@ export class EdgeChart extends Chart {
     });
     // Ingresses live in the app namespace; admin UIs in data (MinIO console) and monitoring (Grafana).
     this.middlewares = {
-      app: new EdgeMiddlewares(this, 'app-middlewares', { config, namespace: config.namespaces.app, annotations: CUSTOM_RESOURCE_ANNOTATIONS }),
+      // No admin UI in the app namespace: no admin Middlewares (nor a credential) there.
+      app: new EdgeMiddlewares(this, 'app-middlewares', { config, namespace: config.namespaces.app, annotations: CUSTOM_RESOURCE_ANNOTATIONS, admin: false }),
       data: new EdgeMiddlewares(this, 'data-middlewares', { config, namespace: config.namespaces.data, annotations: CUSTOM_RESOURCE_ANNOTATIONS }),
       monitoring: new EdgeMiddlewares(this, 'monitoring-middlewares', { config, namespace: config.namespaces.monitoring, annotations: CUSTOM_RESOURCE_ANNOTATIONS }),
     };
   }
 
   /**
-   * How a route in the namespace of `role` attaches to the edge: public (headers, limits) or
-   * admin (the same plus the IP allow-list), as an Ingress or, in Gateway API mode, an HTTPRoute.
+   * How a route in the namespace of `role` attaches to the edge: public (headers, limits) or admin (the same
+   * plus the generated credential and/or the IP allow-list, edge.adminAccess), as an Ingress or, in Gateway API
+   * mode, an HTTPRoute.
    */
   public attachment(role: RouteNamespaceRole, access: 'public' | 'admin'): EdgeAttachment {
     const set = this.middlewares[role];
+    if (access === 'admin' && (set.adminAnnotation === undefined || set.adminNames === undefined)) {
+      throw new Error(`EdgeChart.attachment('${role}', 'admin'): the ${role} namespace hosts no admin UIs, so it has no admin Middlewares nor credential; fix: put the admin UI in the data or monitoring namespace`);
+    }
     return {
       ingressClassName: this.ingressClassName,
       issuerName: this.issuerName,
-      middlewares: access === 'admin' ? set.adminAnnotation : set.publicAnnotation,
-      middlewareNames: access === 'admin' ? set.adminNames : set.publicNames,
+      middlewares: access === 'admin' ? set.adminAnnotation! : set.publicAnnotation,
+      middlewareNames: access === 'admin' ? set.adminNames! : set.publicNames,
       gateway: this.gateway,
     };
   }

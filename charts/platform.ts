@@ -203,6 +203,8 @@ export class Platform {
       // Alertmanager receivers, the Grafana admin, Loki's S3 key pair (when Loki uses S3).
       ...this.monitoring.secrets.map((ref) => ({ namespace: this.monitoring.namespace, ...ref })),
       ...this.backup.backups.secrets.map((ref) => ({ namespace: this.config.namespaces.backup, ...ref })),
+      // Traefik's basicAuth on the admin UIs (the edge credential, in each admin namespace).
+      ...this.edge.secrets,
       // Argo CD's notifications controller: one key per alert receiver (a Helm value names the Secret).
       ...notificationsSecretRefs(this.config.monitoring.alertmanager.receivers, ARGOCD_NAMESPACE),
     ];

@@ -52,7 +52,7 @@ export class SecretsChart extends Chart {
           metadata: { name, namespace },
           spec: {
             encryptedData: Object.fromEntries(declaration.keys.map((key) => [key, declaration.encryptedData![key]])),
-            template: { metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'platform' } }, type: 'Opaque' },
+            template: { metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'platform' } }, type: declaration.type ?? 'Opaque' },
           },
         });
       }

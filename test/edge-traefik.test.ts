@@ -18,7 +18,7 @@ import { listEnvironments, loadConfig } from '../lib/config/load';
 import { freePort } from '../scripts/lab/programs';
 import { configFor, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
-import { fileRef, middlewaresOf, routersOf, translate } from './helpers/traefik-file';
+import { ClusterSecrets, clusterSecretsOf, fileRef, middlewaresOf, routersOf, translate } from './helpers/traefik-file';
 
 const ROOT = path.join(__dirname, '..');
 const TRAEFIK = path.join(ROOT, '.tools', 'traefik', 'bin', 'traefik');
@@ -26,7 +26,7 @@ const traefikBinary = fs.existsSync(TRAEFIK) ? TRAEFIK : undefined;
 const REQUEST_TIMEOUT_MS = 5000;
 
 describe('GIVEN the translation to the file provider', () => {
-  test.each(listEnvironments())('WHEN translating %s THEN every Middleware of dist/ is copied as it is and every router names its Ingress\'s middlewares', (env) => {
+  test.each(listEnvironments())('WHEN translating %s THEN every Middleware of dist/ is the synthesized one and every router names its Ingress\'s middlewares', (env) => {
     // The team's environment, as `npm run synth` renders it into dist/.
     const objects = synth(loadConfig(env)).objects.map((o) => o.object);
     const distDir = path.join(ROOT, 'dist', env);
@@ -43,6 +43,16 @@ describe('GIVEN the translation to the file provider', () => {
       expect(router.rule).toBe(`Host(\`${ing.spec.rules[0].host}\`) && PathPrefix(\`${ing.spec.rules[0].http.paths[0].path}\`)`);
       for (const ref of router.middlewares) expect(middlewaresOf(onDisk)).toHaveProperty(ref.replace(/@file$/, ''));
     }
+  });
+
+  test('WHEN a basicAuth Middleware is loaded THEN its Secret becomes the users Traefik\'s CRD provider makes of it, the rest of the spec unchanged', () => {
+    const objects = synth(loadConfig('prod')).objects.map((o) => o.object);
+    const secrets = { 'monitoring/edge-admin-auth': { type: 'kubernetes.io/basic-auth', data: { username: 'admin', password: 'secret' } } };
+    const mw = objects.filter((o) => o.kind === 'Middleware' && o.metadata.namespace === 'monitoring');
+    // htpasswd's SHA scheme: base64 of the SHA-1 of "secret".
+    expect(middlewaresOf(mw, secrets)['monitoring-admin-auth']).toEqual({ basicAuth: { realm: 'admin', removeHeader: true, users: ['admin:{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ='] } });
+    expect(middlewaresOf(mw, secrets)['monitoring-rate-limit']).toEqual(middlewaresOf(mw)['monitoring-rate-limit']);
+    expect(() => middlewaresOf(mw, {})).toThrow(/Secret monitoring\/edge-admin-auth not found/);
   });
 });
 
@@ -95,14 +105,14 @@ function startBackend(): Promise<{ server: http.Server; port: number }> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as net.AddressInfo).port })));
 }
 
-async function startEdge(objects: any[], dir: string, backendPort: number): Promise<Edge> {
+async function startEdge(objects: any[], dir: string, backendPort: number, secrets: ClusterSecrets): Promise<Edge> {
   const [web, websecure, metrics] = [await freePort(), await freePort(), await freePort()];
   const certFile = path.join(dir, 'tls.crt');
   const keyFile = path.join(dir, 'tls.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
     '-addext', 'subjectAltName=DNS:example.com,DNS:*.example.com', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
   const dynamicFile = path.join(dir, 'dynamic.yaml');
-  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile } });
+  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile }, secrets });
   const logFile = path.join(dir, 'access.log');
   fs.writeFileSync(dynamicFile, yaml.dump(cfg.dynamic));
   const staticFile = path.join(dir, 'traefik.yaml');
@@ -149,27 +159,47 @@ function expectOwnBucket(b: { statuses: number[]; ms: number }) {
   expect(passed).toBeLessThanOrEqual(20 + Math.ceil(b.ms / 100));
 }
 
+/** A public address of the documentation range (RFC 5737) where a test needs one allowed admin network behind Cloudflare. */
+const ADMIN_NET = '203.0.113.0/24';
 const MODES = {
-  direct: { clientIp: 'direct', trustedProxyCidrs: [], adminAllowCidrs: ['127.0.0.20/32'] },
-  // 127.0.0.2 plays Cloudflare; admins are on 10.0.0.0/8 behind it.
-  cloudflare: { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'], adminAllowCidrs: ['10.0.0.0/8'] },
-  'cloudflare-only': { clientIp: 'cloudflare', cloudflareOnly: true, trustedProxyCidrs: ['127.0.0.2/32'], adminAllowCidrs: ['10.0.0.0/8'] },
+  // The defaults (edge.adminAccess: basicAuth): admin UIs ask for the generated credential, wherever the client is.
+  'direct, default admin access': { clientIp: 'direct', trustedProxyCidrs: [] },
+  'cloudflare, default admin access': { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'] },
+  // The allow-list alone: admins on 127.0.0.20 (direct), or on ADMIN_NET behind Cloudflare (127.0.0.2 plays Cloudflare).
+  direct: { clientIp: 'direct', trustedProxyCidrs: [], adminAccess: 'allowList', adminAllowCidrs: ['127.0.0.20/32'] },
+  cloudflare: { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'], adminAccess: 'allowList', adminAllowCidrs: [ADMIN_NET] },
+  'cloudflare-only': { clientIp: 'cloudflare', cloudflareOnly: true, trustedProxyCidrs: ['127.0.0.2/32'], adminAccess: 'allowList', adminAllowCidrs: [ADMIN_NET] },
+  // Both: the allow-list, then the credential.
+  'cloudflare, allow-list and credential': { clientIp: 'cloudflare', trustedProxyCidrs: ['127.0.0.2/32'], adminAccess: 'both', adminAllowCidrs: [ADMIN_NET] },
 } as const;
 
 for (const [mode, edgeOverrides] of Object.entries(MODES)) {
   describeWithPrograms(`GIVEN a real Traefik serving the prod edge in ${mode} mode`, { traefik: traefikBinary }, () => {
     const s = synth(configFor('prod', { edge: edgeOverrides }));
+    const direct = edgeOverrides.clientIp === 'direct';
     const grafanaHost = s.objects.find((o) => o.object.kind === 'Ingress' && o.object.metadata.name === 'grafana')!.object.spec.rules[0].host;
+    // Every admin UI (Grafana and GlitchTip in monitoring, the MinIO console in data): the Ingresses whose chain is the admin one.
+    const adminHosts = s.objects.filter((o) => o.object.kind === 'Ingress' && /-admin-/.test(o.object.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']))
+      .map((o) => o.object.spec.rules[0].host as string);
+    // The generated Secrets, as the synthesized ExternalSecrets shape them (values exist only in the cluster).
+    const secrets = clusterSecretsOf(s.objects.map((o) => o.object));
+    /** The Authorization header of the admin credential Traefik reads in `namespace` (from `<namespace>/edge-admin-auth`). */
+    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+    const credential = (namespace = s.config.namespaces.monitoring) => {
+      const secret = secrets[`${namespace}/edge-admin-auth`];
+      if (!secret) throw new Error(`no generated Secret ${namespace}/edge-admin-auth among ${Object.keys(secrets).join(', ')}`);
+      return basic(secret.data.username, secret.data.password);
+    };
     let dir: string;
     let backend: { server: http.Server; port: number };
     let edge: Edge;
     /** Client number n: its own loopback address (direct), or its own forwarded address through "Cloudflare". */
-    const client = (n: number): { from: string; headers: Record<string, string> } => (mode === 'direct' ? { from: `127.0.0.${n}`, headers: {} } : { from: '127.0.0.2', headers: { 'x-forwarded-for': `198.51.100.${n}` } });
+    const client = (n: number): { from: string; headers: Record<string, string> } => (direct ? { from: `127.0.0.${n}`, headers: {} } : { from: '127.0.0.2', headers: { 'x-forwarded-for': `198.51.100.${n}` } });
 
     beforeAll(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), `edge-traefik-${mode}-`));
       backend = await startBackend();
-      edge = await startEdge(s.objects.map((o) => o.object), dir, backend.port);
+      edge = await startEdge(s.objects.map((o) => o.object), dir, backend.port, secrets);
     }, 30000);
     afterAll(async () => {
       await edge?.stop();
@@ -177,7 +207,39 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    if (mode === 'direct') {
+    if (mode.endsWith('default admin access')) {
+      test('WHEN a client outside every private network asks for an admin UI THEN without credentials it gets 401, with the generated credential it reaches the UI (without the header), with a wrong one 401', async () => {
+        // A visitor with a public address: through "Cloudflare" (forwarded), or connecting directly.
+        const visitors = direct ? [{ from: '127.0.0.30', headers: {} }] : [client(30), { from: '127.0.0.31', headers: {} }];
+        expect(adminHosts.length).toBe(3);
+        for (const host of adminHosts) {
+          for (const v of visitors) {
+            const ask = (headers: Record<string, string>) => request({ from: v.from, port: edge.websecure, host, tls: true, headers: { ...v.headers, ...headers } });
+            const anonymous = await ask({});
+            expect([host, v.from, anonymous.status]).toEqual([host, v.from, 401]);
+            expect(anonymous.headers['www-authenticate']).toMatch(/^Basic realm=/);
+            const namespace = s.objects.find((o) => o.object.kind === 'Ingress' && o.object.spec.rules[0].host === host)!.object.metadata.namespace;
+            const ok = await ask(credential(namespace));
+            expect([host, v.from, ok.status]).toEqual([host, v.from, 200]);
+            // The backend answered (it echoes what it got), and the UI never sees the edge credential.
+            const seen = JSON.parse(ok.body.toString()).headers;
+            expect(seen.host).toBe(host);
+            expect(seen).not.toHaveProperty('authorization');
+            const wrong = await ask(basic('admin', 'not-the-generated-password'));
+            expect([host, v.from, wrong.status]).toEqual([host, v.from, 401]);
+          }
+        }
+        // Public routes ask for nothing.
+        expect((await request({ from: visitors[0].from, port: edge.websecure, host: 'example.com', tls: true, headers: visitors[0].headers })).status).toBe(200);
+      });
+    } else if (mode === 'cloudflare, allow-list and credential') {
+      test('WHEN an admin UI is requested THEN an address outside the allow-list is refused even with the credential, and one inside needs the credential', async () => {
+        const from = (addr: string, headers: Record<string, string> = {}) => request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': addr, ...headers } });
+        expect((await from('198.51.100.40', credential())).status).toBe(403);
+        expect((await from('203.0.113.40')).status).toBe(401);
+        expect((await from('203.0.113.40', credential())).status).toBe(200);
+      });
+    } else if (mode === 'direct') {
       test('WHEN two clients burst THEN each has its own 10 r/s, burst 20 bucket: the 21st request of one gets 429, the other is unaffected', async () => {
         expectOwnBucket(await burst(edge, '127.0.0.3', 30));
         expect((await request({ from: '127.0.0.4', port: edge.websecure, host: 'example.com', tls: true })).status).toBe(200);
@@ -195,10 +257,10 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       test('WHEN a peer outside Cloudflare\'s ranges asks, even forging X-Forwarded-For, THEN it is refused; through Cloudflare it passes', async () => {
         for (const host of ['example.com', grafanaHost]) {
           expect((await request({ from: '127.0.0.3', port: edge.websecure, host, tls: true })).status).toBe(403);
-          expect((await request({ from: '127.0.0.3', port: edge.websecure, host, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(403);
+          expect((await request({ from: '127.0.0.3', port: edge.websecure, host, tls: true, headers: { 'x-forwarded-for': '203.0.113.3' } })).status).toBe(403);
         }
         expect((await request({ from: '127.0.0.2', port: edge.websecure, host: 'example.com', tls: true, headers: { 'x-forwarded-for': '198.51.100.30' } })).status).toBe(200);
-        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(200);
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '203.0.113.3' } })).status).toBe(200);
       });
     } else {
       test('WHEN two visitors come through Cloudflare THEN each has its own bucket, keyed on the forwarded client address', async () => {
@@ -215,9 +277,9 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       });
 
       test('WHEN an admin UI is requested THEN the allow-list admits a forwarded address in its ranges and refuses one outside or forged', async () => {
-        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(200);
+        expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '203.0.113.3' } })).status).toBe(200);
         expect((await request({ from: '127.0.0.2', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '198.51.100.9' } })).status).toBe(403);
-        expect((await request({ from: '127.0.0.5', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '10.1.2.3' } })).status).toBe(403);
+        expect((await request({ from: '127.0.0.5', port: edge.websecure, host: grafanaHost, tls: true, headers: { 'x-forwarded-for': '203.0.113.3' } })).status).toBe(403);
       });
     }
 
@@ -246,7 +308,7 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
         line = fs.existsSync(edge.logFile) ? fs.readFileSync(edge.logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => l['request_X-Request-Id'] === id) : undefined;
         if (!line) await new Promise((res) => setTimeout(res, 100));
       }
-      expect(line).toMatchObject({ ClientHost: mode === 'direct' ? c.from : c.headers['x-forwarded-for'], RequestHost: 'example.com', RequestPath: '/audit?x=1', DownstreamStatus: 200 });
+      expect(line).toMatchObject({ ClientHost: direct ? c.from : c.headers['x-forwarded-for'], RequestHost: 'example.com', RequestPath: '/audit?x=1', DownstreamStatus: 200 });
       expect(typeof line.Duration).toBe('number');
       expect(line).not.toHaveProperty('request_Cookie');
     });

@@ -1,4 +1,6 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import Ajv2020 from 'ajv/dist/2020';
 import Ajv from 'ajv';
@@ -11,9 +13,12 @@ import { EdgeMiddlewares } from '../lib/constructs/edge/middlewares';
 import { CLOUDFLARE_CIDRS } from '../lib/config/cloudflare';
 import { helmBinary } from '../scripts/lab/helm';
 import { referenceDir } from '../lib/project';
-import { configFor, find, one, synthEnv } from './helpers/platform';
+import { helmResources } from '../lib/constructs/resources';
+import { listEnvironments } from '../lib/config/load';
+import { configFor, find, one, synth, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
+const ENVIRONMENT_NAMES = listEnvironments();
 const VALUES_DIR = path.join(referenceDir(), 'helm-values');
 const readJson = (file: string) => JSON.parse(fs.readFileSync(path.join(VALUES_DIR, file), 'utf8'));
 
@@ -55,7 +60,7 @@ describe.each([
   test('THEN the middleware values equal the config, in every namespace that hosts Ingresses', () => {
     const e = s.config.edge;
     for (const ns of [s.config.namespaces.app, s.config.namespaces.data, s.config.namespaces.monitoring]) {
-      const mw = (name: string) => find(s, 'Middleware', name).find((m) => m.metadata.namespace === ns).spec;
+      const mw = (name: string) => find(s, 'Middleware', name).find((m) => m.metadata.namespace === ns)?.spec;
       expect(mw('security-headers').headers).toEqual({
         stsSeconds: 31536000, stsIncludeSubdomains: true, contentTypeNosniff: true, frameDeny: true,
         referrerPolicy: e.referrerPolicy, contentSecurityPolicy: e.contentSecurityPolicy, permissionsPolicy: e.permissionsPolicy,
@@ -64,18 +69,34 @@ describe.each([
       expect(mw('body-limit').buffering.maxRequestBodyBytes).toBe(10 * 1024 * 1024);
       expect(mw('compress').compress).toEqual({});
       expect(mw('redirect-https').redirectScheme).toEqual({ scheme: 'https', permanent: true });
-      expect(mw('admin-allowlist').ipAllowList.sourceRange).toEqual(e.adminAllowCidrs);
+      // edge.adminAccess basicAuth (the default): the generated credential, no allow-list; none in the app namespace.
+      expect(mw('admin-auth')?.basicAuth).toEqual(ns === s.config.namespaces.app ? undefined : { secret: 'edge-admin-auth', realm: 'admin', removeHeader: true });
+      expect(mw('admin-allowlist')).toBeUndefined();
     }
   });
 
-  test('THEN the annotation values name existing Middlewares; admin adds the allow-list', () => {
-    const app = s.platform.edge.middlewares.app;
+  test('THEN the annotation values name existing Middlewares; admin adds the generated credential after the rate limit', () => {
+    const monitoring = s.platform.edge.middlewares.monitoring;
     const names = (value: string) => value.split(',').map((ref) => ref.replace(/@kubernetescrd$/, ''));
     const existing = find(s, 'Middleware').map((m) => `${m.metadata.namespace}-${m.metadata.name}`);
-    for (const ref of [...names(app.publicAnnotation), ...names(app.adminAnnotation)]) expect(existing).toContain(ref);
-    expect(app.publicAnnotation).not.toContain('admin-allowlist');
-    expect(app.adminAnnotation).toContain(`${s.config.namespaces.app}-admin-allowlist@kubernetescrd`);
+    for (const ref of [...names(monitoring.publicAnnotation), ...names(monitoring.adminAnnotation!)]) expect(existing).toContain(ref);
+    expect(monitoring.publicAnnotation).not.toContain('admin-');
+    expect(names(monitoring.adminAnnotation!)).toEqual(['redirect-https', 'rate-limit', 'admin-auth', 'body-limit', 'security-headers', 'compress'].map((n) => `${s.config.namespaces.monitoring}-${n}`));
+    expect(() => s.platform.edge.attachment('app', 'admin')).toThrow(/the app namespace hosts no admin UIs.*fix:/);
     expect(s.platform.edge.ingressClassName).toBe('traefik');
+  });
+
+  test('THEN the credential every admin Middleware reads is generated in its namespace as a basic-auth Secret of user admin, copied from monitoring to data', () => {
+    for (const ns of [s.config.namespaces.data, s.config.namespaces.monitoring]) {
+      const es = find(s, 'ExternalSecret').find((o) => o.metadata.namespace === ns && o.metadata.name === 'edge-admin-auth');
+      expect(es.spec.target.template.type).toBe('kubernetes.io/basic-auth');
+      if (ns === s.config.namespaces.monitoring) {
+        expect(es.spec.target.template).toMatchObject({ mergePolicy: 'Merge', data: { username: 'admin' } });
+        expect(es.spec.dataFrom.map((d: any) => d.rewrite[0].regexp.target)).toEqual(['password']);
+      } else {
+        expect(es.spec.data.map((d: any) => [d.secretKey, d.remoteRef.key])).toEqual([['username', 'edge-admin-auth'], ['password', 'edge-admin-auth']]);
+      }
+    }
   });
 
   test('THEN Traefik trusts forwarded headers only from the configured proxies (Cloudflare)', () => {
@@ -101,9 +122,10 @@ describe.each([
   });
 
   test('THEN every edge object lands in the edge folder', () => {
-    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 18 Middlewares, 4 NetworkPolicies of the
-    // add-ons, Traefik's to the solvers and one solver policy per routed namespace (app, data, monitoring)
-    expect(edge.length).toBe(2 + 3 + 18 + 4 + 1 + 3);
+    // 2 Helm Applications (Traefik, cert-manager), 3 ClusterIssuers, 17 Middlewares (5 per namespace, admin-auth in
+    // data and monitoring), 4 NetworkPolicies of the add-ons, Traefik's to the solvers and one solver policy per
+    // routed namespace (app, data, monitoring)
+    expect(edge.length).toBe(2 + 3 + 17 + 4 + 1 + 3);
   });
 });
 
@@ -146,8 +168,9 @@ describe.each([
   ['cloudflare', {}],
   ['cloudflare with cloudflareOnly', { edge: { cloudflareOnly: true } }],
   ['direct', { edge: { clientIp: 'direct', trustedProxyCidrs: [] } }],
-])('GIVEN edge.clientIp %s', (mode, overrides) => {
-  const config = configFor('prod', overrides);
+])('GIVEN edge.clientIp %s', (mode, overrides: { edge?: Record<string, unknown> }) => {
+  // Both admin protections, on an admin network that is public (behind Cloudflare every client is).
+  const config = configFor('prod', { edge: { ...overrides.edge, adminAccess: 'both', adminAllowCidrs: ['203.0.113.0/24'] } });
   const chart = Testing.chart();
   const mws = new EdgeMiddlewares(chart, 'mw', { config, namespace: 'app' });
   const spec = (name: string) => Testing.synth(chart).find((o: any) => o.kind === 'Middleware' && o.metadata.name === name)?.spec;
@@ -167,7 +190,96 @@ describe.each([
     const only = mode.includes('cloudflareOnly');
     expect(spec('cloudflare-only')?.ipAllowList).toEqual(only ? { sourceRange: CLOUDFLARE_CIDRS } : undefined);
     expect(mws.publicAnnotation.split(',')[1]).toBe(only ? 'app-cloudflare-only@kubernetescrd' : 'app-rate-limit@kubernetescrd');
-    expect(mws.adminNames[0]).toBe(only ? 'cloudflare-only' : 'admin-allowlist');
+    expect(mws.adminNames![0]).toBe(only ? 'cloudflare-only' : 'admin-allowlist');
+  });
+});
+
+/** Every environment the team runs, and a two-node variant of prod (the smallest multi-node shape). */
+const MULTI_NODE = [
+  ...ENVIRONMENT_NAMES.map((env) => [env, configFor(env)] as const),
+  ['prod on 2 nodes', configFor('prod', { node: { count: 2 } })] as const,
+];
+
+describe.each(MULTI_NODE)('GIVEN %s', (_name, config) => {
+  const values = traefikValues(config, 'traefik');
+
+  test('THEN Traefik runs on every node when there is more than one (a DaemonSet), else as one Deployment replica', () => {
+    // ServiceLB sends a node's traffic only to Traefik pods on that node (externalTrafficPolicy Local):
+    // a node without a Traefik pod would drop what it receives.
+    expect(values.service.spec.externalTrafficPolicy).toBe('Local');
+    if (config.node.count > 1) {
+      expect(values.deployment).toEqual({ kind: 'DaemonSet' });
+      // A surge pod on the same node before the old one stops: never a node without Traefik during a rollout.
+      expect(values.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    } else {
+      expect(values.deployment).toEqual({ kind: 'Deployment', replicas: 1 });
+    }
+    // No PodDisruptionBudget (a drain evicts no DaemonSet pod) and no HPA (a DaemonSet has no replicas to scale).
+    expect(values.podDisruptionBudget).toEqual({ enabled: false });
+    expect(values.autoscaling).toEqual({ enabled: false });
+  });
+
+  test('THEN the footprint counts one Traefik pod per node', () => {
+    const rows = traefikAddOn.footprint(values, config.node.count, (part) => part);
+    expect(rows.map((r) => [r.workload, r.pods, r.perNode])).toEqual([['traefik', config.node.count, config.node.count > 1]]);
+  });
+});
+
+describeWithPrograms('GIVEN the packed Traefik chart rendered by the real helm with our values', { helm: helmBinary() }, () => {
+  const chartFile = path.join(referenceDir(), 'charts', `traefik-${traefikAddOn.version}.tgz`);
+  const render = (values: object) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'traefik-values-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'values.json'), JSON.stringify(values));
+      const out = execFileSync(helmBinary()!, ['template', 'traefik', chartFile, '--namespace', 'edge', '--values', path.join(dir, 'values.json')], { encoding: 'utf8', timeout: 120_000 });
+      return (yaml.loadAll(out) as any[]).filter(Boolean);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  test.each(MULTI_NODE.filter(([, c]) => c.node.count > 1))('WHEN %s (more than one node) is rendered THEN Traefik is a DaemonSet, no Deployment, with the Local Service', (_name, config) => {
+    // The values exactly as the synthesized Application carries them.
+    const objects = render(one(synth(config), 'Application', 'traefik').spec.source.helm.valuesObject);
+    const kinds = objects.map((o) => o.kind);
+    expect(kinds).toContain('DaemonSet');
+    expect(kinds).not.toContain('Deployment');
+    expect(kinds).not.toContain('HorizontalPodAutoscaler');
+    const ds = objects.find((o) => o.kind === 'DaemonSet');
+    expect(ds.spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    expect(ds.spec.template.spec.containers[0].resources).toEqual(helmResources(config.edge.resources.traefik));
+    const service = objects.find((o) => o.kind === 'Service' && o.spec.type === 'LoadBalancer');
+    expect(service.spec.externalTrafficPolicy).toBe('Local');
+  });
+
+  test('WHEN a one-node environment is rendered THEN Traefik stays one Deployment replica', () => {
+    const objects = render(one(synthEnv('prod'), 'Application', 'traefik').spec.source.helm.valuesObject);
+    expect(objects.filter((o) => o.kind === 'Deployment').map((o) => o.spec.replicas)).toEqual([1]);
+    expect(objects.map((o) => o.kind)).not.toContain('DaemonSet');
+  });
+});
+
+describe.each([
+  ['basicAuth', ['rate-limit', 'admin-auth', 'body-limit']],
+  ['allowList', ['admin-allowlist', 'rate-limit', 'body-limit']],
+  ['both', ['admin-allowlist', 'rate-limit', 'admin-auth', 'body-limit']],
+])('GIVEN edge.adminAccess %s', (access, chain) => {
+  const config = configFor('prod', { edge: { adminAccess: access, adminAllowCidrs: ['203.0.113.0/24'] } });
+  const chart = Testing.chart();
+  const mws = new EdgeMiddlewares(chart, 'mw', { config, namespace: 'monitoring' });
+  const names = Testing.synth(chart).filter((o: any) => o.kind === 'Middleware').map((o: any) => o.metadata.name);
+
+  test('THEN the admin chain holds exactly its protections, the allow-list first and the credential after the rate limit', () => {
+    expect(mws.adminNames).toEqual([...chain, 'security-headers', 'compress']);
+    expect(names.includes('admin-auth')).toBe(chain.includes('admin-auth'));
+    expect(names.includes('admin-allowlist')).toBe(chain.includes('admin-allowlist'));
+    expect(mws.publicNames).toEqual(['rate-limit', 'body-limit', 'security-headers', 'compress']);
+  });
+
+  test('THEN the synthesized platform reads the credential only where a basicAuth Middleware names it', () => {
+    const s = synth(config);
+    const readers = find(s, 'Middleware').filter((m) => m.spec.basicAuth).map((m) => `${m.metadata.namespace}/${m.spec.basicAuth.secret}`);
+    expect(readers.sort()).toEqual(chain.includes('admin-auth') ? ['data/edge-admin-auth', 'monitoring/edge-admin-auth'] : []);
   });
 });
 
@@ -185,6 +297,11 @@ describe('GIVEN a bad edge section', () => {
     ['an unknown issuer', { edge: { issuer: 'letsencrypt' } }, ['edge.issuer = "letsencrypt"', 'not a known issuer', 'letsencrypt-staging, letsencrypt-prod, selfsigned']],
     ['an unknown route API', { edge: { api: 'gateway-api' } }, ['edge.api = "gateway-api"', 'must be "ingress" or "gateway"', 'fix: use ingress']],
     ['a bad e-mail', { edge: { acmeEmail: 'ops' } }, ['edge.acmeEmail = "ops"', 'not an e-mail address', 'fix:']],
+    ['an unknown admin access mode', { edge: { adminAccess: 'password' } }, ['edge.adminAccess = "password"', 'not an admin access mode', 'fix: use basicAuth']],
+    ['an allow-list of private networks behind Cloudflare', { edge: { adminAccess: 'allowList' } }, ['edge.adminAllowCidrs', 'lists only private networks while edge.clientIp is cloudflare', 'fix: list your admins\' public networks', 'or set edge.adminAccess to basicAuth']],
+    ['both protections with a private allow-list behind Cloudflare', { edge: { adminAccess: 'both', adminAllowCidrs: ['192.168.1.0/24', '100.64.0.0/10'] } }, ['edge.adminAllowCidrs', 'lists only private networks', 'fix:']],
+    ['a basic-auth Secret without a password', { secrets: { monitoring: { 'edge-admin-auth': { keys: ['username'], mode: 'generated', type: 'kubernetes.io/basic-auth', generate: { username: { fixed: 'admin' } } } } } }, ['secrets.monitoring.edge-admin-auth.keys', 'lacks "password"', 'fix:']],
+    ['a type on a copy', { secrets: { data: { 'edge-admin-auth': { keys: ['username', 'password'], mode: 'generated', copyOf: 'monitoring', type: 'kubernetes.io/basic-auth' } } } }, ['secrets.data.edge-admin-auth.type', 'is set on a copy', 'fix: remove type']],
   ])('%s WHEN loading THEN it fails naming key, value and fix', (_name, overrides, expected) => {
     expect(() => configFor('prod', overrides)).toThrow();
     let message = '';
@@ -198,6 +315,13 @@ describe('GIVEN a bad edge section', () => {
 
   test('GIVEN IPv4 and IPv6 admin networks THEN both are accepted', () => {
     expect(configFor('prod', { edge: { adminAllowCidrs: ['203.0.113.7/32', '2001:db8::/48'] } }).edge.adminAllowCidrs).toHaveLength(2);
+  });
+
+  test('GIVEN an allow-list of private networks THEN it loads where clients can have them: direct mode, or with the credential alone', () => {
+    expect(configFor('prod', { edge: { clientIp: 'direct', trustedProxyCidrs: [], adminAccess: 'allowList' } }).edge.adminAccess).toBe('allowList');
+    expect(configFor('prod').edge).toMatchObject({ adminAccess: 'basicAuth', clientIp: 'cloudflare' });
+    // One public network among private ones is reachable through Cloudflare.
+    expect(configFor('prod', { edge: { adminAccess: 'allowList', adminAllowCidrs: ['10.0.0.0/8', '203.0.113.0/24'] } }).edge.adminAllowCidrs).toHaveLength(2);
   });
 });
 

@@ -93,7 +93,8 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment with edge.api: ga
         return f.extensionRef.name;
       });
       expect(names).toEqual(expect.arrayContaining(['rate-limit', 'body-limit', 'security-headers', 'compress']));
-      expect(names.includes('admin-allowlist')).toBe(['minio-console', 'grafana', 'glitchtip'].includes(route.metadata.name));
+      // Admin UIs ask for the generated credential (edge.adminAccess basicAuth, the default).
+      expect(names.includes('admin-auth')).toBe(['minio-console', 'grafana', 'glitchtip'].includes(route.metadata.name));
       for (const name of names) expect(find(s, 'Middleware', name).map((m) => m.metadata.namespace)).toContain(route.metadata.namespace);
     }
   });

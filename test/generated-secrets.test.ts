@@ -25,10 +25,29 @@ describe('GIVEN prod, whose internal credentials are generated', () => {
 
   test('THEN each source ExternalSecret draws every key from a Password generator once and never refreshes', () => {
     const redis = es('data', 'redis-auth');
-    expect(redis.spec).toMatchObject({ refreshPolicy: 'CreatedOnce', refreshInterval: '0s', target: { name: 'redis-auth', creationPolicy: 'Owner' } });
+    expect(redis.spec).toMatchObject({ refreshPolicy: 'CreatedOnce', refreshInterval: '0s', target: { name: 'redis-auth' } });
     expect(redis.spec.dataFrom.map((d: any) => [d.sourceRef.generatorRef.kind, d.rewrite[0].regexp.target])).toEqual([
       ['Password', 'app-password'], ['Password', 'exporter-password'], ['Password', 'admin-password'],
     ]);
+  });
+
+  test('THEN every generated Secret outlives its ExternalSecret and keeps its values: orphaned, immutable, never pruned nor deleted by Argo CD; copies stay owned', () => {
+    const all = find(s, 'ExternalSecret');
+    const sources = all.filter((o) => o.spec.dataFrom !== undefined);
+    expect(sources.length).toBeGreaterThan(10);
+    for (const o of sources) {
+      const where = `${o.metadata.namespace}/${o.metadata.name}`;
+      // Orphan: no owner reference, so the garbage collector keeps the Secret when the ExternalSecret goes.
+      // Immutable: a re-created ExternalSecret (no sync status) cannot write the new values it draws.
+      expect([where, o.spec.target]).toMatchObject([where, { creationPolicy: 'Orphan', deletionPolicy: 'Retain', immutable: true }]);
+      expect([where, o.metadata.annotations?.['argocd.argoproj.io/sync-options']]).toEqual([where, 'Prune=false,Delete=false']);
+    }
+    // A copy re-reads its source every minute: owned by its ExternalSecret, re-made when missing.
+    for (const o of all.filter((x) => x.spec.data !== undefined)) {
+      expect(o.spec.target).toMatchObject({ creationPolicy: 'Owner' });
+      expect(o.spec.target.immutable).toBeUndefined();
+      expect(o.metadata.annotations).toBeUndefined();
+    }
   });
 
   test('THEN MinIO keys are generated in the shape S3 clients take (20 and 40 letters and digits) and Grafana\'s user name is fixed', () => {

@@ -52,10 +52,10 @@ describe('GIVEN prod, where the apps crm and web use Sentry', () => {
     expect(one(s, 'ConfigMap', 'pgbouncer-config').data['pgbouncer.ini']).toMatch(/^glitchtip = host=postgres-rw\.data\.svc\.cluster\.local port=5432 dbname=glitchtip$/m);
   });
 
-  test('THEN its UI is on the admin host, behind the admin allow-list, with a certificate', () => {
+  test('THEN its UI is on the admin host, behind the admin credential, with a certificate', () => {
     const ingress = one(s, 'Ingress', 'glitchtip');
     expect(ingress.spec.rules.map((r: any) => r.host)).toEqual([g.host]);
-    expect(ingress.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toContain('admin-allowlist');
+    expect(ingress.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toContain('admin-auth');
     expect(ingress.spec.tls[0].hosts).toEqual([g.host]);
     expect(e.GLITCHTIP_DOMAIN).toBe(`https://${g.host}`);
     expect(e.ENABLE_OPEN_USER_REGISTRATION).toBe('False');

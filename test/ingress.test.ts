@@ -10,23 +10,23 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN its Ingresses are ins
     for (const host of declared) expect(served.filter((h: string) => h === host)).toHaveLength(1);
   });
 
-  test('THEN the MinIO console (an admin UI) sits behind the IP allow-list, and the S3 API does not', () => {
+  test('THEN the MinIO console (an admin UI) sits behind the admin credential, and the S3 API does not', () => {
     const console_ = find(s, 'Ingress', 'minio-console')[0];
     const api = find(s, 'Ingress', 'minio-api')[0];
     expect(console_.spec.rules[0].host).toBe(s.config.minio.consoleHost);
     expect(api.spec.rules[0].host).toBe(s.config.minio.apiHost);
-    expect(console_.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toMatch(/admin-allowlist/);
-    expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
+    expect(console_.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).toMatch(/admin-auth/);
+    expect(api.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-/);
   });
 
-  test('THEN files.<domain> serves public downloads (the public-download buckets\' paths only, no allow-list), the console has its own admin host, and apps link there', () => {
+  test('THEN files.<domain> serves public downloads (the public-download buckets\' paths only, no admin protection), the console has its own admin host, and apps link there', () => {
     const files = find(s, 'Ingress', 'minio-public')[0];
     expect(files.spec.rules.map((r: any) => r.host)).toEqual([`files.${s.config.domain}`]);
     const publicBuckets = s.config.minio.buckets.filter((b) => b.access === 'public-download').map((b) => `/${b.name}/`);
     expect(publicBuckets.length).toBeGreaterThan(0);
     expect(files.spec.rules[0].http.paths.map((p: any) => p.path)).toEqual(publicBuckets);
     expect(files.spec.rules[0].http.paths.every((p: any) => p.backend.service.name === 'minio' && p.backend.service.port.number === 9000)).toBe(true);
-    expect(files.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-allowlist/);
+    expect(files.metadata.annotations['traefik.ingress.kubernetes.io/router.middlewares']).not.toMatch(/admin-/);
     expect(s.config.minio.consoleHost).not.toBe(`files.${s.config.domain}`);
     const env = find(s, 'Deployment', 'web')[0].spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: 'S3_PUBLIC_URL', value: `https://files.${s.config.domain}` });

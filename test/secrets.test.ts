@@ -28,12 +28,15 @@ describe('GIVEN the bundled config, where internal secrets are "generated" and o
     // Monitoring's Secrets are named only inside Helm values (Grafana's existingSecret, Alertmanager's
     // mounted secrets), and so is Argo CD's notifications Secret: the scan cannot read them;
     // Platform.declaredSecrets lists them instead.
-    const inPods = s.platform.declaredSecrets.filter((r) => r.namespace !== s.config.namespaces.monitoring && r.namespace !== 'argocd');
+    // Traefik reads the admin UIs' credential through the basicAuth Middlewares, not a pod spec: EdgeChart lists it.
+    const byTraefik = s.platform.edge.secrets.map((r) => `${r.namespace}/${r.name}/${r.key}`);
+    expect(byTraefik).toContain('data/edge-admin-auth/password');
+    const inPods = s.platform.declaredSecrets.filter((r) => r.namespace !== s.config.namespaces.monitoring && r.namespace !== 'argocd' && !byTraefik.includes(`${r.namespace}/${r.name}/${r.key}`));
     for (const r of inPods) expect(scanned).toContain(`${r.namespace}/${r.name}/${r.key}`);
     for (const role of ['data', 'app'] as const) {
       const ns = s.config.namespaces[role];
       const declared = Object.entries(s.config.secrets[role]).flatMap(([name, d]) => d.keys.map((k) => `${ns}/${name}/${k}`));
-      expect(declared.sort()).toEqual([...scanned].filter((r) => r.startsWith(`${ns}/`)).sort());
+      expect(declared.sort()).toEqual([...scanned, ...byTraefik].filter((r) => r.startsWith(`${ns}/`)).sort());
     }
     expect(scanned).toContain('data/postgres-superuser/password');
     expect(scanned).toContain('app/redis-auth/app-password');

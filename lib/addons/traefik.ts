@@ -6,7 +6,7 @@
 import { PlatformConfig } from '../config/schema';
 import { anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
-import { row, sized } from '../footprint';
+import { perNodeRow, row, sized } from '../footprint';
 import { CRD, INGRESS_CLASS, RBAC } from '../gitops/helm-scope';
 import { ALERT_ACTIONS } from '../config/alerts';
 import { parseDuration } from '../config/duration';
@@ -18,8 +18,21 @@ interface TraefikEntryPoint {
   readonly http?: { readonly redirections: { readonly entryPoint: { readonly to: string; readonly scheme: 'https'; readonly permanent: boolean } } };
 }
 
+/**
+ * How Traefik's pods are placed: one per node (a DaemonSet) on more than one node, since ServiceLB with
+ * externalTrafficPolicy Local hands a node's traffic only to a Traefik pod on that node; one Deployment
+ * replica on a single node (a DaemonSet there is the same pod, the Deployment keeps the chart's simpler default).
+ */
+export type TraefikWorkload = { readonly kind: 'DaemonSet' } | { readonly kind: 'Deployment'; readonly replicas: number };
+
 export interface TraefikValues {
-  readonly deployment: { readonly replicas: number };
+  readonly deployment: TraefikWorkload;
+  /** Roll a node's pod only after its replacement on the same node is ready (maxSurge 1, maxUnavailable 0). */
+  readonly updateStrategy: { readonly type: 'RollingUpdate'; readonly rollingUpdate: { readonly maxUnavailable: 0; readonly maxSurge: 1 } };
+  /** Off: a node drain evicts no DaemonSet pod, and one replica on one node has nothing to keep available. */
+  readonly podDisruptionBudget: { readonly enabled: false };
+  /** Off: a DaemonSet has no replica count to scale; the pod count follows the nodes. */
+  readonly autoscaling: { readonly enabled: false };
   readonly ingressClass: { readonly enabled: boolean; readonly isDefaultClass: boolean; readonly name: string };
   readonly providers: {
     readonly kubernetesCRD: { readonly enabled: boolean };
@@ -77,12 +90,18 @@ export const EDGE_RED = {
   p95: (range: string) => `histogram_quantile(0.95, sum by (service, le) (rate(traefik_service_request_duration_seconds_bucket{${ROUTED}}${range})))`,
 };
 
+/** A DaemonSet (a pod on every node that receives traffic) on two nodes or more; one Deployment replica on one node. */
+export const traefikWorkload = (nodes: number): TraefikWorkload => (nodes > 1 ? { kind: 'DaemonSet' } : { kind: 'Deployment', replicas: 1 });
+
 export function traefikValues(config: PlatformConfig, ingressClassName: string): TraefikValues {
   // X-Forwarded-* is trusted only in cloudflare mode and only from Cloudflare (direct mode: from nobody).
   const trusted = { trustedIPs: config.edge.clientIp === 'cloudflare' ? config.edge.trustedProxyCidrs : [] };
   const ingress = config.edge.api === 'ingress';
   return {
-    deployment: { replicas: Math.min(config.node.count, 2) },
+    deployment: traefikWorkload(config.node.count),
+    updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    podDisruptionBudget: { enabled: false },
+    autoscaling: { enabled: false },
     ingressClass: { enabled: ingress, isDefaultClass: ingress, name: ingressClassName },
     providers: { kubernetesCRD: { enabled: true }, kubernetesIngress: { enabled: ingress }, kubernetesGateway: { enabled: !ingress } },
     gateway: { enabled: false },
@@ -116,7 +135,10 @@ export const traefik: HelmAddOn<TraefikValues> = {
   namespace: (config) => config.namespaces.edge,
   crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [],
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
-  footprint: (v, _n, at) => [row('traefik', v.deployment?.replicas ?? 1, [sized(at('resources'), v.resources)])],
+  footprint: (v, nodes, at) => {
+    const parts = [sized(at('resources'), v.resources)];
+    return [v.deployment?.kind === 'DaemonSet' ? perNodeRow('traefik', nodes, parts) : row('traefik', v.deployment?.replicas ?? 1, parts)];
+  },
   values: ({ config }) => traefikValues(config, TRAEFIK_INGRESS_CLASS),
   alerts: (config) => {
     const t = config.alerts;

@@ -58,7 +58,10 @@ const BASE = {
     contentSecurityPolicy: "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'",
     permissionsPolicy: 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
     referrerPolicy: 'strict-origin-when-cross-origin',
-    // Private networks (office LAN, WireGuard/Tailscale): replace with your own.
+    // Admin UIs ask for the credential the platform generates (secrets.monitoring.edge-admin-auth): it works from
+    // anywhere on day one, Cloudflare or not. allowList (or both) adds adminAllowCidrs: then list your admins' networks.
+    adminAccess: 'basicAuth',
+    // Private networks (office LAN, WireGuard/Tailscale) reaching the node directly: replace with your own.
     adminAllowCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
     // Behind Cloudflare by default; a node that clients reach directly sets clientIp: direct and trustedProxyCidrs: [].
     clientIp: 'cloudflare',
@@ -210,6 +213,8 @@ const BASE = {
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
       // GlitchTip's role (init SQL).
       'postgres-glitchtip': { keys: ['password'], mode: 'generated' },
+      // The admin UIs' credential, beside the MinIO console.
+      'edge-admin-auth': { keys: ['username', 'password'], mode: 'generated', copyOf: 'monitoring' },
       // pgBackRest in the Postgres pods: WAL and base backups to B2, encrypted (backup.pitr).
       'b2-backup': { keys: ['key-id', 'application-key'], mode: 'existing' },
       'backup-encryption': { keys: ['pgbackrest-cipher-pass'], mode: 'existing' },
@@ -243,6 +248,9 @@ const BASE = {
       glitchtip: { keys: ['secret-key'], mode: 'generated', generate: { 'secret-key': { length: 50 } } },
       'postgres-glitchtip': { keys: ['password'], mode: 'generated', copyOf: 'data' },
       'redis-auth': { keys: ['app-password'], mode: 'generated', copyOf: 'data' },
+      // The admin UIs' credential at the edge (edge.adminAccess basicAuth or both): Traefik reads it beside
+      // Grafana and GlitchTip, and its copy in data beside the MinIO console.
+      'edge-admin-auth': { keys: ['username', 'password'], mode: 'generated', type: 'kubernetes.io/basic-auth', generate: { username: { fixed: 'admin' } } },
     },
     argocd: {
       // Outside: Argo CD notifications, one key per alert receiver (its SMTP password, webhook URL or bot token).

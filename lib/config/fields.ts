@@ -152,6 +152,22 @@ export function isCidr(value: string): boolean {
   return bits > 0 && Number(match[2]) <= bits;
 }
 
+/** Networks no client reaches the internet from: RFC 1918, CGNAT, loopback, link-local, IPv6 unique-local and loopback. */
+const PRIVATE_NETWORKS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '127.0.0.0/8', '169.254.0.0/16', 'fc00::/7', 'fe80::/10', '::1/128'];
+
+/** True when every address of `value` (a CIDR, see isCidr) lies inside one private network. */
+export function isPrivateCidr(value: string): boolean {
+  const [address, prefix] = value.split('/');
+  const type = net.isIPv4(address) ? 'ipv4' : 'ipv6';
+  return PRIVATE_NETWORKS.some((block) => {
+    const [blockAddress, blockPrefix] = block.split('/');
+    if ((net.isIPv4(blockAddress) ? 'ipv4' : 'ipv6') !== type || Number(prefix) < Number(blockPrefix)) return false;
+    const list = new net.BlockList();
+    list.addSubnet(blockAddress, Number(blockPrefix), type);
+    return list.check(address, type);
+  });
+}
+
 // --- GitOps (Argo CD source and sealed secrets) ---
 
 /** A git remote Argo CD can pull: https://host/path, ssh://[user@]host[:port]/path or scp-like user@host:path. */

@@ -6,7 +6,7 @@ import { STAGES } from './placeholders';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
-import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
+import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { isSealFingerprint, sealCommand } from '../sealing';
@@ -295,6 +295,13 @@ const REFERRER_POLICIES = [
   'same-origin', 'strict-origin', 'strict-origin-when-cross-origin', 'unsafe-url',
 ] as const;
 
+/** How admin UIs are protected (edge.adminAccess). */
+export const ADMIN_ACCESS_MODES = ['basicAuth', 'allowList', 'both'] as const;
+export type AdminAccessMode = (typeof ADMIN_ACCESS_MODES)[number];
+/** The Secret type of a `kubernetes.io/basic-auth` Secret (keys `username` and `password`), which Traefik's basicAuth reads. */
+export const BASIC_AUTH_SECRET_TYPE = 'kubernetes.io/basic-auth';
+const SECRET_TYPES = ['Opaque', BASIC_AUTH_SECRET_TYPE] as const;
+
 /** How the edge learns a client's address (edge.clientIp). */
 export const CLIENT_IP_MODES = ['direct', 'cloudflare'] as const;
 export type ClientIpMode = (typeof CLIENT_IP_MODES)[number];
@@ -318,7 +325,13 @@ const edge = z.strictObject({
   contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"'),
   permissionsPolicy: z.string().min(1, 'must not be empty; fix: deny what the apps do not use, like "camera=(), microphone=()"'),
   referrerPolicy: z.enum(REFERRER_POLICIES, { error: `is not a Referrer-Policy value; fix: use one of ${REFERRER_POLICIES.join(', ')}` }),
-  /** Client networks allowed to reach admin UIs (Grafana, MinIO console, ...). */
+  /**
+   * How admin UIs (Grafana, the MinIO console, GlitchTip) are protected at the edge. `basicAuth` (default): Traefik
+   * asks for the credential the platform generates in the cluster (`secrets.monitoring.edge-admin-auth`, user
+   * `admin`), from any address. `allowList`: only clients in `adminAllowCidrs`. `both`: the allow-list, then the credential.
+   */
+  adminAccess: z.enum(ADMIN_ACCESS_MODES, { error: `is not an admin access mode; fix: use basicAuth (the generated credential), allowList (edge.adminAllowCidrs only) or both` }),
+  /** Client networks allowed to reach admin UIs when `adminAccess` is `allowList` or `both`. */
   adminAllowCidrs: z.array(cidr()).min(1, 'is empty, which would lock every admin UI; fix: list your office or VPN networks'),
   /**
    * Where the client address comes from. `direct`: clients connect to the node; Traefik's Service keeps
@@ -406,6 +419,11 @@ const secretDeclaration = z.strictObject({
    * @default - values of its own
    */
   copyOf: z.enum(NAMESPACE_ROLES).optional(),
+  /**
+   * The Secret's type: `kubernetes.io/basic-auth` (keys `username` and `password`) for a credential Traefik's basicAuth
+   * reads. A copy (`copyOf`) takes its source's type. @default Opaque
+   */
+  type: z.enum(SECRET_TYPES, { error: `is not a Secret type the platform renders; fix: use ${SECRET_TYPES.join(' or ')}` }).optional(),
   /** Per key, what `npm run seal` needs to tell an unchanged value from a new one (a salted scrypt hash, never the value). */
   fingerprints: z.record(z.string(), z.string().refine(isSealFingerprint, 'is not a fingerprint `npm run seal` wrote; fix: delete it and run npm run seal again')).optional(),
 });
@@ -606,6 +624,11 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   if (clientIp === 'direct' && cloudflareOnly) {
     issue(['edge', 'cloudflareOnly'], `is true while edge.clientIp is direct, which would refuse every client; fix: set it to false or set edge.clientIp to cloudflare`, [['edge', 'clientIp']]);
   }
+  if (config.edge.adminAccess !== 'basicAuth' && clientIp === 'cloudflare' && config.edge.adminAllowCidrs.every(isPrivateCidr)) {
+    issue(['edge', 'adminAllowCidrs'], `lists only private networks while edge.clientIp is cloudflare and edge.adminAccess is ${config.edge.adminAccess}: ` +
+      `behind Cloudflare every client address is public, so no admin could reach an admin UI; fix: list your admins' public networks (office, VPN exit), ` +
+      `or set edge.adminAccess to basicAuth (the generated credential)`, [['edge', 'adminAccess'], ['edge', 'clientIp']]);
+  }
   if (config.edge.rateLimit.burst < config.edge.rateLimit.average) {
     issue(['edge', 'rateLimit', 'burst'], `is below edge.rateLimit.average (${config.edge.rateLimit.average}); fix: make burst ≥ average`);
   }
@@ -801,6 +824,11 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
         issues.push({ path: [...at, 'encryptedData'], message: 'is set but mode is "existing", so it would be ignored; fix: set mode: sealed or remove encryptedData' });
       }
       issues.push(...crossCheckGenerated(config, role, name, declaration));
+      if (declaration.type === BASIC_AUTH_SECRET_TYPE) {
+        for (const key of ['username', 'password'].filter((k) => !declaration.keys.includes(k))) {
+          issues.push({ path: [...at, 'keys'], message: `lacks "${key}", which a ${BASIC_AUTH_SECRET_TYPE} Secret holds (Traefik reads username and password); fix: list username and password` });
+        }
+      }
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
@@ -831,6 +859,7 @@ function crossCheckGenerated(config: PlatformConfig, role: SecretScope, name: st
     issues.push({ path: [...at, 'generate', key], message: `is not one of the declared keys (${declaration.keys.join(', ')}); fix: add it to keys or remove it` });
   }
   if (declaration.copyOf === undefined) return issues;
+  if (declaration.type !== undefined) issues.push({ path: [...at, 'type'], message: 'is set on a copy, which takes its source\'s type; fix: remove type (set it on the source)' });
   const source = config.secrets[declaration.copyOf][name];
   if (declaration.copyOf === role) {
     issues.push({ path: [...at, 'copyOf'], message: 'names the Secret\'s own namespace role; fix: name the role whose Secret this copies, or remove copyOf' });

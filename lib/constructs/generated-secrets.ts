@@ -5,7 +5,13 @@
  * - a source (no `copyOf`): an ExternalSecret whose every key comes from a `Password` generator of its
  *   namespace (one generator per length; each `dataFrom` entry draws a fresh value, renamed to its key),
  *   with `refreshPolicy: CreatedOnce` and `refreshInterval: 0s`: generated once, never regenerated while
- *   the Secret exists, whatever Argo CD re-applies or however often the controller restarts;
+ *   the Secret exists, whatever Argo CD re-applies or however often the controller restarts. The Secret
+ *   outlives its ExternalSecret and keeps its values when one is applied again (a prune, a rename back, a
+ *   re-created Application): `creationPolicy: Orphan` (no owner reference, so deleting the ExternalSecret
+ *   leaves it) and `immutable: true` (a new ExternalSecret has no sync status, so the controller draws new
+ *   values; it cannot write them into an immutable Secret — ESO 2.x leaves its data alone, v0.16 reports
+ *   the ExternalSecret not ready). Argo CD never prunes or deletes it (`Prune=false`, `Delete=false`, set
+ *   by lib/gitops/sync-policy.ts for every generator-backed ExternalSecret);
  * - a copy (`copyOf: <role>`): an ExternalSecret reading the source Secret through a SecretStore of the
  *   Kubernetes provider, whose ServiceAccount may only `get` exactly the copied Secrets of the source
  *   namespace (a Role there with `resourceNames`); refreshed every minute, so a rotated source reaches its copies.
@@ -60,6 +66,9 @@ export function generatedSecrets(config: PlatformConfig): GeneratedSecret[] {
 /** The shape of each key of a source declaration. */
 export const keyShapes = (d: SecretDeclaration): [string, GeneratedValue][] => d.keys.map((key) => [key, d.generate?.[key] ?? DEFAULT_GENERATED]);
 
+/** The template's `type` when the declaration sets one other than Opaque (a copy passes its source's declaration). */
+const typeOf = (d: SecretDeclaration): { type?: string } => (d.type !== undefined && d.type !== 'Opaque' ? { type: d.type } : {});
+
 const passwordName = (length: number) => `password-${length}`;
 const storeName = (sourceNamespace: string) => `copy-from-${sourceNamespace}`;
 
@@ -95,19 +104,22 @@ export class GeneratedSecrets extends Construct {
     }
 
     for (const s of secrets) {
-      const target = { name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain' };
       const from = s.declaration.copyOf;
       if (from === undefined) {
         const shapes = keyShapes(s.declaration);
         const fixed = shapes.flatMap(([key, shape]) => ('fixed' in shape ? [[key, shape.fixed] as const] : []));
+        const template = {
+          ...typeOf(s.declaration),
+          ...(fixed.length > 0 ? { mergePolicy: 'Merge', data: Object.fromEntries(fixed) } : {}),
+        };
         made[`${s.namespace}/${s.name}`] = new ApiObject(this, `${s.role}-${s.name}`, {
           apiVersion: ESO_API, kind: 'ExternalSecret', metadata: { name: s.name, namespace: s.namespace, labels },
           spec: {
             refreshPolicy: 'CreatedOnce',
             refreshInterval: '0s',
             target: {
-              ...target,
-              ...(fixed.length > 0 ? { template: { mergePolicy: 'Merge', data: Object.fromEntries(fixed) } } : {}),
+              name: s.name, creationPolicy: 'Orphan', deletionPolicy: 'Retain', immutable: true,
+              ...(Object.keys(template).length > 0 ? { template } : {}),
             },
             dataFrom: shapes.flatMap(([key, shape]) => ('length' in shape ? [{
               sourceRef: { generatorRef: { apiVersion: GENERATORS_API, kind: 'Password', name: passwordName(shape.length) } },
@@ -123,7 +135,11 @@ export class GeneratedSecrets extends Construct {
         spec: {
           refreshInterval: COPY_REFRESH,
           secretStoreRef: { kind: 'SecretStore', name: storeName(sourceNamespace) },
-          target,
+          // A copy is owned by its ExternalSecret: re-made from its source whenever it is missing.
+          target: {
+            name: s.name, creationPolicy: 'Owner', deletionPolicy: 'Retain',
+            ...(typeOf(config.secrets[from][s.name]).type ? { template: typeOf(config.secrets[from][s.name]) } : {}),
+          },
           data: s.declaration.keys.map((key) => ({ secretKey: key, remoteRef: { key: s.name, property: key } })),
         },
       });

@@ -10,6 +10,7 @@ import { HelmRelease, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from '../c
 import { renderedJsonText, renderedPairs, rerender } from './rendered';
 import { HelmChartScope } from './helm-scope';
 import { chartWave, CRD_ADDONS } from './sync-order';
+import { isGeneratorBacked } from './secret-producers';
 
 export { SYNC_OPTIONS_ANNOTATION };
 /** Options that keep Argo CD from deleting an object: not on prune (bad commit), not on Application deletion. */
@@ -22,9 +23,14 @@ export const LARGE_OBJECT_BYTES = 128 * 1024;
 /** Retry a failed sync: 10 s, 20 s, 40 s, 80 s, 160 s (capped at 3 min). */
 export const SYNC_RETRY = { limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } };
 
-/** True for objects whose deletion deletes data: PVCs, StatefulSets with claim templates, Namespaces (cascade). */
+/**
+ * True for objects whose deletion deletes data: PVCs, StatefulSets with claim templates, Namespaces (cascade),
+ * and generator-backed ExternalSecrets (the only record of a generated credential's origin: re-created, the
+ * controller would draw new values; lib/constructs/generated-secrets.ts).
+ */
 export function holdsData(object: any): boolean {
   if (object.kind === 'PersistentVolumeClaim' || object.kind === 'Namespace') return true;
+  if (object.kind === 'ExternalSecret' && String(object.apiVersion).startsWith('external-secrets.io/')) return isGeneratorBacked(object);
   return object.kind === 'StatefulSet' && (object.spec?.volumeClaimTemplates?.length ?? 0) > 0;
 }
 

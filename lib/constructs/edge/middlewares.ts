@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Middleware } from '../../../imports/traefik.io';
-import { PlatformConfig } from '../../config/schema';
+import { AdminAccessMode, PlatformConfig } from '../../config/schema';
 import { parseQuantity } from '../../config/quantity';
 
 /** The Ingress annotation through which Traefik applies Middlewares to a router. */
@@ -30,9 +30,22 @@ export function securityHeaders(edge: PlatformConfig['edge'], overrides: Securit
   };
 }
 
+/** The Secret (`kubernetes.io/basic-auth`, generated: secrets.<role>.edge-admin-auth) the admin routes' basicAuth reads. */
+export const ADMIN_AUTH_SECRET = 'edge-admin-auth';
+const ADMIN_ALLOWLIST = 'admin-allowlist';
+const ADMIN_AUTH = 'admin-auth';
+
 /** Middleware names, in the order a request passes them (`cloudflare-only` first when edge.cloudflareOnly). */
 const PUBLIC = ['redirect-https', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
-const ADMIN = ['redirect-https', 'admin-allowlist', 'rate-limit', 'body-limit', 'security-headers', 'compress'] as const;
+/**
+ * The admin chain per edge.adminAccess: the allow-list before anything else, the credential after the rate limit
+ * (guesses are rate-limited per client) and before the body is buffered (no upload before authentication).
+ */
+function adminChain(access: AdminAccessMode): string[] {
+  const allowList = access === 'allowList' || access === 'both';
+  const basicAuth = access === 'basicAuth' || access === 'both';
+  return ['redirect-https', ...(allowList ? [ADMIN_ALLOWLIST] : []), 'rate-limit', ...(basicAuth ? [ADMIN_AUTH] : []), 'body-limit', 'security-headers', 'compress'];
+}
 const CLOUDFLARE_ONLY = 'cloudflare-only';
 
 /**
@@ -51,22 +64,30 @@ export interface EdgeMiddlewaresProps {
   readonly namespace: string;
   /** Annotations on every Middleware (sync wave, sync options). @default none */
   readonly annotations?: Record<string, string>;
+  /**
+   * Whether the namespace hosts admin UIs: then it gets the admin Middlewares (allow-list, basicAuth on
+   * ADMIN_AUTH_SECRET, which must be declared there, per edge.adminAccess). @default true
+   */
+  readonly admin?: boolean;
 }
 
 /**
  * The edge policy as Traefik Middlewares in one namespace: HTTPS redirect, per-client rate limit,
- * body size limit, security headers, compression and, for admin UIs, an IP allow-list.
+ * body size limit, security headers, compression and, for admin UIs, the generated credential
+ * (basicAuth) and/or an IP allow-list (edge.adminAccess).
  */
 export class EdgeMiddlewares extends Construct {
   public readonly namespace: string;
   /** Value of MIDDLEWARES_ANNOTATION for a public app's Ingress in this namespace. */
   public readonly publicAnnotation: string;
-  /** Value of MIDDLEWARES_ANNOTATION for an admin UI's Ingress in this namespace. */
-  public readonly adminAnnotation: string;
+  /** Value of MIDDLEWARES_ANNOTATION for an admin UI's Ingress in this namespace (undefined: no admin UIs here). */
+  public readonly adminAnnotation?: string;
   /** Middleware names for a public HTTPRoute (the Gateway's HTTP listener redirects instead). */
   public readonly publicNames: readonly string[];
-  /** Middleware names for an admin UI's HTTPRoute. */
-  public readonly adminNames: readonly string[];
+  /** Middleware names for an admin UI's HTTPRoute (undefined: no admin UIs here). */
+  public readonly adminNames?: readonly string[];
+  /** The Secret keys Traefik reads for these Middlewares (the basicAuth credential), for Platform.declaredSecrets. */
+  public readonly secrets: readonly { readonly namespace: string; readonly name: string; readonly key: string }[];
 
   constructor(scope: Construct, id: string, props: EdgeMiddlewaresProps) {
     super(scope, id);
@@ -87,10 +108,22 @@ export class EdgeMiddlewares extends Construct {
     });
     new Middleware(this, 'security-headers', { metadata: metadata('security-headers'), spec: { headers: securityHeaders(edge) } });
     new Middleware(this, 'compress', { metadata: metadata('compress'), spec: { compress: {} } });
-    new Middleware(this, 'admin-allowlist', {
-      metadata: metadata('admin-allowlist'),
-      spec: { ipAllowList: { sourceRange: edge.adminAllowCidrs, ...(ipStrategy ? { ipStrategy } : {}) } },
-    });
+    const admin = props.admin === false ? undefined : adminChain(edge.adminAccess);
+    if (admin?.includes(ADMIN_ALLOWLIST)) {
+      new Middleware(this, ADMIN_ALLOWLIST, {
+        metadata: metadata(ADMIN_ALLOWLIST),
+        spec: { ipAllowList: { sourceRange: edge.adminAllowCidrs, ...(ipStrategy ? { ipStrategy } : {}) } },
+      });
+    }
+    this.secrets = admin?.includes(ADMIN_AUTH) ? ['username', 'password'].map((key) => ({ namespace: props.namespace, name: ADMIN_AUTH_SECRET, key })) : [];
+    if (admin?.includes(ADMIN_AUTH)) {
+      // Traefik reads username and password of the basic-auth Secret; removeHeader keeps the edge credential
+      // from the UI behind it (Grafana would try it as a login of its own).
+      new Middleware(this, ADMIN_AUTH, {
+        metadata: metadata(ADMIN_AUTH),
+        spec: { basicAuth: { secret: ADMIN_AUTH_SECRET, realm: 'admin', removeHeader: true } },
+      });
+    }
     if (cloudflareOnly) {
       // The peer itself (no ipStrategy) must be Cloudflare: direct requests to the origin get 403.
       new Middleware(this, CLOUDFLARE_ONLY, { metadata: metadata(CLOUDFLARE_ONLY), spec: { ipAllowList: { sourceRange: edge.trustedProxyCidrs } } });
@@ -98,9 +131,11 @@ export class EdgeMiddlewares extends Construct {
     const chain = (names: readonly string[]) => (cloudflareOnly ? [names[0], CLOUDFLARE_ONLY, ...names.slice(1)] : [...names]);
 
     this.publicAnnotation = this.annotationFor(chain(PUBLIC));
-    this.adminAnnotation = this.annotationFor(chain(ADMIN));
     this.publicNames = chain(PUBLIC).filter((n) => n !== 'redirect-https');
-    this.adminNames = chain(ADMIN).filter((n) => n !== 'redirect-https');
+    if (admin) {
+      this.adminAnnotation = this.annotationFor(chain(admin));
+      this.adminNames = chain(admin).filter((n) => n !== 'redirect-https');
+    }
   }
 
   private annotationFor(names: readonly string[]): string {
