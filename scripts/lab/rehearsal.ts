@@ -25,6 +25,8 @@ import { LabCluster, LabClusterOptions, nodesFor } from './cluster';
 import { LabExternalSecrets } from './external-secrets';
 import { startGitServer } from './git-server';
 import { LabSealedSecrets } from './sealed-secrets';
+import { LabTraefik, traefikValuesOf } from './traefik-lab';
+import { loadDist } from './sync';
 
 export const README_BOOTSTRAP_HEADING = '### Bootstrap runbook';
 
@@ -84,6 +86,12 @@ export interface RehearsalReport {
   readonly stuck: { namespace: string; pod: string; reason: string; message: string }[];
   /** Seconds the bootstrap block took (synth, seal, helm install, apply). */
   readonly blockSeconds: number;
+  /** Per Application with Ingresses: the hosts the real Traefik answered 404 for when the Application first became healthy. */
+  readonly routesAtHealthy: Record<string, string[]>;
+  /** Hosts of every Ingress and what the real Traefik answers for them now. */
+  readonly routes: { host: string; status: 'missing' | 'routed' }[];
+  /** What Traefik logged about the platform's objects (errors and warnings). */
+  readonly traefikProblems: string[];
 }
 
 export interface RehearsalOptions {
@@ -141,6 +149,10 @@ export class Rehearsal {
   public argocd?: LabArgoCd;
   private sealedSecrets?: LabSealedSecrets;
   private externalSecrets?: LabExternalSecrets;
+  /** The real Traefik (the edge's ingress controller), started once its CRDs, IngressClass and Service exist. */
+  public traefik?: LabTraefik;
+  /** Per Application, the hosts of its Ingresses that Traefik answered 404 for when it first became Synced and Healthy. */
+  private readonly routesAtHealthy = new Map<string, string[]>();
   private readonly stops: (() => Promise<void> | void)[] = [];
   private gitUrl = '';
   private mirror = '';
@@ -277,7 +289,47 @@ export class Rehearsal {
       this.externalSecrets = await LabExternalSecrets.start(this.lab);
       this.log('rehearsal: external-secrets controller started');
     }
+    if (!this.traefik) await this.startTraefik();
     await this.recordHooks();
+    await this.recordRoutes();
+  }
+
+  /** Starts the real Traefik as the edge's pod would, once what it watches exists (the traefik chart's CRDs, IngressClass and Service). */
+  private async startTraefik(): Promise<void> {
+    const objects = this.options.before?.length ? [] : loadDist(path.join(this.repoDir, 'dist'), this.options.env).map((d) => d.object);
+    let values: Record<string, any>;
+    try {
+      values = traefikValuesOf(objects);
+    } catch {
+      return; // Traefik rendered inline or absent: nothing to start here
+    }
+    const app = objects.find((o) => o?.kind === 'Application' && o.spec?.source?.helm?.valuesObject === values);
+    const namespace = app.spec.destination.namespace as string;
+    const served = await this.lab.request('GET', '/apis/traefik.io/v1alpha1');
+    const kinds = new Set(((served.status === 200 ? served.body.resources : []) as any[]).map((r) => r.kind));
+    const ingressClass = await this.lab.request('GET', '/apis/networking.k8s.io/v1/ingressclasses/traefik');
+    const service = await this.lab.request('GET', `/api/v1/namespaces/${namespace}/services/traefik`);
+    if (kinds.size < 10 || ingressClass.status !== 200 || service.status !== 200) return;
+    this.traefik = await LabTraefik.start(this.lab, { namespace, values, log: this.log });
+    this.log(`rehearsal: Traefik started (${namespace})`);
+  }
+
+  /** The Ingress hosts of each Application that just became Synced and Healthy, asked of the real Traefik. */
+  private async recordRoutes(): Promise<void> {
+    if (!this.traefik) return;
+    for (const app of await this.applications()) {
+      if (this.routesAtHealthy.has(app.name) || app.sync !== 'Synced' || app.health !== 'Healthy' || app.operation === 'Running') continue;
+      const ingresses = (await this.lab.list('/apis/networking.k8s.io/v1/ingresses')).filter((i) => trackedBy(i) === app.name);
+      const missing: string[] = [];
+      for (const ingress of ingresses) {
+        for (const rule of ingress.spec.rules ?? []) {
+          for (const p of rule.http?.paths ?? []) {
+            if ((await this.traefik.routeStatus(rule.host, p.path ?? '/').catch(() => 'routed')) === 'missing') missing.push(`${rule.host}${p.path ?? '/'}`);
+          }
+        }
+      }
+      this.routesAtHealthy.set(app.name, missing);
+    }
   }
 
   /** Asks Argo CD to look at the root now (as `argocd app get --hard-refresh` would). */
@@ -297,7 +349,7 @@ export class Rehearsal {
         const result = kind === 'Job'
           ? (s.succeeded ? 'Succeeded' : (s.conditions ?? []).some((c: any) => c.type === 'Failed' && c.status === 'True') ? 'Failed' : 'Running')
           : s.phase ?? 'Pending';
-        const application = o.metadata.labels?.['app.kubernetes.io/instance'] ?? o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? '?';
+        const application = trackedBy(o) ?? '?';
         this.hookRuns.set(`${o.metadata.uid}`, { application, kind, name: o.metadata.name, namespace: o.metadata.namespace, phase, result });
       }
     }
@@ -359,7 +411,23 @@ export class Rehearsal {
       minutesToHealthy: healthyAt === undefined ? undefined : Math.round(((healthyAt - this.rootAppliedAt) / 60_000) * 10) / 10,
       syncAttempts, hooks: [...this.hookRuns.values()], applications: await this.applications(),
       stuck: await this.lab.kubelet!.stuck(), blockSeconds: Math.round(this.blockSeconds),
+      routesAtHealthy: Object.fromEntries([...this.routesAtHealthy].filter(([, hosts]) => hosts.length > 0)),
+      routes: await this.routes(), traefikProblems: this.traefik?.problems() ?? [],
     };
+  }
+
+  /** Every Ingress host and path, and whether the real Traefik routes it now. */
+  public async routes(): Promise<{ host: string; status: 'missing' | 'routed' }[]> {
+    if (!this.traefik) return [];
+    const out: { host: string; status: 'missing' | 'routed' }[] = [];
+    for (const ingress of await this.lab.list('/apis/networking.k8s.io/v1/ingresses')) {
+      for (const rule of ingress.spec.rules ?? []) {
+        for (const p of rule.http?.paths ?? []) {
+          out.push({ host: `${rule.host}${p.path ?? '/'}`, status: await this.traefik.routeStatus(rule.host, p.path ?? '/').catch(() => 'routed' as const) });
+        }
+      }
+    }
+    return out;
   }
 
   public tailLogs(lines = 30): string {
@@ -374,11 +442,17 @@ export class Rehearsal {
   public async stop(): Promise<void> {
     if (this.controllersTimer) clearInterval(this.controllersTimer);
     await this.argocd?.stop();
+    await this.traefik?.stop();
     await this.sealedSecrets?.stop();
     await this.externalSecrets?.stop();
     for (const s of this.stops.reverse()) await s();
     if (!this.options.keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The Application that manages a live object: Argo CD's tracking annotation, else its instance label. */
+function trackedBy(o: any): string | undefined {
+  return o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? o.metadata.labels?.['app.kubernetes.io/instance'];
 }
 
 /** Runs a command with its output appended to `logFile`; resolves with its exit code (or the signal, or 'timeout'). */

@@ -54,6 +54,9 @@ export function formatReport(report: RehearsalReport): string {
     `rehearsal ${report.env}: ${report.minutesToHealthy === undefined ? 'NOT healthy' : `Synced+Healthy ${report.minutesToHealthy} min after the root was applied`} (bootstrap block ${report.blockSeconds} s)`,
     `sync attempts: ${Object.entries(report.syncAttempts).map(([k, v]) => `${k}=${v}`).join(', ')}`,
     'applications:', ...apps, `hooks (${hooks.length}):`, ...hooks, `stuck pods (${stuck.length}):`, ...stuck,
+    `routes answering 404 when their Application became healthy: ${JSON.stringify(report.routesAtHealthy)}`,
+    `routes now: ${report.routes.map((r) => `${r.host} ${r.status}`).join(', ')}`,
+    `Traefik problems (${report.traefikProblems.length}):`, ...report.traefikProblems.map((p) => `  ${p}`),
   ].join('\n');
 }
 
@@ -96,6 +99,12 @@ export function rehearseEnvironments(shard: number, of: number, extra: { name: s
 
       test('THEN no pod is held back by the kubelet (every mount, Secret key and ConfigMap key it names exists)', () => {
         expect(report.stuck).toEqual([]);
+      });
+
+      test('THEN the real Traefik routes every Ingress host, and routed each when its Application first became healthy', () => {
+        expect(report.routes.length).toBeGreaterThan(0);
+        expect(report.routes.filter((r) => r.status !== 'routed')).toEqual([]);
+        expect(report.routesAtHealthy).toEqual({});
       });
 
       test('THEN every hook that ran succeeded', () => {
