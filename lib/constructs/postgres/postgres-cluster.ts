@@ -247,6 +247,8 @@ export class PostgresCluster extends Construct {
                 command: ['patroni', PATRONI_PATHS.config],
                 ports: [{ name: 'postgres', containerPort: this.port }, { name: 'patroni', containerPort: this.patroniPort }],
                 env: [
+                  // patronictl in this container (the runbooks' `kubectl exec ... -- patronictl list`) reads the mounted patroni.yml.
+                  { name: 'PATRONICTL_CONFIG_FILE', value: PATRONI_PATHS.config },
                   field('PATRONI_NAME', 'metadata.name'),
                   field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
                   field('PATRONI_KUBERNETES_POD_IP', 'status.podIP'),
