@@ -2,7 +2,7 @@ import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
-import { DeclaredSecret, IDataService } from '../lib/constructs/data-service';
+import { appPorts, DeclaredSecret, IDataService, migrationPorts, plainEnv } from '../lib/constructs/data-service';
 import { AppWorkload } from '../lib/constructs/app/app-workload';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
 import { AppRoutes } from '../lib/constructs/edge/app-routes';
@@ -46,7 +46,7 @@ export class AppChart extends Chart {
         app,
         namespace,
         // Every Secret reference first, so that $(VAR) in the URLs can see them.
-        dataEnv: [...bindings.flatMap((b) => b.secretEnv), ...bindings.flatMap((b) => b.env)],
+        dataEnv: [...bindings.flatMap((b) => b.secretEnv), ...bindings.flatMap(plainEnv)],
         spreadAcrossNodes: config.node.count > 1,
         migrationPodLabels,
       });
@@ -68,8 +68,9 @@ export class AppChart extends Chart {
         ingress,
         egress: internetEgress(app.internetEgress),
       });
-      // Data services admit the whole app namespace: one rule for every app.
-      for (const port of bindings.flatMap((b) => b.connectTo)) connect({ policy, podLabels: {} }, port, [port.port]);
+      // Every endpoint in the app's env, and what else the bindings connect: data services admit the
+      // whole app namespace (one rule for every app).
+      for (const port of bindings.flatMap(appPorts)) connect({ policy, podLabels: {} }, port, [port.port]);
       if (app.migration?.dumpFirst && props.backups) {
         // Before the migration (wave 0) and its ServiceAccount (wave -1): a failed dump stops the sync.
         props.backups.preMigrationDump(this, `${app.name}-pre-migration-dump`, {
@@ -84,7 +85,7 @@ export class AppChart extends Chart {
           podLabels: { ...workload.podLabels, ...migrationPodLabels },
         });
         for (const b of bindings) {
-          for (const port of b.migration?.connectTo ?? []) connect({ policy: migration, podLabels: b.migration!.podLabels }, port, [port.port]);
+          for (const port of migrationPorts(b)) connect({ policy: migration, podLabels: b.migration?.podLabels ?? {} }, port, [port.port]);
         }
       }
       if (workload.metricsPortName) {

@@ -4,7 +4,7 @@
  * env and Secret references, and it contributes its probe, Secrets, rules and rows.
  */
 import { Chart, Testing } from 'cdk8s';
-import { AppRef, IDataService } from '../lib/constructs/data-service';
+import { appPorts, AppRef, IDataService, migrationPorts } from '../lib/constructs/data-service';
 import { Minio } from '../lib/constructs/minio';
 import { DashboardKit } from '../lib/constructs/monitoring/dashboards';
 import { AllowFlows, connect } from '../lib/constructs/network-policy';
@@ -27,7 +27,7 @@ function bound(make: (chart: Chart) => IDataService) {
   const service = make(chart);
   const binding = service.bindApp(app);
   const client = new AllowFlows(chart, 'client', { name: app.name, namespace: app.namespace, podLabels: { 'app.kubernetes.io/name': app.name } });
-  for (const port of binding.connectTo) connect({ policy: client, podLabels: {} }, port, [port.port]);
+  for (const port of appPorts(binding)) connect({ policy: client, podLabels: {} }, port, [port.port]);
   const objects = Testing.synth(chart);
   const policy = (name: string) => objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name);
   return { service, binding, objects, policy };
@@ -43,7 +43,8 @@ describe('GIVEN Redis alone in a chart', () => {
 
   test('WHEN an app binds THEN it gets REDIS_PASSWORD from the Secret and REDIS_URL as user app', () => {
     expect(binding.secretEnv).toEqual([{ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: 'redis-auth', key: 'app-password' } } }]);
-    expect(binding.env).toEqual([{ name: 'REDIS_URL', value: 'redis://app:$(REDIS_PASSWORD)@redis.cache.svc.cluster.local:6379/0' }]);
+    expect(binding.env.map((e) => ({ name: e.name, value: e.value }))).toEqual([{ name: 'REDIS_URL', value: 'redis://app:$(REDIS_PASSWORD)@redis.cache.svc.cluster.local:6379/0' }]);
+    expect(appPorts(binding).map((p) => p.port)).toEqual([6379]); // the URL carries the flow to it
     expect(binding.secrets).toEqual([{ namespace: 'apps', name: 'redis-auth', key: 'app-password' }]);
   });
 
@@ -103,8 +104,8 @@ describe('GIVEN Postgres (cluster and PgBouncer) alone in a chart', () => {
     const env = Object.fromEntries(binding.env.map((e) => [e.name, e.value]));
     expect(env.DATABASE_URL).toBe(`postgresql://${config.postgres.appUser}:$(DB_PASSWORD)@pgbouncer.db.svc.cluster.local:6432/${config.postgres.database}`);
     expect(env.DIRECT_URL).toContain('@postgres-rw.db.svc.cluster.local:5432/');
-    expect(binding.connectTo.map((p) => p.port)).toEqual([6432]);
-    expect(binding.migration?.connectTo.map((p) => p.port)).toEqual([5432]);
+    expect(appPorts(binding).map((p) => p.port)).toEqual([6432]);
+    expect(migrationPorts(binding).map((p) => p.port)).toEqual([5432]);
   });
 
   test('THEN PgBouncer and the members reach every member (any may lead), Patroni the API server, the app PgBouncer, Prometheus the exporters', () => {

@@ -7,7 +7,7 @@ import { Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { Construct } from 'constructs';
 import { ALERT_ACTIONS, AlertThresholds } from '../lib/config/alerts';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from '../lib/constructs/data-service';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from '../lib/constructs/data-service';
 import { AlertGroup, configKey, pair } from '../lib/constructs/monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../lib/constructs/monitoring/dashboards';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
@@ -55,8 +55,9 @@ class SearchEngine extends Construct implements IDataService {
   public bindApp(app: AppRef): AppBinding {
     return {
       secretEnv: [secretEnv('SEARCH_API_KEY', SECRET)],
-      env: [{ name: 'SEARCH_URL', value: `http://${this.host}:${PORT}` }],
-      connectTo: [this.endpoint],
+      // The URL carries its port: the platform opens the app's flow to it.
+      env: [endpointEnv('SEARCH_URL', `http://${this.host}:${PORT}`, this.endpoint)],
+      connectTo: [],
       secrets: [{ namespace: app.namespace, ...SECRET }],
     };
   }

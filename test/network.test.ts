@@ -10,7 +10,8 @@ import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { certManager } from '../lib/addons/cert-manager';
 import { ACME_SOLVER_PORT } from '../lib/constructs/network-policy';
-import { configFor, synth } from './helpers/platform';
+import { ROLE_LABEL, ROLE_VALUES } from '../lib/constructs/postgres/patroni';
+import { configFor, ENVIRONMENTS, synth, synthEnv } from './helpers/platform';
 
 // prod with a streaming replica (as on more than one node), so the replica's flows are modelled too.
 const s = synth(configFor('prod', { node: { cpu: 4, memory: '16Gi' }, postgres: { replicas: 1 } }));
@@ -177,10 +178,79 @@ test('nothing from outside reaches the monitoring stack; only the edge reaches G
   expect(model.allows(byName('traefik'), byName('loki'), 3100)).toBe(false);
 });
 
+test('GIVEN a replica (prod with postgres.replicas 1) THEN apps reach the replicas on 5432 (DATABASE_READ_URL) but never the leader, and nothing from outside reaches either', () => {
+  const members = byName('postgres');
+  const leader: Endpoint = { ...members, name: 'postgres-leader', labels: { ...members.labels, [ROLE_LABEL]: ROLE_VALUES.leader } };
+  const replica: Endpoint = { ...members, name: 'postgres-replica', labels: { ...members.labels, [ROLE_LABEL]: ROLE_VALUES.replica } };
+  for (const app of ['crm', 'web', 'worker']) {
+    expect([app, model.allows(byName(app), replica, 5432), model.allows(byName(app), leader, 5432)]).toEqual([app, true, false]);
+  }
+  for (const source of ['stranger', 'traefik', 'rogue-app-pod', 'grafana']) expect([source, model.allows(byName(source), replica, 5432)]).toEqual([source, false]);
+  // The members still stream from each other, PgBouncer still reaches whichever is the leader.
+  expect(model.allows(replica, leader, 5432)).toBe(true);
+  expect(model.allows(byName('pgbouncer'), leader, 5432)).toBe(true);
+});
+
 test('the evaluator itself: without policies everything flows; a default-deny blocks it', () => {
   const a: Endpoint = { name: 'a', namespace: 'x', labels: { app: 'a' } };
   const b: Endpoint = { name: 'b', namespace: 'x', labels: { app: 'b' } };
   expect(new NetworkModel([]).allows(a, b, 80)).toBe(true);
   const deny = { kind: 'NetworkPolicy', metadata: { namespace: 'x', name: 'd' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
   expect(new NetworkModel([deny]).allows(a, b, 80)).toBe(false);
+});
+
+/**
+ * Every in-cluster endpoint an app is handed (a URL env var naming `<service>.<namespace>.svc`) must
+ * be reachable under the NetworkPolicies from the pods that get it, to the pods behind that Service.
+ */
+describe.each(ENVIRONMENTS)('GIVEN %s: the endpoints in the apps\' env', (env) => {
+  const e = synthEnv(env);
+  const all = e.objects.map((o) => o.object);
+  const m = new NetworkModel(all);
+  const pods = workloadEndpoints(all);
+  const services = all.filter((o) => o.kind === 'Service');
+  /** Labels a controller writes on its pods at runtime and a Service selects by: Patroni's role label on the Postgres members. */
+  const RUNTIME_LABELS: Record<string, string[]> = { postgres: [ROLE_LABEL] };
+  /** The pods behind a Service, with the runtime labels its selector asks for (the replicas of `postgres-ro` carry role=replica). */
+  const podsOf = (svc: any): Endpoint[] => pods
+    .filter((p) => p.namespace === svc.metadata.namespace)
+    .filter((p) => Object.entries(svc.spec.selector ?? {}).every(([k, v]) => p.labels[k] === v || (!(k in p.labels) && (RUNTIME_LABELS[p.name] ?? []).includes(k))))
+    .map((p) => ({ ...p, labels: { ...p.labels, ...svc.spec.selector } }));
+  /** `scheme://[user@]<svc>.<ns>.svc[.cluster.local]:port...` → Service, namespace, port. */
+  const inCluster = (value: string) => {
+    const u = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.cluster\.local)?(?::(\d+))?(?:[/?]|$)/.exec(value);
+    return u ? { service: u[1], namespace: u[2], port: Number(u[3] ?? (value.startsWith('https') ? 443 : 80)) } : undefined;
+  };
+  // DIRECT_URL is for the migration Job only (README: "only migrations use DIRECT_URL"); the serving pods are not let through to the primary.
+  const MIGRATION_ONLY = ['DIRECT_URL'];
+  const workloads = e.config.apps.flatMap((app) => [
+    ...all.filter((o) => o.kind === 'Deployment' && o.metadata.namespace === e.config.namespaces.app && o.metadata.name === app.name).map((o) => ({ o, migration: false })),
+    ...all.filter((o) => o.kind === 'Job' && o.metadata.namespace === e.config.namespaces.app && o.metadata.name === `${app.name}-migrate`).map((o) => ({ o, migration: true })),
+  ]);
+
+  test('THEN every host:port of an in-cluster Service in an app\'s env is allowed from its pods to the Service\'s pods', () => {
+    const checked: string[] = [];
+    const blocked: string[] = [];
+    for (const { o, migration } of workloads) {
+      const from = pods.find((p) => p.name === o.metadata.name && p.namespace === o.metadata.namespace)!;
+      for (const v of o.spec.template.spec.containers.flatMap((c: any) => c.env ?? [])) {
+        const target = typeof v.value === 'string' ? inCluster(v.value) : undefined;
+        if (!target || (!migration && MIGRATION_ONLY.includes(v.name))) continue;
+        const svc = services.find((s) => s.metadata.name === target.service && s.metadata.namespace === target.namespace);
+        const what = `${o.metadata.name} ${v.name} → ${target.service}.${target.namespace}:${target.port}`;
+        if (!svc) { blocked.push(`${what}: no such Service`); continue; }
+        const port = svc.spec.ports.find((p: any) => p.port === target.port);
+        const backends = podsOf(svc);
+        if (!port || backends.length === 0) { blocked.push(`${what}: the Service has ${port ? 'no pods' : 'no such port'}`); continue; }
+        for (const to of backends) {
+          const targetPort = port.targetPort === undefined ? port.port : typeof port.targetPort === 'number' ? port.targetPort : to.namedPorts?.[port.targetPort];
+          checked.push(what);
+          if (!m.allows(from, to, targetPort)) blocked.push(`${what} (pod ${to.name}:${targetPort})`);
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThan(0);
+    expect([...new Set(checked.map((c) => c.split(' ')[1]))].sort()).toEqual(expect.arrayContaining(['DATABASE_URL', 'REDIS_URL']));
+    expect(blocked).toEqual([]);
+  });
 });

@@ -4,6 +4,8 @@
  * store (the synthesized ServiceAccount, Role and Services applied to it). A real PgBouncer reaches
  * "the rw Service" through a proxy that follows the Service's Endpoints, as kube-proxy would.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
 import { ClusterMember, commitLoop, PatroniLab } from '../scripts/lab/patroni-lab';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
@@ -15,6 +17,15 @@ const bin = postgresBinDir();
 /** The lab's kube-apiserver, etcd, controller-manager (built by scripts/lab/build.sh). */
 const labReady = missingLabPrograms().length === 0 ? 'built' : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The README's `kubectl ... exec ... -- patronictl list` (section "Postgres runbooks (Patroni)"): the pod and the command it runs there. */
+function readmePatronictlList(): { pod: string; argv: string[] } {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.split('\n### Postgres runbooks (Patroni)\n')[1]?.split('\n## ')[0] ?? '';
+  const line = [...section.matchAll(/`(kubectl [^`]*? exec [^`]*?) -- (patronictl[^`]*? list)`/g)][0];
+  if (!line) throw new Error('README.md, "Postgres runbooks (Patroni)": no `kubectl ... exec ... -- patronictl ... list` command');
+  return { pod: /exec(?: -\w+)* (\S+)/.exec(line[1])![1], argv: line[2].split(/\s+/) };
+}
 
 describeWithPrograms('GIVEN three Patroni members from the ha files, with the lab API server as their store', {
   postgres: bin, patroni: findProgram('patroni'), patronictl: findProgram('patronictl'), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'), 'lab programs': labReady,
@@ -80,6 +91,18 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
       expect([user, r.status]).toEqual([user, 2]);
     }
   });
+
+  test("WHEN an operator runs the README's `patronictl list` in a member's postgres container THEN it lists the members with their roles; without the container's PATRONICTL_CONFIG_FILE it cannot", async () => {
+    const { pod, argv } = readmePatronictlList();
+    const env = lab.podEnv(lab.member(pod));
+    const listed = await lab.exec(argv, env);
+    expect({ status: listed.status, output: listed.output }).toEqual({ status: 0, output: expect.stringMatching(/\| Leader /) });
+    for (const m of lab.members) expect(listed.output).toContain(m.name);
+    expect(env.PATRONICTL_CONFIG_FILE).toBe(`${lab.member(pod).dir}/patroni.yml`); // the mounted patroni.yml, as the lab copies it
+    const { PATRONICTL_CONFIG_FILE: _unset, ...without } = env;
+    const bare = await lab.exec(argv, without);
+    expect({ status: bare.status, listsMembers: lab.members.every((m) => bare.output.includes(m.name)) }).not.toEqual({ status: 0, listsMembers: true });
+  }, 120_000);
 
   describe('WHEN the leader is killed (-9, Patroni and Postgres) while a client commits through PgBouncer', () => {
     let old = '';

@@ -93,16 +93,22 @@ describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN i
     expect(wrong.stderr).toBe("pitr-check: FAILED: the repository's info files do not decrypt; fix: backup-encryption's pgbackrest-cipher-pass must be the pass the repository was created with\n");
   });
 
+  test("THEN the restore Job writes where the server reads: its PGDATA and pg1-path, mapped through its mount of member 0's volume, are the server's data directory", () => {
+    expect(lab.layout).toEqual({ server: lab.pgdata, restorePgdata: lab.pgdata, restorePg1Path: lab.pgdata });
+  });
+
   test('GIVEN a TARGET that is neither "latest" nor a time THEN the restore refuses before touching anything', () => {
-    const bad = run('restore.sh', { PGDATA: lab.pgdata, TARGET: 'yesterday' });
+    const bad = run('restore.sh', { PGDATA: lab.layout.restorePgdata, TARGET: 'yesterday' });
     expect(bad.status).not.toBe(0);
     expect(bad.stderr).toMatch(/pitr-restore: TARGET is "yesterday"; fix: set TARGET=latest or a time like/);
     expect(value('SELECT count(*) FROM ledger')).toBe('150');
   });
 
   test('WHEN the primary is restored to latest THEN every committed row is back', async () => {
-    const { result: restore } = await lab.restoreTo('latest');
+    const { result: restore, marks } = await lab.restoreTo('latest');
     expect(restore.stdout).toMatch(/pitr-restore: restoring .* to latest/);
+    // The restored cluster (and its recovery.signal) is in the directory the server starts on.
+    expect(marks).toEqual(['PG_VERSION', 'recovery.signal']);
     expect(value('SELECT count(*), min(id), max(id) FROM ledger')).toBe('150|1|150');
   }, 300_000);
 

@@ -3,8 +3,10 @@
  * the pitr Jobs, their policies and Secrets, and the config's errors. What the scripts and
  * pgbackrest.conf do is proven with the real programs in pitr.real.test.ts.
  */
+import * as path from 'path';
+import * as yaml from 'js-yaml';
 import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
-import { configFor, find, one, synth, synthEnv, synthUserEnv } from './helpers/platform';
+import { configFor, ENVIRONMENTS, find, one, synth, synthEnv, synthUserEnv } from './helpers/platform';
 
 const s = synthEnv('prod');
 const podSpec = (o: any) => o.spec.template?.spec ?? o.spec.jobTemplate.spec.template.spec;
@@ -59,6 +61,40 @@ describe('GIVEN prod with backup.pitr enabled (the default)', () => {
     for (const p of policies) expect(p.spec.egress[0].ports).toEqual([{ protocol: 'TCP', port: 443 }]);
     const data = s.platform.declaredSecrets.filter((d) => d.namespace === s.config.namespaces.data).map((d) => `${d.name}/${d.key}`);
     expect(data).toEqual(expect.arrayContaining(['b2-backup/key-id', 'b2-backup/application-key', 'backup-encryption/pgbackrest-cipher-pass']));
+  });
+});
+
+/** `inner` is `outer` or a path below it (POSIX paths of the containers). */
+const under = (inner: string, outer: string) => !path.posix.relative(outer, inner).startsWith('..') && !path.posix.isAbsolute(path.posix.relative(outer, inner));
+
+describe.each(ENVIRONMENTS.filter((env) => synthEnv(env).config.backup.pitr.enabled))('GIVEN %s (PITR on): every Job that mounts a Postgres data volume', (env) => {
+  const e = synthEnv(env);
+  const sts = one(e, 'StatefulSet', 'postgres');
+  const server = podSpec(sts).containers.find((c: any) => c.name === 'postgres');
+  // Member i's claim is <template>-postgres-<i>; the server mounts the template's volume by its name.
+  const claims = sts.spec.volumeClaimTemplates.flatMap((t: any) => Array.from({ length: sts.spec.replicas }, (_, i) => ({ claim: `${t.metadata.name}-${sts.metadata.name}-${i}`, volume: t.metadata.name })));
+  const serverMount = (volume: string) => server.volumeMounts.find((m: any) => m.name === volume).mountPath;
+  const dataDir = (yaml.load(one(e, 'ConfigMap', 'postgres-patroni').data['patroni.yml']) as any).postgresql.data_dir;
+  const pg1Path = /^pg1-path=(.*)$/m.exec(one(e, 'ConfigMap', 'pgbackrest').data['pgbackrest.conf'])![1];
+  const jobs = [...find(e, 'Job'), ...find(e, 'CronJob')].flatMap((job) => {
+    const spec = podSpec(job);
+    return (spec.volumes ?? []).flatMap((v: any) => {
+      const claim = claims.find((c: any) => c.claim === v.persistentVolumeClaim?.claimName);
+      return claim ? spec.containers.flatMap((c: any) => (c.volumeMounts ?? []).filter((m: any) => m.name === v.name).map((m: any) => ({ job: `${job.kind}/${job.metadata.name}`, container: c, claim, mountPath: m.mountPath }))) : [];
+    });
+  });
+
+  test('THEN pitr-restore is among them', () => {
+    expect(jobs.map((j) => j.job)).toContain(`CronJob/${PITR_JOBS.restore}`);
+  });
+
+  test("THEN each mounts the claim where the Postgres container mounts it, and the server's data_dir, pgBackRest's pg1-path and the Job's PGDATA are one directory under that mount", () => {
+    for (const j of jobs) {
+      const pgdata = envOf(j.container).PGDATA;
+      expect({ job: j.job, mountPath: j.mountPath }).toEqual({ job: j.job, mountPath: serverMount(j.claim.volume) });
+      expect({ job: j.job, dataDir, pg1Path, pgdata }).toEqual({ job: j.job, dataDir: pgdata, pg1Path: pgdata, pgdata });
+      expect({ job: j.job, pgdata, underMount: under(pgdata, j.mountPath) }).toEqual({ job: j.job, pgdata, underMount: true });
+    }
   });
 });
 

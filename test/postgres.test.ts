@@ -45,6 +45,15 @@ describe.each([
     expect(one(s, 'Service', 'postgres-config').spec.selector).toBeUndefined();
   });
 
+  test("THEN patronictl in the postgres container finds the config Patroni runs: PATRONICTL_CONFIG_FILE names the patroni.yml of the mounted ConfigMap", () => {
+    const spec = primary.spec.template.spec;
+    const server = spec.containers.find((c: any) => c.name === 'postgres');
+    const file = server.env.find((e: any) => e.name === 'PATRONICTL_CONFIG_FILE')?.value;
+    const mount = server.volumeMounts.find((m: any) => spec.volumes.find((v: any) => v.name === m.name)?.configMap?.name === 'postgres-patroni');
+    expect(file).toBe(`${mount.mountPath}/patroni.yml`);
+    expect(server.command).toEqual(['patroni', file]);
+  });
+
   test('THEN the image is a pinned timescaledb-ha (Patroni inside) of the configured major', () => {
     expect(primary.spec.template.spec.containers[0].image).toMatch(new RegExp(`^timescale/timescaledb-ha:pg${s.config.postgres.major}\\.\\d+-ts`));
   });

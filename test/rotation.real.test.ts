@@ -6,16 +6,57 @@
  * "pods" roll one by one onto the credentials the synth gives the apps with `postgres.appLogin: next`,
  * then the old login is retired. No query may fail, and afterwards the old password is refused.
  */
-import { execFile } from 'child_process';
+import { execFile, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { appLogins, rotationSql } from '../lib/constructs/postgres/app-logins';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
-import { findProgram, postgresBinDir } from '../scripts/lab/programs';
-import { configFor, find, synth, Synthesized, synthEnv } from './helpers/platform';
+import { containerEnv, findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { configFor, find, one, synth, Synthesized, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
 const bin = postgresBinDir();
 const NEW_PASSWORD = 'rotated-pa"ss\\word:Q3';
 const NEXT_QUARTER_PASSWORD = "q4-'rotated' pass";
+const README_PASSWORD = "readme-'q1' pa\"ss:$HOME";
+
+/** The ```bash blocks of README.md's "Rotating credentials" section, in order, as written (indentation removed). */
+function readmeRotationBlocks(): string[] {
+  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  const section = readme.split('\n### Rotating credentials')[1]?.split('\n**A MinIO app key.**')[0] ?? '';
+  return [...section.matchAll(/^( *)```bash\n([\s\S]*?)^ *```$/gm)].map(([, indent, body]) => body.split('\n').map((l) => l.startsWith(indent) ? l.slice(indent.length) : l).join('\n'));
+}
+
+/**
+ * A `kubectl` for the README's lines against the lab: `get secret` prints the lab Secret (base64, as
+ * jsonpath does), `get pods -l role=master -o name` names the one member, and `exec ... -- CMD` runs CMD
+ * here with exactly the pod's env (written to `envFile`). Anything else fails loudly.
+ */
+function kubectlShim(dir: string, envFile: string, secrets: Record<string, string>): string {
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  const bin = path.join(dir, 'kubectl-shim');
+  fs.mkdirSync(bin, { recursive: true });
+  const cases = Object.entries(secrets).map(([name, value]) => `  "-n app get secret ${name} -o jsonpath={.data.password}") printf '%s' '${b64(value)}'; exit 0 ;;`).join('\n');
+  fs.writeFileSync(path.join(bin, 'kubectl'), `#!/bin/bash
+# Test stand-in for kubectl (test/rotation.real.test.ts): only what the README's rotation lines call.
+case "$*" in
+${cases}
+  "-n data get pods -l role=master -o name") echo pod/postgres-0; exit 0 ;;
+esac
+if [ "$1 $2 $3" = "-n data exec" ]; then
+  shift 3
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    case "$1" in -i|-it|-c) [ "$1" = -c ] && { [ "$2" = postgres ] || { echo "kubectl shim: container $2, not postgres" >&2; exit 2; }; shift; } ;; pod/postgres-0|postgres-0) ;; *) echo "kubectl shim: unexpected exec argument $1" >&2; exit 2 ;; esac
+    shift
+  done
+  shift
+  exec env -i bash -c 'set -a; . "$0"; set +a; exec "$@"' ${JSON.stringify(envFile)} "$@"
+fi
+echo "kubectl shim: not a command of the rotation runbook: kubectl $*" >&2
+exit 2
+`, { mode: 0o755 });
+  return bin;
+}
 /** Bounds of the client loop: queries per client and wall time. */
 const CLIENTS = 4;
 const MAX_QUERIES_PER_CLIENT = 150;
@@ -164,4 +205,28 @@ describeWithPrograms('GIVEN the prod Postgres and PgBouncer files on real server
     expect(lab.psql(viaBouncer(main.role), 'SELECT current_user', NEXT_QUARTER_PASSWORD).stdout.trim()).toBe(main.role);
     expect(lab.psql(viaBouncer(main.role), 'SELECT 1', PASSWORDS.app).status).not.toBe(0); // the first password stays dead
   }, 150_000);
+
+  test("WHEN the README's rotation lines run as written (kubectl exec → the command here, with the postgres container's env) THEN the inactive login gets the Secret's password and the old login is retired", () => {
+    // The state the runbook starts from: `main` active (after the rotation back), `next` retired.
+    const blocks = readmeRotationBlocks();
+    expect(blocks.length).toBeGreaterThanOrEqual(1);
+    const server = one(s, 'StatefulSet', 'postgres').spec.template.spec.containers.find((c: any) => c.name === 'postgres');
+    const refs: Record<string, string> = {};
+    for (const e of server.env) if (e.valueFrom?.secretKeyRef) refs[`${e.valueFrom.secretKeyRef.name}/${e.valueFrom.secretKeyRef.key}`] = 'unused by the runbook';
+    Object.assign(refs, { 'postgres-superuser/password': PASSWORDS.superuser, 'postgres-app/password': PASSWORDS.app });
+    // The pod's env; the socket directory (PATHS.socketDir, also the image's libpq default) and the port are the lab's, like every path.
+    const env = containerEnv(server, refs, { PATH: `${lab.bin}:/usr/bin:/bin`, PGHOST: path.join(lab.dir, 'primary', 'run'), PGPORT: String(lab.primaryPort) });
+    const envFile = path.join(lab.dir, 'pod.env');
+    fs.writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}='${v.replace(/'/g, `'\\''`)}'`).join('\n') + '\n');
+    const bin = kubectlShim(lab.dir, envFile, { [next.secret]: README_PASSWORD });
+    // setsid: no terminal to prompt on, so a missing password fails instead of waiting.
+    const results = blocks.map((block) => spawnSync('setsid', ['bash', '-euo', 'pipefail', '-c', block], {
+      env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8', timeout: 30_000, stdio: ['ignore', 'pipe', 'pipe'],
+    }));
+    expect(results.map((r) => ({ status: r.status, stderr: r.stderr }))).toEqual(blocks.map(() => ({ status: 0, stderr: '' })));
+    expect(blocks.length).toBe(2); // step 1 (new password) and step 3 (retire)
+    expect(lab.psql(direct(next.role), 'SELECT session_user || \'/\' || current_user', README_PASSWORD).stdout.trim()).toBe(`${next.role}/${main.role}`);
+    expect(lab.psql(viaBouncer(next.role), 'SELECT 1', README_PASSWORD).status).toBe(0);
+    expect(lab.psql(direct(main.role), 'SELECT 1', NEXT_QUARTER_PASSWORD).status).not.toBe(0);
+  });
 });

@@ -31,6 +31,25 @@ export interface AppRef {
   readonly namespace: string;
 }
 
+/**
+ * A plain env var of a binding (a URL, an endpoint, a bucket name). When its value names an
+ * in-cluster endpoint, `reaches` is that endpoint's port and the flow comes with the var: the app
+ * chart connects the pods that get it (the app's, or with `migrationOnly` its migration Job's), so an
+ * app is never handed an address its NetworkPolicies do not let it reach. Build one with endpointEnv().
+ */
+export interface BindingEnv {
+  readonly name: string;
+  readonly value: string;
+  /** The port the value points at. @default none (not an in-cluster endpoint) */
+  readonly reaches?: ServicePort;
+  /** Only the migration Job connects to `reaches` (the var is still set on every pod). @default false */
+  readonly migrationOnly?: boolean;
+}
+
+/** An env var naming an in-cluster endpoint, with the flow to it. */
+export const endpointEnv = (name: string, value: string, reaches: ServicePort, options: { migrationOnly?: boolean } = {}): BindingEnv =>
+  ({ name, value, reaches, ...(options.migrationOnly ? { migrationOnly: true } : {}) });
+
 /** What one app needs to use one data service. */
 export interface AppBinding {
   /**
@@ -38,18 +57,32 @@ export interface AppBinding {
    * so that `$(VAR)` in the values can see them (Kubernetes expands only earlier variables).
    */
   readonly secretEnv: readonly EnvVar[];
-  /** Plain env vars (URLs, endpoints, bucket names). */
-  readonly env: readonly EnvVar[];
-  /** Ports the app's pods connect to. */
+  /** Plain env vars (URLs, endpoints, bucket names); an endpoint carries its port (`reaches`). */
+  readonly env: readonly BindingEnv[];
+  /** Ports the app's pods connect to besides those its env's endpoints reach (appPorts() has both). */
   readonly connectTo: readonly ServicePort[];
   /** Secrets the app reads in its own namespace (Secrets do not cross namespaces). */
   readonly secrets: readonly DeclaredSecret[];
   /**
-   * Migration Jobs: the labels they carry and the ports they reach besides the app's.
+   * Migration Jobs: the labels they carry and the ports they reach besides the app's (migrationPorts()
+   * adds the `migrationOnly` endpoints of the env).
    * @default no extra access
    */
   readonly migration?: { readonly podLabels: Record<string, string>; readonly connectTo: readonly ServicePort[] };
 }
+
+const unique = (ports: ServicePort[]): ServicePort[] => ports.filter((p, i) => ports.indexOf(p) === i);
+
+/** Every port the app's pods connect to: `connectTo` and the endpoints of its env. */
+export const appPorts = (b: AppBinding): ServicePort[] =>
+  unique([...b.connectTo, ...b.env.flatMap((e) => (e.reaches && !e.migrationOnly ? [e.reaches] : []))]);
+
+/** The ports only the migration Job connects to: `migration.connectTo` and the env's `migrationOnly` endpoints. */
+export const migrationPorts = (b: AppBinding): ServicePort[] =>
+  unique([...(b.migration?.connectTo ?? []), ...b.env.flatMap((e) => (e.reaches && e.migrationOnly ? [e.reaches] : []))]);
+
+/** The binding's plain env as a container gets it. */
+export const plainEnv = (b: AppBinding): EnvVar[] => b.env.map((e) => ({ name: e.name, value: e.value }));
 
 export interface IDataService extends IMonitoringContributor {
   /** Short name, e.g. `redis`. */

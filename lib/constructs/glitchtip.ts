@@ -11,7 +11,7 @@ import { AlertThresholds } from '../config/alerts';
 import { GlitchTipConfig } from '../config/glitchtip';
 import { EnvVar, IntOrString, KubeService, Quantity } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from './data-service';
+import { AppBinding, appPorts, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from './data-service';
 import { EdgeAttachment, PublicIngress } from './edge/public-ingress';
 import { AlertGroup } from './monitoring/alert-rules';
 import { DashboardRow } from './monitoring/dashboards';
@@ -173,7 +173,7 @@ export class GlitchTip extends Construct implements IDataService {
     this.endpoint = { policy, podLabels: this.podLabels, port: PORT };
     const traefik = new AllowFlows(this, 'traefik-flows', { name: `traefik-to-${name}`, namespace: props.edgeNamespace, podLabels: { ...props.traefikPodLabels } });
     connect({ policy: traefik }, this.endpoint, [PORT]);
-    for (const port of [...db.connectTo, ...redisEnv.connectTo, ...(g.s3 && props.s3 ? [props.s3.api] : [])]) connect({ policy }, port, [port.port]);
+    for (const port of [...db.connectTo, ...appPorts(redisEnv), ...(g.s3 && props.s3 ? [props.s3.api] : [])]) connect({ policy }, port, [port.port]);
   }
 
   /**
@@ -188,8 +188,8 @@ export class GlitchTip extends Construct implements IDataService {
     const host = this.internalUrl.replace(/^http:\/\//, '');
     return {
       secretEnv: [secretEnv('SENTRY_PUBLIC_KEY', key), secretEnv('SENTRY_PROJECT_ID', project)],
-      env: [{ name: 'SENTRY_DSN', value: `http://$(SENTRY_PUBLIC_KEY)@${host}/$(SENTRY_PROJECT_ID)` }],
-      connectTo: [this.endpoint],
+      env: [endpointEnv('SENTRY_DSN', `http://$(SENTRY_PUBLIC_KEY)@${host}/$(SENTRY_PROJECT_ID)`, this.endpoint)],
+      connectTo: [],
       secrets: [{ namespace: app.namespace, ...key }, { namespace: app.namespace, ...project }],
     };
   }

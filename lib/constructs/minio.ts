@@ -20,7 +20,7 @@ import {
 import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
 import { dataVolumeClaim, governingService } from './storage';
 import { containerResources } from './resources';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from './data-service';
 import { AlertGroup } from './monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from './monitoring/dashboards';
 import { ProbeTarget } from './monitoring/probes';
@@ -317,13 +317,13 @@ export class Minio extends Construct implements IDataService {
     return {
       secretEnv: [secretEnv('S3_ACCESS_KEY', accessKey), secretEnv('S3_SECRET_KEY', secretKey)],
       env: [
-        { name: 'S3_ENDPOINT', value: this.s3Endpoint },
+        endpointEnv('S3_ENDPOINT', this.s3Endpoint, this.endpoint),
         { name: 'S3_PUBLIC_URL', value: this.publicUrl },
         { name: 'S3_BUCKET', value: access.buckets[0] },
         { name: 'S3_REGION', value: 'us-east-1' },
         { name: 'S3_FORCE_PATH_STYLE', value: 'true' },
       ],
-      connectTo: [this.endpoint],
+      connectTo: [],
       secrets: [accessKey, secretKey].map((ref) => ({ namespace: app.namespace, ...ref })),
     };
   }

@@ -9,7 +9,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-securi
 import { dataVolumeClaim, governingService } from './storage';
 import { containerResources } from './resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, secretEnv, ServicePort } from './data-service';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from './data-service';
 import { AlertGroup, configKey, pair } from './monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from './monitoring/dashboards';
 import { ProbeTarget } from './monitoring/probes';
@@ -196,8 +196,8 @@ export class Redis extends Construct implements IDataService {
     const secret = { name: this.secretName, key: this.secretKey };
     return {
       secretEnv: [secretEnv('REDIS_PASSWORD', secret)],
-      env: [{ name: 'REDIS_URL', value: `redis://${this.username}:$(REDIS_PASSWORD)@${this.host}:${this.port}/0` }],
-      connectTo: [this.endpoint],
+      env: [endpointEnv('REDIS_URL', `redis://${this.username}:$(REDIS_PASSWORD)@${this.host}:${this.port}/0`, this.endpoint)],
+      connectTo: [],
       secrets: [{ namespace: app.namespace, ...secret }],
     };
   }

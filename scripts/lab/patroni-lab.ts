@@ -150,6 +150,56 @@ export class PatroniLab {
     };
   }
 
+  /**
+   * The postgres container's env as the synthesized StatefulSet sets it: Secrets from the lab's
+   * passwords (PASSWORDS by Secret name; others get a placeholder), fieldRefs from the member, `$(VAR)`
+   * expanded as the kubelet does, and a value naming a file of a mounted ConfigMap this lab copies
+   * (patroni.yml) mapped onto the member's copy. Plus what a pod has that a loopback process does
+   * not: PATH, HOME, and the lab's Kubernetes login instead of the in-cluster one.
+   */
+  podEnv(m: PatroniMember): Record<string, string> {
+    const sts = this.objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres');
+    const spec = sts.spec.template.spec;
+    const container = spec.containers.find((c: any) => c.name === 'postgres');
+    const secrets: Record<string, string> = {
+      'postgres-superuser': PASSWORDS.superuser, 'postgres-app': PASSWORDS.app, 'postgres-replication': PASSWORDS.replication,
+      'pgbouncer-auth': PASSWORDS.pgbouncerAuth, 'postgres-metrics': PASSWORDS.metrics, 'postgres-backup': PASSWORDS.backup, 'postgres-glitchtip': PASSWORDS.glitchtip,
+    };
+    const fields: Record<string, string> = { 'metadata.name': m.name, 'metadata.namespace': this.namespace, 'status.podIP': m.podIp };
+    // Files of the mounted ConfigMaps the lab copies per member: container path → lab path.
+    const copies: Record<string, Record<string, string>> = { 'postgres-patroni': { 'patroni.yml': `${m.dir}/patroni.yml` } };
+    const files = new Map<string, string>();
+    for (const mount of container.volumeMounts) {
+      const cm = spec.volumes.find((v: any) => v.name === mount.name)?.configMap?.name;
+      for (const [key, lab] of Object.entries(copies[cm] ?? {})) files.set(`${mount.mountPath}/${key}`, lab);
+    }
+    const env: Record<string, string> = {};
+    for (const e of container.env) {
+      const raw = e.value !== undefined ? String(e.value)
+        : e.valueFrom?.secretKeyRef ? secrets[e.valueFrom.secretKeyRef.name] ?? `lab-unused-${e.valueFrom.secretKeyRef.name}`
+        : fields[e.valueFrom?.fieldRef?.fieldPath] ?? '';
+      const expanded = raw.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name) => env[name] ?? whole);
+      env[e.name] = files.get(expanded) ?? expanded;
+    }
+    return { ...env, PATH: `${this.bin}:/usr/sbin:/usr/bin:/bin`, HOME: this.dir, KUBECONFIG: this.kubeconfig, KUBERNETES_SERVICE_HOST: '' };
+  }
+
+  /** A command as `kubectl exec` runs it in a member's postgres container: `argv` with exactly `env`. */
+  exec(argv: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<{ status: number | null; output: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), { env, cwd: this.dir });
+      let output = '';
+      child.stdout.on('data', (d) => (output += d));
+      child.stderr.on('data', (d) => (output += d));
+      child.on('error', (err) => (output += String(err)));
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('close', (status) => {
+        clearTimeout(timer);
+        resolve({ status, output });
+      });
+    });
+  }
+
   start(m: PatroniMember): void {
     m.child = startAsService('/usr/bin/patroni', [`${m.dir}/patroni.yml`], `${m.dir}.log`, this.env(m));
   }

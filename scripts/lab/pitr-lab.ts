@@ -6,7 +6,9 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../../lib/config/schema';
+import { PITR_JOBS } from '../../lib/constructs/postgres/pitr';
 import { pgbackrestConf, STANZA } from '../../lib/constructs/postgres/pitr-scripts';
 import { configMapsOf, PASSWORDS, PostgresLab } from './postgres-lab';
 import { ownForService, postgresBinDir, runAsService } from './programs';
@@ -14,12 +16,29 @@ import { MinioServer, startMinio } from './minio-lab';
 
 export const CIPHER_PASS = 'lab cipher pass, kept outside the cluster';
 
+/**
+ * Where the synthesized objects put the data directory, mapped onto the lab: member 0's volume
+ * `data-postgres-0` is the lab's `primary/` dir, and a container path is mapped through that
+ * container's own mount of the volume. A path outside the mount (written to the container's root
+ * filesystem, not the volume) maps to a sentence saying so instead of a directory.
+ */
+export interface PitrLayout {
+  /** Patroni's data_dir, through the postgres container's mount. */
+  readonly server: string;
+  /** The pitr-restore Job's PGDATA, through its mount. */
+  readonly restorePgdata: string;
+  /** pgBackRest's pg1-path (where the restore writes), through the restore Job's mount. */
+  readonly restorePg1Path: string;
+}
+
 export class PitrLab {
   readonly bin = postgresBinDir()!;
   /** The S3 server, once started. */
   s3!: MinioServer;
   readonly pg: PostgresLab;
   readonly confFile: string;
+  /** The synthesized data directory as the server and the restore Job see it, on the lab's volume. */
+  readonly layout: PitrLayout;
   private readonly scripts: Record<string, string>;
   private readonly sidecarEnv: Record<string, string>;
 
@@ -34,6 +53,7 @@ export class PitrLab {
     // archive_command names the conf (relocated by PostgresLab); a restore's restore_command finds it by PGBACKREST_CONFIG, as in the pod.
     this.confFile = path.join(this.pg.dir, 'pgbackrest', 'pgbackrest.conf');
     this.pg.serverEnv.PGBACKREST_CONFIG = this.confFile;
+    this.layout = layoutOf(objects, configMaps, path.join(this.pg.dir, 'primary'));
   }
 
   get pgdata(): string {
@@ -47,6 +67,8 @@ export class PitrLab {
 
   /** Starts the S3 server and the primary (initialized by the synthesized init script) and writes the rendered conf. */
   async start(): Promise<void> {
+    const wrong = Object.entries(this.layout).filter(([, dir]) => dir !== this.pgdata);
+    if (wrong.length > 0) throw new Error(`the synthesized data directory is not one place on the data volume (the lab's server runs on ${this.pgdata}): ${wrong.map(([k, v]) => `${k}: ${v}`).join('; ')}`);
     this.s3 = await startMinio({ tls: true });
     const bucket = this.s3.mc(['mb', `root/${this.config.backup.b2.bucket}`]);
     if (bucket.status !== 0) throw new Error(`creating the bucket on MinIO failed: ${bucket.stderr}${bucket.stdout}`);
@@ -56,7 +78,7 @@ export class PitrLab {
     for (const [name, text] of Object.entries(this.scripts)) if (name.endsWith('.sh')) fs.writeFileSync(path.join(path.dirname(this.confFile), name), text, { mode: 0o555 });
     await this.pg.startPrimary();
     fs.writeFileSync(this.confFile, pgbackrestConf(this.config, {
-      pgPath: this.pgdata, pgPort: this.pg.primaryPort, socketPath: path.join(this.pg.dir, 'primary', 'run'),
+      pgPath: this.layout.restorePg1Path, pgPort: this.pg.primaryPort, socketPath: path.join(this.pg.dir, 'primary', 'run'),
       tmpPath: path.join(this.pg.dir, 'pgbackrest-tmp'), endpoint: `${this.s3.host}:${this.s3.port}`, verifyTls: false, // the lab's self-signed certificate only
     }));
     ownForService(this.pg.dir);
@@ -105,17 +127,43 @@ export class PitrLab {
   /**
    * Stops the primary, runs the synthesized restore script to `target`, starts the primary and
    * waits (at most 10 min) until it has replayed and accepts writes. Returns the script's result
-   * and the milliseconds of the restore and of the replay.
+   * and the milliseconds of the restore and of the replay, and which of a restored data
+   * directory's marks (PG_VERSION, recovery.signal) the server's data directory held after the restore.
    */
   async restoreTo(target: string) {
     await this.pg.stopPrimary();
     const started = Date.now();
-    const result = this.run('restore.sh', { PGDATA: this.pgdata, TARGET: target });
+    const result = this.run('restore.sh', { PGDATA: this.layout.restorePgdata, TARGET: target });
     if (result.status !== 0) throw new Error(`restore to ${target} failed:\n${result.stdout}${result.stderr}`);
     const restored = Date.now();
+    // Before the server starts (and consumes recovery.signal): what the restore left where the server reads.
+    const marks = ['PG_VERSION', 'recovery.signal'].filter((f) => fs.existsSync(path.join(this.pgdata, f)));
     await this.pg.restartPrimary();
     for (let i = 0; i < 3000 && this.value('SELECT pg_is_in_recovery()') !== 'f'; i++) await new Promise((r) => setTimeout(r, 200));
     if (this.value('SELECT pg_is_in_recovery()') !== 'f') throw new Error(`the primary did not leave recovery after the restore to ${target}`);
-    return { result, restoreMs: restored - started, replayMs: Date.now() - restored };
+    return { result, restoreMs: restored - started, replayMs: Date.now() - restored, marks };
   }
+}
+
+/** The data directory of the synthesized objects, mapped onto `volume` (the lab's copy of member 0's claim). */
+function layoutOf(objects: any[], configMaps: Record<string, Record<string, string>>, volume: string): PitrLayout {
+  const sts = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres');
+  const template = sts.spec.volumeClaimTemplates[0].metadata.name;
+  const serverMount = sts.spec.template.spec.containers.find((c: any) => c.name === 'postgres').volumeMounts.find((m: any) => m.name === template).mountPath;
+  const job = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === PITR_JOBS.restore).spec.jobTemplate.spec.template.spec;
+  const claim = `${template}-${sts.metadata.name}-0`;
+  const jobVolume = job.volumes.find((v: any) => v.persistentVolumeClaim?.claimName === claim)?.name;
+  const container = job.containers[0];
+  const jobMount = container.volumeMounts.find((m: any) => m.name === jobVolume)?.mountPath;
+  const onVolume = (mount: string | undefined, p: string, what: string): string => {
+    if (mount === undefined) return `${what} ${p}: the container does not mount ${claim}`;
+    const rel = path.posix.relative(mount, p);
+    return rel.startsWith('..') || path.posix.isAbsolute(rel) ? `${what} ${p} is outside the container's mount of ${claim} at ${mount} (the container's root filesystem)` : path.join(volume, rel);
+  };
+  const pg1Path = /^pg1-path=(.*)$/m.exec(configMaps.pgbackrest['pgbackrest.conf'])![1];
+  return {
+    server: onVolume(serverMount, (yaml.load(configMaps['postgres-patroni']['patroni.yml']) as any).postgresql.data_dir, "Patroni's data_dir"),
+    restorePgdata: onVolume(jobMount, container.env.find((e: any) => e.name === 'PGDATA').value, `${PITR_JOBS.restore}'s PGDATA`),
+    restorePg1Path: onVolume(jobMount, pg1Path, `${PITR_JOBS.restore}'s pg1-path`),
+  };
 }

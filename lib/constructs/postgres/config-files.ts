@@ -8,14 +8,21 @@ import { appLoginRoles, nextLoginSql } from './app-logins';
 import { parseQuantity, toPostgresMemory } from '../../config/quantity';
 import { poolPerPod } from '../../config/connection-budget';
 
+/**
+ * Where the Postgres data volume is mounted, in the server's pods and in every Job that opens the
+ * volume (pitr-restore): timescaledb-ha's layout. The one source of PATHS.dataMount and PATHS.pgdata.
+ */
+export const POSTGRES_DATA_MOUNT = '/home/postgres/pgdata';
+
 /** Where files live inside the containers. Tests rewrite only these paths and host names. */
 export const PATHS = {
   configDir: '/etc/postgresql',
   scriptsDir: '/etc/postgresql-scripts',
   socketDir: '/var/run/postgresql',
-  /** The data volume's mount, and PGDATA inside it (timescaledb-ha's layout; Patroni may move an old data dir aside next to it). */
-  dataMount: '/home/postgres/pgdata',
-  pgdata: '/home/postgres/pgdata/data',
+  /** The data volume's mount (StatefulSet, pitr-restore). */
+  dataMount: POSTGRES_DATA_MOUNT,
+  /** PGDATA inside it: Patroni's data_dir, pgBackRest's pg1-path, the restore's PGDATA (Patroni may move an old data dir aside next to it). */
+  pgdata: `${POSTGRES_DATA_MOUNT}/data`,
   pgbouncerConfigDir: '/etc/pgbouncer',
   pgbouncerRunDir: '/var/run/pgbouncer',
 } as const;

@@ -19,7 +19,8 @@ export const ROLE_VALUES = { leader: 'master', replica: 'replica' } as const;
 /** Labels Patroni puts on the objects it writes and selects its members by. */
 export const PATRONI_LABELS = { 'app.kubernetes.io/name': 'postgres', 'cluster-name': PATRONI_SCOPE };
 /** Where Patroni's own files live in the container. */
-export const PATRONI_PATHS = { config: '/etc/patroni/patroni.yml', configDir: '/etc/patroni', pgpass: '/tmp/pgpass' } as const;
+const PATRONI_CONFIG_DIR = '/etc/patroni';
+export const PATRONI_PATHS = { config: `${PATRONI_CONFIG_DIR}/patroni.yml`, configDir: PATRONI_CONFIG_DIR, pgpass: '/tmp/pgpass' } as const;
 
 export type ReplicationMode = 'synchronous' | 'asynchronous';
 

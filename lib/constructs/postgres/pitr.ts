@@ -147,7 +147,8 @@ export class Pitr extends Construct implements IPostgresExtension {
     // `kubectl create job --from=cronjob/pitr-restore`, with TARGET edited to a time or "latest".
     cronJob(PITR_JOBS.restore, '0 0 1 1 *', jobPod('restore.sh', [{ name: 'PGDATA', value: PATHS.pgdata }, { name: 'TARGET', value: 'latest' }], {
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: props.primaryClaim ?? 'data-postgres-0' } }],
-      mounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+      // Where the server mounts it, so PGDATA (= pg1-path) lies inside the volume, not on the read-only root.
+      mounts: [{ name: 'data', mountPath: PATHS.dataMount }],
     }), 6 * 3600, true);
   }
 

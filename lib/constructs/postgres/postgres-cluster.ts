@@ -57,6 +57,8 @@ export class PostgresCluster extends Construct {
   public readonly podLabels: Record<string, string>;
   /** Labels of the current leader (Patroni's role label), as the rw Service selects it. */
   public readonly primaryPodLabels: Record<string, string>;
+  /** Labels of the replicas (Patroni's role label), as the ro Service selects them. */
+  public readonly replicaPodLabels: Record<string, string>;
   public readonly metricsPort = 9187;
   public readonly patroniPort = PATRONI_PORT;
   public readonly metricsServiceName = 'postgres-metrics';
@@ -84,7 +86,7 @@ export class PostgresCluster extends Construct {
     this.serviceDatabases = serviceDatabases(config);
     this.podLabels = { ...PATRONI_LABELS };
     this.primaryPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.leader };
-    const replicaPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.replica };
+    this.replicaPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.replica };
     this.members = 1 + config.postgres.replicas;
 
     // Extensions see the pod's mounts and add settings, env, volumes and sidecars (bindPod).
@@ -212,7 +214,7 @@ export class PostgresCluster extends Construct {
     if (config.postgres.replicas > 0) {
       new KubeService(this, 'ReadOnly', {
         metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { selector: replicaPodLabels, ports: postgresPort },
+        spec: { selector: this.replicaPodLabels, ports: postgresPort },
       });
     }
 
@@ -245,6 +247,8 @@ export class PostgresCluster extends Construct {
                 command: ['patroni', PATRONI_PATHS.config],
                 ports: [{ name: 'postgres', containerPort: this.port }, { name: 'patroni', containerPort: this.patroniPort }],
                 env: [
+                  // patronictl in this container (the runbooks' `kubectl exec ... -- patronictl list`) reads the mounted patroni.yml.
+                  { name: 'PATRONICTL_CONFIG_FILE', value: PATRONI_PATHS.config },
                   field('PATRONI_NAME', 'metadata.name'),
                   field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
                   field('PATRONI_KUBERNETES_POD_IP', 'status.podIP'),

@@ -3,7 +3,7 @@ import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
-import { AppBinding, AppRef, DeclaredSecret, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
 import { AlertGroup, AlertRule, configKey, pair } from '../monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
 import { ProbeTarget } from '../monitoring/probes';
@@ -54,6 +54,8 @@ export class Postgres extends Construct implements IDataService {
   public readonly servers: ServicePort;
   /** PgBouncer's port, for apps. */
   public readonly pooler: ServicePort;
+  /** The replicas' port (the ro Service, DATABASE_READ_URL), when the environment runs replicas. */
+  public readonly replicas?: ServicePort;
   /** The login the apps use now, of the two (`postgres.appLogin`, lib/constructs/postgres/app-logins.ts). */
   public readonly appLogin: AppLogin;
   /** How commits are acknowledged (Patroni's synchronous_mode or not). */
@@ -90,6 +92,14 @@ export class Postgres extends Construct implements IDataService {
     this.primary = { policy: postgresPolicy, port: this.cluster.port };
     this.servers = { policy: postgresPolicy, port: this.cluster.port };
     this.pooler = { policy: pgbouncerPolicy, port: this.pgbouncer.port };
+    if (this.cluster.readOnlyHost) {
+      // The pods the ro Service selects (Patroni's role label, so it follows a failover): their own
+      // policy admits the clients of DATABASE_READ_URL, and the clients' egress names the replicas only.
+      const replicaPolicy = new AllowFlows(this, 'postgres-replica-flows', {
+        name: 'postgres-replicas', namespace, podLabels: this.cluster.replicaPodLabels, ingress: [],
+      });
+      this.replicas = { policy: replicaPolicy, port: this.cluster.port };
+    }
     connect({ policy: pgbouncerPolicy }, this.primary, [this.primary.port]);
     // Members stream from the leader, pg_rewind from it, and ask each other's Patroni REST API.
     connect({ policy: postgresPolicy }, this.primary, [this.primary.port, this.cluster.patroniPort]);
@@ -108,7 +118,8 @@ export class Postgres extends Construct implements IDataService {
 
   /**
    * DATABASE_URL through PgBouncer, DATABASE_READ_URL (replicas, when any) and DIRECT_URL (the
-   * primary, for migrations), all as the app role with its password from the Secret.
+   * primary, reached by migrations only), all as the app role with its password from the Secret.
+   * Each URL carries the port it points at, so the app's policy opens exactly those flows.
    */
   public bindApp(app: AppRef): AppBinding {
     const { cluster, pgbouncer } = this;
@@ -119,13 +130,13 @@ export class Postgres extends Construct implements IDataService {
     return {
       secretEnv: [secretEnv('DB_PASSWORD', password)],
       env: [
-        { name: 'DATABASE_URL', value: url(pgbouncer.host, pgbouncer.port) },
-        ...(cluster.readOnlyHost ? [{ name: 'DATABASE_READ_URL', value: url(cluster.readOnlyHost, cluster.port) }] : []),
-        { name: 'DIRECT_URL', value: url(cluster.primaryHost, cluster.port) },
+        endpointEnv('DATABASE_URL', url(pgbouncer.host, pgbouncer.port), this.pooler),
+        ...(cluster.readOnlyHost && this.replicas ? [endpointEnv('DATABASE_READ_URL', url(cluster.readOnlyHost, cluster.port), this.replicas)] : []),
+        endpointEnv('DIRECT_URL', url(cluster.primaryHost, cluster.port), this.primary, { migrationOnly: true }),
       ],
-      connectTo: [this.pooler],
+      connectTo: [],
       secrets: [{ namespace: app.namespace, ...password }],
-      migration: { podLabels: DIRECT_DB_ACCESS_LABEL, connectTo: [this.primary] },
+      migration: { podLabels: DIRECT_DB_ACCESS_LABEL, connectTo: [] },
     };
   }
 
