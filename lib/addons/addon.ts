@@ -17,7 +17,7 @@ import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
 import { HelmChartScope } from '../gitops/helm-scope';
 import { ARGOCD_CHART } from '../gitops/placement';
-import { chartWave, CRD_ADDONS } from '../gitops/sync-order';
+import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_SECRETS } from '../gitops/sync-order';
 import { InlineAddOnChart, inlineRender } from './inline';
 
 /** Pods of one component of a release: the labels its chart gives them and the ports they listen on. */
@@ -77,6 +77,12 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    * @default false
    */
   readonly serverSideApply?: boolean;
+  /**
+   * Its pods read Secrets that the platform generates in the `secrets` chart (wave -5), so a CRD-bearing
+   * add-on syncs after it (CRD_ADDONS_ON_SECRETS) instead of with the other CRD add-ons (wave -10).
+   * @default false
+   */
+  readonly readsGeneratedSecrets?: boolean;
   /** The pods the release runs, by component. */
   readonly pods: Readonly<Record<string, AddOnPods>>;
   /** Which values hold the resources of which workload, and how many pods run (lib/footprint.ts). */
@@ -114,7 +120,7 @@ export function installAddOn<V extends object>(
   scope: Construct, host: string, addOn: HelmAddOn<V>, inputs: Omit<AddOnInputs, 'namespace'>, crdGroups: readonly string[] = addOn.crdGroups,
 ): HelmRelease<V> {
   const all: AddOnInputs = { ...inputs, namespace: addOn.namespace(inputs.config) };
-  const wave = chartWave(addOn.crdGroups.length > 0 ? CRD_ADDONS : host);
+  const wave = chartWave(addOn.crdGroups.length === 0 ? host : addOn.readsGeneratedSecrets ? CRD_ADDONS_ON_SECRETS : CRD_ADDONS);
   const inline = renderModeOf(inputs.config.helm, addOn.id) === 'inline';
   const selfHosted = host === ARGOCD_CHART;
   const render = inline ? inlineRender(inputs.config, addOn.id, addOn, crdGroups) : undefined;

@@ -294,6 +294,8 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
   namespace: (config) => config.namespaces.monitoring,
   // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
   serverSideApply: true,
+  // Grafana reads its admin login from the generated Secret grafana-admin (secrets chart, wave -5).
+  readsGeneratedSecrets: true,
   // Services for the control-plane exporters (kube-controller-manager, kube-scheduler, ...) go to kube-system.
   crdGroups: ['monitoring.coreos.com'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'],
   pods: {

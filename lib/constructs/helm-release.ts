@@ -115,6 +115,8 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
   public readonly chart: string;
   /** What the chart installs outside its namespace, when known. */
   public readonly scope?: HelmChartScope;
+  /** The Argo CD sync wave of its Application (application mode) or of its objects (inline). */
+  public readonly syncWave: number;
   /** Set when render is 'application'. */
   public readonly application?: Application;
   /** Set when render is 'inline'. */
@@ -139,6 +141,7 @@ export class HelmRelease<V extends object = Record<string, unknown>> extends Con
     this.values = props.values;
     this.chart = props.chart;
     this.scope = props.scope;
+    this.syncWave = props.syncWave;
     const wave = String(props.syncWave);
 
     if ((props.render ?? 'application') === 'application') {

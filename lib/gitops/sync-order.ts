@@ -7,6 +7,12 @@
 /** Pseudo chart id of the CRD-bearing Helm add-ons (HelmRelease Applications with a negative wave). */
 export const CRD_ADDONS = '(crd-bearing add-ons)';
 
+/**
+ * Pseudo chart id of the CRD-bearing add-ons whose pods read Secrets the `secrets` chart generates
+ * (descriptor `readsGeneratedSecrets`): after `secrets`, still before the charts that use their CRDs.
+ */
+export const CRD_ADDONS_ON_SECRETS = '(crd-bearing add-ons that read generated secrets)';
+
 export interface SyncStep {
   readonly wave: number;
   /** Chart ids (folders of dist/<env>/) synced in this wave. */
@@ -24,6 +30,11 @@ export const SYNC_ORDER: readonly SyncStep[] = [
   },
   { wave: -10, charts: [CRD_ADDONS], why: 'CRD-bearing add-ons (cert-manager, Traefik, sealed-secrets, kube-prometheus-stack): their CRDs exist before any custom resource' },
   { wave: -5, charts: ['secrets'], why: 'SealedSecrets, once the controller and its CRD run, before the pods that read them' },
+  {
+    wave: -3,
+    charts: [CRD_ADDONS_ON_SECRETS],
+    why: 'CRD-bearing add-ons whose pods read generated Secrets (kube-prometheus-stack: Grafana\'s admin login); at -10 their pods waited for wave -5 while wave -5 waited for them (found by the first-install rehearsal)',
+  },
   { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
   { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
   { wave: 10, charts: ['app'], why: 'apps, with their PreSync migrations against a running database' },

@@ -9,7 +9,6 @@ import { Construct } from 'constructs';
 import { HelmRelease, SYNC_OPTIONS_ANNOTATION, SYNC_WAVE_ANNOTATION } from '../constructs/helm-release';
 import { renderedJsonText, renderedPairs, rerender } from './rendered';
 import { HelmChartScope } from './helm-scope';
-import { chartWave, CRD_ADDONS } from './sync-order';
 import { isGeneratorBacked } from './secret-producers';
 
 export { SYNC_OPTIONS_ANNOTATION };
@@ -80,7 +79,7 @@ export function applyObjectPolicy(chartId: string, object: ApiObject, json: any)
   const release = object.node.scope;
   if (isHelmApplication(json)) {
     if (!(release instanceof HelmRelease)) throw new Error(`${where} is a Helm Application outside a HelmRelease; fix: install it from an add-on descriptor in lib/addons/`);
-    shapeHelmApplication(object, chartWave(isCrdBearing(release) ? CRD_ADDONS : chartId), isCrdBearing(release), json);
+    shapeHelmApplication(object, release.syncWave, isCrdBearing(release), json);
   }
   return options.length > 0 || isHelmApplication(json);
 }

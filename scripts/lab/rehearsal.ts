@@ -108,22 +108,29 @@ export interface RehearsalOptions {
   readonly keep?: boolean;
 }
 
+/** Creates a Secret unless it exists (what the hook commands below do). */
+async function createSecretOnce(lab: LabCluster, namespace: string, name: string, data: Record<string, string>): Promise<void> {
+  if ((await lab.request('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`)).status === 200) return;
+  const res = await lab.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name, namespace },
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  });
+  if (res.status >= 300 && res.status !== 409) throw new Error(`Secret ${namespace}/${name}: ${res.status} ${res.body?.message}`);
+}
+
 /**
- * Chart hook Jobs whose work the lab does itself, because it runs no container: what each Job's command
- * would have made. Only these; every other hook Job completes without side effects.
+ * Chart hook Jobs whose work the lab does itself, because it runs no container: the object each Job's
+ * command makes in a real cluster (by Job name). Only these; every other Job completes without side effects.
  * - argo-cd's `argocd-redis-secret-init` (pre-install/pre-upgrade) runs `argocd admin redis-initial-password`,
  *   which creates Secret `argocd-redis` (key `auth`, a random password) unless it exists.
+ * - kube-prometheus-stack's `kube-prometheus-stack-admission-create` runs kube-webhook-certgen `create`,
+ *   which writes the webhook's certificate into Secret `kube-prometheus-stack-admission` (keys ca, cert, key);
+ *   the operator mounts it. The lab's values are placeholders: no process reads them here.
  */
 export const HOOK_EFFECTS: Record<string, (lab: LabCluster, namespace: string) => Promise<void>> = {
-  'argocd-redis-secret-init': async (lab, namespace) => {
-    const existing = await lab.request('GET', `/api/v1/namespaces/${namespace}/secrets/argocd-redis`);
-    if (existing.status === 200) return;
-    const res = await lab.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: 'argocd-redis', namespace },
-      data: { auth: Buffer.from(crypto.randomBytes(12).toString('base64url')).toString('base64') },
-    });
-    if (res.status >= 300 && res.status !== 409) throw new Error(`Secret argocd-redis: ${res.status} ${res.body?.message}`);
-  },
+  'argocd-redis-secret-init': (lab, namespace) => createSecretOnce(lab, namespace, 'argocd-redis', { auth: crypto.randomBytes(12).toString('base64url') }),
+  'kube-prometheus-stack-admission-create': (lab, namespace) =>
+    createSecretOnce(lab, namespace, 'kube-prometheus-stack-admission', { ca: 'lab placeholder', cert: 'lab placeholder', key: 'lab placeholder' }),
 };
 
 const GIT_IDENTITY = { GIT_AUTHOR_NAME: 'Lab Rehearsal', GIT_AUTHOR_EMAIL: 'lab@platform.invalid', GIT_COMMITTER_NAME: 'Lab Rehearsal', GIT_COMMITTER_EMAIL: 'lab@platform.invalid' };
