@@ -8,7 +8,8 @@ import { argoCd } from '../lib/addons/argo-cd';
 import { ADD_ONS, addOnOf, addOnServing } from '../lib/addons/registry';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
 import { applySyncPolicy, LARGE_OBJECT_BYTES, SYNC_OPTIONS_ANNOTATION } from '../lib/gitops/sync-policy';
-import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_SECRETS, SYNC_ORDER } from '../lib/gitops/sync-order';
+import { chartWave, CRD_ADDONS, SYNC_ORDER } from '../lib/gitops/sync-order';
+import { crdAddOnStep } from '../lib/addons/addon';
 import { Platform } from '../charts/platform';
 import { DependencyGraph } from 'cdk8s/lib/dependency';
 import { Construct } from 'constructs';
@@ -87,7 +88,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     expect(files.length).toBe(find(s, 'Application').length + 1);
   });
 
-  test('THEN chart Applications carry the waves of SYNC_ORDER, in the order argocd → base → CRD add-ons → secrets → CRD add-ons on generated secrets → data → app → edge → monitoring → backup', () => {
+  test('THEN chart Applications carry the waves of SYNC_ORDER, in the order argocd → base → CRD add-ons → secrets → CRD add-ons on generated secrets → on monitoring CRDs → data → app → edge → monitoring → backup', () => {
     const order = [ARGOCD_CHART, 'base', CRD_ADDONS, 'secrets', 'postgres', 'app', 'edge', 'monitoring', 'backup'];
     const waves = order.map(chartWave);
     expect([...waves].sort((a, b) => a - b)).toEqual(waves);
@@ -99,7 +100,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     for (const o of s.objects.filter((x) => x.object.kind === 'Application' && x.object.spec.source?.chart)) {
       const chart = o.object.spec.source.chart;
       const addOn = addOnOf(chart);
-      const expected = chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : addOn.crdGroups.length > 0 ? chartWave(addOn.readsGeneratedSecrets ? CRD_ADDONS_ON_SECRETS : CRD_ADDONS) : chartWave(o.chart);
+      const expected = chart === 'argo-cd' ? chartWave(ARGOCD_CHART) : addOn.crdGroups.length > 0 ? chartWave(crdAddOnStep(addOn)!) : chartWave(o.chart);
       expect(`${chart}: ${wave(o.object)}`).toBe(`${chart}: ${expected}`);
     }
   });

@@ -17,7 +17,7 @@ import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
 import { HelmChartScope } from '../gitops/helm-scope';
 import { ARGOCD_CHART } from '../gitops/placement';
-import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_SECRETS } from '../gitops/sync-order';
+import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_MONITORING, CRD_ADDONS_ON_SECRETS } from '../gitops/sync-order';
 import { InlineAddOnChart, inlineRender } from './inline';
 
 /** Pods of one component of a release: the labels its chart gives them and the ports they listen on. */
@@ -83,6 +83,12 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    * @default false
    */
   readonly readsGeneratedSecrets?: boolean;
+  /**
+   * Its chart renders objects of the monitoring CRDs (a ServiceMonitor), so a CRD-bearing add-on syncs
+   * after kube-prometheus-stack (CRD_ADDONS_ON_MONITORING).
+   * @default false
+   */
+  readonly rendersMonitoringObjects?: boolean;
   /** The pods the release runs, by component. */
   readonly pods: Readonly<Record<string, AddOnPods>>;
   /** Which values hold the resources of which workload, and how many pods run (lib/footprint.ts). */
@@ -109,6 +115,12 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
 /** A chart in its repository, at the exact version CHART_VERSIONS pins for it. */
 export const chartPin = (repo: string, chart: keyof typeof CHART_VERSIONS) => ({ repo, chart, version: CHART_VERSIONS[chart] });
 
+/** The SYNC_ORDER step of a CRD-bearing add-on (undefined for the others: they sync with their host chart). */
+export function crdAddOnStep(addOn: HelmAddOn<any>): string | undefined {
+  if (addOn.crdGroups.length === 0) return undefined;
+  return addOn.rendersMonitoringObjects ? CRD_ADDONS_ON_MONITORING : addOn.readsGeneratedSecrets ? CRD_ADDONS_ON_SECRETS : CRD_ADDONS;
+}
+
 /**
  * One add-on with its NetworkPolicies: an Argo CD Application in the host chart (`helm.render:
  * application`), or (`inline`) the chart's objects rendered from the chart cache into a chart of
@@ -120,7 +132,7 @@ export function installAddOn<V extends object>(
   scope: Construct, host: string, addOn: HelmAddOn<V>, inputs: Omit<AddOnInputs, 'namespace'>, crdGroups: readonly string[] = addOn.crdGroups,
 ): HelmRelease<V> {
   const all: AddOnInputs = { ...inputs, namespace: addOn.namespace(inputs.config) };
-  const wave = chartWave(addOn.crdGroups.length === 0 ? host : addOn.readsGeneratedSecrets ? CRD_ADDONS_ON_SECRETS : CRD_ADDONS);
+  const wave = chartWave(crdAddOnStep(addOn) ?? host);
   const inline = renderModeOf(inputs.config.helm, addOn.id) === 'inline';
   const selfHosted = host === ARGOCD_CHART;
   const render = inline ? inlineRender(inputs.config, addOn.id, addOn, crdGroups) : undefined;

@@ -117,7 +117,7 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
     // Both modes need the peer address: direct keys on it, cloudflare checks it against Cloudflare's ranges.
     service: { spec: { externalTrafficPolicy: 'Local' } },
     // Request rate, errors and latency per service for the alerts and dashboards. The CRD comes with
-    // kube-prometheus-stack: skip Helm's API check, Argo CD retries until it exists.
+    // kube-prometheus-stack: skip Helm's API check; the CRD exists before this syncs (rendersMonitoringObjects).
     metrics: {
       prometheus: { buckets: TRAEFIK_LATENCY_BUCKETS.join(','), disableAPICheck: true, service: { enabled: true }, serviceMonitor: { enabled: true, honorLabels: true } },
     },
@@ -134,6 +134,8 @@ export const traefik: HelmAddOn<TraefikValues> = {
   id: 'traefik', host: 'edge', ...chartPin('https://traefik.github.io/charts', 'traefik'), releaseName: 'traefik',
   namespace: (config) => config.namespaces.edge,
   crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [],
+  // Its ServiceMonitor (metrics.prometheus.serviceMonitor) needs kube-prometheus-stack's CRDs.
+  rendersMonitoringObjects: true,
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
   footprint: (v, nodes, at) => {
     const parts = [sized(at('resources'), v.resources)];

@@ -13,6 +13,12 @@ export const CRD_ADDONS = '(crd-bearing add-ons)';
  */
 export const CRD_ADDONS_ON_SECRETS = '(crd-bearing add-ons that read generated secrets)';
 
+/**
+ * Pseudo chart id of the CRD-bearing add-ons whose charts render monitoring objects (ServiceMonitor):
+ * after kube-prometheus-stack, whose CRDs those need (descriptor `rendersMonitoringObjects`).
+ */
+export const CRD_ADDONS_ON_MONITORING = '(crd-bearing add-ons that render monitoring objects)';
+
 export interface SyncStep {
   readonly wave: number;
   /** Chart ids (folders of dist/<env>/) synced in this wave. */
@@ -34,6 +40,11 @@ export const SYNC_ORDER: readonly SyncStep[] = [
     wave: -3,
     charts: [CRD_ADDONS_ON_SECRETS],
     why: 'CRD-bearing add-ons whose pods read generated Secrets (kube-prometheus-stack: Grafana\'s admin login); at -10 their pods waited for wave -5 while wave -5 waited for them (found by the first-install rehearsal)',
+  },
+  {
+    wave: -2,
+    charts: [CRD_ADDONS_ON_MONITORING],
+    why: 'CRD-bearing add-ons whose charts render a ServiceMonitor (Traefik): the monitoring CRDs exist from wave -3 (found by the first-install rehearsal: "could not find monitoring.coreos.com/ServiceMonitor" until the retries ran out)',
   },
   { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
   { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
