@@ -186,68 +186,75 @@ describeLab(`GIVEN dist/${ENV} applied to one faithful lab cluster with the real
     const baseline = new Set(before.stuck.map(podId));
     const t0 = Date.now();
     await remove();
-    const old = new Set<string>();
-    for (const r of readers) {
-      if (['Deployment', 'StatefulSet'].includes(r.object.kind)) {
-        for (const p of await podsOf(r.object, undefined)) {
-          old.add(p.metadata.uid);
-          const res = await lab.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`);
-          expect([podId(p), res.status]).toEqual([podId(p), 200]);
+    let restored = false;
+    try {
+      const old = new Set<string>();
+      for (const r of readers) {
+        if (['Deployment', 'StatefulSet'].includes(r.object.kind)) {
+          for (const p of await podsOf(r.object, undefined)) {
+            old.add(p.metadata.uid);
+            const res = await lab.request('DELETE', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`);
+            expect([podId(p), res.status]).toEqual([podId(p), 200]);
+          }
+        } else {
+          r.job = `${r.object.metadata.name}`.slice(0, 40).replace(/-+$/, '') + `-stuck-${++runs}`;
+          const res = await lab.request('POST', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs`, jobRun(r.object, r.job));
+          expect([r.job, res.status, res.body?.message]).toEqual([r.job, 201, undefined]);
         }
-      } else {
-        r.job = `${r.object.metadata.name}`.slice(0, 40).replace(/-+$/, '') + `-stuck-${++runs}`;
-        const res = await lab.request('POST', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs`, jobRun(r.object, r.job));
-        expect([r.job, res.status, res.body?.message]).toEqual([r.job, 201, undefined]);
       }
-    }
-    const want = new Map(await Promise.all(readers.map(async (r) => [r.id, await expectedPods(r.object)] as const)));
-    const fresh = async () => new Map(await Promise.all(readers.map(async (r) => [r.id, (await podsOf(r.object, r.job)).filter((p) => !old.has(p.metadata.uid) && !p.metadata.deletionTimestamp)] as const)));
-    let pods = new Map<string, any[]>();
-    let stuck: StuckPod[] = [];
-    // Done when every recreated pod is reported stuck, or as soon as one runs without the object (the assertions below then say which).
-    await lab.waitFor(`the recreated pods of ${readers.map((r) => r.id).join(', ')} to be reported stuck`, async () => {
-      pods = await fresh();
-      stuck = await lab.kubelet.stuck();
-      const reported = new Set(stuck.map(podId));
-      const all = [...pods.values()].flat();
-      if (all.some((p) => isRunningReady(p) || p.status?.phase === 'Succeeded')) return true;
-      return readers.every((r) => pods.get(r.id)!.length === want.get(r.id) && pods.get(r.id)!.every((p) => p.spec.nodeName && reported.has(podId(p))));
-    }, STUCK_WITHIN_MS).catch((err) => {
-      throw new Error(`${name}: ${err.message}\nrecreated: ${JSON.stringify(Object.fromEntries([...pods].map(([k, v]) => [k, v.map((p) => `${p.metadata.name} ${p.status?.phase} ${p.spec.nodeName ?? 'unbound'}`)])))}\nstuck: ${JSON.stringify(stuck)}`);
-    });
-    const stuckMs = Date.now() - t0;
-    // Exactly the kubelet's reasons, naming the object, for each recreated pod; no other pod is stuck.
-    const readerPods = new Set<string>();
-    for (const r of readers) {
-      for (const p of pods.get(r.id)!) {
-        readerPods.add(podId(p));
-        const seen = stuck.filter((s) => podId(s) === podId(p));
-        const live = (await lab.request('GET', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`)).body;
-        expect({ object: name, pod: podId(p), phase: live.status?.phase, stuck: sortStuck(seen) })
-          .toEqual({ object: name, pod: podId(p), phase: 'Pending', stuck: sortStuck(expectedStuck(r.object, target)) });
-        if (seen[0].reason === 'FailedMount') expect({ pod: podId(p), podIP: live.status.podIP }).toEqual({ pod: podId(p), podIP: undefined });
-        else expect(live.status.podIP).toMatch(/^10\.42\./);
+      const want = new Map(await Promise.all(readers.map(async (r) => [r.id, await expectedPods(r.object)] as const)));
+      const fresh = async () => new Map(await Promise.all(readers.map(async (r) => [r.id, (await podsOf(r.object, r.job)).filter((p) => !old.has(p.metadata.uid) && !p.metadata.deletionTimestamp)] as const)));
+      let pods = new Map<string, any[]>();
+      let stuck: StuckPod[] = [];
+      // Done when every recreated pod is reported stuck, or as soon as one runs without the object (the assertions below then say which).
+      await lab.waitFor(`the recreated pods of ${readers.map((r) => r.id).join(', ')} to be reported stuck`, async () => {
+        pods = await fresh();
+        stuck = await lab.kubelet.stuck();
+        const reported = new Set(stuck.map(podId));
+        const all = [...pods.values()].flat();
+        if (all.some((p) => isRunningReady(p) || p.status?.phase === 'Succeeded')) return true;
+        return readers.every((r) => pods.get(r.id)!.length === want.get(r.id) && pods.get(r.id)!.every((p) => p.spec.nodeName && reported.has(podId(p))));
+      }, STUCK_WITHIN_MS).catch((err) => {
+        throw new Error(`${name}: ${err.message}\nrecreated: ${JSON.stringify(Object.fromEntries([...pods].map(([k, v]) => [k, v.map((p) => `${p.metadata.name} ${p.status?.phase} ${p.spec.nodeName ?? 'unbound'}`)])))}\nstuck: ${JSON.stringify(stuck)}`);
+      });
+      const stuckMs = Date.now() - t0;
+      // Exactly the kubelet's reasons, naming the object, for each recreated pod; no other pod is stuck.
+      const readerPods = new Set<string>();
+      for (const r of readers) {
+        for (const p of pods.get(r.id)!) {
+          readerPods.add(podId(p));
+          const seen = stuck.filter((s) => podId(s) === podId(p));
+          const live = (await lab.request('GET', `/api/v1/namespaces/${p.metadata.namespace}/pods/${p.metadata.name}`)).body;
+          expect({ object: name, pod: podId(p), phase: live.status?.phase, stuck: sortStuck(seen) })
+            .toEqual({ object: name, pod: podId(p), phase: 'Pending', stuck: sortStuck(expectedStuck(r.object, target)) });
+          if (seen[0].reason === 'FailedMount') expect({ pod: podId(p), podIP: live.status.podIP }).toEqual({ pod: podId(p), podIP: undefined });
+          else expect(live.status.podIP).toMatch(/^10\.42\./);
+        }
       }
-    }
-    expect({ object: name, othersStuck: stuck.filter((s) => !readerPods.has(podId(s)) && !baseline.has(podId(s))) }).toEqual({ object: name, othersStuck: [] });
-    const reasons = [...new Set(stuck.filter((s) => readerPods.has(podId(s))).map((s) => `${s.reason} (${s.message})`))];
+      expect({ object: name, othersStuck: stuck.filter((s) => !readerPods.has(podId(s)) && !baseline.has(podId(s))) }).toEqual({ object: name, othersStuck: [] });
+      const reasons = [...new Set(stuck.filter((s) => readerPods.has(podId(s))).map((s) => `${s.reason} (${s.message})`))];
 
-    const t1 = Date.now();
-    await restore();
-    await lab.waitFor(`the pods of ${readers.map((r) => r.id).join(', ')} to run again`, async () => {
-      const now = await fresh();
-      const jobsDone = await Promise.all(readers.filter((r) => r.job).map(async (r) => ((await lab.request('GET', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs/${r.job}`)).body.status?.succeeded ?? 0) >= 1));
-      const running = readers.filter((r) => !r.job).every((r) => now.get(r.id)!.length === want.get(r.id) && now.get(r.id)!.every(isRunningReady));
-      const stillStuck = (await lab.kubelet.stuck()).filter((s) => !baseline.has(podId(s)));
-      return running && jobsDone.every(Boolean) && stillStuck.length === 0;
-    }, RECOVER_WITHIN_MS).catch(async (err) => {
-      throw new Error(`${name}: ${err.message}\nstuck: ${JSON.stringify(await lab.kubelet.stuck())}`);
-    });
-    const recoverMs = Date.now() - t1;
-    for (const r of readers.filter((x) => x.job)) {
-      await lab.request('DELETE', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs/${r.job}`, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' });
+      const t1 = Date.now();
+      restored = true;
+      await restore();
+      await lab.waitFor(`the pods of ${readers.map((r) => r.id).join(', ')} to run again`, async () => {
+        const now = await fresh();
+        const jobsDone = await Promise.all(readers.filter((r) => r.job).map(async (r) => ((await lab.request('GET', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs/${r.job}`)).body.status?.succeeded ?? 0) >= 1));
+        const running = readers.filter((r) => !r.job).every((r) => now.get(r.id)!.length === want.get(r.id) && now.get(r.id)!.every(isRunningReady));
+        const stillStuck = (await lab.kubelet.stuck()).filter((s) => !baseline.has(podId(s)));
+        return running && jobsDone.every(Boolean) && stillStuck.length === 0;
+      }, RECOVER_WITHIN_MS).catch(async (err) => {
+        throw new Error(`${name}: ${err.message}\nstuck: ${JSON.stringify(await lab.kubelet.stuck())}`);
+      });
+      const recoverMs = Date.now() - t1;
+      results.push({ object: name, readers: readers.map((r) => r.id), pods: readerPods.size, reasons, stuckMs, recoverMs });
+    } finally {
+      // A failed case leaves the lab as it found it, for the next case.
+      if (!restored) await restore().catch(() => undefined);
+      for (const r of readers.filter((x) => x.job)) {
+        await lab.request('DELETE', `/apis/batch/v1/namespaces/${r.object.metadata.namespace}/jobs/${r.job}`, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' });
+      }
     }
-    results.push({ object: name, readers: readers.map((r) => r.id), pods: readerPods.size, reasons, stuckMs, recoverMs });
   }
 
   const secretsPath = (namespace: string, kind: string, name: string) => `/api/v1/namespaces/${namespace}/${kind === 'ConfigMap' ? 'configmaps' : 'secrets'}/${name}`;
