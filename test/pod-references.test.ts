@@ -5,7 +5,7 @@
 import { blockingReferences, podReferences } from '../scripts/lab/pod-references';
 import { synthUserEnv } from './helpers/platform';
 
-const workload = (kind: string, spec: any) => {
+const workload = (kind: string, spec: any): any => {
   const podSpec = {
     volumes: [
       { name: 'config', configMap: { name: 'app-config', items: [{ key: 'app.yaml', path: 'app.yaml' }] } },
