@@ -48,10 +48,14 @@ export const SYNC_ORDER: readonly SyncStep[] = [
   },
   { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
   { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
+  {
+    wave: 7,
+    charts: ['backup'],
+    why: 'backup scripts and jobs of the running data services, before the apps: each app\'s PreSync pre-migration dump mounts backup-scripts (at wave 40 the hook waited for a ConfigMap of a later wave, found by the faithful lab)',
+  },
   { wave: 10, charts: ['app'], why: 'apps, with their PreSync migrations against a running database' },
   { wave: 20, charts: ['edge'], why: 'issuers and middlewares that publish the apps' },
   { wave: 30, charts: ['monitoring'], why: 'dashboards, rules and probes of everything above' },
-  { wave: 40, charts: ['backup'], why: 'backup jobs of the running data services' },
 ];
 
 /**
