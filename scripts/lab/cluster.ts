@@ -55,6 +55,14 @@ export interface LabClusterOptions {
    */
   readonly kubelet?: 'kwok' | 'faithful';
   /**
+   * Call the admission webhooks that charts register (cert-manager, External Secrets, the Prometheus
+   * operator). Their Services have no pods that answer here, so with webhooks on (and their
+   * `failurePolicy: Fail`) every object they validate would be refused; a lab that installs the real
+   * charts turns them off (the configurations are still applied and listed, only never called).
+   * @default true
+   */
+  readonly admissionWebhooks?: boolean;
+  /**
    * Faithful mode: how a container's run ends (e.g. make one Job's pod exit 1 to rehearse a broken
    * migration). Return undefined for the default: init containers and Job pods complete, the rest
    * keep running. @default every container follows the default
@@ -167,6 +175,7 @@ export class LabCluster {
       // k3s defaults: service range, privileged pods allowed (Pod Security admission decides per namespace).
       '--service-cluster-ip-range=10.43.0.0/16', '--allow-privileged=true',
       '--enable-priority-and-fairness=false', '--profiling=false', '--v=1',
+      ...(this.options.admissionWebhooks === false ? ['--disable-admission-plugins=ValidatingAdmissionWebhook,MutatingAdmissionWebhook'] : []),
     ]);
     await this.waitFor('the API server certificate', async () => fs.existsSync(path.join(certDir, 'apiserver.crt')), 60_000);
     this.ca = fs.readFileSync(path.join(certDir, 'apiserver.crt'), 'utf8');

@@ -210,7 +210,7 @@ export class Rehearsal {
 
     const config = loadConfig(envs[0], { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
     this.lab = await LabCluster.start({
-      nodes: nodesFor(envs[0], config.node), crds: false, kubelet: 'faithful', log: this.log,
+      nodes: nodesFor(envs[0], config.node), crds: false, kubelet: 'faithful', admissionWebhooks: false, log: this.log,
       podOutcome: (pod, container) => {
         const effect = HOOK_EFFECTS[pod.metadata.labels?.['job-name'] ?? ''];
         if (effect && !container.init) void effect(this.lab, pod.metadata.namespace).catch((err) => this.log(`hook effect of ${pod.metadata.name}: ${(err as Error).message}`));
