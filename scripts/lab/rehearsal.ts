@@ -192,7 +192,7 @@ export class Rehearsal {
     const git = await startGitServer(gitRoot, { push: true });
     this.stops.push(() => git.stop());
     this.gitUrl = git.url('platform.git');
-    const charts = await serveChartRepo(path.join(referenceDir(), 'charts'));
+    const charts = await serveChartRepo(labChartRepository(path.join(this.dir, 'charts')));
     this.stops.push(() => charts.stop());
     this.mirror = charts.url;
 
@@ -460,6 +460,37 @@ export class Rehearsal {
 /** The Application that manages a live object: Argo CD's tracking annotation, else its instance label. */
 function trackedBy(o: any): string | undefined {
   return o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? o.metadata.labels?.['app.kubernetes.io/instance'];
+}
+
+/**
+ * The chart repository the lab serves: the exact pinned charts of ../shared/reference/charts, except where
+ * a package there lacks what the published one carries. external-secrets-2.9.0 was packed from its git tag,
+ * where `templates/crds/` is generated at release time (hack/helm.generate.sh) and git-ignored, so it holds
+ * no CRD at all; the lab re-packs it with the upstream CRDs of ../shared/reference/crds/external-secrets in
+ * the chart's `crds/` folder (Helm installs those first), and re-indexes the folder.
+ */
+export function labChartRepository(dir: string): string {
+  const source = path.join(referenceDir(), 'charts');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of fs.readdirSync(source)) fs.copyFileSync(path.join(source, f), path.join(dir, f));
+  const helm = helmBinary((reason) => { throw new Error(reason); })!;
+  const run = (cmd: string, args: string[], cwd = dir) => {
+    const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+  };
+  const archive = fs.readdirSync(dir).find((f) => /^external-secrets-[\d.]+\.tgz$/.test(f));
+  if (archive) {
+    const work = fs.mkdtempSync(path.join(dir, '.repack-'));
+    run('tar', ['-xzf', path.join(dir, archive), '-C', work]);
+    const crds = path.join(work, 'external-secrets', 'crds');
+    fs.mkdirSync(crds, { recursive: true });
+    const upstream = path.join(referenceDir(), 'crds', 'external-secrets');
+    for (const f of fs.readdirSync(upstream).filter((f) => /\.ya?ml$/.test(f))) fs.copyFileSync(path.join(upstream, f), path.join(crds, f));
+    run(helm, ['package', path.join(work, 'external-secrets'), '--destination', dir]);
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  run(helm, ['repo', 'index', dir]);
+  return dir;
 }
 
 /** Runs a command with its output appended to `logFile`; resolves with its exit code (or the signal, or 'timeout'). */
