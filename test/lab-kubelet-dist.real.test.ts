@@ -280,12 +280,13 @@ describeLab(`GIVEN dist/${ENV} applied to one faithful lab cluster with the real
     const path = secretsPath(GENERATED.namespace, 'Secret', GENERATED.name);
     await breakAndRestore(GENERATED, async () => {
       // Without its ExternalSecret nothing makes the Secret again (the garbage collector would delete it as its owner's dependent).
-      expect((await lab.request('DELETE', esPath, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })).status).toBe(200);
+      // 200, or 202 while the controller's finalizer is still on it (it depends on how far the controller got).
+      expect([200, 202]).toContain((await lab.request('DELETE', esPath, { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' })).status);
       await gone(esPath, 'the ExternalSecret');
       expect([200, 404]).toContain((await lab.request('DELETE', path)).status);
       await gone(path, `Secret ${GENERATED.namespace}/${GENERATED.name}`);
     }, async () => {
-      expect((await lab.apply(GENERATED_SOURCE)).status).toBe(201);
+      expect([200, 201]).toContain((await lab.apply(GENERATED_SOURCE)).status);
       await lab.waitFor('the controller to make the Secret again', async () => (await lab.request('GET', path)).status === 200, 60_000).catch((err) => {
         throw new Error(`${err.message}\n${eso?.log()}`);
       });
