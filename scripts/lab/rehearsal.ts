@@ -108,6 +108,33 @@ export interface RehearsalOptions {
   readonly keep?: boolean;
 }
 
+/**
+ * Controllers of the charts that the lab cannot run (their images) and whose status Argo CD's health of
+ * their resources reads: the status each writes once it has reconciled, written by the lab for every
+ * object of these kinds that has none. The Prometheus operator: `Available` on a Prometheus (it would also
+ * create its StatefulSet, which the lab does not); cert-manager: `Ready` on a ClusterIssuer or Issuer (it
+ * would register the ACME account). Alertmanager and the other kinds have no health check in Argo CD.
+ */
+export const RECONCILED_STATUS: readonly { apiVersion: string; resource: string; condition: string; reason: string }[] = [
+  { apiVersion: 'monitoring.coreos.com/v1', resource: 'prometheuses', condition: 'Available', reason: 'LabStandIn' },
+  { apiVersion: 'cert-manager.io/v1', resource: 'clusterissuers', condition: 'Ready', reason: 'LabStandIn' },
+  { apiVersion: 'cert-manager.io/v1', resource: 'issuers', condition: 'Ready', reason: 'LabStandIn' },
+];
+
+async function reconciledStatusStandIns(lab: LabCluster): Promise<void> {
+  for (const kind of RECONCILED_STATUS) {
+    const list = await lab.request('GET', `/apis/${kind.apiVersion}/${kind.resource}`);
+    if (list.status !== 200) continue; // CRD not installed yet
+    for (const o of list.body.items as any[]) {
+      if ((o.status?.conditions ?? []).some((c: any) => c.type === kind.condition)) continue;
+      const ns = o.metadata.namespace ? `/namespaces/${o.metadata.namespace}` : '';
+      await lab.request('PATCH', `/apis/${kind.apiVersion}${ns}/${kind.resource}/${o.metadata.name}/status`, {
+        status: { conditions: [{ type: kind.condition, status: 'True', reason: kind.reason, message: 'reconciled (the lab stands in for the controller, which it cannot run)', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
+      }, 'application/merge-patch+json');
+    }
+  }
+}
+
 /** Creates a Secret unless it exists (what the hook commands below do). */
 async function createSecretOnce(lab: LabCluster, namespace: string, name: string, data: Record<string, string>): Promise<void> {
   if ((await lab.request('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`)).status === 200) return;
@@ -297,6 +324,7 @@ export class Rehearsal {
       this.log('rehearsal: external-secrets controller started');
     }
     if (!this.traefik) await this.startTraefik();
+    await reconciledStatusStandIns(this.lab);
     await this.recordHooks();
     await this.recordRoutes();
   }
