@@ -88,8 +88,8 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     expect(files.length).toBe(find(s, 'Application').length + 1);
   });
 
-  test('THEN chart Applications carry the waves of SYNC_ORDER, in the order argocd → base → CRD add-ons → secrets → CRD add-ons on generated secrets → on monitoring CRDs → data → backup → app → edge → monitoring', () => {
-    const order = [ARGOCD_CHART, 'base', CRD_ADDONS, 'secrets', 'postgres', 'backup', 'app', 'edge', 'monitoring'];
+  test('THEN chart Applications carry the waves of SYNC_ORDER, in the order argocd → base → CRD add-ons → secrets → CRD add-ons on generated secrets → on monitoring CRDs → edge → data → backup → app → monitoring', () => {
+    const order = [ARGOCD_CHART, 'base', CRD_ADDONS, 'secrets', 'edge', 'postgres', 'backup', 'app', 'monitoring'];
     const waves = order.map(chartWave);
     expect([...waves].sort((a, b) => a - b)).toEqual(waves);
     expect(new Set(waves).size).toBe(waves.length);

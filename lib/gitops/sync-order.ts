@@ -46,6 +46,11 @@ export const SYNC_ORDER: readonly SyncStep[] = [
     charts: [CRD_ADDONS_ON_MONITORING],
     why: 'CRD-bearing add-ons whose charts render a ServiceMonitor (Traefik): the monitoring CRDs exist from wave -3 (found by the first-install rehearsal: "could not find monitoring.coreos.com/ServiceMonitor" until the retries ran out)',
   },
+  {
+    wave: -1,
+    charts: ['edge'],
+    why: 'issuers and middlewares before every Ingress that names them: at wave 20 the routes of MinIO (wave 0) and the apps (wave 10) answered 404 until then (Traefik drops a router whose middleware does not exist; found by the first-install rehearsal on the real Traefik), and cert-manager waited for the ClusterIssuer',
+  },
   { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
   { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
   {
@@ -54,7 +59,6 @@ export const SYNC_ORDER: readonly SyncStep[] = [
     why: 'backup scripts and jobs of the running data services, before the apps: each app\'s PreSync pre-migration dump mounts backup-scripts (at wave 40 the hook waited for a ConfigMap of a later wave, found by the faithful lab)',
   },
   { wave: 10, charts: ['app'], why: 'apps, with their PreSync migrations against a running database' },
-  { wave: 20, charts: ['edge'], why: 'issuers and middlewares that publish the apps' },
   { wave: 30, charts: ['monitoring'], why: 'dashboards, rules and probes of everything above' },
 ];
 

@@ -187,6 +187,8 @@ export class Rehearsal {
   public traefik?: LabTraefik;
   /** Per Application, the hosts of its Ingresses that Traefik answered 404 for when it first became Synced and Healthy. */
   private readonly routesAtHealthy = new Map<string, string[]>();
+  /** Per Application, the most retries its running operation had (Argo CD resets the count when it succeeds). */
+  private readonly retries = new Map<string, number>();
   private readonly stops: (() => Promise<void> | void)[] = [];
   private gitUrl = '';
   private mirror = '';
@@ -325,6 +327,11 @@ export class Rehearsal {
     }
     if (!this.traefik) await this.startTraefik();
     await reconciledStatusStandIns(this.lab);
+    const apps = await this.lab.request('GET', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications');
+    for (const a of (apps.status === 200 ? apps.body.items : []) as any[]) {
+      const retry = a.status?.operationState?.retryCount ?? 0;
+      if (retry > (this.retries.get(a.metadata.name) ?? 0)) this.retries.set(a.metadata.name, retry);
+    }
     await this.recordHooks();
     await this.recordRoutes();
   }
@@ -439,7 +446,8 @@ export class Rehearsal {
     const syncAttempts: Record<string, number> = {};
     for (const a of (res.status === 200 ? res.body.items : []) as any[]) {
       const op = a.status?.operationState;
-      syncAttempts[a.metadata.name] = (a.status?.history?.length ?? 0) + (op && op.phase !== 'Succeeded' ? 1 + (op.retryCount ?? 0) : 0);
+      // Each history entry is a sync that ended; each retry an attempt before it; a running or failed one counts too.
+      syncAttempts[a.metadata.name] = (a.status?.history?.length ?? 0) + (this.retries.get(a.metadata.name) ?? 0) + (op && op.phase !== 'Succeeded' ? 1 : 0);
     }
     return {
       env: this.options.env,
