@@ -132,7 +132,11 @@ export class ArgoCdChart extends Chart {
         project: argoName(config, PROJECT),
         ...oneOrMany(sourcesOf(ARGOCD_CHART, [self, ...rendered])),
         destination: { server: IN_CLUSTER, namespace: ARGOCD_NAMESPACE },
-        syncPolicy: syncPolicy(false),
+        // The root's sync is the whole first install: every wave waits for its Applications to be healthy, and a
+        // child that is Degraded for a moment (a CRD not yet Established, an HPA before its first metrics) fails
+        // the attempt. With a limit it stops for good after a few such moments (Argo CD does not auto-sync a
+        // revision whose sync failed), so the root retries without one, at most every 3 minutes.
+        syncPolicy: syncPolicy(false, { ...SYNC_RETRY, limit: -1 }),
       },
     });
 
@@ -158,10 +162,10 @@ function oneOrMany(sources: ApplicationSpecSource[]): { source?: ApplicationSpec
   return sources.length === 1 ? { source: sources[0] } : { sources };
 }
 
-function syncPolicy(respectIgnoreDifferences: boolean) {
+function syncPolicy(respectIgnoreDifferences: boolean, retry: typeof SYNC_RETRY = SYNC_RETRY) {
   return {
     automated: { prune: true, selfHeal: true },
-    retry: SYNC_RETRY,
+    retry,
     // Namespaces come from the base chart with Pod Security labels; prune only after everything else applied.
     syncOptions: ['CreateNamespace=false', 'PruneLast=true', ...(respectIgnoreDifferences ? ['RespectIgnoreDifferences=true'] : [])],
   };
