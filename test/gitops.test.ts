@@ -167,7 +167,8 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     for (const app of [...apps, ...helmApps(s)]) {
       expect(app.spec.project).toBe('platform');
       expect(app.spec.syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
-      expect(app.spec.syncPolicy.retry).toEqual({ limit: 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } });
+      // The root retries without a limit: its sync is the whole first install (charts/argocd.ts).
+      expect(app.spec.syncPolicy.retry).toEqual({ limit: app.metadata.name === 'root' ? -1 : 5, backoff: { duration: '10s', factor: 2, maxDuration: '3m' } });
       expect(app.spec.syncPolicy.syncOptions).toEqual(expect.arrayContaining(['CreateNamespace=false', 'PruneLast=true']));
       expect(app.metadata.finalizers).toBeUndefined(); // deleting an Application never cascades to its resources
     }
