@@ -46,7 +46,8 @@ describe('GIVEN prod, whose internal credentials are generated', () => {
     for (const o of all.filter((x) => x.spec.data !== undefined)) {
       expect(o.spec.target).toMatchObject({ creationPolicy: 'Owner' });
       expect(o.spec.target.immutable).toBeUndefined();
-      expect(o.metadata.annotations).toBeUndefined();
+      // Prunable (no sync options), and applied after the sources have made their Secrets (wave 1).
+      expect(o.metadata.annotations).toEqual({ 'argocd.argoproj.io/sync-wave': '1' });
     }
   });
 

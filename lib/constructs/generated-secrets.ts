@@ -23,6 +23,7 @@ import { ApiObject } from 'cdk8s';
 import { Construct } from 'constructs';
 import { GeneratedValue, PlatformConfig, SECRET_SCOPES, SecretDeclaration, SecretScope, secretScopeNamespace } from '../config/schema';
 import { KubeRole, KubeRoleBinding, KubeServiceAccount } from '../k8s';
+import { SYNC_WAVE_ANNOTATION } from './helm-release';
 
 export const ESO_API = 'external-secrets.io/v1';
 export const GENERATORS_API = 'generators.external-secrets.io/v1alpha1';
@@ -30,6 +31,9 @@ export const GENERATORS_API = 'generators.external-secrets.io/v1alpha1';
 const PASSWORD_KEY = 'password';
 /** A generated value unless `generate` says otherwise: 32 letters and digits (~190 bits). */
 export const DEFAULT_GENERATED: GeneratedValue = { length: 32 };
+/** The sync wave of the copies inside their Application: after their sources (wave 0). */
+export const COPY_SYNC_WAVE = '1';
+
 /** How often a copy re-reads its source (a rotated source reaches its copies within this). */
 export const COPY_REFRESH = '1m';
 /** The API server as pods see it (the Kubernetes provider's `server.url`) and the CA every namespace gets. */
@@ -131,7 +135,11 @@ export class GeneratedSecrets extends Construct {
       }
       const sourceNamespace = config.namespaces[from];
       made[`${s.namespace}/${s.name}`] = new ApiObject(this, `${s.role}-${s.name}`, {
-        apiVersion: ESO_API, kind: 'ExternalSecret', metadata: { name: s.name, namespace: s.namespace, labels },
+        apiVersion: ESO_API, kind: 'ExternalSecret',
+        // After the sources (wave 0) have made their Secrets: a copy applied with them reports
+        // SecretSyncedError (source not found) until then, which Argo CD reads as Degraded and fails the
+        // root's sync attempt (found by the first-install rehearsal).
+        metadata: { name: s.name, namespace: s.namespace, labels, annotations: { [SYNC_WAVE_ANNOTATION]: COPY_SYNC_WAVE } },
         spec: {
           refreshInterval: COPY_REFRESH,
           secretStoreRef: { kind: 'SecretStore', name: storeName(sourceNamespace) },
