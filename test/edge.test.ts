@@ -30,11 +30,12 @@ describe.each([
   const s = synthEnv(env);
   const edge = s.objects.filter((o) => o.chart === 'edge').map((o) => o.object);
 
-  test('THEN Traefik and cert-manager are Argo CD Applications with the pinned chart versions, synced first', () => {
+  test('THEN Traefik and cert-manager are Argo CD Applications with the pinned chart versions, synced before the data services', () => {
     for (const [name, pin] of [['traefik', traefikAddOn], ['cert-manager', certManagerAddOn]] as const) {
       const app = one(s, 'Application', name);
       expect(app.metadata.namespace).toBe('argocd');
-      expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe('-10');
+      // Among the CRD add-ons: cert-manager first (-10), Traefik once the monitoring CRDs exist (-2).
+      expect(app.metadata.annotations['argocd.argoproj.io/sync-wave']).toBe(name === 'traefik' ? '-2' : '-10');
       expect(app.spec.project).toBe('platform');
       expect(app.spec.source).toMatchObject({ repoURL: pin.repo, chart: pin.chart, targetRevision: pin.version, helm: { releaseName: name } });
       expect(app.spec.destination).toEqual({ server: 'https://kubernetes.default.svc', namespace: s.config.namespaces.edge });

@@ -1,4 +1,4 @@
-import { chartWave, CRD_ADDONS } from '../lib/gitops/sync-order';
+import { chartWave, CRD_ADDONS_ON_SECRETS } from '../lib/gitops/sync-order';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -23,10 +23,11 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
   const ns = s.config.namespaces.monitoring;
   const chart = s.platform.monitoring;
 
-  test('THEN the four add-ons are Argo CD Applications on pinned chart versions; kube-prometheus-stack syncs first, server-side', () => {
+  test('THEN the four add-ons are Argo CD Applications on pinned chart versions; kube-prometheus-stack syncs before the data services, server-side', () => {
     const pins = [
-      // The operator's CRDs first; the others sync with the monitoring chart (lib/gitops/sync-order.ts).
-      ['kube-prometheus-stack', kubePrometheusStack, String(chartWave(CRD_ADDONS))],
+      // The operator's CRDs before the data services, after the generated secrets Grafana reads; the
+      // others sync with the monitoring chart (lib/gitops/sync-order.ts).
+      ['kube-prometheus-stack', kubePrometheusStack, String(chartWave(CRD_ADDONS_ON_SECRETS))],
       ['loki', loki, String(chartWave('monitoring'))],
       ['alloy', alloy, String(chartWave('monitoring'))],
       ['prometheus-blackbox-exporter', blackboxExporter, String(chartWave('monitoring'))],

@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { AddressInfo } from 'net';
 import { connect, KubernetesClientModule } from '../lib/gitops/kube-client';
-import { chartWave, CRD_ADDONS } from '../lib/gitops/sync-order';
+import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_MONITORING } from '../lib/gitops/sync-order';
 import { ClusterApi, DistObject, planVerification, runVerification } from '../lib/gitops/verify';
 import { synthEnv } from './helpers/platform';
 
@@ -42,7 +42,7 @@ describe('planning a verification', () => {
     expect(base[0].object.kind).toBe('Namespace');
     // NetworkPolicies of every chart are applied with base; Helm add-ons with the CRD add-ons.
     expect(plan.applies.find((a) => a.id === 'NetworkPolicy data/postgres')!.wave).toBe(chartWave('base'));
-    expect(plan.applies.find((a) => a.id === 'Application argocd/traefik')!.wave).toBe(chartWave(CRD_ADDONS));
+    expect(plan.applies.find((a) => a.id === 'Application argocd/traefik')!.wave).toBe(chartWave(CRD_ADDONS_ON_MONITORING));
     expect(plan.applies.find((a) => a.id === 'StatefulSet data/postgres')!.wave).toBeLessThan(plan.applies.find((a) => a.id === 'Deployment app/crm')!.wave);
   });
 
@@ -52,7 +52,7 @@ describe('planning a verification', () => {
       `argoproj.io/v1alpha1 Application ×${objects.filter((o) => o.object.kind === 'Application').length}: install Argo CD first (README, "Bootstrap")`,
       `argoproj.io/v1alpha1 AppProject ×1: install Argo CD first (README, "Bootstrap")`,
       `cert-manager.io/v1 ClusterIssuer ×3: its CRD comes with the cert-manager add-on: sync the add-ons first (wave ${chartWave(CRD_ADDONS)})`,
-      `traefik.io/v1alpha1 Middleware ×18: its CRD comes with the traefik add-on: sync the add-ons first (wave ${chartWave(CRD_ADDONS)})`,
+      `traefik.io/v1alpha1 Middleware ×${objects.filter((o) => o.object.kind === 'Middleware').length}: its CRD comes with the traefik add-on: sync the add-ons first (wave ${chartWave(CRD_ADDONS_ON_MONITORING)})`,
     ]);
     expect(plan.applies.some((a) => a.object.kind === 'Middleware')).toBe(false);
   });

@@ -3,7 +3,8 @@
  * and a server-side dry-run apply of every object in sync-wave order, reporting each failure.
  * The cluster is behind the ClusterApi interface (lib/gitops/kube-client.ts talks to a real one).
  */
-import { addOnServing } from '../addons/registry';
+import { crdAddOnStep } from '../addons/addon';
+import { ADD_ONS, addOnServing } from '../addons/registry';
 import { argoSyncOrder, DistObject } from './argo-order';
 import { groupOf } from './placement';
 import { chartWave } from './sync-order';
@@ -63,7 +64,8 @@ export function planVerification(objects: readonly DistObject[], discovery: Disc
 function hintFor(apiVersion: string): string {
   const addOn = addOnServing(groupOf(apiVersion));
   if (addOn === 'argo-cd') return 'install Argo CD first (README, "Bootstrap")';
-  if (addOn) return `its CRD comes with the ${addOn} add-on: sync the add-ons first (wave ${chartWave('(crd-bearing add-ons)')})`;
+  const descriptor = ADD_ONS.find((a) => a.chart === addOn);
+  if (addOn && descriptor) return `its CRD comes with the ${addOn} add-on: sync the add-ons first (wave ${chartWave(crdAddOnStep(descriptor)!)})`;
   return 'this API server does not serve it';
 }
 
