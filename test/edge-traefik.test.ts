@@ -141,22 +141,32 @@ async function startEdge(objects: any[], dir: string, backendPort: number, secre
  * Sends up to `max` requests from one address as fast as it can; returns the statuses and how long it took.
  * Bounded in count and, per request, in time.
  */
+/**
+ * `max` requests from one client at once (concurrently, so that they land within a short window even on a
+ * loaded machine), with the wall time they took: the bucket refills at 10 r/s meanwhile, so what a test
+ * expects is derived from that time, never from the machine being fast.
+ */
 async function burst(edge: Edge, from: string, max: number, headers?: (i: number) => Record<string, string>) {
-  const statuses: number[] = [];
   const t0 = Date.now();
-  for (let i = 0; i < max; i++) {
-    statuses.push((await request({ from, port: edge.websecure, host: 'example.com', tls: true, headers: headers?.(i) })).status);
-    if (statuses[i] === 429) break;
-  }
+  const statuses = await Promise.all(Array.from({ length: max }, (_, i) =>
+    request({ from, port: edge.websecure, host: 'example.com', tls: true, headers: headers?.(i) }).then((r) => r.status)));
   return { statuses, ms: Date.now() - t0 };
 }
 
-/** The per-client bucket: burst 20 at 10 r/s, so the first 20 pass and a 429 follows (refills allowed for). */
+/** The rate limit's refill: 10 requests a second, i.e. one token per 100 ms of wall time. */
+const refilled = (ms: number) => Math.ceil(ms / 100);
+
+/**
+ * One client's own bucket: burst 20 at 10 r/s. At least the 20 of the burst pass; at most the burst plus
+ * what refilled while the requests ran; everything beyond that is refused with 429, nothing else answers.
+ */
 function expectOwnBucket(b: { statuses: number[]; ms: number }) {
   const passed = b.statuses.filter((s) => s === 200).length;
-  expect(b.statuses.slice(0, 20)).toEqual(Array(20).fill(200));
-  expect(b.statuses[b.statuses.length - 1]).toBe(429);
-  expect(passed).toBeLessThanOrEqual(20 + Math.ceil(b.ms / 100));
+  const refused = b.statuses.filter((s) => s === 429).length;
+  expect(passed + refused).toBe(b.statuses.length);
+  expect(passed).toBeGreaterThanOrEqual(20);
+  expect(passed).toBeLessThanOrEqual(20 + refilled(b.ms));
+  expect(refused).toBeGreaterThanOrEqual(b.statuses.length - 20 - refilled(b.ms));
 }
 
 /** A public address of the documentation range (RFC 5737) where a test needs one allowed admin network behind Cloudflare. */
@@ -241,11 +251,15 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
       });
     } else if (mode === 'direct') {
       test('WHEN two clients burst THEN each has its own 10 r/s, burst 20 bucket: the 21st request of one gets 429, the other is unaffected', async () => {
-        expectOwnBucket(await burst(edge, '127.0.0.3', 30));
+        const first = await burst(edge, '127.0.0.3', 60);
+        const drained = Date.now();
+        expectOwnBucket(first);
         expect((await request({ from: '127.0.0.4', port: edge.websecure, host: 'example.com', tls: true })).status).toBe(200);
-        // A forged X-Forwarded-For does not buy a new bucket: nobody is trusted in direct mode.
-        expect((await burst(edge, '127.0.0.3', 5, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` }))).statuses).toContain(429);
-        expectOwnBucket(await burst(edge, '127.0.0.6', 30, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` })));
+        // A forged X-Forwarded-For does not buy a new bucket: nobody is trusted in direct mode. 127.0.0.3's
+        // bucket holds only what refilled since it was drained (a new bucket would let 20 pass).
+        const forged = await burst(edge, '127.0.0.3', 40, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` }));
+        expect(forged.statuses.filter((x) => x === 200).length).toBeLessThanOrEqual(refilled(Date.now() - drained) + 1);
+        expectOwnBucket(await burst(edge, '127.0.0.6', 60, (i) => ({ 'x-forwarded-for': `198.51.100.${i + 1}` })));
       });
 
       test('WHEN an admin UI is requested THEN the allow-list admits the peer in its ranges and refuses one outside, whatever it forwards', async () => {
@@ -265,15 +279,14 @@ for (const [mode, edgeOverrides] of Object.entries(MODES)) {
     } else {
       test('WHEN two visitors come through Cloudflare THEN each has its own bucket, keyed on the forwarded client address', async () => {
         const via = (client: string) => () => ({ 'x-forwarded-for': client });
-        expectOwnBucket(await burst(edge, '127.0.0.2', 30, via('198.51.100.7')));
+        expectOwnBucket(await burst(edge, '127.0.0.2', 60, via('198.51.100.7')));
         expect((await request({ from: '127.0.0.2', port: edge.websecure, host: 'example.com', tls: true, headers: { 'x-forwarded-for': '198.51.100.8' } })).status).toBe(200);
       });
 
       test('WHEN a non-Cloudflare peer forges X-Forwarded-For THEN the forged address does not change its bucket', async () => {
         // 30 different forged addresses: were any trusted, every request would get a fresh bucket and none a 429.
-        const b = await burst(edge, '127.0.0.3', 30, (i) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` }));
-        expect(b.statuses).toContain(429);
-        expect(b.statuses.filter((x) => x === 200).length).toBeLessThanOrEqual(20 + Math.ceil(b.ms / 100));
+        const b = await burst(edge, '127.0.0.3', 60, (i) => ({ 'x-forwarded-for': `203.0.113.${i + 1}` }));
+        expectOwnBucket(b);
       });
 
       test('WHEN an admin UI is requested THEN the allow-list admits a forwarded address in its ranges and refuses one outside or forged', async () => {
