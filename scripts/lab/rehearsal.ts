@@ -15,6 +15,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as yaml from 'js-yaml';
 import * as YAML from 'yaml';
 import { loadConfig } from '../../lib/config/load';
 import { findProjectRoot, referenceDir } from '../../lib/project';
@@ -527,6 +528,31 @@ export function labChartRepository(dir: string): string {
   }
   run(helm, ['repo', 'index', dir]);
   return dir;
+}
+
+/** The Application names an environment's dist/ defines (the copy's, after the block's synth). */
+export function applicationsOf(distEnvDir: string): string[] {
+  const names: string[] = [];
+  for (const file of fs.readdirSync(distEnvDir, { recursive: true, encoding: 'utf8' })) {
+    if (!/(^|\/)Application\.[^/]+\.yaml$/.test(file)) continue;
+    names.push((yaml.load(fs.readFileSync(path.join(distEnvDir, file), 'utf8')) as any).metadata.name);
+  }
+  return names.sort();
+}
+
+/** One line per Application and per stuck pod, for a failure message and the closing note. */
+export function formatReport(report: RehearsalReport): string {
+  const apps = report.applications.map((a) => `  ${a.name}: ${a.sync}/${a.health}${a.operation ? ` (${a.operation})` : ''} ${a.message}`);
+  const stuck = report.stuck.map((s) => `  ${s.namespace}/${s.pod}: ${s.reason}: ${s.message}`);
+  const hooks = report.hooks.map((h) => `  ${h.phase} ${h.kind} ${h.namespace}/${h.name}: ${h.result}`);
+  return [
+    `rehearsal ${report.env}: ${report.minutesToHealthy === undefined ? 'NOT healthy' : `Synced+Healthy ${report.minutesToHealthy} min after the root was applied`} (bootstrap block ${report.blockSeconds} s)`,
+    `sync attempts: ${Object.entries(report.syncAttempts).map(([k, v]) => `${k}=${v}`).join(', ')}`,
+    'applications:', ...apps, `hooks (${hooks.length}):`, ...hooks, `stuck pods (${stuck.length}):`, ...stuck,
+    `routes answering 404 when their Application became healthy: ${JSON.stringify(report.routesAtHealthy)}`,
+    `routes now: ${report.routes.map((r) => `${r.host} ${r.status}`).join(', ')}`,
+    `Traefik problems (${report.traefikProblems.length}):`, ...report.traefikProblems.map((p) => `  ${p}`),
+  ].join('\n');
 }
 
 /** Runs a command with its output appended to `logFile`; resolves with its exit code (or the signal, or 'timeout'). */

@@ -3,14 +3,14 @@
  * from an empty lab cluster to every Application Synced and Healthy with the real Argo CD.
  * The environments are split into shards (one test file each) so that two labs run at a time.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import * as yaml from 'js-yaml';
 import { listEnvironments } from '../../lib/config/load';
 import { argocdBuilt } from '../../scripts/lab/argocd';
 import { missingLabPrograms } from '../../scripts/lab/cluster';
 import { externalSecretsBuilt } from '../../scripts/lab/external-secrets';
-import { Rehearsal, RehearsalOptions, RehearsalReport } from '../../scripts/lab/rehearsal';
+import { applicationsOf, formatReport, Rehearsal, RehearsalOptions, RehearsalReport } from '../../scripts/lab/rehearsal';
+
+export { applicationsOf, formatReport };
 import { sealedSecretsControllerMissing } from '../../scripts/lab/sealed-secrets';
 
 const IS_CI = process.env.CI === 'true';
@@ -33,31 +33,6 @@ export function describeRehearsal(): jest.Describe {
     return describe.skip;
   }
   return describe;
-}
-
-/** The Application names an environment's dist/ defines (the copy's, after the block's synth). */
-export function applicationsOf(distEnvDir: string): string[] {
-  const names: string[] = [];
-  for (const file of fs.readdirSync(distEnvDir, { recursive: true, encoding: 'utf8' })) {
-    if (!/(^|\/)Application\.[^/]+\.yaml$/.test(file)) continue;
-    names.push((yaml.load(fs.readFileSync(path.join(distEnvDir, file), 'utf8')) as any).metadata.name);
-  }
-  return names.sort();
-}
-
-/** One line per Application and per stuck pod, for a failure message and the closing note. */
-export function formatReport(report: RehearsalReport): string {
-  const apps = report.applications.map((a) => `  ${a.name}: ${a.sync}/${a.health}${a.operation ? ` (${a.operation})` : ''} ${a.message}`);
-  const stuck = report.stuck.map((s) => `  ${s.namespace}/${s.pod}: ${s.reason}: ${s.message}`);
-  const hooks = report.hooks.map((h) => `  ${h.phase} ${h.kind} ${h.namespace}/${h.name}: ${h.result}`);
-  return [
-    `rehearsal ${report.env}: ${report.minutesToHealthy === undefined ? 'NOT healthy' : `Synced+Healthy ${report.minutesToHealthy} min after the root was applied`} (bootstrap block ${report.blockSeconds} s)`,
-    `sync attempts: ${Object.entries(report.syncAttempts).map(([k, v]) => `${k}=${v}`).join(', ')}`,
-    'applications:', ...apps, `hooks (${hooks.length}):`, ...hooks, `stuck pods (${stuck.length}):`, ...stuck,
-    `routes answering 404 when their Application became healthy: ${JSON.stringify(report.routesAtHealthy)}`,
-    `routes now: ${report.routes.map((r) => `${r.host} ${r.status}`).join(', ')}`,
-    `Traefik problems (${report.traefikProblems.length}):`, ...report.traefikProblems.map((p) => `  ${p}`),
-  ].join('\n');
 }
 
 /** Minutes of lab time an environment may take from the root's apply to healthy. */
