@@ -519,9 +519,10 @@ export function renderTraefikChart(helm: string, values: Record<string, any>, na
   }
 }
 
-/** The container arguments of the rendered chart's Traefik Deployment. */
+/** The container arguments of the rendered chart's Traefik Deployment (or DaemonSet, on more than one node). */
 export function chartContainerArgs(rendered: any[]): string[] {
-  const deployment = rendered.find((d) => d.kind === 'Deployment' && d.metadata?.name === traefik.releaseName) ?? rendered.find((d) => d.kind === 'Deployment');
+  const workload = (d: any) => d.kind === 'Deployment' || d.kind === 'DaemonSet';
+  const deployment = rendered.find((d) => workload(d) && d.metadata?.name === traefik.releaseName) ?? rendered.find(workload);
   const container = deployment?.spec?.template?.spec?.containers?.find((c: any) => c.name === 'traefik') ?? deployment?.spec?.template?.spec?.containers?.[0];
   if (!container) throw new Error('the rendered chart has no Traefik Deployment');
   return container.args as string[];
