@@ -126,7 +126,13 @@ export async function startMinio(options: MinioOptions = {}): Promise<MinioServe
     fs.mkdirSync(path.join(mcDir, 'certs', 'CAs'), { recursive: true });
     fs.copyFileSync(caFile, path.join(mcDir, 'certs', 'CAs', 'ca.crt'));
   }
-  const alias = mc(['alias', 'set', 'root', endpoint, accessKey, secretKey]);
+  // The live probe answers before the object layer is up: mc then says "Server not initialized yet, please
+  // try again" (seen on a loaded machine). Retried for a bounded time; any other error fails at once.
+  let alias = mc(['alias', 'set', 'root', endpoint, accessKey, secretKey]);
+  for (const deadline = Date.now() + 60_000; alias.status !== 0 && /not initialized yet/i.test(`${alias.stderr}${alias.stdout}`) && Date.now() < deadline;) {
+    await new Promise((r) => setTimeout(r, 500));
+    alias = mc(['alias', 'set', 'root', endpoint, accessKey, secretKey]);
+  }
   if (alias.status !== 0) throw new Error(`mc alias set failed: ${alias.stderr}${alias.stdout}`);
   const stopAndClean = async () => {
     await stop(child);
