@@ -10,12 +10,13 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ConfigError, ConfigProblem } from '../config/errors';
-import { renderModeOf } from '../config/helm';
+import { renderModeOf, SUPPORTED_KUBERNETES } from '../config/helm';
 import { configSource } from '../config/load';
 import { PlatformConfig } from '../config/schema';
 import { helmBinary } from '../helm-binary';
 import { referenceDir } from '../project';
 import { readCrds } from '../validation/schema-catalog';
+import { ChartNeeds, kubernetesProblems } from './kubernetes';
 import { cachedChart, chartCacheDir, ChartPin, PULL_COMMAND } from './chart-cache';
 
 const LABELS = { 'app.kubernetes.io/part-of': 'platform' };
@@ -45,6 +46,15 @@ export function assertKnownAddOnIds(config: PlatformConfig, addOnIds: readonly s
   if (problems.length > 0) throw new ConfigError(helmSource(config), problems);
 }
 
+/**
+ * Fails, before anything is rendered, when a pinned chart (or our own objects) needs a newer
+ * Kubernetes than the environment declares in `helm.kubeVersion` (lib/addons/kubernetes.ts).
+ */
+export function assertChartsFitKubernetes(config: PlatformConfig, charts: readonly ChartNeeds[]): void {
+  const problems = kubernetesProblems(config.helm.kubeVersion, charts);
+  if (problems.length > 0) throw new ConfigError(helmSource(config), problems);
+}
+
 /** What `helm template` needs for one inline add-on: the cached archive, the helm binary and the flags. */
 export interface InlineRender {
   readonly localChartPath: string;
@@ -69,7 +79,7 @@ export function inlineRender(config: PlatformConfig, addOnId: string, pin: Chart
   const crds = servedCrds(crdGroups);
   const builtIn = builtInApiVersions(config.helm.kubeVersion);
   if (builtIn === undefined) {
-    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no v${config.helm.kubeVersion}.json; fix: set helm.kubeVersion to a version listed there (1.28.0, 1.33.0)`);
+    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no v${config.helm.kubeVersion}.json; fix: set helm.kubeVersion to a version listed there (${SUPPORTED_KUBERNETES.referenceSchemas.join(', ')})`);
   }
   return {
     localChartPath: cached.file,
