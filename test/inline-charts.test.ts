@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { installAddOn } from '../lib/addons/addon';
+import { builtInApiVersions } from '../lib/addons/inline';
 import { CHART_LOCK_FILE, sha256File, writeLock } from '../lib/addons/chart-cache';
 import { ADD_ONS } from '../lib/addons/registry';
 import { KPS } from '../lib/addons/kube-prometheus-stack';
@@ -214,6 +215,13 @@ describeWithPrograms('GIVEN a chart cache holding the fixture chart and prod ren
     const wrong = { ...fixtureAddOn(), runtimeSecrets: [{ name: 'fixture-token', producer: { kind: 'Job', name: 'fixture-app-init' } }] };
     expect(() => installAddOn(Testing.chart(), 'edge', wrong, { config: inlineConfig(cache) }, ['fixtures.platform.io']))
       .toThrow('add-on fixture: chart fixture-app 1.0.0 renders no Job fixture-app-init, which runtimeSecrets names as the creator of Secret fixture-token; fix: find what creates fixture-token in this chart version and correct runtimeSecrets of the fixture descriptor in lib/addons/');
+  });
+
+  test('WHEN helm.kubeVersion is newer than every reference schema (1.34.2) THEN the chart renders for it with the newest built-in API list not newer (1.33)', () => {
+    const release = installAddOn(Testing.chart(), 'edge', fixtureAddOn(), { config: inlineConfig(cache, { kubeVersion: '1.34.2' }) }, ['fixtures.platform.io']);
+    expect(release.renderedObjects.find((o) => o.kind === 'PodDisruptionBudget')?.apiVersion).toBe('policy/v1');
+    expect(builtInApiVersions('1.34.2')).toEqual(builtInApiVersions('1.33.0'));
+    expect(builtInApiVersions('1.27.0')).toBeUndefined();
   });
 
   test('WHEN kube-prometheus-stack is not among the add-ons THEN the chart sees no ServiceMonitor API and renders none', () => {

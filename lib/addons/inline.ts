@@ -16,7 +16,7 @@ import { PlatformConfig } from '../config/schema';
 import { helmBinary } from '../helm-binary';
 import { referenceDir } from '../project';
 import { readCrds } from '../validation/schema-catalog';
-import { ChartNeeds, kubernetesProblems } from './kubernetes';
+import { ChartNeeds, compareKube, kubernetesProblems, newestKube } from './kubernetes';
 import { cachedChart, chartCacheDir, ChartPin, PULL_COMMAND } from './chart-cache';
 
 const LABELS = { 'app.kubernetes.io/part-of': 'platform' };
@@ -79,7 +79,7 @@ export function inlineRender(config: PlatformConfig, addOnId: string, pin: Chart
   const crds = servedCrds(crdGroups);
   const builtIn = builtInApiVersions(config.helm.kubeVersion);
   if (builtIn === undefined) {
-    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no v${config.helm.kubeVersion}.json; fix: set helm.kubeVersion to a version listed there (${SUPPORTED_KUBERNETES.referenceSchemas.join(', ')})`);
+    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no schema of that version or an older one; fix: set helm.kubeVersion to the oldest Kubernetes your clusters run, ${SUPPORTED_KUBERNETES.minimum} or newer`);
   }
   return {
     localChartPath: cached.file,
@@ -95,15 +95,19 @@ const builtInCache = new Map<string, string[]>();
 /**
  * The built-in API versions of one Kubernetes version, as Argo CD passes them to `helm template`
  * from the cluster: `group/version` and `group/version/Kind` of every resource in the reference
- * OpenAPI (../shared/reference/kubernetes); undefined when that version is not there. Helm's own
- * default set has no `group/version/Kind` entries, so charts that check a kind would render as for
- * an old cluster.
+ * OpenAPI (../shared/reference/kubernetes) of that version, or of the newest one there that is not
+ * newer (a 1.34 cluster gets 1.33's list: what it serves at least); undefined when every reference
+ * version is newer. Helm's own default set has no `group/version/Kind` entries, so charts that check
+ * a kind would render as for an old cluster.
  */
 export function builtInApiVersions(kubeVersion: string): string[] | undefined {
   const cached = builtInCache.get(kubeVersion);
   if (cached) return cached;
-  const file = path.join(referenceDir(), 'kubernetes', `v${kubeVersion}.json`);
-  if (!fs.existsSync(file)) return undefined;
+  const dir = path.join(referenceDir(), 'kubernetes');
+  const available = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => /^v(\d+\.\d+\.\d+)\.json$/.exec(f)?.[1]).filter((v): v is string => v !== undefined) : [];
+  const usable = available.filter((v) => compareKube(v, kubeVersion) <= 0);
+  if (usable.length === 0) return undefined;
+  const file = path.join(dir, `v${newestKube(usable)}.json`);
   const definitions: Record<string, any> = JSON.parse(fs.readFileSync(file, 'utf8')).definitions;
   const out = new Set<string>();
   for (const schema of Object.values(definitions)) {
