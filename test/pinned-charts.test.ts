@@ -138,6 +138,13 @@ describeWithPrograms('GIVEN the pinned charts served as a Helm repository on loo
       expect(() => assertBudget(f, inline().config, `${env} inline`)).not.toThrow();
     });
 
+    test('THEN the footprint read from the rendered pods (operator-made Prometheus and Alertmanager pods too) equals the values model of application mode', () => {
+      const real = footprint(inline().objects, inline().config, ADD_ONS);
+      const model = footprint(rendered.application!.objects, rendered.application!.config, ADD_ONS);
+      expect(real.rows.filter((r) => r.workload.startsWith('Prometheus/') || r.workload.startsWith('Alertmanager/')).length).toBe(2);
+      expect({ cpu: real.cpu.toFixed(3), memory: real.memory }).toEqual({ cpu: model.cpu.toFixed(3), memory: model.memory });
+    });
+
     test('THEN the network matrix holds on the charts\' real pods: each descriptor\'s pod labels and every NetworkPolicy select rendered pods, and a pod of another namespace reaches none', () => {
       const all = inline().objects.map((o) => o.object);
       const model = new NetworkModel(all);
