@@ -250,3 +250,17 @@ describe('GIVEN an environment that declares an older Kubernetes than a pinned c
     expect(() => new Platform(configFor('prod', { helm: { kubeVersion: SUPPORTED_KUBERNETES.minimum } }))).not.toThrow();
   });
 });
+
+describe('GIVEN Chart.yaml kubeVersion constraints', () => {
+  test.each([
+    ['>=1.25.0-0', '1.25.0'], ['>= 1.22.0-0', '1.22.0'], ['^1.10.0-0', '1.10.0'], ['>=1.21.0 <1.30.0', '1.21.0'], ['>=1.19', '1.19.0'], ['', undefined], [undefined, undefined],
+  ])('WHEN the constraint is %p THEN its lower bound is %p', (constraint, bound) => {
+    expect(constraintMinimum(constraint)).toBe(bound);
+  });
+
+  test('WHEN versions are compared THEN minor and patch compare as numbers', () => {
+    expect(compareKube('1.9.0', '1.10.0')).toBe(-1);
+    expect(compareKube('1.33.0', '1.33.0')).toBe(0);
+    expect(newestKube(['1.25.0', '1.32.0', '1.9.9'])).toBe('1.32.0');
+  });
+});
