@@ -111,7 +111,7 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
   readonly runtimeSecrets?: readonly RuntimeSecret[];
   /**
    * The oldest Kubernetes the chart works on, and why (its Chart.yaml `kubeVersion`, or an API
-   * feature of its objects); test/kubernetes-versions.test.ts derives it from the packed chart.
+   * feature of its objects); test/pinned-charts.test.ts derives it from the packed chart.
    * @default - no need beyond the platform's own (lib/addons/kubernetes.ts)
    */
   readonly kubernetes?: KubernetesNeed;

@@ -2,10 +2,10 @@
  * The Kubernetes (k3s) versions the platform supports, derived from what it installs:
  *
  * - our own objects: every apiVersion and field is in Kubernetes 1.28 (cdk8s-plus-28's API level;
- *   test/kubernetes-versions.test.ts validates application-mode dist/ against the 1.28 schema);
+ *   test/pinned-charts.test.ts validates application-mode dist/ against the 1.28 schema);
  * - each pinned chart's need (`kubernetes` of its add-on descriptor): the lower bound of its
  *   Chart.yaml `kubeVersion` and of the API features its objects use (KUBERNETES_FEATURES), both
- *   re-derived from the packed charts by test/kubernetes-versions.test.ts, so a chart bump that
+ *   re-derived from the packed charts by test/pinned-charts.test.ts, so a chart bump that
  *   raises them fails until the descriptor, `helm.kubeVersion`'s default and the README follow;
  * - the schemas we validate against (../shared/reference/kubernetes): the supported minimum is the
  *   oldest of them that is not older than what the charts and our objects need.
@@ -33,7 +33,7 @@ export const OWN_OBJECTS_MINIMUM: KubernetesNeed = { minimum: '1.28.0', reason: 
 /**
  * API features newer than 1.28 that chart objects use, with the first version that serves them
  * by default (GA or beta enabled by default). A field the 1.28 schema does not know and this table
- * does not name fails test/kubernetes-versions.test.ts: look up its version and add it here.
+ * does not name fails test/pinned-charts.test.ts: look up its version and add it here.
  */
 export const KUBERNETES_FEATURES: readonly { readonly name: string; readonly since: KubeVersion; readonly field: RegExp; readonly kind: string }[] = [
   // KEP-4358: alpha 1.30, beta 1.31, GA 1.32 (before 1.31 the API server drops the field).

@@ -9,7 +9,7 @@ import { z } from './zod';
 /**
  * The Kubernetes (k3s) versions the platform supports (README "Supported Kubernetes versions"),
  * derived in lib/addons/kubernetes.ts from the pinned charts, our own objects and the schemas we
- * validate against; test/kubernetes-versions.test.ts re-derives them from the packed charts.
+ * validate against; test/pinned-charts.test.ts re-derives them from the packed charts.
  */
 export const SUPPORTED_KUBERNETES = {
   /**
