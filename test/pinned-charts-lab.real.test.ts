@@ -1,5 +1,5 @@
 /**
- * prod with every add-on rendered inline from the exact pinned charts (../shared/reference/charts,
+ * Every bundled environment (lib/config/environments) with every add-on rendered inline from the exact pinned charts (../shared/reference/charts,
  * served on loopback and pulled by `npm run charts:pull`'s code), synced to the lab cluster
  * (scripts/lab: a real v1.34 API server with Pod Security admission, controllers, scheduler, kwok
  * nodes) in Argo CD's order: what only a server sees about the real charts' objects. Every object is
@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ADD_ONS } from '../lib/addons/registry';
-import { loadConfig } from '../lib/config/load';
+import { listEnvironments, loadConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { helmBinary } from '../lib/helm-binary';
 import { referenceDir } from '../lib/project';
@@ -33,7 +33,20 @@ const missing = missingLabPrograms();
 const helm = helmBinary();
 const WEBHOOKS = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
 
-describeWithPrograms('GIVEN prod with every add-on rendered inline from the pinned charts, synced to a lab cluster', { helm, ...Object.fromEntries(missing.map((m) => [m, undefined])) }, () => {
+describeWithPrograms('GIVEN each environment with every add-on rendered inline from the pinned charts, synced to a lab cluster', { helm, ...Object.fromEntries(missing.map((m) => [m, undefined])) }, () => {
+  let cache: string;
+  beforeAll(async () => {
+    const repo = await serveChartRepo(path.join(referenceDir(), 'charts'));
+    cache = fs.mkdtempSync(path.join(os.tmpdir(), 'pinned-lab-cache-'));
+    try {
+      const problems = await pullCharts(ADD_ONS.map((a) => ({ repo: repo.url, chart: a.chart, version: a.version })), cache, { helm: helm!, log: () => undefined });
+      if (problems.length > 0) throw new Error(problems.join('\n'));
+    } finally {
+      await repo.stop();
+    }
+  }, 300_000);
+
+  describe.each(listEnvironments())('WHEN %s is synced', (env) => {
   let lab: LabCluster;
   let report: LabSyncReport;
   let webhooks: { id: string; status: number; message?: string }[];
@@ -41,19 +54,11 @@ describeWithPrograms('GIVEN prod with every add-on rendered inline from the pinn
   const progress: string[] = [];
 
   beforeAll(async () => {
-    const repo = await serveChartRepo(path.join(referenceDir(), 'charts'));
-    const cache = fs.mkdtempSync(path.join(os.tmpdir(), 'pinned-lab-cache-'));
-    try {
-      const problems = await pullCharts(ADD_ONS.map((a) => ({ repo: repo.url, chart: a.chart, version: a.version })), cache, { helm: helm!, log: () => undefined });
-      if (problems.length > 0) throw new Error(problems.join('\n'));
-    } finally {
-      await repo.stop();
-    }
-    const loaded = loadConfig('prod');
+    const loaded = loadConfig(env);
     const config: PlatformConfig = { ...loaded, helm: { ...loaded.helm, render: 'inline', addOns: {}, chartCache: cache } };
     objects = [...renderPlatform(new Platform(config))].map(([file, text]) => ({ file, object: yaml.load(text) as any }));
     const log = (line: string) => progress.push(line);
-    lab = await LabCluster.start({ nodes: nodesFor('prod', config.node), log });
+    lab = await LabCluster.start({ nodes: nodesFor(env, config.node), log });
     report = await syncToLab(lab, objects.filter((o) => !WEBHOOKS.includes(o.object.kind)), { nodes: config.node.count, log, healthTimeoutMs: 240_000 });
     webhooks = [];
     for (const { object } of objects.filter((o) => WEBHOOKS.includes(o.object.kind))) {
@@ -74,7 +79,8 @@ describeWithPrograms('GIVEN prod with every add-on rendered inline from the pinn
       expect(w).toContain('would violate PodSecurity \\"restricted:latest\\"');
       return w.split(' (')[0];
     });
-    expect(warned.sort()).toEqual(['DaemonSet monitoring/alloy', 'DaemonSet monitoring/kube-prometheus-stack-prometheus-node-exporter']);
+    const monitoring = loadConfig(env).namespaces.monitoring;
+    expect(warned.sort()).toEqual([`DaemonSet ${monitoring}/alloy`, `DaemonSet ${monitoring}/kube-prometheus-stack-prometheus-node-exporter`]);
     const addOnFolders = new Set(ADD_ONS.map((a) => (a.host === 'argocd' ? 'argocd' : a.id)));
     expect(report.order.filter((o) => addOnFolders.has(o.file.split('/')[1])).length).toBeGreaterThan(300);
     expect(report.placeholders).toEqual([]);
@@ -90,7 +96,8 @@ describeWithPrograms('GIVEN prod with every add-on rendered inline from the pinn
     const pods = await lab.list('/api/v1/pods');
     const notRunning = pods.filter((p) => !['Running', 'Succeeded'].includes(p.status.phase)).map((p) => `${p.metadata.namespace}/${p.metadata.name} ${p.status.phase}`);
     expect(notRunning).toEqual([]);
-    const monitoring = pods.filter((p) => p.metadata.namespace === 'monitoring').map((p) => p.metadata.labels?.['app.kubernetes.io/name']);
+    const monitoring = pods.filter((p) => p.metadata.namespace === loadConfig(env).namespaces.monitoring).map((p) => p.metadata.labels?.['app.kubernetes.io/name']);
     expect(monitoring).toEqual(expect.arrayContaining(['grafana', 'kube-state-metrics', 'loki', 'alloy']));
+  });
   });
 });
