@@ -4,8 +4,10 @@
 # (single-threaded) and module downloads overlap the other's compiles. Each build's wall time is printed,
 # and the per-build log goes to .tools/logs/<name>.log.
 #   lab programs (etcd, kwok, kube-apiserver, -controller-manager, -scheduler) · Argo CD (controller and
-#   repo-server) · Argo CD's notification engine · kubeseal and the sealed-secrets controller  ‖
-#   Traefik · External Secrets · MinIO and mc
+#   repo-server) · Argo CD's notification engine · kubeseal and the sealed-secrets controller · amtool and
+#   alertmanager  ‖  Traefik · External Secrets · MinIO and mc · promtool
+# (amtool/alertmanager and promtool, of the releases kube-prometheus-stack deploys, went one to each chain:
+# that keeps the two chains' cold totals within a few minutes of each other.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 logs="$root/.tools/logs"
@@ -25,9 +27,9 @@ chain() { # name:script ...
 }
 
 t0=$SECONDS
-chain lab:scripts/lab/build.sh argocd:scripts/argocd/build.sh argocd-notifications:scripts/argocd-notifications/build.sh kubeseal:scripts/kubeseal/build.sh &
+chain lab:scripts/lab/build.sh argocd:scripts/argocd/build.sh argocd-notifications:scripts/argocd-notifications/build.sh kubeseal:scripts/kubeseal/build.sh alertmanager:scripts/alertmanager/build.sh &
 a=$!
-chain traefik:scripts/traefik/build.sh external-secrets:scripts/external-secrets/build.sh minio:scripts/minio/build.sh &
+chain traefik:scripts/traefik/build.sh external-secrets:scripts/external-secrets/build.sh minio:scripts/minio/build.sh prometheus:scripts/prometheus/build.sh &
 b=$!
 status=0
 wait "$a" || status=1
