@@ -64,6 +64,11 @@ describeWithPrograms('GIVEN the prod Postgres files on a real PostgreSQL 16 serv
       await lab.startPgbouncer();
     }, 60_000);
 
+    test("THEN it is PgBouncer 1.24.1, the image's version (its admin console, as the stats user the exporter uses)", () => {
+      const version = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=pgbouncer user=pgbouncer_auth`, 'SHOW VERSION', PASSWORDS.pgbouncerAuth);
+      expect({ stdout: version.stdout.trim(), stderr: version.stderr }).toEqual({ stdout: 'PgBouncer 1.24.1', stderr: '' });
+    });
+
     test('THEN the scram-sha-256 app role gets in through auth_query (no "wrong password type")', () => {
       const ok = lab.psql(app(), 'SELECT current_user', PASSWORDS.app);
       expect(ok.stderr).not.toMatch(/wrong password type/);
