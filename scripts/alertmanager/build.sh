@@ -36,5 +36,6 @@ cp "$here/go.mod" "$build/go.mod"
 cp "$here/go.sum" "$build/go.sum"
 echo "replace github.com/prometheus/alertmanager => $src" >> "$build/go.mod"
 (cd "$here" && go build -modfile="$build/go.mod" -trimpath -ldflags="$ldflags" -o "$bin/alertmanager" github.com/prometheus/alertmanager/cmd/alertmanager)
+rm -rf "$src" "$build"
 echo "alertmanager: built alertmanager ${module#v} in $((SECONDS - t0)) s"
 echo "$sum" > "$bin/.stamp"
