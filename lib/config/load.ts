@@ -12,6 +12,7 @@ import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
 import { placeholderProblems, placeholdersFail } from './placeholders';
 import { prefixedNamespaces } from './shared-cluster';
 import { deepMerge, isPlainObject } from './merge';
+import { derivedSecrets } from './derived-secrets';
 import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
 
 export { deepMerge };
@@ -105,7 +106,9 @@ export function placeholdersOf(config: PlatformConfig): readonly ConfigProblem[]
  */
 export function withDefaults(overrides: Record<string, unknown>): Record<string, unknown> {
   const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
-  return deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides);
+  const defaults = node.success ? defaultsFor(node.data) : DEFAULTS;
+  // Declarations that follow from the merged settings (derived-secrets.ts) sit between the defaults and the file.
+  return deepMerge(deepMerge(defaults, derivedSecrets(deepMerge(defaults, overrides))), overrides);
 }
 
 /** The file each loaded configuration came from, for errors raised later (at render time). */
