@@ -2,7 +2,7 @@
  * npm run import -- compose <docker-compose.yml>... [--caddyfile <Caddyfile>] [--env <name>]
  *   [--domain <domain>] [--image <service>=<image>]... [--var <NAME>=<value>]... [--size 2x4] [--nodes 1]
  *   [--stage production|development] [--repo <git url>] [--email <acme e-mail>] [--bucket <b2 bucket>]
- *   [--b2-endpoint <url>] [--environments DIR] [--force]
+ *   [--b2-endpoint <url>] [--smtp <host:port>] [--smtp-user <user>] [--environments DIR] [--force]
  *
  * Writes lib/config/environments/<env>.yaml from a team's compose stack and prints what it mapped and
  * what it did not (scripts/import-compose/map.ts). Before anything is written the environment is
@@ -28,7 +28,7 @@ import { parseCaddyfile } from './caddyfile';
 import { loadCompose } from './compose';
 import { importCompose, ReportLine } from './map';
 
-const VALUE_FLAGS = ['--caddyfile', '--env', '--domain', '--image', '--var', '--size', '--nodes', '--stage', '--repo', '--email', '--bucket', '--b2-endpoint', '--environments'];
+const VALUE_FLAGS = ['--caddyfile', '--env', '--domain', '--image', '--var', '--size', '--nodes', '--stage', '--repo', '--email', '--bucket', '--b2-endpoint', '--smtp', '--smtp-user', '--environments'];
 
 export interface ComposeImportResult {
   readonly file: string;
@@ -110,6 +110,11 @@ export function importComposeCommand(argv: readonly string[]): ComposeImportResu
   const doc: Record<string, any> = { stage, ...(result.doc.domain ? { domain: result.doc.domain } : {}), ...(node ? { node } : {}) };
   Object.assign(doc, result.doc);
   if (one('--email')) doc.edge = { ...doc.edge, acmeEmail: one('--email') };
+  if (one('--smtp')) {
+    const email = one('--email') ?? doc.edge?.acmeEmail;
+    const [receiver] = DEFAULTS.monitoring?.alertmanager?.receivers ?? [];
+    doc.monitoring = { alertmanager: { receivers: [{ ...receiver, ...(email ? { to: email, from: email } : {}), smarthost: one('--smtp'), authUsername: one('--smtp-user') ?? email }] } };
+  }
   if (one('--repo')) doc.gitops = { repoUrl: one('--repo') };
   if (one('--bucket') || one('--b2-endpoint')) doc.backup = { b2: { ...(one('--bucket') ? { bucket: one('--bucket') } : {}), ...(one('--b2-endpoint') ? { endpoint: one('--b2-endpoint') } : {}) } };
   if (!node) result.report.push({ section: 'todo', subject: 'node', text: `the VPS size is not in a compose file: the environment is sized for the default node (${DEFAULTS.node!.cpu} vCPU / ${DEFAULTS.node!.memory}); pass --size <vCPU>x<GiB>, like --size 2x4`, key: 'node' });
