@@ -8,6 +8,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-secur
 import { SecretKeyRef } from '../postgres/postgres-cluster';
 import { containerResources } from '../resources';
 import { minioRestoreScript } from './minio-restore';
+import { IMPORT_JOBS, importFetchScript, importFilesScript, importPostgresScript } from './imports';
 import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';
 import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
 
@@ -152,6 +153,9 @@ export class Backups extends Construct {
         'newest.sql': newestSql(),
         'mirror.sh': mirrorScript(),
         'minio-restore.sh': minioRestoreScript(),
+        'import-fetch.sh': importFetchScript(),
+        'import-postgres.sh': importPostgresScript(),
+        'import-files.sh': importFilesScript(),
       },
     });
 
@@ -270,6 +274,26 @@ export class Backups extends Construct {
       ])],
       [fetch('latest')],
     ), { suspend: true, postgres: true });
+
+    // Never scheduled: a compose stack's dump and files, uploaded under imports/ (imports.ts, README "Moving from docker-compose").
+    const importPath = `${this.b2Root}/imports`;
+    cronJob(IMPORT_JOBS.postgres, 'import', '0 0 1 1 *', DEADLINES.restore, pod(
+      [container('import', 'postgres', 'import-postgres.sh', [
+        ...libpq(pg.superuser, pg.superuserSecret, pg.database),
+        { name: 'TARGET_OWNER', value: pg.appUser },
+        { name: 'REPLACE_TARGET', value: 'no' },
+        { name: 'PGAPPNAME', value: IMPORT_JOBS.postgres },
+      ])],
+      [container('fetch', 'rclone', 'import-fetch.sh', [...rcloneCommon, ...b2Env, { name: 'IMPORT_PATH', value: importPath }, { name: 'DUMP', value: 'latest' }])],
+    ), { suspend: true, postgres: true });
+    cronJob(IMPORT_JOBS.files, 'import', '0 0 1 1 *', DEADLINES.restore, pod([
+      container('import', 'rclone', 'import-files.sh', [
+        ...rcloneCommon, ...b2Env,
+        ...remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioRootUser, minioRootPassword),
+        { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
+        { name: 'IMPORT_PATH', value: importPath },
+      ]),
+    ]), { suspend: true });
 
     cronJob(BACKUP_JOBS.drill, 'drill', b.drill.cron, DEADLINES.drill, pod(
       [container('drill', 'postgres', 'drill.sh', [
