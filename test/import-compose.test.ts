@@ -60,6 +60,8 @@ for (const [env, args] of [['smartmoney', SMARTMONEY], ['mintbean', MINTBEAN]] a
   imported[env] = importComposeCommand([...args, '--env', env, '--environments', envDir]);
   sealed[env] = sealOutsideSecrets(env);
 }
+// SmartMoney's development file too (SQLite, code mounts, published dev ports), as a development environment.
+imported['smartmoney-dev'] = importComposeCommand([path.join(SM, 'docker-compose.yml'), '--env', 'smartmoney-dev', '--stage', 'development', '--size', '2x4', '--domain', 'dev.money.acme.io', '--environments', envDir]);
 const lines = (env: string, section?: string) => imported[env].report.filter((r) => section === undefined || r.section === section).map((r) => `${r.subject}: ${r.text}`);
 const written = (env: string) => yaml.load(fs.readFileSync(path.join(envDir, `${env}.yaml`), 'utf8')) as any;
 
@@ -145,6 +147,17 @@ describe('GIVEN SmartMoney (docker-compose.prod.yml + Caddyfile, 2 vCPU / 4 GB)'
   test('WHEN the summed requests are checked THEN the stack fits the 85 % memory budget of a 4 GB node', () => {
     expect(imported.smartmoney.fit.size).toBe('small');
     expect(imported.smartmoney.fit.memory).toBeLessThanOrEqual(0.85);
+  });
+});
+
+describe('GIVEN SmartMoney\'s development compose file', () => {
+  test('THEN the SQLite DATABASE_URL, the code mounts and the data folder are flagged, and the dev ports give guessed hosts to confirm', () => {
+    const all = lines('smartmoney-dev').join('\n');
+    expect(all).toMatch(/backend: DATABASE_URL was sqlite:\/\/\/\.\/data\/smartmoney\.db .* the app must use Postgres/);
+    expect(all).toMatch(/backend: volume \.\/backend:\/app mounts source code for development/);
+    expect(all).toMatch(/backend: volume \.\/data:\/app\/data is not kept/);
+    expect(all).toMatch(/frontend: no proxy route names it, so its host is a guess: \{domain\}/);
+    expect(written('smartmoney-dev').apps.frontend.port).toBe(5173);
   });
 });
 
