@@ -21,6 +21,7 @@ import { parseCaddyfile } from '../scripts/import-compose/caddyfile';
 import { importCompose } from '../scripts/import-compose/map';
 import { ComposeImportResult, formatReport, importComposeCommand } from '../scripts/import-compose/main';
 import { describeInvariants } from './helpers/invariants';
+import { NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { referenceDir } from '../lib/project';
 
 const FIXTURES = path.join(referenceDir(), '..', 'fixtures', 'compose');
@@ -254,6 +255,16 @@ services:
     expect(doc.minio.appAccess.api).toEqual({ buckets: ['shop-media'] });
     expect(all).toMatch(/driver "asyncpg"/);
     expect(all).toMatch(/the stack used 1/);
+  });
+
+  test('THEN the network matrix lets the api reach every service its aliased env names (PgBouncer, Redis, MinIO), never the Postgres primary', () => {
+    const config = loadConfig('shop', { environmentsDir: path.join(work, 'shop-env') });
+    const all = [...renderPlatform(new Platform(config))].map(([, text]) => yaml.load(text) as any);
+    const model = new NetworkModel(all);
+    const pods = workloadEndpoints(all);
+    const pod = (name: string) => pods.find((p) => p.name === name && p.namespace !== undefined)!;
+    for (const [target, port] of [['pgbouncer', 6432], ['redis', 6379], ['minio', 9000]] as const) expect([target, model.allows(pod('api'), pod(target), port)]).toEqual([target, true]);
+    expect(model.allows(pod('api'), pod('postgres'), 5432)).toBe(false);
   });
 
   test('WHEN a credential is written literally or comes from an env_file THEN it becomes a Secret key and no value reaches the file', () => {
