@@ -100,12 +100,18 @@ function rowCounts(query: (sql: string) => string): Record<string, number> {
 
 /** The README's upload: aws s3 with the B2 key (here the stand-in's), to the bucket's imports/ prefix. */
 function awsS3(server: S3Endpoint, args: string[], cwd: string) {
-  const run = spawnSync('aws', ['--endpoint-url', server.endpoint, 's3', ...args], {
-    cwd, encoding: 'utf8', timeout: 300_000,
-    env: { PATH: process.env.PATH, HOME: cwd, AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CA_BUNDLE: '' },
-  });
-  if (run.status !== 0) throw new Error(`aws s3 ${args.join(' ')}: ${run.stderr}`);
-  return run;
+  // cp and sync are idempotent: on a loaded machine the CLI's multipart upload of the 20 MB file once
+  // failed with "upload failed: ... 'ETag'", so an attempt is repeated, at most three times.
+  const errors: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const run = spawnSync('aws', ['--endpoint-url', server.endpoint, 's3', ...args], {
+      cwd, encoding: 'utf8', timeout: 300_000,
+      env: { PATH: process.env.PATH, HOME: cwd, AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey, AWS_DEFAULT_REGION: 'us-east-1', AWS_CA_BUNDLE: '' },
+    });
+    if (run.status === 0) return run;
+    errors.push(run.stderr);
+  }
+  throw new Error(`aws s3 ${args.join(' ')} failed 3 times: ${errors.join(' | ')}`);
 }
 
 describeWithPrograms('GIVEN a compose stack\'s Postgres dump uploaded to imports/ WHEN import-postgres runs', {
