@@ -36,11 +36,11 @@ describeWithPrograms('GIVEN the synthesized ha Redis (3 members with Sentinel, H
   });
 
   test('WHEN the primary is killed (-9, with its Sentinel) during writes THEN writes resume through the same address, nothing acknowledged before the last second is lost, and the old primary returns as a replica', async () => {
-    const f = await failoverDrill(lab, { killAfterWrites: 1500, writesAfter: 1500, maxSeconds: 180 });
+    const f = await failoverDrill(lab, { killAfterWrites: 1500, writesAfter: 1500, maxSeconds: 180, clients: 4 });
     console.log(`failover: gap ${f.writeGapSeconds.toFixed(1)} s, ${f.lost} acknowledged writes lost (oldest ${f.lostOldestMsBeforeKill} ms before the kill), ${f.failedAttempts} attempts refused; ${f.acknowledgedBefore} before / ${f.acknowledgedAfter} after`);
     expect(f.newPrimary).not.toBe(f.oldPrimary);
     expect(f.newPrimary).toBeGreaterThanOrEqual(0);
-    expect(f.acknowledgedAfter).toBe(1500);
+    expect(f.acknowledgedAfter).toBeGreaterThanOrEqual(1500);
     // Asynchronous replication loses at most what was in flight: never a write acknowledged a second before the kill.
     expect(f.lostOldestMsBeforeKill).toBeLessThan(1000);
     expect(f.roleOnReturn).toBe('slave');

@@ -49,6 +49,8 @@ export interface RedisHaLab {
   readonly proxy: { readonly host: string; readonly port: number; readonly healthPort: number };
   /** Runs redis-cli against a member (or HAProxy with `member` = 'proxy') as `user`. */
   cli(member: number | 'proxy', user: 'app' | 'admin' | 'exporter', ...args: string[]): string;
+  /** redis-cli through HAProxy, one line per reply element (a missing key is an empty line). */
+  proxyLines(user: 'app' | 'admin' | 'exporter', ...args: string[]): string[];
   /** `role` of each member (master/slave/down). */
   roles(): string[];
   /**
@@ -138,11 +140,12 @@ export async function startRedisHa(objects: any[], options: RedisHaOptions = {})
     return spawn(shell, [local], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', log, log], cwd: m.dir });
   };
 
-  const cliAt = (host: string, port: number, user: string, args: string[]): string => {
+  const cliAt = (host: string, port: number, user: string, args: string[]): string => cliRaw(host, port, user, args).trim();
+  const cliRaw = (host: string, port: number, user: string, args: string[]): string => {
     const r = spawnSync(REDIS_HA_PROGRAMS['redis-cli']!, ['--no-auth-warning', '-h', host, '-p', String(port), '--user', user, ...args], {
       encoding: 'utf8', timeout: 10_000, env: { PATH: process.env.PATH, REDISCLI_AUTH: TEST_SECRETS[`redis-auth/${user}-password`] },
     });
-    return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+    return `${r.stdout ?? ''}${r.stderr ?? ''}`;
   };
   const proxy = { host: `${net24}.100`, port: 6379, healthPort: 8404 };
   const cli = (member: number | 'proxy', user: 'app' | 'admin' | 'exporter', ...args: string[]) =>
@@ -219,6 +222,7 @@ export async function startRedisHa(objects: any[], options: RedisHaOptions = {})
     proxy,
     cli,
     roles: () => members.map((_, i) => role(i)),
+    proxyLines: (user, ...args) => cliRaw(proxy.host, proxy.port, user, args).replace(/\n$/, '').split('\n'),
     startMember: async (i: number) => {
       const startedAs = await startMember(i);
       await settled();
@@ -327,41 +331,55 @@ export interface FailoverFigures {
  * (Redis and Sentinel) after `killAfterWrites`, keeps writing until `writesAfter` more were acknowledged,
  * then checks every acknowledged key on the new primary and restarts the old one.
  */
-export async function failoverDrill(lab: RedisHaLab, o: { killAfterWrites?: number; writesAfter?: number; maxWrites?: number; maxSeconds?: number } = {}): Promise<FailoverFigures> {
+export async function failoverDrill(lab: RedisHaLab, o: { killAfterWrites?: number; writesAfter?: number; maxWrites?: number; maxSeconds?: number; clients?: number } = {}): Promise<FailoverFigures> {
   const killAfter = o.killAfterWrites ?? 2000;
   const writesAfter = o.writesAfter ?? 2000;
   const maxWrites = o.maxWrites ?? 200_000;
   const deadline = Date.now() + (o.maxSeconds ?? 120) * 1000;
   const oldPrimary = lab.roles().indexOf('master');
   if (oldPrimary < 0) throw new Error(`no primary: ${lab.roles().join(', ')}`);
-  const client = new RespClient(lab.proxy.host, lab.proxy.port, ['app', TEST_SECRETS['redis-auth/app-password']]);
   const acked: { n: number; at: number }[] = [];
   let failed = 0;
   let killedAt = 0;
   let after = 0;
-  for (let n = 0; n < maxWrites && Date.now() < deadline && after < writesAfter; n++) {
-    if (!killedAt && acked.length >= killAfter) {
-      killedAt = Date.now();
-      await lab.killMember(oldPrimary);
+  let next = 0;
+  // Each client writes one command at a time, as an app's connection does; several clients write side by side.
+  const writer = async () => {
+    const client = new RespClient(lab.proxy.host, lab.proxy.port, ['app', TEST_SECRETS['redis-auth/app-password']]);
+    while (next < maxWrites && Date.now() < deadline && after < writesAfter) {
+      if (!killedAt && acked.length >= killAfter) {
+        killedAt = Date.now();
+        await lab.killMember(oldPrimary);
+      }
+      const n = next++;
+      try {
+        await client.command(['SET', `w:${n}`, String(n)]);
+        acked.push({ n, at: Date.now() });
+        if (killedAt) after++;
+      } catch {
+        failed++;
+        await sleep(50);
+      }
     }
-    try {
-      await client.command(['SET', `w:${n}`, String(n)]);
-      acked.push({ n, at: Date.now() });
-      if (killedAt) after++;
-    } catch {
-      failed++;
-      await sleep(50);
-    }
-  }
-  client.close();
+    client.close();
+  };
+  await Promise.all(Array.from({ length: o.clients ?? 1 }, writer));
   if (!killedAt || after < writesAfter) throw new Error(`drill did not finish: ${acked.length} writes acknowledged, ${after} after the kill, ${failed} failed`);
   let gap = 0;
-  for (let i = 1; i < acked.length; i++) if (acked[i - 1].at <= killedAt + 1 && acked[i].at >= killedAt) gap = Math.max(gap, acked[i].at - acked[i - 1].at);
+  // The longest pause between two acknowledgements once the kill began (in-flight writes may still be acknowledged just after it).
+  for (let i = 1; i < acked.length; i++) if (acked[i].at >= killedAt) gap = Math.max(gap, acked[i].at - acked[i - 1].at);
   // Every acknowledged key, on the new primary (through HAProxy), in batches.
   const missing: { n: number; at: number }[] = [];
   for (let i = 0; i < acked.length; i += 500) {
     const batch = acked.slice(i, i + 500);
-    const out = lab.cli('proxy', 'app', 'mget', ...batch.map((a) => `w:${a.n}`)).split('\n');
+    // A reply is one line per key; anything else (a connection cut while HAProxy settles) is asked again.
+    let out: string[] = [];
+    for (let t = 0; t < 20; t++) {
+      out = lab.proxyLines('app', 'mget', ...batch.map((a) => `w:${a.n}`));
+      if (out.length === batch.length && !/^(ERR|Error|Could not connect|READONLY|LOADING)/.test(out[0])) break;
+      await sleep(500);
+    }
+    if (out.length !== batch.length) throw new Error(`MGET of ${batch.length} keys answered: ${out.slice(0, 3).join(' / ')}`);
     batch.forEach((a, j) => { if (out[j] !== String(a.n)) missing.push(a); });
   }
   const newPrimary = lab.roles().indexOf('master');
