@@ -5,7 +5,12 @@
  * behaviour: writes resume through the same address, nothing acknowledged well before the kill is lost,
  * the old primary returns as a replica, ACLs and AOF are those of the single server.
  */
-import { failoverDrill, REDIS_HA_PROGRAMS, RedisHaLab, startRedisHa } from '../scripts/lab/redis-ha-lab';
+import { spawn, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { failoverDrill, REDIS_HA_PROGRAMS, RedisHaLab, startRedisHa, TEST_SECRETS } from '../scripts/lab/redis-ha-lab';
 import { describeWithPrograms } from './helpers/real-programs';
 import { synthEnv } from './helpers/platform';
 
@@ -46,5 +51,63 @@ describeWithPrograms('GIVEN the synthesized ha Redis (3 members with Sentinel, H
     expect(f.roleOnReturn).toBe('slave');
     expect(f.rolesAfterReturn[f.oldPrimary]).toBe('slave');
     expect(f.rolesAfterReturn.filter((r) => r === 'master')).toHaveLength(1);
+  });
+});
+
+describeWithPrograms('GIVEN a single Redis of prod (one node) with keys WHEN the team grows to three nodes (its data-redis-0 becomes member 0 of the ha set)', REDIS_HA_PROGRAMS, () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redis-grow-'));
+  const dataDir = path.join(dir, 'data');
+  let lab: RedisHaLab | undefined;
+  const keys = Array.from({ length: 200 }, (_, i) => `${['session', 'cache', 'queue', 'set', 'rank'][i % 5]}:${i}`);
+  const write = (cli: (...args: string[]) => string, key: string, i: number) => {
+    const kind = key.split(':')[0];
+    if (kind === 'session') cli('set', key, `user-${i}`, 'ex', '86400');
+    else if (kind === 'cache') cli('hset', key, 'a', String(i), 'b', `x${i}`);
+    else if (kind === 'queue') cli('rpush', key, `job-${i}`, `job-${i + 1}`);
+    else if (kind === 'set') cli('sadd', key, `m${i}`, `n${i}`);
+    else cli('zadd', key, String(i), `p${i}`);
+  };
+  const read = (cli: (...args: string[]) => string, key: string) => {
+    const kind = key.split(':')[0];
+    const args = { session: ['get'], cache: ['hgetall'], queue: ['lrange', key, '0', '-1'], set: ['smembers'], rank: ['zrange', key, '0', '-1', 'withscores'] }[kind]!;
+    const out = (args.length > 1 ? cli(...args) : cli(args[0], key)).split('\n');
+    return kind === 'set' ? out.sort().join(',') : out.join(',');
+  };
+
+  afterAll(async () => {
+    await lab?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('THEN every key reads the same through HAProxy and on the replicas, the expiries kept', async () => {
+    // The single server, as prod runs it (its redis.conf and start script), on member 0's future data directory.
+    const prod = synthEnv('prod').objects.map((o) => o.object);
+    const cm = prod.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'redis-config').data;
+    fs.mkdirSync(dataDir);
+    const port = 6379;
+    const host = `127.${40 + crypto.randomInt(200)}.${crypto.randomInt(250)}.200`;
+    fs.writeFileSync(path.join(dir, 'redis.conf'), cm['redis.conf'].replace(/^dir .*$/m, `dir ${dataDir}`).replace(/^aclfile .*$/m, `aclfile ${dir}/users.acl`).replace(/^bind .*$/m, `bind ${host}`));
+    fs.writeFileSync(path.join(dir, 'start.sh'), cm['start.sh']);
+    const single = spawn('sh', [path.join(dir, 'start.sh')], {
+      env: { PATH: process.env.PATH, REDIS_CONF: path.join(dir, 'redis.conf'), REDIS_ACL_FILE: path.join(dir, 'users.acl'),
+        REDIS_APP_PASSWORD: TEST_SECRETS['redis-auth/app-password'], REDIS_EXPORTER_PASSWORD: TEST_SECRETS['redis-auth/exporter-password'], REDIS_ADMIN_PASSWORD: TEST_SECRETS['redis-auth/admin-password'] },
+      stdio: 'ignore',
+    });
+    const singleCli = (...args: string[]) => spawnSync(REDIS_HA_PROGRAMS['redis-cli']!, ['--no-auth-warning', '-h', host, '-p', String(port), '--user', 'app', ...args], {
+      encoding: 'utf8', env: { PATH: process.env.PATH, REDISCLI_AUTH: TEST_SECRETS['redis-auth/app-password'] },
+    }).stdout.trim();
+    for (let t = 0; t < 100 && singleCli('ping') !== 'PONG'; t++) await new Promise((r) => setTimeout(r, 100));
+    keys.forEach((k, i) => write(singleCli, k, i));
+    const before = keys.map((k) => read(singleCli, k));
+    // The pod stops for the rollout (SIGTERM: Redis writes its AOF and exits).
+    await new Promise<void>((resolve) => { single.once('exit', () => resolve()); single.kill('SIGTERM'); });
+
+    lab = await startRedisHa(synthEnv('ha').objects.map((o) => o.object), { member0DataDir: dataDir });
+    expect(lab.roles()).toEqual(['master', 'slave', 'slave']);
+    const through = (member: number | 'proxy') => (...args: string[]) => lab!.cli(member, 'app', ...args);
+    expect(keys.map((k) => read(through('proxy'), k))).toEqual(before);
+    for (const replica of [1, 2]) expect(keys.map((k) => read(through(replica), k))).toEqual(before);
+    expect(Number(lab.cli('proxy', 'app', 'ttl', 'session:0'))).toBeGreaterThan(86000);
+    expect(lab.cli('proxy', 'app', 'dbsize')).toBe(String(keys.length));
   });
 });
