@@ -10,9 +10,20 @@ import { loadConfig } from '../../lib/config/load';
 import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import { failoverDrill, REDIS_HA_PROGRAMS, startRedisHa } from '../lab/redis-ha-lab';
+import { nodeLoss } from '../../lib/validation/node-loss';
 
 export async function benchHa(): Promise<void> {
   const objects = [...renderPlatform(new Platform(loadConfig('ha'))).values()].map((text) => yaml.load(text) as any);
+  const nodes = loadConfig('ha').node.count;
+  console.log(`## ha: losing one of ${nodes} nodes (model of lib/validation/node-loss.ts: the placement asked for, k3s's eviction, node-bound volumes)`);
+  for (let lost = 0; lost < nodes; lost++) {
+    console.log(`  node ${lost} lost:`);
+    const rows = nodeLoss(objects, nodes, lost, ['app/crm', 'app/web', 'data/pgbouncer', 'data/postgres-rw', 'data/redis', 'data/minio', 'data/minio-console'], {
+      'data/postgres-rw': 'Patroni promotes a replica (~20 s, test/patroni.real.test.ts); member there stays down (local-path)',
+      'data/redis': `Redis member ${lost} stays down (local-path); if it was the primary, Sentinel promotes a replica (the gap below)`,
+    });
+    for (const r of rows) console.log(`    ${r.service.padEnd(20)} ${r.workload.padEnd(26)} ready ${r.before} → ${r.after}   ${r.recovery}`);
+  }
   console.log('## ha: Redis failover (3 members with Sentinel, HAProxy; the primary killed -9 during writes)');
   const missing = Object.entries(REDIS_HA_PROGRAMS).filter(([, p]) => !p).map(([n]) => n);
   if (missing.length) {
