@@ -88,7 +88,10 @@ export async function startMinioPool(objects: any[], options: { name?: string } 
       '--certs-dir', path.join(home, 'certs'), '--quiet'];
     children[i] = spawn(MINIO_BIN!, podArgs, {
       stdio: ['ignore', log, log],
-      env: { PATH: process.env.PATH, ...containerEnv(container, secrets, { HOME: home, MINIO_BROWSER: 'off' }) },
+      // MINIO_CI_CD: in erasure mode MinIO refuses a drive on the device of "/" (cmd/xl-storage.go, getDiskInfo);
+      // here every drive is a directory of /tmp, on the root device. In a pod the drives are volumes, on
+      // another device than the container's root, and the check stays on.
+      env: { PATH: process.env.PATH, ...containerEnv(container, secrets, { HOME: home, MINIO_BROWSER: 'off', MINIO_CI_CD: 'on' }) },
     });
   };
   const health = (i: number, what: string) => new Promise<number>((resolve) => {
