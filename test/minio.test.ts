@@ -39,7 +39,8 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
 
   test('THEN liveness and readiness probe the MinIO health endpoints', () => {
     expect(minio.livenessProbe.httpGet).toEqual({ path: '/minio/health/live', port: 'api' });
-    expect(minio.readinessProbe.httpGet).toEqual({ path: '/minio/health/ready', port: 'api' });
+    // The pool's servers are ready only while they see write quorum (a restarted one answers before it reconnects).
+    expect(minio.readinessProbe.httpGet).toEqual({ path: distributed ? '/minio/health/cluster' : '/minio/health/ready', port: 'api' });
   });
 
   test('THEN the server and the Job run Pod Security restricted with requests and memory limits', () => {

@@ -68,10 +68,21 @@ export async function startMinioPool(objects: any[], options: { name?: string } 
   const hosts = pool.pods.map((_, i) => `${net24}.${i + 1}`);
   const ports = await Promise.all(hosts.map((h) => freePortOn(h)));
   const consolePorts = await Promise.all(hosts.map((h) => freePortOn(h)));
+  // On a machine MinIO takes for a container (/.dockerenv, /run/.containerenv) it refuses peers that resolve to
+  // loopback (cmd/endpoint.go: it waits for a pod IP). There each server runs chrooted into the lab directory
+  // in a private mount namespace (minio is a static binary; /proc is bind-mounted for it), where those files
+  // do not exist; the drive paths are then relative to that root.
+  const containerized = ['/.dockerenv', '/run/.containerenv'].some((f) => fs.existsSync(f));
+  const inRoot = (p: string) => (containerized ? `/${path.relative(root, p)}` : p);
   const driveDir = (pod: number, drive: number) => path.join(root, `pod${pod}`, `${pool.drivePrefix.replace(/^\//, '')}${drive}`);
   // MinIO's expansion order: pods outer, drives inner.
-  const endpoints = pool.pods.flatMap((_, i) => pool.drives.map((d) => `http://${hosts[i]}:${ports[i]}${driveDir(i, d)}`));
+  const endpoints = pool.pods.flatMap((_, i) => pool.drives.map((d) => `http://${hosts[i]}:${ports[i]}${inRoot(driveDir(i, d))}`));
   for (const [i] of pool.pods.entries()) for (const d of pool.drives) fs.mkdirSync(driveDir(i, d), { recursive: true });
+  if (containerized) {
+    fs.copyFileSync(MINIO_BIN, path.join(root, 'minio'));
+    fs.chmodSync(path.join(root, 'minio'), 0o755);
+    fs.mkdirSync(path.join(root, 'proc'));
+  }
   const accessKey = `root${crypto.randomBytes(4).toString('hex')}`;
   const secretKey = crypto.randomBytes(16).toString('hex');
   const secrets = { 'minio-root/root-user': accessKey, 'minio-root/root-password': secretKey };
@@ -85,13 +96,16 @@ export async function startMinioPool(objects: any[], options: { name?: string } 
     fs.mkdirSync(home, { recursive: true });
     const log = fs.openSync(path.join(root, `pod${i}.log`), 'a');
     const podArgs = ['server', ...endpoints, '--address', `${hosts[i]}:${ports[i]}`, '--console-address', `${hosts[i]}:${consolePorts[i]}`,
-      '--certs-dir', path.join(home, 'certs'), '--quiet'];
-    children[i] = spawn(MINIO_BIN!, podArgs, {
+      '--certs-dir', inRoot(path.join(home, 'certs')), '--quiet'];
+    const [cmd, argv] = containerized
+      ? ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind /proc "$0/proc" && exec chroot "$0" /minio "$@"', root, ...podArgs]]
+      : [MINIO_BIN!, podArgs];
+    children[i] = spawn(cmd, argv, {
       stdio: ['ignore', log, log],
       // MINIO_CI_CD: in erasure mode MinIO refuses a drive on the device of "/" (cmd/xl-storage.go, getDiskInfo);
       // here every drive is a directory of /tmp, on the root device. In a pod the drives are volumes, on
       // another device than the container's root, and the check stays on.
-      env: { PATH: process.env.PATH, ...containerEnv(container, secrets, { HOME: home, MINIO_BROWSER: 'off', MINIO_CI_CD: 'on' }) },
+      env: { PATH: process.env.PATH, ...containerEnv(container, secrets, { HOME: inRoot(home), MINIO_BROWSER: 'off', MINIO_CI_CD: 'on' }) },
     });
   };
   const health = (i: number, what: string) => new Promise<number>((resolve) => {
@@ -146,7 +160,10 @@ export async function startMinioPool(objects: any[], options: { name?: string } 
     kill,
     start: async (i) => {
       await start(i);
-      for (let t = 0; t < 120 && (await health(i, 'ready')) !== 200; t++) await new Promise((r) => setTimeout(r, 500));
+      // Ready as the pod's readinessProbe sees it (the Service sends clients only then).
+      const probe = (container.readinessProbe.httpGet.path as string).replace('/minio/health/', '');
+      for (let t = 0; t < 240 && (await health(i, probe)) !== 200; t++) await new Promise((r) => setTimeout(r, 500));
+      if ((await health(i, probe)) !== 200) throw new Error(`pod ${i} not ready (${probe}) after 120 s`);
     },
     stop: stopAll,
     accessKey,
