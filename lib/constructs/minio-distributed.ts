@@ -81,9 +81,8 @@ export class MinioDistributed extends Construct {
       ...props.container,
       args: ['server', ...this.serverArgs, '--address', `:${props.apiPort}`, '--console-address', `:${props.consolePort}`, '--certs-dir', '/tmp/certs'],
       volumeMounts: [...drives.map((d) => ({ name: d, mountPath: `/${d}` })), ...(props.container.volumeMounts ?? []).filter((m) => m.name !== 'data')],
-      // Ready only while this server sees write quorum: /minio/health/ready answers as soon as its own object
-      // layer is up, and the real run found a restarted server answering "Object does not exist" for objects
-      // written while it was down until it had reconnected to its peers.
+      // Ready only while this server sees write quorum (/minio/health/ready answers as soon as its own object
+      // layer is up): a server cut off from its peers leaves the Service instead of failing every write.
       readinessProbe: { httpGet: { path: '/minio/health/cluster', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 10 },
     };
     new KubeStatefulSet(this, 'StatefulSet', {
