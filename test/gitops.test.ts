@@ -191,7 +191,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
 
   test('THEN every object that holds data (StatefulSets with claim templates, PVCs, Namespaces) is never pruned nor deleted by Argo CD', () => {
     const holders = s.objects.map((o) => o.object).filter((o) => o.kind === 'PersistentVolumeClaim' || o.kind === 'Namespace' || o.spec?.volumeClaimTemplates?.length > 0);
-    expect(holders.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name).sort()).toEqual(expect.arrayContaining(['minio', 'postgres', 'redis']));
+    expect(holders.filter((o) => o.kind === 'StatefulSet').map((o) => o.metadata.name).sort()).toEqual(expect.arrayContaining([s.config.node.count >= 3 ? 'minio-pool' : 'minio', 'postgres', 'redis']));
     for (const o of holders) expect(o.metadata.annotations[SYNC_OPTIONS_ANNOTATION].split(',')).toEqual(expect.arrayContaining(['Prune=false', 'Delete=false']));
     // Custom resources keep their own option next to it.
     for (const issuer of find(s, 'ClusterIssuer')) expect(issuer.metadata.annotations[SYNC_OPTIONS_ANNOTATION]).toBe('SkipDryRunOnMissingResource=true');
