@@ -149,3 +149,18 @@ export function commandLines(docs: readonly DocFile[]): Span[] {
 
 /** `where` for failure messages. */
 export const at = (x: { file: string; line: number }): string => `${x.file}:${x.line}`;
+
+/**
+ * The text of the first section, in the README or a docs/ page, whose heading starts with `title`
+ * (its subsections included), without the heading line; '' when there is none.
+ */
+export function docSection(title: string, docs: readonly DocFile[] = docFiles()): string {
+  const all = headings(docs);
+  for (const h of all) {
+    if (!h.title.startsWith(title)) continue;
+    const lines = docs.find((d) => d.file === h.file)!.text.split('\n');
+    const end = all.find((n) => n.file === h.file && n.line > h.line && n.level <= h.level)?.line ?? lines.length + 1;
+    return '\n' + lines.slice(h.line, end - 1).join('\n');
+  }
+  return '';
+}
