@@ -64,7 +64,7 @@ export const TABLE: readonly { readonly pattern: RegExp; readonly how: How }[] =
   { pattern: /^rclone obscure|"\$\(rclone obscure/, how: { run: 'rclone' } },
   { pattern: /^--from-literal=rclone-password=/, how: { run: 'rclone' } },
   { pattern: /^redis-cli --user admin --bigkeys$|^INFO memory$/, how: { run: 'redis' } },
-  { pattern: /^mc admin user remove target /, how: { elsewhere: 'test/minio-rotation.real.test.ts removes the old key with the real mc on the real MinIO' } },
+  { pattern: /^mc admin user remove target /, how: { elsewhere: 'test/minio-rotation.real.test.ts runs mc admin user remove (its alias named root, not target) with the real mc on the real MinIO' } },
   { pattern: /^mc ls -r --summarize$/, how: { unrunnable: 'compares against the restore Job\'s log on a live cluster; the counts themselves are checked by test/minio-restore.real.test.ts with the real MinIO' } },
   { pattern: /^kubectl -n monitoring create secret generic alertmanager-heartbeat/, how: { unrunnable: 'creates a Secret on a live cluster; the routing to the URL it holds is proven by test/monitoring.real.test.ts with the real Alertmanager' } },
   { pattern: /^kubectl (top|describe|drain|logs|get certificates|get pods|-n \S+ describe|-n \S+ get|-n \S+ logs|-n \S+ scale|-n \S+ create job|create -f|-n \S+ rollout)|^kubectl -n backup create job|^kubectl -n data logs|^kubectl -n data create job/, how: { unrunnable: 'needs a running cluster with real pods (metrics, logs, Jobs that run containers): the lab has no container runtime; the Jobs these start are run with their synthesized scripts by test/backup.real.test.ts, test/minio-restore.real.test.ts and test/pitr.real.test.ts' } },
