@@ -6,7 +6,7 @@ import { ARGOCD_NAMESPACE, PlatformConfig } from '../config/schema';
 import { NOTIFICATIONS_SECRET, notificationsValues, NotificationsValues } from '../gitops/notifications';
 import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
-import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../gitops/health-check';
+import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA, EXTERNAL_SECRET_HEALTH_KEY, EXTERNAL_SECRET_HEALTH_LUA } from '../gitops/health-check';
 import { CRD, RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
 
@@ -34,7 +34,7 @@ export function argoCdValues(config: PlatformConfig): ArgoCdValues {
   return {
     // keep: uninstalling must not cascade-delete every Application.
     crds: { install: true, keep: true },
-    configs: { cm: { [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA } },
+    configs: { cm: { [APPLICATION_HEALTH_KEY]: APPLICATION_HEALTH_LUA, [EXTERNAL_SECRET_HEALTH_KEY]: EXTERNAL_SECRET_HEALTH_LUA } },
     // No SSO: one pod less on a small node. Failed syncs, failed hooks and degraded Applications
     // go to the alert receivers (lib/gitops/notifications.ts); without receivers the controller is off.
     dex: { enabled: false },

@@ -30,19 +30,25 @@ import { LabTraefik, traefikValuesOf } from './traefik-lab';
 import { loadDist } from './sync';
 
 export const README_BOOTSTRAP_HEADING = '### Bootstrap runbook';
+/** The runbook of an environment that shares a cluster (`cluster.sharedWith`), written for `staging` beside `prod`. */
+export const README_SECONDARY_BOOTSTRAP_HEADING = '### Bootstrap a second environment on the same cluster';
 
-/** The bash block of the README's bootstrap runbook, exactly as written. */
-export function bootstrapBlock(readme: string): string {
-  const at = readme.indexOf(README_BOOTSTRAP_HEADING);
-  if (at < 0) throw new Error(`README.md has no "${README_BOOTSTRAP_HEADING}" section`);
+/** The bash block under a README heading (the primary's bootstrap runbook by default), exactly as written. */
+export function bootstrapBlock(readme: string, heading = README_BOOTSTRAP_HEADING): string {
+  const at = readme.indexOf(heading);
+  if (at < 0) throw new Error(`README.md has no "${heading}" section`);
   const fence = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!fence) throw new Error(`README.md's "${README_BOOTSTRAP_HEADING}" has no bash block`);
+  if (!fence) throw new Error(`README.md's "${heading}" has no bash block`);
   return fence[1];
 }
 
-/** The block for another environment: the README's example environment `prod` replaced by `env`, nothing else. */
-export function bootstrapScript(block: string, env: string): string {
-  return block.replace(/\bprod\b/g, env);
+/**
+ * The block for another environment: the README's example environment `prod` replaced by `env`, nothing
+ * else; in the secondary's block (`staging` beside `prod`) `staging` becomes `env` and `prod` its primary.
+ */
+export function bootstrapScript(block: string, env: string, primary?: string): string {
+  if (primary === undefined) return block.replace(/\bprod\b/g, env);
+  return block.replace(/\b(staging|prod)\b/g, (name) => (name === 'staging' ? env : primary));
 }
 
 /** Outside secret entries (`<scope>.<name>.<key>`) of an environment: what a person puts in ~/<env>-secrets.env. */
@@ -103,6 +109,7 @@ export interface RehearsalOptions {
   readonly prepare?: (repoDir: string) => void;
   /** Environments whose block runs first on the same cluster (an environment that shares a cluster runs after its primary). @default none */
   readonly before?: readonly string[];
+
   readonly podOutcome?: LabClusterOptions['podOutcome'];
   readonly log?: (line: string) => void;
   /** Keep the rehearsal's folder (repository copy, logs) after stop(), for a person to look at. @default false */
@@ -255,6 +262,17 @@ export class Rehearsal {
     await this.refreshRoot();
   }
 
+  /**
+   * A team adds an environment to the running cluster (e.g. `staging` with `cluster.sharedWith` set to
+   * this one): its file is written into the copy with the lab rewrite, and its README block runs (the
+   * secondary's runbook when it shares the cluster). Resolves when the block has applied its root.
+   */
+  public async addEnvironment(env: string, fileText: string): Promise<void> {
+    fs.writeFileSync(path.join(this.repoDir, 'lib', 'config', 'environments', `${env}.yaml`), fileText);
+    this.rewrite(env);
+    await this.runBlock(env);
+  }
+
   /** Tracked and untracked (not ignored) files of the working tree, plus the compiled build/ (so tsc finds nothing to do). */
   private copyWorkingTree(root: string): void {
     const list = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
@@ -291,7 +309,10 @@ export class Rehearsal {
       if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(target, path.join(bin, name));
     }
     const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
-    const script = bootstrapScript(bootstrapBlock(readme), env);
+    const primary = config.cluster.sharedWith;
+    const script = primary === undefined
+      ? bootstrapScript(bootstrapBlock(readme), env)
+      : bootstrapScript(bootstrapBlock(readme, README_SECONDARY_BOOTSTRAP_HEADING), env, primary);
     fs.writeFileSync(path.join(this.dir, `bootstrap-${env}.sh`), script);
     const t0 = Date.now();
     // Asynchronously: the lab's kubelet runs in this process and must complete the chart's hook Jobs while helm waits.
@@ -339,7 +360,9 @@ export class Rehearsal {
 
   /** Starts the real Traefik as the edge's pod would, once what it watches exists (the traefik chart's CRDs, IngressClass and Service). */
   private async startTraefik(): Promise<void> {
-    const objects = this.options.before?.length ? [] : loadDist(path.join(this.repoDir, 'dist'), this.options.env).map((d) => d.object);
+    // The first environment's: a cluster's Traefik is its primary's (a sharing environment installs none).
+    const primary = this.options.before?.[0] ?? this.options.env;
+    const objects = loadDist(path.join(this.repoDir, 'dist'), primary).map((d) => d.object);
     let values: Record<string, any>;
     try {
       values = traefikValuesOf(objects);
