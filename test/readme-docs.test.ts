@@ -381,6 +381,27 @@ describe('GIVEN the statements that drifted from the code (issue 36)', () => {
     if (key !== 'postgres') expect(text).not.toMatch(/run in the Postgres server image/);
   });
 
+  test('THEN the README\'s size table says what each shipped example really turns off (replicas, PgBouncer pods, GlitchTip, PITR)', () => {
+    const rows = paragraphs(DOCS.filter((d) => d.file === 'README.md')).filter((p) => /^\| `(small|medium|large)`/.test(p.text));
+    expect(rows.length).toBeGreaterThanOrEqual(3);
+    const wrong: string[] = [];
+    for (const row of rows) {
+      const env = /`([a-z0-9-]+)`/.exec(row.text.split('|')[3])![1];
+      const c = loadConfig(env);
+      const says = (re: RegExp) => re.test(row.text.split('|')[4]);
+      const facts: [string, boolean, boolean][] = [
+        ['no Postgres replica', c.postgres.replicas === 0, says(/no Postgres replica/)],
+        ['one PgBouncer', c.pgbouncer.replicas === 1, says(/one PgBouncer/)],
+        ['no GlitchTip', !c.glitchtip.enabled, says(/no GlitchTip/)],
+        ['no point-in-time recovery', !c.backup.pitr.enabled, says(/no point-in-time recovery/)],
+      ];
+      for (const [what, truth, said] of facts) if (truth !== said) wrong.push(`${at(row)} (${env}): ${said ? 'says' : 'does not say'} "${what}", but it is ${truth}`);
+      const n = /(\d+) Postgres replicas, (\d+) PgBouncer/.exec(row.text);
+      if (n && (Number(n[1]) !== c.postgres.replicas || Number(n[2]) !== c.pgbouncer.replicas)) wrong.push(`${at(row)} (${env}): says ${n[0]}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
   test('THEN no text says two environments cannot share a cluster while cluster.sharedWith exists', () => {
     expect(schemaHasPath('cluster.sharedWith')).toBe(true);
     const claims = paragraphs(DOCS).filter((p) => /cannot share (one|a) cluster/i.test(p.text));
