@@ -77,7 +77,7 @@ export function init(argv: readonly string[]): InitResult {
   const size = one('--size');
   if (size !== undefined) {
     const match = /^(\d+)x(\d+)$/.exec(size);
-    if (!match) problems.push({ key: 'node', value: size, message: 'is not <vCPU>x<GiB> (--size); fix: write it like --size 4x16 (README "Sizes")' });
+    if (!match) problems.push({ key: 'node', value: size, message: 'is not <vCPU>x<GiB> (--size); fix: write it like --size 4x16 (README "Pick the size of your node", docs/sizing.md)' });
     else doc.node = { cpu: Number(match[1]), memory: `${match[2]}Gi` };
   }
   const nodes = one('--nodes');

@@ -48,7 +48,7 @@ const postgres = z.strictObject({
    * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
    * @default main
    */
-  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
+  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (docs/runbooks.md "Rotating credentials")' }).default('main'),
   /**
    * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
    * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
