@@ -21,9 +21,10 @@ import { loadConfig } from '../../lib/config/load';
 import { findProjectRoot, referenceDir } from '../../lib/project';
 import { helmBinary } from '../../lib/helm-binary';
 import { LabArgoCd } from './argocd';
-import { serveChartRepo } from './chart-repo';
+import { ChartRepo, serveChartRepo } from './chart-repo';
 import { LabCluster, LabClusterOptions, nodesFor } from './cluster';
 import { LabExternalSecrets } from './external-secrets';
+import type { PodOutcomeHook } from './kubelet';
 import { startGitServer } from './git-server';
 import { LabSealedSecrets } from './sealed-secrets';
 import { LabTraefik, traefikValuesOf } from './traefik-lab';
@@ -187,8 +188,17 @@ export class Rehearsal {
   public readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-'));
   public readonly repoDir = path.join(this.dir, 'repo');
   public readonly home = path.join(this.dir, 'home');
+  /** The folder the loopback chart repository serves (a copy: a test may publish a chart there and re-index). */
+  public readonly chartsDir = path.join(this.dir, 'charts');
   public lab!: LabCluster;
   public argocd?: LabArgoCd;
+  /** The loopback chart repository (its `requests` say what Argo CD fetched). */
+  public chartRepo!: ChartRepo;
+  /**
+   * How containers end from now on, asked after `options.podOutcome` (a day-2 step that fails the new
+   * revision's migration sets it on a started rehearsal). @default undefined (the kubelet's default)
+   */
+  public podOutcome?: PodOutcomeHook;
   private sealedSecrets?: LabSealedSecrets;
   private externalSecrets?: LabExternalSecrets;
   /** The real Traefik (the edge's ingress controller), started once its CRDs, IngressClass and Service exist. */
@@ -211,6 +221,11 @@ export class Rehearsal {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** The environment rehearsed (the last one whose block ran). */
+  public get env(): string {
+    return this.options.env;
+  }
+
   private git(args: string[], cwd = this.repoDir): string {
     const run = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...GIT_IDENTITY, HOME: this.home } });
     if (run.status !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr || run.stdout}`);
@@ -229,7 +244,8 @@ export class Rehearsal {
     const git = await startGitServer(gitRoot, { push: true });
     this.stops.push(() => git.stop());
     this.gitUrl = git.url('platform.git');
-    const charts = await serveChartRepo(labChartRepository(path.join(this.dir, 'charts')));
+    const charts = await serveChartRepo(labChartRepository(this.chartsDir));
+    this.chartRepo = charts;
     this.stops.push(() => charts.stop());
     this.mirror = charts.url;
 
@@ -251,7 +267,7 @@ export class Rehearsal {
       podOutcome: (pod, container) => {
         const effect = HOOK_EFFECTS[pod.metadata.labels?.['job-name'] ?? ''];
         if (effect && !container.init) void effect(this.lab, pod.metadata.namespace).catch((err) => this.log(`hook effect of ${pod.metadata.name}: ${(err as Error).message}`));
-        return this.options.podOutcome?.(pod, container);
+        return this.options.podOutcome?.(pod, container) ?? this.podOutcome?.(pod, container);
       },
     });
     this.stops.push(() => this.lab.stop());
@@ -302,35 +318,47 @@ export class Rehearsal {
     const config = loadConfig(env, { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
     const values = outsideSecretEntries(config).map((entry) => `${entry}=lab-${entry.replace(/[^a-z0-9]+/gi, '-')}`);
     fs.writeFileSync(path.join(this.home, `${env}-secrets.env`), `${values.join('\n')}\n`, { mode: 0o600 });
-    const bin = path.join(this.dir, 'bin');
-    fs.mkdirSync(bin, { recursive: true });
-    const helm = helmBinary((reason) => { throw new Error(reason); })!;
-    for (const [name, target] of [['helm', helm], ['kubectl', kubectlBinary()]] as const) {
-      if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(target, path.join(bin, name));
-    }
     const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
     const primary = config.cluster.sharedWith;
     const script = primary === undefined
       ? bootstrapScript(bootstrapBlock(readme), env)
       : bootstrapScript(bootstrapBlock(readme, README_SECONDARY_BOOTSTRAP_HEADING), env, primary);
-    fs.writeFileSync(path.join(this.dir, `bootstrap-${env}.sh`), script);
     const t0 = Date.now();
+    const run = await this.shell(`bootstrap-${env}`, script, 900_000);
+    this.blockSeconds += (Date.now() - t0) / 1000;
+    if (run.status !== 0) {
+      throw new Error(`the README's bootstrap block failed for ${env} (${run.status}):\n${run.log.trim().split('\n').slice(-25).join('\n')}`);
+    }
+    this.rootAppliedAt = Date.now();
+    this.log(`rehearsal ${env}: bootstrap block done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
+
+  /**
+   * Runs a bash script in the copy of the repository as a person at the terminal (`bash -euo pipefail -x`,
+   * HOME, PATH with helm and kubectl, KUBECONFIG of the lab, git identity; its `git push` goes to the lab's
+   * git server). The script and its output are kept as <name>.sh and <name>.log in the rehearsal's folder.
+   * Resolves with the exit code (or 'timeout') and the output.
+   */
+  public async shell(name: string, script: string, timeoutMs = 600_000): Promise<{ status: number | string; log: string }> {
+    const bin = path.join(this.dir, 'bin');
+    fs.mkdirSync(bin, { recursive: true });
+    const helm = helmBinary((reason) => { throw new Error(reason); })!;
+    for (const [tool, target] of [['helm', helm], ['kubectl', kubectlBinary()]] as const) {
+      if (!fs.existsSync(path.join(bin, tool))) fs.symlinkSync(target, path.join(bin, tool));
+    }
+    const file = path.join(this.dir, `${name}.sh`);
+    fs.writeFileSync(file, script);
     // Asynchronously: the lab's kubelet runs in this process and must complete the chart's hook Jobs while helm waits.
-    const log = path.join(this.dir, `bootstrap-${env}.log`);
-    const status = await runLogged('bash', ['-euo', 'pipefail', '-x', path.join(this.dir, `bootstrap-${env}.sh`)], log, {
-      cwd: this.repoDir, timeoutMs: 900_000,
+    const log = path.join(this.dir, `${name}.log`);
+    const status = await runLogged('bash', ['-euo', 'pipefail', '-x', file], log, {
+      cwd: this.repoDir, timeoutMs,
       env: {
         PATH: `${bin}:${process.env.PATH}`, HOME: this.home, KUBECONFIG: this.lab.kubeconfig, ...GIT_IDENTITY,
         CI: process.env.CI ?? '', CDK8S_CHECK_UPGRADE: 'false', HELM_CACHE_HOME: path.join(this.dir, 'helm-cache'),
         HELM_CONFIG_HOME: path.join(this.dir, 'helm-config'), HELM_DATA_HOME: path.join(this.dir, 'helm-data'),
       },
     });
-    this.blockSeconds += (Date.now() - t0) / 1000;
-    if (status !== 0) {
-      throw new Error(`the README's bootstrap block failed for ${env} (${status}):\n${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-25).join('\n')}`);
-    }
-    this.rootAppliedAt = Date.now();
-    this.log(`rehearsal ${env}: bootstrap block done in ${Math.round((Date.now() - t0) / 1000)} s`);
+    return { status, log: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '' };
   }
 
   /** The sealed-secrets and External Secrets controllers start once their CRDs exist, as their pods would. */
@@ -518,7 +546,7 @@ export class Rehearsal {
 }
 
 /** The Application that manages a live object: Argo CD's tracking annotation, else its instance label. */
-function trackedBy(o: any): string | undefined {
+export function trackedBy(o: any): string | undefined {
   return o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? o.metadata.labels?.['app.kubernetes.io/instance'];
 }
 
