@@ -20,7 +20,7 @@ function alertNames(): Set<string> {
 
 /** Sections that are runbooks: named so, the restore and rotation procedures, and one per alert. */
 export function isRunbookSection(title: string, alerts: Set<string>): boolean {
-  return /runbook|Rotating credentials|Restore MinIO from B2|Point-in-time recovery|Dead man's switch|Backup encryption|^Backups/i.test(title) || alerts.has(title);
+  return /runbook|Rotating credentials|Restore MinIO from B2|Point-in-time recovery|Dead man's switch|Backup encryption|^Backups|^Rolling back a deploy/i.test(title) || alerts.has(title);
 }
 
 /** Every command of the runbook sections: bash block lines and inline spans starting with a program or SQL. */
@@ -45,6 +45,9 @@ export type How =
 export const TABLE: readonly { readonly pattern: RegExp; readonly how: How }[] = [
   // The bootstrap block is executed literally by the first-install rehearsal.
   { pattern: /^openssl req -x509/, how: { elsewhere: 'the first-install rehearsal (npm run rehearse, scripts/lab/rehearsal.ts) runs the bootstrap block literally' } },
+  // The rollback block is executed literally by the day-2 rehearsal against the real Argo CD.
+  { pattern: /^good=\$\(kubectl -n argocd get application app |^git pull --ff-only && git revert --no-edit/, how: { elsewhere: 'test/rehearsal-day2.real.test.ts runs the rollback block as written against the real Argo CD in the lab (scripts/lab/rehearsal-day2.ts)' } },
+  { pattern: /^argocd app rollback$/, how: { unrunnable: 'named as what not to do: Argo CD refuses it while auto-sync is on (the rollback block reverts in git instead)' } },
   // psql with the pod's credentials, on the real PostgreSQL.
   { pattern: /^NEW="\$\(kubectl -n app get secret postgres-app-next|^LEADER="\$\(kubectl -n data get pods -l role=master -o name\)"\nprintf '%s\\n' "ALTER ROLE app WITH NOLOGIN/, how: { elsewhere: 'test/rotation.real.test.ts runs both rotation blocks as written against the synthesized Postgres and PgBouncer' } },
   { pattern: /^kubectl -n data exec (-it )?<leader> -c postgres -- sh -c 'PGPASSWORD="\$PATRONI_SUPERUSER_PASSWORD"/, how: { run: 'pod-exec' } },
