@@ -12,6 +12,9 @@ import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 import { docSection } from './helpers/docs';
 import { PATRONICTL_LINE, runbookUnits } from './helpers/runbooks';
+import { kubectlBinary } from '../scripts/lab/rehearsal';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 
 const bin = postgresBinDir();
 /** The lab's kube-apiserver, etcd, controller-manager (built by scripts/lab/build.sh). */
@@ -273,6 +276,20 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
       expect(pausedList).toMatch(/Maintenance mode: on/);
       expect(leaderOf(final)).toBeDefined();
       expect(final.filter(replicating)).toHaveLength(2);
+    });
+
+    test("THEN the runbooks' kubectl lines that read Patroni's role labels answer as written from the lab API server: the leader alone is role=master", async () => {
+      const lines = [...new Set(runbookUnits().map((c) => c.code).filter((c) => /^kubectl -n data get pods -l (role=master|cluster-name=postgres -L role)$/.test(c)))].sort();
+      expect(lines).toEqual(['kubectl -n data get pods -l cluster-name=postgres -L role', 'kubectl -n data get pods -l role=master']);
+      const leader = leaderOf(await lab.cluster())!;
+      const run = (line: string) => spawnSync('bash', ['-c', line], { env: { PATH: `${path.dirname(kubectlBinary())}:/usr/bin:/bin`, KUBECONFIG: kube.kubeconfig, HOME: lab.dir }, encoding: 'utf8', timeout: 60_000 });
+      const rows = (out: string) => out.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
+      const masters = run(lines[1]);
+      expect({ status: masters.status, stderr: masters.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(rows(masters.stdout).map((r) => r[0])).toEqual([leader]);
+      const all = run(lines[0]);
+      expect(all.status).toBe(0);
+      expect(rows(all.stdout).map((r) => [r[0], r[r.length - 1]]).sort()).toEqual(lab.members.map((m) => [m.name, m.name === leader ? 'master' : 'replica']).sort());
     });
   });
 });

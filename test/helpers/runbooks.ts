@@ -61,7 +61,7 @@ export const TABLE: readonly { readonly pattern: RegExp; readonly how: How }[] =
   { pattern: /^rclone (copy --checksum|check --one-way)$/, how: { elsewhere: 'what the minio-restore Job runs: test/minio-restore.real.test.ts runs that Job\'s synthesized script with the real rclone and MinIO' } },
   { pattern: /^rclone sync$/, how: { elsewhere: 'what the minio-mirror Job runs: test/backup.real.test.ts runs its synthesized script with the real rclone between two real MinIO servers' } },
   { pattern: /^rclone copyto$/, how: { unrunnable: 'copies one older object out of the B2 mirror\'s history/ by hand: needs the team\'s bucket and crypt remote; the mirror\'s history/ itself is checked by test/backup.real.test.ts' } },
-  { pattern: /^kubectl -n data get pods -l role=master$/, how: { unrunnable: 'lists pods by label: the labels Patroni writes are proven by test/patroni.real.test.ts (role=master on the leader), and there is no pod here' } },
+  { pattern: /^kubectl -n data get pods -l (role=master|cluster-name=postgres -L role)$/, how: { elsewhere: 'test/patroni.real.test.ts runs it as written (the pinned kubectl) against the Patroni lab\'s API server, where Patroni writes the role labels' } },
   // patronictl, with the container's config.
   // patronictl with its config, on the Patroni lab (three members, the lab API server as store).
   { pattern: PATRONICTL_LINE, how: { elsewhere: 'test/patroni.real.test.ts runs every runbook patronictl line as written in a member\'s postgres container env on the Patroni lab (list, pause, resume, reinit, failover, switchover)' } },
