@@ -10,6 +10,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { alertmanagerConfigOf } from '../lib/addons/kube-prometheus-stack';
 import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
 import { configFor, one, synth, synthEnv } from './helpers/platform';
 import { describeWithPrograms, requireBinary } from './helpers/real-programs';
@@ -58,7 +59,7 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
   };
 
   test.each(['dev', 'prod', 'ha'])('GIVEN %s WHEN amtool checks the synthesized alertmanager.yaml THEN it is valid', (env) => {
-    const file = write(`${env}.yaml`, valuesOf(synthEnv(env), 'kube-prometheus-stack').alertmanager.config);
+    const file = write(`${env}.yaml`, alertmanagerConfigOf(valuesOf(synthEnv(env), 'kube-prometheus-stack')));
     const run = spawnSync(amtool!, ['check-config', file], { encoding: 'utf8' });
     expect(run.stdout + run.stderr).toContain('SUCCESS');
     expect(run.status).toBe(0);
@@ -67,7 +68,7 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
   describe('GIVEN an e-mail, a Slack, a Discord and a Telegram receiver with their own severities, and the heartbeat', () => {
     let file: string;
     beforeAll(() => {
-      file = write('every-receiver.yaml', valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config);
+      file = write('every-receiver.yaml', alertmanagerConfigOf(valuesOf(everyReceiver, 'kube-prometheus-stack')));
     });
     const route = (...labels: string[]) => spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' }).stdout.trim();
 
@@ -84,10 +85,10 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
       expect(route('alertname=Watchdog', 'severity=none')).toBe('heartbeat');
     });
     test('THEN the heartbeat route re-sends the Watchdog every minute, with no initial wait', () => {
-      const config = valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config;
+      const config = alertmanagerConfigOf(valuesOf(everyReceiver, 'kube-prometheus-stack'));
       const heartbeat = config.route.routes.find((r: any) => r.receiver === 'heartbeat');
       expect(heartbeat).toMatchObject({ group_wait: '0s', group_interval: '1m', repeat_interval: '1m' });
-      expect(config.receivers.find((r: any) => r.name === 'heartbeat').webhook_configs).toEqual([
+      expect((config.receivers.find((r: any) => r.name === 'heartbeat') as any).webhook_configs).toEqual([
         { url_file: '/etc/alertmanager/secrets/alertmanager-heartbeat/url', send_resolved: false },
       ]);
     });
@@ -95,7 +96,7 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
 
   describe('GIVEN no heartbeat (dev may run without one)', () => {
     test('WHEN the Watchdog fires THEN it goes nowhere', () => {
-      const file = write('no-heartbeat.yaml', valuesOf(synth(configFor('dev', { monitoring: { alertmanager: { heartbeat: null } } })), 'kube-prometheus-stack').alertmanager.config);
+      const file = write('no-heartbeat.yaml', alertmanagerConfigOf(valuesOf(synth(configFor('dev', { monitoring: { alertmanager: { heartbeat: null } } })), 'kube-prometheus-stack')));
       expect(spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${file}`, 'alertname=Watchdog'], { encoding: 'utf8' }).stdout.trim()).toBe('null');
     });
   });
@@ -120,7 +121,7 @@ describeWithPrograms("the dead man's switch with the real Alertmanager", { alert
     });
     const hbPort = await listen(heartbeat);
     // prod's synthesized config, the heartbeat URL (read from the Secret's file in the pod) pointed at loopback.
-    const config = forAmtool025(valuesOf(synthEnv('prod'), 'kube-prometheus-stack').alertmanager.config, `http://127.0.0.1:${hbPort}/ping/prod-uuid`);
+    const config = forAmtool025(alertmanagerConfigOf(valuesOf(synthEnv('prod'), 'kube-prometheus-stack')), `http://127.0.0.1:${hbPort}/ping/prod-uuid`);
     const file = path.join(workdir, 'alertmanager-prod.yaml');
     fs.writeFileSync(file, yaml.dump({ ...config, templates: [] }));
     amPort = await freePort();
