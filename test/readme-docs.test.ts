@@ -18,6 +18,7 @@ import { ADD_ONS } from '../lib/addons/registry';
 import { ConfigError } from '../lib/config/errors';
 import { listEnvironments, loadConfig, deepMerge, ENVIRONMENTS_DIR } from '../lib/config/load';
 import { IMAGES } from '../lib/config/versions';
+import { SUPPORTED_KUBERNETES } from '../lib/config/helm';
 import { footprintOfManifests, formatFootprint } from '../lib/footprint';
 import { renderPlatform } from '../lib/synth';
 import { Platform } from '../charts/platform';
@@ -404,6 +405,11 @@ describe('GIVEN the statements that drifted from the code (issue 36)', () => {
       if (n && (Number(n[1]) !== c.postgres.replicas || Number(n[2]) !== c.pgbouncer.replicas)) wrong.push(`${at(row)} (${env}): says ${n[0]}`);
     }
     expect(wrong).toEqual([]);
+  });
+
+  test('THEN the README names the oldest supported k3s the platform derives (SUPPORTED_KUBERNETES)', () => {
+    const minor = SUPPORTED_KUBERNETES.minimum.replace(/\.0$/, '');
+    expect(DOCS.find((d) => d.file === 'README.md')!.text).toContain(`k3s v${minor} or newer`);
   });
 
   test('THEN no text says two environments cannot share a cluster while cluster.sharedWith exists', () => {
