@@ -1,6 +1,7 @@
 /**
  * The monitoring configuration files, taken from the synthesized Applications and run with the
- * real programs: Alertmanager's amtool checks and routes the alert config, and Debian's
+ * real programs: amtool and Alertmanager v0.34.0 (the release kube-prometheus-stack 88.5.3 deploys,
+ * scripts/alertmanager/build.sh) check, route and deliver the alert config unchanged, and Debian's
  * blackbox_exporter loads our modules and probes TCP and HTTP servers on loopback.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
@@ -14,10 +15,11 @@ import { alertmanagerConfigOf } from '../lib/addons/kube-prometheus-stack';
 import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
 import { configFor, one, synth, synthEnv } from './helpers/platform';
 import { describeWithPrograms, requireBinary } from './helpers/real-programs';
+import { ALERTMANAGER_BIN, AMTOOL_BIN } from '../scripts/lab/prometheus-tools';
 
 const valuesOf = (s: ReturnType<typeof synthEnv>, app: string) => one(s, 'Application', app).spec.source.helm.valuesObject;
 const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitoring-real-'));
-const amtool = requireBinary('amtool') ?? undefined;
+const amtool = AMTOOL_BIN;
 const blackbox = requireBinary('prometheus-blackbox-exporter') ?? undefined;
 
 const everyReceiver = synth(configFor('prod', {
@@ -38,23 +40,23 @@ const everyReceiver = synth(configFor('prod', {
 }));
 
 /**
- * Debian's amtool is 0.25; `webhook_url_file` (Discord), `url_file` (webhooks) and
- * `bot_token_file` (Telegram) arrived in Alertmanager 0.26 (the pinned image is 0.34). Only for
- * this older checker, those keys are swapped for equivalent inline values (`heartbeatUrl` for the
- * heartbeat's webhook).
+ * The Secret files the config names (`*_file`, mounted under /etc/alertmanager/secrets/ in the pod), moved
+ * to `dir` and written there with `values` (by the file's base name); the config is otherwise unchanged.
  */
-function forAmtool025(config: any, heartbeatUrl = 'https://hc-ping.example/uuid'): any {
-  const text = JSON.stringify(config)
-    .replace(/"webhook_url_file":"[^"]*"/g, '"webhook_url":"https://discord.example/api/webhooks/1/x"')
-    .replace(/"url_file":"[^"]*"/g, `"url":"${heartbeatUrl}"`)
-    .replace(/"bot_token_file":"[^"]*"/g, '"bot_token":"123:abc"');
+function withSecretFiles(config: any, dir: string, values: Record<string, string> = {}): any {
+  const text = JSON.stringify(config).replace(/"(\w+_file)":"\/etc\/alertmanager\/secrets\/([^"]+)"/g, (_whole, key, rel) => {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, values[path.basename(rel)] ?? 'https://hooks.example/placeholder');
+    return `"${key}":"${file}"`;
+  });
   return JSON.parse(text);
 }
 
-describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () => {
+describeWithPrograms('Alertmanager config with the real amtool (v0.34.0)', { 'amtool v0.34.0 (scripts/alertmanager/build.sh)': amtool }, () => {
   const write = (name: string, config: unknown) => {
     const file = path.join(workdir, name);
-    fs.writeFileSync(file, yaml.dump(forAmtool025(config)));
+    fs.writeFileSync(file, yaml.dump(config));
     return file;
   };
 
@@ -102,9 +104,9 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
   });
 });
 
-const alertmanagerBin = requireBinary('prometheus-alertmanager') ?? undefined;
+const alertmanagerBin = ALERTMANAGER_BIN;
 
-describeWithPrograms("the dead man's switch with the real Alertmanager", { alertmanager: alertmanagerBin }, () => {
+describeWithPrograms("the dead man's switch with the real Alertmanager (v0.34.0)", { 'alertmanager v0.34.0 (scripts/alertmanager/build.sh)': alertmanagerBin }, () => {
   let am: ChildProcess;
   let amPort: number;
   let heartbeat: http.Server;
@@ -120,8 +122,8 @@ describeWithPrograms("the dead man's switch with the real Alertmanager", { alert
       });
     });
     const hbPort = await listen(heartbeat);
-    // prod's synthesized config, the heartbeat URL (read from the Secret's file in the pod) pointed at loopback.
-    const config = forAmtool025(alertmanagerConfigOf(valuesOf(synthEnv('prod'), 'kube-prometheus-stack')), `http://127.0.0.1:${hbPort}/ping/prod-uuid`);
+    // prod's synthesized config; the heartbeat URL, read from the Secret's file as in the pod, points at loopback.
+    const config = withSecretFiles(alertmanagerConfigOf(valuesOf(synthEnv('prod'), 'kube-prometheus-stack')), path.join(workdir, 'secrets'), { url: `http://127.0.0.1:${hbPort}/ping/prod-uuid` });
     const file = path.join(workdir, 'alertmanager-prod.yaml');
     fs.writeFileSync(file, yaml.dump({ ...config, templates: [] }));
     amPort = await freePort();

@@ -40,6 +40,11 @@ return result
  * failure, and any failure of an ExternalSecret that copies or reads a store, stays Degraded. Seen in the
  * first-install rehearsal: the lab's ESO lost its first status write to the `secrets` sync and then held
  * the Application Degraded, which stalls every later wave.
+ *
+ * Argo CD runs a custom check with the base, table and package libraries only (no `string`, unless
+ * `useOpenLibs` is set): the message is compared whole, as the controller writes it (ESO's
+ * msgErrorUpdateImmutable). The rehearsal found `string.find` failing there ("attempt to index a
+ * non-table object(nil) with key 'find'"), which Argo CD reports as a ComparisonError of the Application.
  */
 export const EXTERNAL_SECRET_HEALTH_KEY = 'resource.customizations.health.external-secrets.io_ExternalSecret';
 
@@ -65,8 +70,8 @@ for _, condition in ipairs(obj.status.conditions) do
     if condition.status == "True" then
       hs.status = "Healthy"
       hs.message = message
-    elseif condition.status == "False" and obj.spec ~= nil and obj.spec.target ~= nil and obj.spec.target.immutable == true
-        and generatedOnly(obj.spec) and string.find(string.lower(message), "immutable", 1, true) ~= nil then
+    elseif condition.status == "False" and message == "could not update secret, target is immutable"
+        and obj.spec ~= nil and obj.spec.target ~= nil and obj.spec.target.immutable == true and generatedOnly(obj.spec) then
       hs.status = "Healthy"
       hs.message = "the generated Secret exists and is immutable: its first values are kept (" .. message .. ")"
     elseif condition.status == "False" then
