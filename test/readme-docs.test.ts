@@ -172,7 +172,7 @@ describe('GIVEN the commands and paths of the README and docs/', () => {
 // Config keys, TypeScript members, section references
 
 const TOP = new Set(topLevelKeys());
-const NOT_A_KEY_SUFFIX = /\.(ts|js|ya?ml|md|json|conf|ini|sh|sql|io|com|org|net|svc|local|lua|pem|key|env|dump|sha256|partial|bin|txt|tgz)$/;
+const NOT_A_KEY_SUFFIX = /\.(real|ts|js|ya?ml|md|json|conf|ini|sh|sql|io|com|org|net|svc|local|lua|pem|key|env|dump|sha256|partial|bin|txt|tgz)$/;
 /** Dotted config keys in a text: `postgres.replicas`, `apps.<app>.replicas.max`, `monitoring.alertmanager.receivers.0.to`. */
 export function configKeysIn(text: string): string[] {
   return [...text.matchAll(/(?<![\w.$/-])([a-z][A-Za-z]*(?:\.(?:<[^>\n]+>|[A-Za-z0-9_-]+))+)/g)]
