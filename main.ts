@@ -20,6 +20,7 @@ import { Manifests, renderPlatform, writeManifests, YamlCache } from './lib/synt
 import { withOtherEnvironments } from './lib/partial-synth';
 import { PlatformConfig } from './lib/config/schema';
 import { clusterCollisions } from './lib/validation/collisions';
+import { SUMMARY_FILE, summarize } from './lib/summary';
 
 function main(argv: string[]): void {
   let environmentsDir = ENVIRONMENTS_DIR;
@@ -38,16 +39,20 @@ function main(argv: string[]): void {
     if (warning) console.error(`!!! WARNING: ${warning}`);
   }
   const files: Manifests = new Map();
+  const summaries: Manifests = new Map();
   const yamlCache: YamlCache = new Map();
   for (const config of configs) {
     const rendered = renderPlatform(new Platform(config), yamlCache);
     // The requests must fit the node's budget (lib/config/sizing.ts) before anything is written.
     assertBudget(footprintOfManifests(rendered, config, ADD_ONS), config, configSource(config));
     for (const [file, text] of rendered) files.set(file, text);
+    // dist/<env>/SUMMARY.md: what the objects add up to (lib/summary.ts); outside every Application's path.
+    summaries.set(`${config.name}/${SUMMARY_FILE}`, summarize(config, rendered).text);
   }
   assertNoClusterCollisions(configs, files, environmentsDir, yamlCache);
   const partial = envs.length > 0;
-  writeManifests(partial ? withOtherEnvironments(files, outDir, selected) : files, outDir);
+  const written: Manifests = new Map([...files, ...summaries]);
+  writeManifests(partial ? withOtherEnvironments(written, outDir, selected) : written, outDir);
   console.log(`synthesized ${selected.join(', ')} → ${outDir}/ (${files.size} objects)`);
 }
 

@@ -271,7 +271,14 @@ export class Rehearsal {
       },
     });
     this.stops.push(() => this.lab.stop());
-    this.controllersTimer = setInterval(() => void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)), 2_000);
+    // One pass at a time: on a loaded machine a pass outlasts the period, and two overlapping passes each
+    // started a controller (two External Secrets controllers racing each other on the same Secrets).
+    let busy = false;
+    this.controllersTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)).finally(() => { busy = false; });
+    }, 2_000);
 
     for (const env of envs) await this.runBlock(env);
     this.argocd = await LabArgoCd.start(this.lab, { log: this.log });
