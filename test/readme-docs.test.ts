@@ -87,7 +87,9 @@ describe('GIVEN the YAML blocks of the README and docs/', () => {
 /** The source files of an npm script (what `node build/<x>.js` runs, as TypeScript), and what they import locally. */
 function scriptSources(script: string): string[] {
   const line: string = PACKAGE.scripts[script];
-  const direct = [...line.matchAll(/node build\/(\S+)\.js/g)].map((m) => `${m[1]}.ts`);
+  // `node build/x.js` in the script line, or in the bash script it runs (npm run import -> scripts/import.sh).
+  const shells = [...line.matchAll(/bash (scripts\/\S+\.sh)/g)].map((m) => fs.readFileSync(path.join(ROOT, m[1]), 'utf8'));
+  const direct = [line, ...shells].flatMap((text) => [...text.matchAll(/node (?:"?\$?\{?\w*\}?\/?)?build\/([\w/.-]+)\.js/g)].map((m) => `${m[1]}.ts`));
   const out = new Set<string>();
   const add = (file: string, depth: number) => {
     // Flags are parsed in scripts/ (and main.ts), never in lib/.
@@ -138,7 +140,8 @@ export function commandProblems(command: string): string[] {
 }
 
 /** Repository paths named in the docs: lib/..., scripts/..., dist/<env>/..., with <placeholders> and * globs. */
-const PATH_RE = /(?<![\w./-])((?:lib|scripts|test|charts|examples|docs|dist|imports|__snapshots__|\.ci)\/(?:<[^>\n]+>|[\w./*{}@+-])*)/g;
+// Not imports/: the generated CRD classes are named as a folder, and imports/ is also an S3 prefix the import docs name.
+const PATH_RE = /(?<![\w./-])((?:lib|scripts|test|charts|examples|docs|dist|__snapshots__|\.ci)\/(?:<[^>\n]+>|[\w./*{}@+-])*)/g;
 
 export function pathExists(named: string): boolean {
   const clean = named.replace(/[.,:;]+$/, '');
