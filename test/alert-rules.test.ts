@@ -84,20 +84,21 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
     }
   });
 
-  test('THEN every rule says what to do: the action of the README threshold table and a runbook section that exists', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  test('THEN every rule says what to do: the action of the threshold table (docs/monitoring.md) and a runbook section that exists (docs/alert-runbooks.md)', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'docs', 'monitoring.md'), 'utf8');
+    const runbooks = fs.readFileSync(path.join(__dirname, '..', 'docs', 'alert-runbooks.md'), 'utf8');
     // The action column of the users' table, by alert name.
     const tableActions = new Map(
       [...readme.matchAll(/^\| (?:`\w+`|–) \| (\w+)[^|]*\|(?:[^|\n]*\|){4} ([^|\n]+) \|$/gm)].map((m) => [m[1], m[2].trim()]),
     );
     // GitHub's anchors of the README headings (lower case, spaces to dashes, punctuation dropped).
-    const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    const anchors = new Set([...runbooks.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
     expect(rules.length).toBeGreaterThan(20);
     for (const rule of rules) {
       const { action, runbook_url: url } = rule.annotations;
       expect({ alert: rule.alert, action }).toEqual({ alert: rule.alert, action: tableActions.get(rule.alert) });
       expect(rule.annotations.description).toContain(`Action: ${action}.`);
-      expect(url).toMatch(/^https:\/\/github\.com\/example\/platform\/blob\/main\/README\.md#/);
+      expect(url).toMatch(/^https:\/\/github\.com\/example\/platform\/blob\/main\/docs\/alert-runbooks\.md#/);
       expect({ alert: rule.alert, section: anchors.has(url.split('#')[1]) }).toEqual({ alert: rule.alert, section: true });
     }
   });
@@ -199,7 +200,7 @@ describeWithPrograms('GIVEN rule files extracted from the synthesized Prometheus
               summary: `Memory above ${level} % on node-1`,
               description: 'Memory in use 90.9 % for 5m. Thresholds: alerts.memory in the environment config (warning 80 %, critical 90 %). Action: investigate leaks.',
               action: 'investigate leaks',
-              runbook_url: 'https://github.com/example/platform/blob/main/README.md#nodememoryhigh',
+              runbook_url: 'https://github.com/example/platform/blob/main/docs/alert-runbooks.md#nodememoryhigh',
             },
           };
         }),

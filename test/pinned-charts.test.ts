@@ -26,7 +26,7 @@ import { listEnvironments, loadConfig } from '../lib/config/load';
 import { PlatformConfig } from '../lib/config/schema';
 import { assertBudget, footprint } from '../lib/footprint';
 import { helmBinary } from '../lib/helm-binary';
-import { findProjectRoot, referenceDir } from '../lib/project';
+import { referenceDir } from '../lib/project';
 import { renderPlatform, writeManifests } from '../lib/synth';
 import { Endpoint, NetworkModel, selects, workloadEndpoints } from '../lib/validation/reachability';
 import { loadCatalog } from '../lib/validation/schema-catalog';
@@ -35,6 +35,7 @@ import { validateObject } from '../lib/validation/validate-object';
 import { Platform } from '../charts/platform';
 import { pullCharts } from '../scripts/charts-pull';
 import { ChartRepo, serveChartRepo } from '../scripts/lab/chart-repo';
+import { docFiles } from './helpers/docs';
 import { configFor } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
@@ -209,13 +210,14 @@ describeWithPrograms('GIVEN the pinned charts served as a Helm repository on loo
       expect(derived.get('cert-manager')!.reasons).toContain('CustomResourceDefinition selectableFields 1.32.0');
     });
 
-    test('THEN the supported minimum is the oldest reference schema not older than the charts\' and our own need, helm.kubeVersion defaults to it, and the README states it', () => {
+    test('THEN the supported minimum is the oldest reference schema not older than the charts\' and our own need, helm.kubeVersion defaults to it, and the README and docs/ state it', () => {
       const need = newestKube([OWN_OBJECTS_MINIMUM.minimum, ...[...derived.values()].flatMap((d) => (d.minimum ? [d.minimum] : []))]);
       const schema = [...SUPPORTED_KUBERNETES.referenceSchemas].sort(compareKube).find((v) => compareKube(v, need) >= 0);
       expect(schema).toBeDefined(); // else: add that version's OpenAPI schema to ../shared/reference/kubernetes
       expect(SUPPORTED_KUBERNETES.minimum).toBe(schema);
       expect(DEFAULTS.helm?.kubeVersion).toBe(SUPPORTED_KUBERNETES.minimum);
-      const readme = fs.readFileSync(path.join(findProjectRoot(__dirname), 'README.md'), 'utf8');
+      // "Supported Kubernetes versions" is in docs/testing.md; the README's day 1 names the minimum too.
+      const readme = docFiles().map((d) => d.text).join('\n');
       const minor = (v: string) => v.split('.').slice(0, 2).join('.');
       expect(readme).toContain(`**Supported Kubernetes (k3s): v${minor(SUPPORTED_KUBERNETES.minimum)} and newer**`);
       expect(readme).toContain(`the charts need ${minor(need)}`);

@@ -21,7 +21,7 @@ interface Row { key: string; kind: 'image' | 'chart'; shipped: string; tested: s
 /** The rows of the README's table, by their first cell ("image `postgres`", "chart `loki`"). */
 export function versionRows(readme: string): Row[] {
   const section = readme.split('\n## Shipped and tested versions\n')[1]?.split('\n## ')[0];
-  if (!section) throw new Error('README.md has no "## Shipped and tested versions" section');
+  if (!section) throw new Error('docs/development.md has no "## Shipped and tested versions" section');
   return section.split('\n').filter((l) => /^\| (image|chart) `/.test(l)).map((line) => {
     const cells = line.split(' | ').map((c) => c.replace(/^\| /, '').replace(/ \|$/, ''));
     const [, kind, key] = /^(image|chart) `([^`]+)`$/.exec(cells[0])!;
@@ -75,7 +75,8 @@ const PROBES: Record<string, () => string> = {
   'Argo CD (Go module)': () => goModuleVersion(tools('argocd'), 'github.com/argoproj/argo-cd/v3'),
 };
 
-const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+// The table lives in docs/development.md (the README keeps day 1 and day 2).
+const readme = fs.readFileSync(path.join(root, 'docs', 'development.md'), 'utf8');
 const rows = versionRows(readme);
 
 describe('GIVEN the README table "Shipped and tested versions"', () => {

@@ -9,7 +9,7 @@ import { duration } from './duration';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { isQuantity, parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
-import { isSealFingerprint, sealCommand } from '../sealing';
+import { isSealFingerprint, sealCommand, sealingCertHint } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
@@ -48,7 +48,7 @@ const postgres = z.strictObject({
    * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
    * @default main
    */
-  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
+  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (docs/runbooks.md "Rotating credentials")' }).default('main'),
   /**
    * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
    * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
@@ -836,7 +836,7 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt), or use mode: existing`,
+          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt; ${sealingCertHint(config.name)}), or use mode: existing`,
         }));
         Object.keys(declaration.fingerprints ?? {}).filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'fingerprints', key], message: 'has no encryptedData beside it; fix: remove it, or run npm run seal again',
