@@ -126,10 +126,10 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     patches: [{ source: 'scripts/lab/argocd.ts', search: "'--app-resync', '10',", replace: "'--app-resync', '180'," }],
   },
   {
-    id: 'middleware-no-namespace',
+    id: 'traefik-no-published-service',
     test: 'test/traefik-lab.real.test.ts',
-    description: 'Ingress middleware annotations name `<name>@kubernetescrd` without the namespace prefix Traefik needs',
-    patches: [{ source: 'lib/constructs/edge/middlewares.ts', search: '`${this.namespace}-${name}@kubernetescrd`', replace: '`${name}@kubernetescrd`' }],
+    description: "Traefik's Ingress provider without publishedService: Ingresses never get the load balancer's address (Argo CD waits on them)",
+    patches: [{ source: 'lib/addons/traefik.ts', search: 'kubernetesIngress: { enabled: ingress },', replace: 'kubernetesIngress: { enabled: ingress, publishedService: { enabled: false } } as any,' }],
   },
   {
     id: 'admin-auth-before-rate-limit',
