@@ -19,7 +19,7 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     test: 'test/seal.real.test.ts',
     description: 'values sealed namespace-wide (label `<namespace>`, annotation `namespace-wide`) instead of strict',
     patches: [
-      { source: 'lib/sealing.ts', search: "oaepHash: 'sha256', oaepLabel: label(namespace, name) }, sessionKey);", replace: "oaepHash: 'sha256', oaepLabel: Buffer.from(namespace) }, sessionKey);" },
+      { source: 'lib/sealing.ts', search: "oaepHash: 'sha256', oaepLabel: label(namespace, name) }, sessionKey);", replace: "oaepHash: 'sha256', oaepLabel: label(namespace, name).subarray(0, Buffer.byteLength(namespace)) }, sessionKey);" },
       { source: 'charts/secrets.ts', search: '          metadata: { name, namespace },\n', replace: "          metadata: { name, namespace, annotations: { 'sealedsecrets.bitnami.com/namespace-wide': 'true' } },\n" },
     ],
   },

@@ -148,14 +148,17 @@ function tsc(root: string): void {
 export async function runCase(root: string, c: MutationCase, timeoutMs = 40 * 60_000): Promise<MutationResult> {
   const started = Date.now();
   const build = usesBuild(root, c.test);
+  const result = (verdict: MutationResult['verdict'], detail: string[]): MutationResult => ({ id: c.id, test: c.test, description: c.description, verdict, detail, seconds: Math.round((Date.now() - started) / 1000) });
   try {
     const outcome = await withPatches(root, c, async () => {
+      // A patch that does not compile is a defect no one could ship: an error of the case, not a catch.
       if (build) tsc(root);
       return runTestFile(root, c.test, timeoutMs);
     });
-    const seconds = Math.round((Date.now() - started) / 1000);
-    if (outcome.problem) return { id: c.id, test: c.test, description: c.description, verdict: 'error', detail: [outcome.problem, outcome.output.slice(-2000)], seconds };
-    return { id: c.id, test: c.test, description: c.description, verdict: outcome.failed.length > 0 ? 'caught' : 'MISSED', detail: outcome.failed, seconds };
+    if (outcome.problem) return result('error', [outcome.problem, outcome.output.slice(-2000)]);
+    return result(outcome.failed.length > 0 ? 'caught' : 'MISSED', outcome.failed);
+  } catch (err) {
+    return result('error', [(err as Error).message.slice(0, 2000)]);
   } finally {
     if (build) tsc(root); // the compiled scripts as the sources are again
   }
