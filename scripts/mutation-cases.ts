@@ -72,9 +72,16 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     patches: [{ source: 'lib/constructs/backup/minio-restore.ts', search: 'for bucket in $BUCKETS; do\n  rclone lsf --max-depth 1 "minio:$bucket" >/dev/null ||\n', replace: 'for bucket in $BUCKETS; do\n  true ||\n' }],
   },
   {
-    id: 'minio-attach-not-idempotent',
+    id: 'minio-app-lists-all',
     test: 'test/minio-rotation.real.test.ts',
-    description: 'attach_policy no longer tolerates "already attached": a re-run of the provisioning Job fails',
+    description: "an app's policy lets it list every bucket (ListBucket on `arn:aws:s3:::*`): the rotated key reaches other apps' buckets",
+    patches: [{ source: 'lib/constructs/minio-provisioning.ts', search: '        Resource: buckets.map((b) => `arn:aws:s3:::${b}`),\n', replace: "        Resource: ['arn:aws:s3:::*'],\n" }],
+  },
+  {
+    // Missed by minio-rotation.real (the rotated key is a new user, so nothing is attached twice there).
+    id: 'minio-attach-not-idempotent',
+    test: 'test/minio.real.test.ts',
+    description: 'attach_policy no longer tolerates "already attached": a second run of the provisioning Job fails',
     patches: [{ source: 'lib/constructs/minio-provisioning.ts', search: '      *"already"*) ;;\n', replace: '' }],
   },
   {

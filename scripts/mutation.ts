@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- mutation [case-id ...]`: do the real-program tests catch the defects they exist for?
+ * `npm run bench -- mutation [case-id ...] [--readme] [--table-only]`: do the real-program tests catch the defects they exist for?
  * Each case seeds one realistic defect in the code that writes a config or script (never in a test),
  * runs the one test file that should notice it under CI=true, records caught or missed, and puts the
  * code back. Not part of `npm test` or CI: it takes minutes per case. The README's "Seeded defects"
@@ -182,7 +182,7 @@ export function withReadmeTable(readme: string, table: string): string {
   return `${readme.slice(0, a + BEGIN.length)}\n${table}\n${readme.slice(b)}`;
 }
 
-/** `npm run bench -- mutation [--readme] [case-id ...]` */
+/** `npm run bench -- mutation [--readme] [--table-only] [case-id ...]` */
 export async function benchMutation(args: string[] = process.argv.slice(3)): Promise<void> {
   const root = findProjectRoot(__dirname);
   const restored = recoverFromJournal(root);
@@ -190,7 +190,8 @@ export async function benchMutation(args: string[] = process.argv.slice(3)): Pro
   const ids = args.filter((a) => !a.startsWith('--'));
   const unknown = ids.filter((id) => !MUTATION_CASES.some((c) => c.id === id));
   if (unknown.length) throw new Error(`unknown mutation case ${unknown.join(', ')}; fix: one of ${MUTATION_CASES.map((c) => c.id).join(', ')}`);
-  const cases = ids.length ? MUTATION_CASES.filter((c) => ids.includes(c.id)) : MUTATION_CASES;
+  // `--table-only`: no run, just the table of the saved results (with --readme: into the README).
+  const cases = args.includes('--table-only') ? [] : ids.length ? MUTATION_CASES.filter((c) => ids.includes(c.id)) : MUTATION_CASES;
   const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
   const saved = path.join(root, RESULTS);
   const latest = new Map<string, MutationResult>(fs.existsSync(saved) ? Object.entries(JSON.parse(fs.readFileSync(saved, 'utf8'))) : []);
