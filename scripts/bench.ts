@@ -3,7 +3,7 @@
  *   synth   full synth of every environment vs a bare start of the compiled app
  *   test    wall time of one `npm test` (build, then the whole jest suite, real-daemon suites included)
  * Further sections (pgbench, backups) register in scripts/bench/sections.ts.
- * `npm run bench -- NAME` runs one section.
+ * `npm run bench -- NAME` runs one section; `mutation` (seeded defects against the tests, scripts/mutation.ts) runs only so.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -77,8 +77,11 @@ function benchTests(): void {
 async function main(): Promise<void> {
   const only = process.argv[2];
   const sections: Record<string, () => void | Promise<void>> = { synth: benchSynth, test: benchTests, ...extraSections };
+  // Sections that take far longer than the rest run only when named (`npm run bench -- mutation`).
+  const onlyWhenNamed = new Set(['mutation']);
+  if (only && !(only in sections)) throw new Error(`unknown bench section ${only}; fix: one of ${Object.keys(sections).join(', ')}`);
   for (const [name, run] of Object.entries(sections)) {
-    if (!only || only === name) await run();
+    if (only ? only === name : !onlyWhenNamed.has(name)) await run();
   }
 }
 

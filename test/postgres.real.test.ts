@@ -14,6 +14,8 @@ import { describeWithPrograms } from './helpers/real-programs';
 
 const shipped = shippedPostgres();
 const host = hostPostgres();
+/** The roles PgBouncer must refuse, with their real passwords. */
+const NOT_POOLED: [string, string][] = [['pgbouncer_auth', PASSWORDS.pgbouncerAuth], ['metrics', PASSWORDS.metrics], ['backup', PASSWORDS.backup], ['replicator', PASSWORDS.replication], ['postgres', PASSWORDS.superuser]];
 
 describeWithPrograms('GIVEN the prod Postgres files on a real PostgreSQL 16 server and PgBouncer 1.24 (replication and failover: patroni.real.test.ts)', {
   ...shipped.required, 'bookworm psql': host.required.psql,
@@ -87,13 +89,34 @@ describeWithPrograms('GIVEN the prod Postgres files on a real PostgreSQL 16 serv
     });
 
     test('THEN only the app roles get in through PgBouncer: its auth user, metrics, backup, replication and superuser roles are refused', () => {
-      for (const [user, password] of [['pgbouncer_auth', PASSWORDS.pgbouncerAuth], ['metrics', PASSWORDS.metrics], ['backup', PASSWORDS.backup], ['replicator', PASSWORDS.replication], ['postgres', PASSWORDS.superuser]]) {
+      // Every role is tried (no stop at the first surprise): role → what the pooler and Postgres directly say.
+      const verdicts = Object.fromEntries(NOT_POOLED.map(([user, password]) => {
         const r = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password);
-        expect([user, r.status, /login rejected|no such user|SASL authentication failed|password authentication failed/.test(r.stderr) || r.stderr]).toEqual([user, 2, true]);
+        const pooler = r.status === 0 ? 'admitted' : /login rejected|no such user|SASL authentication failed|password authentication failed/.test(r.stderr) ? 'refused' : r.stderr.trim();
         // The same role with the same password reaches Postgres directly: the pooler, not the password, refuses it.
-        if (user !== 'replicator') expect(lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password).status).toBe(0);
-      }
+        const direct = user === 'replicator' ? 'not tried (no database login)' : lab.psql(`host=127.0.0.1 port=${lab.primaryPort} dbname=${s.config.postgres.database} user=${user}`, 'SELECT 1', password).status === 0 ? 'admitted' : 'refused';
+        return [user, { pooler, direct }];
+      }));
+      expect(verdicts).toEqual(Object.fromEntries(NOT_POOLED.map(([user]) => [user, { pooler: 'refused', direct: user === 'replicator' ? 'not tried (no database login)' : 'admitted' }])));
     });
+
+    test("THEN pgbouncer_hba.conf alone (every role in the auth file, no auth_query) admits only the app's two logins and GlitchTip's role", async () => {
+      const pooled: [string, string, string][] = [
+        [s.config.postgres.appUser, PASSWORDS.app, s.config.postgres.database],
+        [`${s.config.postgres.appUser}_next`, 'next-login-not-yet-enabled', s.config.postgres.database],
+        [s.config.glitchtip.database, PASSWORDS.glitchtip, s.config.glitchtip.database],
+      ];
+      const every = [...pooled, ...NOT_POOLED.map(([u, p]) => [u, p, s.config.postgres.database] as [string, string, string])];
+      const port = await lab.startPgbouncer('pgbouncer-hba-only', { hbaOnly: Object.fromEntries(every.map(([u, p]) => [u, p])) });
+      // Refused by hba: "login rejected" before any password. Anything else (in, or Postgres' own refusal) passed hba.
+      const verdicts = Object.fromEntries(every.map(([user, password, db]) => {
+        const r = lab.psql(`host=127.0.0.1 port=${port} dbname=${db} user=${user}`, 'SELECT 1', password);
+        return [user, /login rejected/.test(r.stderr) ? 'refused by hba' : 'passes hba'];
+      }));
+      expect(verdicts).toEqual(Object.fromEntries(every.map(([user]) => [user, pooled.some(([p]) => p === user) ? 'passes hba' : 'refused by hba'])));
+      // The app's login really gets in through this pooler (so "passes hba" is not an artefact of the rewrite).
+      expect(lab.psql(`host=127.0.0.1 port=${port} dbname=${s.config.postgres.database} user=${s.config.postgres.appUser}`, 'SELECT current_user', PASSWORDS.app).stdout.trim()).toBe(s.config.postgres.appUser);
+    }, 60_000);
 
     test('THEN a wrong password is refused', () => {
       const bad = lab.psql(app(), 'SELECT 1', 'not-the-password');

@@ -75,6 +75,24 @@ describeWithPrograms('GIVEN outside secrets sealed by npm run seal and the real 
     expect(run.stderr).toMatch(/decryption error|no key could decrypt/);
   });
 
+  test('WHEN a value sealed for one Secret is presented as another Secret name in the same namespace THEN kubeseal refuses it (strict, not namespace-wide, scope)', () => {
+    const s = synth(loadConfig('prod', { environmentsDir: dir }));
+    const original = find(s, 'SealedSecret', 'b2-backup')[0];
+    const renamed = {
+      ...original,
+      metadata: { ...original.metadata, name: 'b2-backup-copy' },
+      spec: { ...original.spec, template: { ...original.spec.template, metadata: { ...original.spec.template.metadata, name: 'b2-backup-copy' } } },
+    };
+    const unseal = (o: any, file: string) => {
+      fs.writeFileSync(path.join(dir, file), yaml.dump(o));
+      return spawnSync(kubeseal!, ['--recovery-unseal', '--recovery-private-key', keyFile, '-o', 'yaml', '-f', path.join(dir, file)], { encoding: 'utf8' });
+    };
+    // The same object under its own name decrypts (so the refusal below is the name's doing).
+    expect(unseal(original, 'original.yaml').status).toBe(0);
+    const run = unseal(renamed, 'renamed.yaml');
+    expect({ failed: run.status !== 0, stdout: run.stdout, refused: /decryption error|no key could decrypt/.test(run.stderr) }).toEqual({ failed: true, stdout: '', refused: true });
+  });
+
   test('WHEN npm run seal runs in a terminal without a values file for a new certificate THEN it asks for each value without echoing it, and kubeseal recovers what was typed', () => {
     const other = path.join(dir, 'prompted');
     fs.mkdirSync(other);
@@ -184,5 +202,28 @@ describeWithPrograms('GIVEN the synthesized SealedSecrets and the real sealed-se
       expect(secret.metadata.labels).toMatchObject({ 'app.kubernetes.io/part-of': 'platform' });
     }
     expect(unsealed).toEqual(values);
+  }, 150_000);
+
+  test('WHEN a SealedSecret is applied under another name in the same namespace THEN the controller refuses to unseal it and makes no Secret (strict scope)', async () => {
+    const original = sealed.find((o) => o.metadata.name === 'b2-backup');
+    const renamed = {
+      ...original,
+      metadata: { ...original.metadata, name: 'b2-backup-copy' },
+      spec: { ...original.spec, template: { ...original.spec.template, metadata: { ...original.spec.template.metadata, name: 'b2-backup-copy' } } },
+    };
+    const res = await lab.apply(renamed);
+    expect(res.status).toBeLessThan(300);
+    const url = `/apis/bitnami.com/v1alpha1/namespaces/${original.metadata.namespace}/sealedsecrets/b2-backup-copy`;
+    let synced: any;
+    try {
+      await lab.waitFor('the controller to report on b2-backup-copy', async () => {
+        synced = ((await lab.request('GET', url)).body?.status?.conditions ?? []).find((c: any) => c.type === 'Synced');
+        return synced !== undefined;
+      }, 90_000);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\ncontroller log:\n${controller.tail()}`);
+    }
+    const secret = await lab.request('GET', `/api/v1/namespaces/${original.metadata.namespace}/secrets/b2-backup-copy`);
+    expect({ synced: synced.status, refused: /no key could decrypt|decryption error/.test(synced.message ?? ''), secret: secret.status }).toEqual({ synced: 'False', refused: true, secret: 404 });
   }, 150_000);
 });

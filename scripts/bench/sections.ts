@@ -6,6 +6,7 @@ import { benchLab } from './lab';
 import { benchPitr } from './pitr';
 import { benchBadInput } from './bad-input';
 import { benchHa } from './ha';
+import { benchMutation } from '../mutation';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
@@ -15,4 +16,6 @@ export const extraSections: Record<string, () => void | Promise<void>> = {
   pitr: benchPitr,
   'bad-input': benchBadInput,
   ha: benchHa,
+  // Seeded defects against the real-program tests; minutes per case (scripts/mutation-cases.ts).
+  mutation: () => benchMutation(),
 };

@@ -231,6 +231,12 @@ export class PatroniLab {
     }
   }
 
+  /** The pid of a replica's walreceiver (its only way to hear the primary's WAL), or 0 when it runs none. */
+  async walReceiverPid(m: PatroniMember): Promise<number> {
+    const r = await this.superuser(m, 'SELECT pid FROM pg_stat_wal_receiver');
+    return Number(r.stdout.trim() || 0);
+  }
+
   /**
    * The pod's Ready condition, as the kubelet (probes) or, for a lost node, the node lifecycle
    * controller sets it. Endpoints list only Ready pods, so a lost leader leaves `postgres-rw`.

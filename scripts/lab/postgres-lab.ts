@@ -166,14 +166,24 @@ export class PostgresLab {
   /**
    * Writes the synthesized pgbouncer.ini and runs the synthesized start.sh; returns its port. The
    * first one is `bouncerPort`; more (`name` pgbouncer-1, ...) stand for further PgBouncer pods.
+   * `hbaOnly` (role → password): the auth file lists these roles and auth_user/auth_query are
+   * dropped, so the synthesized pgbouncer_hba.conf is the only thing that refuses a role.
    */
-  async startPgbouncer(name = 'pgbouncer'): Promise<number> {
+  async startPgbouncer(name = 'pgbouncer', options: { hbaOnly?: Record<string, string> } = {}): Promise<number> {
     const port = await freePort();
     if (name === 'pgbouncer') this.bouncerPort = port;
-    const ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), name, name)
+    let ini = this.relocate(this.file('pgbouncer-config', 'pgbouncer.ini'), name, name)
       .replace(/host=\S+ port=5432/g, `host=127.0.0.1 port=${this.primaryPort}`)
       .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
       .replace(/^listen_port = 6432$/m, `listen_port = ${port}`);
+    if (options.hbaOnly) {
+      // pgbouncer_hba.conf alone decides: every role is in the auth file, and no auth_query filters them.
+      const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+      const authFile = this.write(`${name}/etc/every-role.txt`, Object.entries(options.hbaOnly).map(([u, p]) => `${quote(u)} ${quote(p)}\n`).join(''));
+      const before = ini;
+      ini = ini.replace(/^auth_user = .*\n/m, '').replace(/^auth_query = .*\n/m, '').replace(/^auth_file = .*$/m, `auth_file = ${authFile}`);
+      if (!/^auth_type = hba$/m.test(ini) || ini === before) throw new Error(`pgbouncer.ini: expected auth_type = hba with auth_file/auth_user/auth_query lines to rewrite:\n${before}`);
+    }
     this.write(`${name}/etc/pgbouncer.ini`, ini);
     this.write(`${name}/etc/pgbouncer_hba.conf`, this.file('pgbouncer-config', 'pgbouncer_hba.conf'));
     this.write(`${name}/etc/start.sh`, this.relocate(this.file('pgbouncer-config', 'start.sh'), name, name), 0o755);
