@@ -9,6 +9,7 @@ import { ServicePort } from '../lib/constructs/data-service';
 import { selectorLabels } from '../lib/labels';
 
 import { POSTGRES_CLIENT_LABEL } from '../lib/constructs/backup/backups';
+import { IMPORT_JOBS } from '../lib/constructs/backup/imports';
 
 export interface BackupChartProps {
   readonly config: PlatformConfig;
@@ -47,5 +48,7 @@ export class BackupChart extends Chart {
     connect({ policy: mirror, podLabels: {} }, props.minio.api, [props.minio.api.port]);
     const restore = new AllowFlows(this, 'restore-to-minio', { name: BACKUP_JOBS.minioRestore, namespace, podLabels: selectorLabels(BACKUP_JOBS.minioRestore) });
     connect({ policy: restore, podLabels: {} }, props.minio.api, [props.minio.api.port]);
+    const importFiles = new AllowFlows(this, 'import-files-to-minio', { name: IMPORT_JOBS.files, namespace, podLabels: selectorLabels(IMPORT_JOBS.files) });
+    connect({ policy: importFiles, podLabels: {} }, props.minio.api, [props.minio.api.port]);
   }
 }

@@ -14,8 +14,8 @@ export interface MinioChartProps {
 
 /**
  * S3 storage: MinIO (community edition, maintenance mode, pinned) in the data namespace,
- * with buckets and per-app keys provisioned after every sync. Standalone in every
- * environment, ha included (see README, "Redis and MinIO").
+ * with buckets and per-app keys provisioned after every sync. Standalone on one or two
+ * nodes, distributed (3 servers × 2 drives) on three or more (see README, "Redis and MinIO").
  */
 export interface MinioEdge {
   /** For the S3 API (public downloads, presigned URLs). */
@@ -47,6 +47,8 @@ export class MinioChart extends Chart {
       publicHost: m.publicHost,
       buckets: m.buckets,
       appAccess: Object.entries(m.appAccess).map(([app, access]) => ({ app, buckets: access.buckets })),
+      // Three nodes or more: 3 servers × 2 drives, one server per node, erasure-coded (README "Redis and MinIO").
+      ...(config.node.count >= 3 ? { distributed: { pods: 3, drivesPerPod: 2, nodes: config.node.count } } : {}),
     });
 
     if (props.edge) {

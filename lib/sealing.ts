@@ -13,9 +13,27 @@
  */
 import * as crypto from 'crypto';
 
+/**
+ * Step 1 of the README's bootstrap runbook: the cluster's sealing key, made offline before the cluster
+ * exists (a production synth refuses unsealed outside secrets, and it runs before Argo CD installs the
+ * controller). Its certificate, `<env>-sealing.pem`, is what `npm run seal` seals with.
+ */
+export const offlineSealingKeyCommand = (env: string): string =>
+  `openssl req -x509 -days 3650 -nodes -newkey rsa:4096 -keyout ~/${env}-sealing.key -out ${env}-sealing.pem -subj "/CN=sealed-secret/O=sealed-secret"`;
+
 /** The command that seals an environment's outside secrets (README "Secrets"), as errors print it. */
-export const sealCommand = (env: string): string =>
-  `kubeseal --fetch-cert > ${env}-sealing.pem && npm run seal -- --env ${env} --cert ${env}-sealing.pem`;
+export const sealCommand = (env: string): string => `npm run seal -- --env ${env} --cert ${env}-sealing.pem`;
+
+/** The short form of `sealingCertHint`, for error lists that repeat it per Secret. */
+export const sealingCertNote = (env: string): string =>
+  `${env}-sealing.pem: the certificate of the key made offline in step 1 of the README's bootstrap runbook; kubeseal --fetch-cert > ${env}-sealing.pem only for a cluster whose controller already runs`;
+
+/**
+ * Where `<env>-sealing.pem` comes from, in the bootstrap's order: the offline key first (a new cluster);
+ * `kubeseal --fetch-cert` only for a cluster whose controller already runs.
+ */
+export const sealingCertHint = (env: string): string =>
+  `${env}-sealing.pem is the certificate of the cluster's sealing key: for a new cluster make the key offline first, as step 1 of the README's bootstrap runbook does (${offlineSealingKeyCommand(env)}); only for a cluster whose sealed-secrets controller already runs, kubeseal --fetch-cert > ${env}-sealing.pem`;
 
 /** The controller's public key, from its certificate (`kubeseal --fetch-cert`) or a PEM public key. */
 export function sealingPublicKey(pem: string): crypto.KeyObject {

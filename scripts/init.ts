@@ -17,11 +17,11 @@ import { ConfigError, ConfigProblem } from '../lib/config/errors';
 import { ENVIRONMENTS_DIR, loadConfig, placeholdersOf } from '../lib/config/load';
 import { DEFAULTS } from '../lib/config/defaults';
 import { STAGES } from '../lib/config/placeholders';
-import { sealCommand } from '../lib/sealing';
+import { sealCommand, sealingCertHint } from '../lib/sealing';
 
 /** The flags and the environment key each one sets (errors on a key also name its flag). */
 const FLAGS: Record<string, string> = {
-  '--domain': 'domain', '--repo': 'gitops.repoUrl', '--email': 'edge.acmeEmail', '--env': '(file)', '--size': 'node', '--nodes': 'node.count',
+  '--domain': 'domain', '--repo': 'gitops.repoUrl', '--email': 'monitoring.alertmanager.receivers.0.to', '--env': '(file)', '--size': 'node', '--nodes': 'node.count',
   '--stage': 'stage', '--bucket': 'backup.b2.bucket', '--b2-endpoint': 'backup.b2.endpoint', '--smtp': 'monitoring.alertmanager.receivers.0.smarthost',
   '--smtp-user': 'monitoring.alertmanager.receivers.0.authUsername', '--image': 'apps.<app>.image', '--environments': '(folder)',
 };
@@ -77,16 +77,18 @@ export function init(argv: readonly string[]): InitResult {
   const size = one('--size');
   if (size !== undefined) {
     const match = /^(\d+)x(\d+)$/.exec(size);
-    if (!match) problems.push({ key: 'node', value: size, message: 'is not <vCPU>x<GiB> (--size); fix: write it like --size 4x16 (README "Sizes")' });
+    if (!match) problems.push({ key: 'node', value: size, message: 'is not <vCPU>x<GiB> (--size); fix: write it like --size 4x16 (README "Pick the size of your node", docs/sizing.md)' });
     else doc.node = { cpu: Number(match[1]), memory: `${match[2]}Gi` };
   }
   const nodes = one('--nodes');
   if (nodes !== undefined) doc.node = { ...(doc.node ?? DEFAULTS.node), count: /^\d+$/.test(nodes) ? Number(nodes) : nodes };
-  if (flags.has('--email')) doc.edge = { acmeEmail: one('--email') };
-  if (flags.has('--smtp')) {
+  if (flags.has('--email')) {
+    // The team's address is the ACME account and the alert receiver: alerts go to it and are sent from
+    // it (the SMTP login too unless --smtp-user). The mail server is --smtp; without it, smtp.<domain>:587.
     const email = one('--email');
     const [receiver] = DEFAULTS.monitoring?.alertmanager?.receivers ?? [];
-    doc.monitoring = { alertmanager: { receivers: [{ ...receiver, to: email, from: email, smarthost: one('--smtp'), authUsername: one('--smtp-user') ?? email }] } };
+    doc.edge = { acmeEmail: email };
+    doc.monitoring = { alertmanager: { receivers: [{ ...receiver, to: email, from: email, smarthost: one('--smtp') ?? (receiver as { smarthost: string }).smarthost, authUsername: one('--smtp-user') ?? email }] } };
   }
   if (flags.has('--bucket') || flags.has('--b2-endpoint')) {
     doc.backup = { b2: { ...(one('--bucket') ? { bucket: one('--bucket') } : {}), ...(one('--b2-endpoint') ? { endpoint: one('--b2-endpoint') } : {}) } };
@@ -122,8 +124,16 @@ export function init(argv: readonly string[]): InitResult {
   return { file: target, remaining };
 }
 
+/** The mail server init wrote from --domain when --email came without --smtp (a guess worth a note), else undefined. */
+function smtpDerived(argv: readonly string[]): string | undefined {
+  const value = (flag: string) => { const i = argv.lastIndexOf(flag); return i >= 0 ? argv[i + 1] : undefined; };
+  const domain = value('--domain');
+  return argv.includes('--email') && !argv.includes('--smtp') && domain ? `smtp.${domain}:587` : undefined;
+}
+
 /** " (--flag)" when a flag of init sets `key`. */
 function flagOf(key: string): string {
+  if (key === 'edge.acmeEmail' || /^monitoring\.alertmanager\.receivers\.0\.(to|from)$/.test(key)) return ' (--email)';
   const flag = Object.entries(FLAGS).find(([, k]) => k === key || (key.startsWith('apps.') && key.endsWith('.image') && k === 'apps.<app>.image'))?.[0];
   return flag ? ` (${flag})` : '';
 }
@@ -142,7 +152,9 @@ if (require.main === module) {
       const env = path.basename(file, '.yaml');
       console.log(`\nOutside secrets to supply (the synth of a production environment refuses to run without them): ${outside.map((p) => p.key).join(', ')}.`);
       console.log(`Put their values in a file outside git (one <scope>.<name>.<key>=value per line), then: ${sealCommand(env)} --from <file>`);
+      console.log(`(${sealingCertHint(env)}.)`);
     }
+    if (smtpDerived(process.argv.slice(2))) console.log(`\nAlerts are mailed through the server derived from --domain (${smtpDerived(process.argv.slice(2))}); pass --smtp <host:port> if yours is elsewhere.`);
     console.log('\nNext: npm run synth (README "Make it yours").');
   } catch (err) {
     console.error(err instanceof ConfigError ? err.message : (err as Error).stack);

@@ -71,7 +71,7 @@ export async function sealEnvironment(options: SealOptions): Promise<SealResult>
   try {
     publicKey = sealingPublicKey(options.cert);
   } catch (err) {
-    throw new ConfigError(source, [problem('--cert', `is not a sealing certificate (${(err as Error).message}); fix: pass what \`kubeseal --fetch-cert\` printed`)]);
+    throw new ConfigError(source, [problem('--cert', `is not a sealing certificate (${(err as Error).message}); fix: pass the certificate of the cluster's sealing key (the bootstrap's offline <env>-sealing.pem; for a cluster whose controller already runs, what \`kubeseal --fetch-cert\` prints)`)]);
   }
   const keyId = sealingKeyId(publicKey);
 
@@ -236,7 +236,7 @@ async function main(argv: string[]): Promise<number> {
   const cert = option('--cert');
   const from = option('--from');
   if (!env || !cert) {
-    console.error('usage: npm run seal -- --env <env> --cert <sealing cert (kubeseal --fetch-cert)> [--from <values file outside git>]');
+    console.error('usage: npm run seal -- --env <env> --cert <env>-sealing.pem (the offline key of the bootstrap; kubeseal --fetch-cert only for a running cluster) [--from <values file outside git>]');
     return 2;
   }
   try {

@@ -2,7 +2,8 @@
  * The alert rules as Prometheus runs them: every rule group is extracted FROM THE SYNTHESIZED
  * PrometheusRule objects (the platform's, or — while no chart instantiates the construct — a test
  * chart's), checked with the real `promtool check rules`, and run through `promtool test rules`
- * with input series generated from the config thresholds (test/helpers/alert-scenarios.ts).
+ * with input series generated from the config thresholds (test/helpers/alert-scenarios.ts). The promtool is
+ * Prometheus v3.14.0's, the release kube-prometheus-stack 88.5.3 deploys (scripts/prometheus/build.sh).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,7 +16,8 @@ import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
 import { CUSTOM_SCENARIOS, generateTests, LEVEL_SCENARIOS, patroniTests, TestGroup } from './helpers/alert-scenarios';
 import { configFor, find, synth } from './helpers/platform';
-import { requireBinary } from './helpers/real-programs';
+import { describeWithPrograms } from './helpers/real-programs';
+import { PROMTOOL_BIN } from '../scripts/lab/prometheus-tools';
 import { referenceDir } from '../lib/project';
 import { loadCatalog } from '../lib/validation/schema-catalog';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
@@ -82,20 +84,21 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
     }
   });
 
-  test('THEN every rule says what to do: the action of the README threshold table and a runbook section that exists', () => {
-    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+  test('THEN every rule says what to do: the action of the threshold table (docs/monitoring.md) and a runbook section that exists (docs/alert-runbooks.md)', () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'docs', 'monitoring.md'), 'utf8');
+    const runbooks = fs.readFileSync(path.join(__dirname, '..', 'docs', 'alert-runbooks.md'), 'utf8');
     // The action column of the users' table, by alert name.
     const tableActions = new Map(
       [...readme.matchAll(/^\| (?:`\w+`|–) \| (\w+)[^|]*\|(?:[^|\n]*\|){4} ([^|\n]+) \|$/gm)].map((m) => [m[1], m[2].trim()]),
     );
     // GitHub's anchors of the README headings (lower case, spaces to dashes, punctuation dropped).
-    const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    const anchors = new Set([...runbooks.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
     expect(rules.length).toBeGreaterThan(20);
     for (const rule of rules) {
       const { action, runbook_url: url } = rule.annotations;
       expect({ alert: rule.alert, action }).toEqual({ alert: rule.alert, action: tableActions.get(rule.alert) });
       expect(rule.annotations.description).toContain(`Action: ${action}.`);
-      expect(url).toMatch(/^https:\/\/github\.com\/example\/platform\/blob\/main\/README\.md#/);
+      expect(url).toMatch(/^https:\/\/github\.com\/example\/platform\/blob\/main\/docs\/alert-runbooks\.md#/);
       expect({ alert: rule.alert, section: anchors.has(url.split('#')[1]) }).toEqual({ alert: rule.alert, section: true });
     }
   });
@@ -106,14 +109,13 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
   });
 });
 
-const promtool = requireBinary('promtool');
-const withPromtool = promtool ? describe : describe.skip;
+const promtool = PROMTOOL_BIN;
 
-withPromtool('GIVEN rule files extracted from the synthesized PrometheusRules WHEN the real promtool runs them', () => {
+describeWithPrograms('GIVEN rule files extracted from the synthesized PrometheusRules WHEN the real promtool (Prometheus 3.14) runs them', { 'promtool v3.14.0 (scripts/prometheus/build.sh)': promtool }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Writes the groups (annotations removed when asked: promtool 2.42 compares them verbatim) and runs promtool. */
+  /** Writes the groups (annotations removed when asked: promtool compares them verbatim) and runs promtool. */
   const run = (name: string, objects: any[], args: (ruleFile: string) => string[], stripAnnotations = false) => {
     const groups = objects.flatMap((o) => o.spec.groups).map((g: any) => ({
       ...g,
@@ -198,7 +200,7 @@ withPromtool('GIVEN rule files extracted from the synthesized PrometheusRules WH
               summary: `Memory above ${level} % on node-1`,
               description: 'Memory in use 90.9 % for 5m. Thresholds: alerts.memory in the environment config (warning 80 %, critical 90 %). Action: investigate leaks.',
               action: 'investigate leaks',
-              runbook_url: 'https://github.com/example/platform/blob/main/README.md#nodememoryhigh',
+              runbook_url: 'https://github.com/example/platform/blob/main/docs/alert-runbooks.md#nodememoryhigh',
             },
           };
         }),

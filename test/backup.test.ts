@@ -3,6 +3,7 @@
  * Security, images derived from the Postgres image, Secrets by reference only. What the scripts
  * do is proven with the real programs in backup.real.test.ts.
  */
+import { IMPORT_JOBS } from '../lib/constructs/backup/imports';
 import { BACKUP_JOBS } from '../lib/backup-names';
 import { IMAGES } from '../lib/config/versions';
 import { b2Region } from '../lib/constructs/backup/backups';
@@ -18,7 +19,7 @@ const envOf = (container: any) => Object.fromEntries(container.env.map((e: any) 
 describe('GIVEN the prod backup chart', () => {
   test('THEN it writes exactly the CronJobs named in BACKUP_JOBS, in the backup namespace, into dist/prod/backup', () => {
     expect(cronJobs.map((c) => c.metadata.name).sort()).toEqual(
-      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore, BACKUP_JOBS.drill].sort(),
+      [BACKUP_JOBS.dump('daily'), BACKUP_JOBS.dump('business-hours'), BACKUP_JOBS.serviceDump('glitchtip'), BACKUP_JOBS.minioMirror, BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore, BACKUP_JOBS.drill, IMPORT_JOBS.postgres, IMPORT_JOBS.files].sort(),
     );
     for (const cj of cronJobs) expect(cj.metadata.namespace).toBe(s.config.namespaces.backup);
     expect(s.objects.filter((o) => o.object.kind === 'CronJob' && o.object.metadata.namespace === s.config.namespaces.backup).every((o) => o.chart === 'backup')).toBe(true);
@@ -48,8 +49,8 @@ describe('GIVEN the prod backup chart', () => {
     expect(one(s, 'CronJob', BACKUP_JOBS.dump('business-hours')).spec.jobTemplate.spec.activeDeadlineSeconds).toBeLessThan(3600);
   });
 
-  test('THEN only the restores (pg-restore, minio-restore) are suspended (a person starts them with kubectl create job --from)', () => {
-    expect(cronJobs.filter((c) => c.spec.suspend).map((c) => c.metadata.name).sort()).toEqual([BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore]);
+  test('THEN only the restores (pg-restore, minio-restore) and the compose imports are suspended (a person starts them with kubectl create job --from)', () => {
+    expect(cronJobs.filter((c) => c.spec.suspend).map((c) => c.metadata.name).sort()).toEqual([BACKUP_JOBS.minioRestore, BACKUP_JOBS.restore, IMPORT_JOBS.postgres, IMPORT_JOBS.files].sort());
   });
 
   test('THEN minio-restore reads the mirror\'s path through the remote named by MIRROR_REMOTE and writes into MinIO with the root key only', () => {
@@ -60,13 +61,14 @@ describe('GIVEN the prod backup chart', () => {
     expect(restore.RCLONE_CONFIG_MINIO_ACCESS_KEY_ID).toEqual({ secretKeyRef: { name: 'minio-root', key: 'root-user' } });
     expect(restore.RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY).toEqual({ secretKeyRef: { name: 'minio-root', key: 'root-password' } });
     const rootUsers = cronJobs.filter((cj) => allContainers(cj).some((c: any) => c.env.some((e: any) => e.valueFrom?.secretKeyRef?.name === 'minio-root')));
-    expect(rootUsers.map((cj) => cj.metadata.name)).toEqual([BACKUP_JOBS.minioRestore]);
+    // Writing into MinIO: the restore and the compose file import only.
+    expect(rootUsers.map((cj) => cj.metadata.name).sort()).toEqual([BACKUP_JOBS.minioRestore, IMPORT_JOBS.files].sort());
   });
 
   test('THEN pg_dump and pg_restore run the Postgres server image itself (same major), the uploads the pinned rclone', () => {
     for (const cj of cronJobs) {
       for (const c of allContainers(cj)) {
-        const usesPostgres = c.command[1].match(/pg-dump|pg-restore|drill/);
+        const usesPostgres = c.command[1].match(/pg-dump|pg-restore|drill|import-postgres/);
         expect(c.image).toBe(usesPostgres ? IMAGES.postgresClient : IMAGES.rclone);
       }
     }

@@ -93,8 +93,9 @@ const BAD: BadInput[] = [
   ['a path prefix climbing out of the repository', { gitops: { pathPrefix: '../dist' } }, ['gitops.pathPrefix = "../dist"', 'not a relative folder', 'fix:']],
   [
     'a secret read but never declared',
-    { minio: { appAccess: { worker: { buckets: ['documents'] } } } },
-    ['secrets.app.minio-app-worker', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in ", "prod.yaml (or in lib/config/defaults.ts for every environment) 'minio-app-worker': { keys: ['access-key', 'secret-key'], mode: 'existing' }", 'secrets.data.minio-app-worker'],
+    // (A MinIO key pair is no longer such a case: it follows from minio.appAccess, lib/config/derived-secrets.ts.)
+    { apps: { worker: { secretEnv: { STRIPE_SECRET_KEY: { secret: 'stripe', key: 'secret-key' } } } } },
+    ['secrets.app.stripe', 'is read by Deployment app/worker', 'but never declared', "fix: add to secrets.app in ", "prod.yaml (or in lib/config/defaults.ts for every environment) 'stripe': { keys: ['secret-key'], mode: 'existing' }"],
   ],
   [
     'a sealed secret without its ciphertext',
@@ -236,7 +237,7 @@ describeBadInputs('GIVEN a bad environment file WHEN synthesizing', BAD, { endTo
     expect(() => loadConfig('prod', { environmentsDir: envDir })).toThrow(`Invalid configuration in ${path.relative(process.cwd(), file)}:`);
 
     // Render-time check (a Secret read but not declared): the same file, and the fix points at it.
-    fs.writeFileSync(file, yaml.dump({ stage: 'sample', domain: 'example.com', minio: { appAccess: { worker: { buckets: ['documents'] } } } }));
+    fs.writeFileSync(file, yaml.dump({ stage: 'sample', domain: 'example.com', apps: { worker: { secretEnv: { STRIPE_SECRET_KEY: { secret: 'stripe', key: 'secret-key' } } } } }));
     const error = ctx.synthInProcess(fs.readFileSync(file, 'utf8'));
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).not.toContain('lib/config/environments/prod.yaml');

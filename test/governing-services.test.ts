@@ -5,7 +5,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment', (env) => {
 
   test('THEN every StatefulSet is governed by a headless Service of its own chart that selects its pods', () => {
     const statefulSets = s.objects.filter((o) => o.object.kind === 'StatefulSet');
-    expect(statefulSets.map((o) => o.object.metadata.name)).toEqual(expect.arrayContaining(['redis', 'minio']));
+    expect(statefulSets.map((o) => o.object.metadata.name)).toEqual(expect.arrayContaining(['redis', s.config.node.count >= 3 ? 'minio-pool' : 'minio']));
     for (const { chart, object: sts } of statefulSets) {
       const governing = s.objects.find((o) => o.object.kind === 'Service' && o.object.metadata.name === sts.spec.serviceName && o.object.metadata.namespace === sts.metadata.namespace);
       expect({ sts: sts.metadata.name, chart: governing?.chart, clusterIP: governing?.object.spec.clusterIP }).toEqual({ sts: sts.metadata.name, chart, clusterIP: 'None' });

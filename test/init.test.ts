@@ -12,6 +12,8 @@ import * as yaml from 'js-yaml';
 import { ConfigError } from '../lib/config/errors';
 import { loadConfig, withDefaults } from '../lib/config/load';
 import { init } from '../scripts/init';
+import { bootstrapBlock } from '../scripts/lab/rehearsal';
+import { offlineSealingKeyCommand } from '../lib/sealing';
 import { MAIN, treeHash } from './helpers/bad-input';
 
 const INIT = path.resolve(__dirname, '..', 'build', 'scripts', 'init.js');
@@ -89,7 +91,7 @@ describe('GIVEN a team running npm run init with its own values', () => {
     const synthRun = synth(unsealedDir, out);
     expect(synthRun.status).not.toBe(0);
     for (const o of outside) expect(synthRun.stderr).toMatch(new RegExp(`secrets\\.${o.scope}\\.${o.name} = "mode: existing" \\(not set in this file[^)]*\\): is an outside secret \\(${o.keys.join(', ')}\\)`));
-    expect(synthRun.stderr).toContain('fix: put its values in a file outside git and run kubeseal --fetch-cert > prod-sealing.pem && npm run seal -- --env prod --cert prod-sealing.pem --from <file>');
+    expect(synthRun.stderr).toContain('fix: put its values in a file outside git and run npm run seal -- --env prod --cert prod-sealing.pem --from <file> (prod-sealing.pem: the certificate of the key made offline in step 1 of the README\'s bootstrap runbook; kubeseal --fetch-cert > prod-sealing.pem only for a cluster whose controller already runs)');
     expect(fs.existsSync(out)).toBe(false);
   });
 
@@ -113,7 +115,8 @@ describe('GIVEN npm run init with bad values', () => {
     ['a size that is not <vCPU>x<GiB>', ['--size', '4 cores'], ['node = "4 cores"', 'fix: write it like --size 4x16']],
     ['an image of an app that does not exist', ['--image', 'shop=ghcr.io/acme/shop:1.0.0'], ['apps.shop.image = "shop=ghcr.io/acme/shop:1.0.0"', 'fix: write it like --image crm=']],
     ['an unpinned image', ['--image', 'crm=ghcr.io/acme/crm:latest'], ['apps.crm.image = "ghcr.io/acme/crm:latest"', 'not a pinned image', '(--image)']],
-    ['a missing required flag', ['--email'], ['edge.acmeEmail', '--email needs a value', 'fix:']],
+    ['a missing required flag', ['--email'], ['monitoring.alertmanager.receivers.0.to', '--email needs a value', 'fix:']],
+    ['an address that is not one', ['--email', 'ops at mybiz'], ['"ops at mybiz"', '(--email)']],
   ])('%s THEN it names the key, the value and the fix, and writes nothing', (_name, flags, expected) => {
     const envDir = path.join(scratch(), 'environments');
     const error = thrown(() => init(['--environments', envDir, ...TEAM, ...flags]));
@@ -125,7 +128,42 @@ describe('GIVEN npm run init with bad values', () => {
 
   test('without --domain, --repo and --email THEN it names all three', () => {
     const error = thrown(() => init(['--environments', path.join(scratch(), 'environments')]));
-    expect((error as ConfigError).problems.map((p) => p.key)).toEqual(['domain', 'gitops.repoUrl', 'edge.acmeEmail']);
+    expect((error as ConfigError).problems.map((p) => p.key)).toEqual(['domain', 'gitops.repoUrl', 'monitoring.alertmanager.receivers.0.to']);
+  });
+});
+
+describe('GIVEN npm run init -- --email ops@shop.example.org (issue 36: the address was only the ACME account)', () => {
+  const envDir = path.join(scratch(), 'environments');
+  const flags = ['--environments', envDir, '--domain', 'shop.example.org', '--repo', 'git@github.com:acme/platform.git', '--email', 'ops@shop.example.org'];
+  let run: ReturnType<typeof spawnSync>;
+  beforeAll(() => {
+    run = spawnSync(process.execPath, [INIT, ...flags], { encoding: 'utf8' });
+  });
+
+  test('THEN the alert receiver sends to it and from it, and no alert or ACME key is left as a sample value', () => {
+    expect(run.status).toBe(0);
+    const written = yaml.load(fs.readFileSync(path.join(envDir, 'prod.yaml'), 'utf8')) as any;
+    expect(written.edge.acmeEmail).toBe('ops@shop.example.org');
+    expect(written.monitoring.alertmanager.receivers).toEqual([expect.objectContaining({ type: 'email', to: 'ops@shop.example.org', from: 'ops@shop.example.org', authUsername: 'ops@shop.example.org' })]);
+    const { remaining } = init([...flags, '--force']);
+    expect(remaining.map((p) => p.key).filter((k) => k.startsWith('monitoring.') || k.startsWith('edge.'))).toEqual([]);
+    expect(String(run.stdout)).not.toMatch(/^\s+- (monitoring|edge)\./m);
+  });
+
+  test('THEN the mail server it derived from --domain is named, with the flag that changes it', () => {
+    expect(run.stdout).toContain('Alerts are mailed through the server derived from --domain (smtp.shop.example.org:587); pass --smtp <host:port>');
+  });
+
+  test('THEN its sealing hint is the bootstrap\'s order: the offline key of step 1 first, kubeseal --fetch-cert only for a running cluster', () => {
+    const hint = String(run.stdout).split('\n').find((l) => l.includes('-sealing.pem is the certificate'))!;
+    expect(hint).toBeDefined();
+    const bootstrap = bootstrapBlock(fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8'));
+    // The key command of the hint is the README's step 1, character for character.
+    expect(bootstrap).toContain(offlineSealingKeyCommand('prod'));
+    expect(hint).toContain(offlineSealingKeyCommand('prod'));
+    expect(hint.indexOf('openssl req')).toBeLessThan(hint.indexOf('kubeseal --fetch-cert'));
+    expect(hint).toMatch(/only for a cluster whose sealed-secrets controller already runs, kubeseal --fetch-cert > prod-sealing\.pem/);
+    expect(String(run.stdout)).not.toMatch(/kubeseal --fetch-cert > prod-sealing\.pem &&/);
   });
 });
 
@@ -155,7 +193,6 @@ describe('GIVEN an environment that still holds sample values', () => {
   test.each([
     ['the sample app image', 'apps.crm.image = "ghcr.io/example/crm:1.4.2"', 'fix: set apps.crm.image to your app\'s image with a pinned tag'],
     ['the sample bucket', 'backup.b2.bucket = "example-platform-backups"', 'fix: set backup.b2.bucket to your Backblaze B2 bucket'],
-    ['the mail server derived from the domain', 'monitoring.alertmanager.receivers.0.smarthost = "smtp.mybiz.io:587"', 'fix: set monitoring.alertmanager.receivers.0.smarthost in this file'],
   ])('WHEN the production environment is synthesized THEN %s fails it with the key and the fix, and dist/ is unchanged', (_name, key, fix) => {
     const run = synth(envDir, out, 'prod');
     expect(run.status).toBe(1);

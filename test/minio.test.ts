@@ -3,7 +3,9 @@ import { ENVIRONMENTS, find, one, synthEnv } from './helpers/platform';
 describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is synthesized', (env) => {
   const s = synthEnv(env);
   const ns = s.config.namespaces.data;
-  const sts = one(s, 'StatefulSet', 'minio');
+  // Three nodes or more: the distributed pool (lib/constructs/minio-distributed.ts) instead of the standalone server.
+  const distributed = s.config.node.count >= 3;
+  const sts = one(s, 'StatefulSet', distributed ? 'minio-pool' : 'minio');
   const minio = sts.spec.template.spec.containers[0];
   const envVar = (name: string) => minio.env.find((e: any) => e.name === name);
   const job = one(s, 'Job', 'minio-provision');
@@ -11,14 +13,16 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
 
   test('THEN the minio folder holds the server, its Services and Ingresses, monitoring, policies and the provisioning Job', () => {
     const objects = s.objects.filter((o) => o.chart === 'minio').map((o) => `${o.object.kind}/${o.object.metadata.name}`).sort();
+    const server = distributed ? ['PodDisruptionBudget/minio-pool', 'Service/minio-pool-headless', 'StatefulSet/minio-pool'] : ['Service/minio-headless', 'StatefulSet/minio'];
     expect(objects).toEqual([
       'ConfigMap/minio-provision', 'Ingress/minio-api', 'Ingress/minio-console', 'Ingress/minio-public', 'Job/minio-provision', 'NetworkPolicy/minio', 'NetworkPolicy/minio-provision',
-      'Service/minio', 'Service/minio-console', 'Service/minio-headless', 'ServiceMonitor/minio', 'StatefulSet/minio',
-    ]);
+      'Service/minio', 'Service/minio-console', 'ServiceMonitor/minio', ...server,
+    ].sort());
     for (const o of s.objects.filter((x) => x.chart === 'minio')) expect(o.object.metadata.namespace).toBe(ns);
   });
 
   test('THEN one standalone server runs the pinned minio/minio image with a PVC from config', () => {
+    if (distributed) return; // the pool: see its own tests below
     expect(sts.spec.replicas).toBe(1);
     expect(minio.image).toMatch(/^minio\/minio:RELEASE\./);
     expect(minio.args.slice(0, 2)).toEqual(['server', '/data']);
@@ -35,7 +39,8 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
 
   test('THEN liveness and readiness probe the MinIO health endpoints', () => {
     expect(minio.livenessProbe.httpGet).toEqual({ path: '/minio/health/live', port: 'api' });
-    expect(minio.readinessProbe.httpGet).toEqual({ path: '/minio/health/ready', port: 'api' });
+    // The pool's servers are ready only while they see write quorum (a restarted one answers before it reconnects).
+    expect(minio.readinessProbe.httpGet).toEqual({ path: distributed ? '/minio/health/cluster' : '/minio/health/ready', port: 'api' });
   });
 
   test('THEN the server and the Job run Pod Security restricted with requests and memory limits', () => {
@@ -63,7 +68,10 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
   test('THEN the NetworkPolicy admits apps and the backup mirror (API), the edge (API and console), monitoring (API) and the provisioning Job (API)', () => {
     const np = one(s, 'NetworkPolicy', 'minio');
     const api = [{ protocol: 'TCP', port: 9000 }];
+    expect(np.spec.podSelector.matchLabels).toEqual(sts.spec.selector.matchLabels);
     expect(np.spec.ingress).toEqual([
+      // The pool's servers talk to each other on the API port.
+      ...(distributed ? [{ from: [{ podSelector: { matchLabels: sts.spec.selector.matchLabels } }], ports: api }] : []),
       { from: [nsPeer(s.config.namespaces.app), nsPeer(s.config.namespaces.backup)], ports: api },
       { from: [nsPeer(s.config.namespaces.edge)], ports: [...api, { protocol: 'TCP', port: 9001 }] },
       { from: [nsPeer(s.config.namespaces.monitoring)], ports: api },
@@ -94,5 +102,33 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is sy
     expect(m.publicBucketUrl('tour-images')).toBe(`https://files.${s.config.domain}/tour-images`);
     expect(() => m.publicBucketUrl('documents')).toThrow(/not public-download/);
     expect(() => m.appSecretName('worker')).toThrow(/grants no access/);
+  });
+});
+
+describe('GIVEN the ha environment (three nodes) WHEN the minio chart is synthesized', () => {
+  const s = synthEnv('ha');
+  const sts = one(s, 'StatefulSet', 'minio-pool');
+  const minio = sts.spec.template.spec.containers[0];
+
+  test('THEN 3 servers × 2 drives run as one pool, one server per node (required anti-affinity), started in parallel', () => {
+    expect(sts.spec.replicas).toBe(3);
+    expect(sts.spec.podManagementPolicy).toBe('Parallel');
+    expect(minio.args.slice(0, 2)).toEqual(['server', 'http://minio-pool-{0...2}.minio-pool-headless.data.svc.cluster.local:9000/data{0...1}']);
+    expect(sts.spec.volumeClaimTemplates.map((t: any) => t.metadata.name)).toEqual(['data0', 'data1']);
+    expect(minio.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/data0', '/data1', '/tmp']);
+    expect(sts.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { labelSelector: { matchLabels: sts.spec.selector.matchLabels }, topologyKey: 'kubernetes.io/hostname' },
+    ]);
+    expect(one(s, 'PodDisruptionBudget', 'minio-pool').spec.maxUnavailable).toBe(1);
+  });
+
+  test('THEN each drive holds a third of minio.storage.size: at EC:3 (3 data shards of 6) the pool\'s usable capacity is at least that size', () => {
+    expect(s.config.minio.storage.size).toBe('200Gi');
+    for (const t of sts.spec.volumeClaimTemplates) expect(t.spec.resources.requests.storage).toBe('67Gi');
+  });
+
+  test('THEN the Services apps and the edge use select the pool, not a standalone server left running during the move', () => {
+    for (const name of ['minio', 'minio-console']) expect(one(s, 'Service', name).spec.selector).toEqual({ 'app.kubernetes.io/name': 'minio-pool' });
+    expect(find(s, 'StatefulSet').map((o: any) => o.metadata.name)).not.toContain('minio');
   });
 });

@@ -74,6 +74,8 @@ const ALLOWED = new Set([
   'pg-backup-daily → postgres:5432',
   'pg-backup-business-hours → postgres:5432',
   'pg-restore → postgres:5432',
+  // The compose import (issue 31): the dump into the database, the uploaded files into MinIO.
+  'import-postgres → postgres:5432',
   'db-backup-glitchtip → postgres:5432',
   // The dump before crm's migration (a PreSync hook in the backup namespace, like the scheduled dumps).
   'crm-pre-migration-dump → postgres:5432',
@@ -91,6 +93,7 @@ const ALLOWED = new Set([
   'minio-provision → minio:9000',
   'minio-mirror → minio:9000',
   'minio-restore → minio:9000',
+  'import-files → minio:9000',
   'traefik → minio:9000', 'traefik → minio:9001',
   'prometheus → minio:9000',
   // Uptime probes: the blackbox exporter and the status page reach exactly the probed ports.

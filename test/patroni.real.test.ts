@@ -1,34 +1,36 @@
 /**
- * Automatic failover, proven with real programs: Debian's patroni runs three loopback members
+ * Automatic failover, proven with real programs: Patroni 4.0.7 (Debian trixie, the series the image carries;
+ * PostgreSQL 17 under it, see scripts/lab/patroni-lab.ts) runs three loopback members
  * from the synthesized ha files, with the lab cluster's real kube-apiserver as its Kubernetes
  * store (the synthesized ServiceAccount, Role and Services applied to it). A real PgBouncer reaches
  * "the rw Service" through a proxy that follows the Service's Endpoints, as kube-proxy would.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
 import { ClusterMember, commitLoop, PatroniLab } from '../scripts/lab/patroni-lab';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
-import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { configMapsOf, PASSWORDS, PostgresLab, shippedPostgres } from '../scripts/lab/postgres-lab';
+import { trixieProgram } from '../scripts/lab/trixie';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
+import { docSection } from './helpers/docs';
+import { PATRONICTL_LINE, runbookUnits } from './helpers/runbooks';
+import { kubectlBinary } from '../scripts/lab/rehearsal';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 
-const bin = postgresBinDir();
 /** The lab's kube-apiserver, etcd, controller-manager (built by scripts/lab/build.sh). */
 const labReady = missingLabPrograms().length === 0 ? 'built' : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The README's `kubectl ... exec ... -- patronictl list` (section "Postgres runbooks (Patroni)"): the pod and the command it runs there. */
 function readmePatronictlList(): { pod: string; argv: string[] } {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.split('\n### Postgres runbooks (Patroni)\n')[1]?.split('\n## ')[0] ?? '';
+  const section = docSection('Postgres runbooks (Patroni)');
   const line = [...section.matchAll(/`(kubectl [^`]*? exec [^`]*?) -- (patronictl[^`]*? list)`/g)][0];
-  if (!line) throw new Error('README.md, "Postgres runbooks (Patroni)": no `kubectl ... exec ... -- patronictl ... list` command');
+  if (!line) throw new Error('docs/runbooks.md, "Postgres runbooks (Patroni)": no `kubectl ... exec ... -- patronictl ... list` command');
   return { pod: /exec(?: -\w+)* (\S+)/.exec(line[1])![1], argv: line[2].split(/\s+/) };
 }
 
 describeWithPrograms('GIVEN three Patroni members from the ha files, with the lab API server as their store', {
-  postgres: bin, patroni: findProgram('patroni'), patronictl: findProgram('patronictl'), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'), 'lab programs': labReady,
+  'trixie postgres': trixieProgram('postgres'), 'trixie patroni': trixieProgram('patroni'), 'trixie patronictl': trixieProgram('patronictl'), 'trixie pgbouncer': trixieProgram('pgbouncer'), 'lab programs': labReady,
 }, () => {
   const s = synthEnv('ha');
   const ns = s.config.namespaces.data;
@@ -36,7 +38,7 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
   let kube: LabCluster;
   let lab: PatroniLab;
   let bouncerPid: number | undefined;
-  const bouncer = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)));
+  const bouncer = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)), {}, shippedPostgres());
   const leaderOf = (members: ClusterMember[]) => members.find((m) => m.role === 'leader')?.name;
   const through = (sql: string, user = 'app', password = PASSWORDS.app, db = 'app') => lab.psql(bouncer.bouncerPort, user, password, db, sql);
 
@@ -70,6 +72,14 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
     await lab?.stopAll();
     await kube?.stop();
   }, 120_000);
+
+  test('THEN every member runs Patroni 4.0.x, the series the image carries, over PostgreSQL 17 (see scripts/lab/patroni-lab.ts)', async () => {
+    const seen = await Promise.all(lab.members.map(async (m) => {
+      const status = await lab.rest(m, '/patroni');
+      return { version: status?.patroni?.version, server: Math.floor((status?.server_version ?? 0) / 10000) };
+    }));
+    expect(seen).toEqual(lab.members.map(() => ({ version: expect.stringMatching(/^4\.0\.\d+$/), server: 17 })));
+  });
 
   test("THEN Patroni labels the leader's pod, and the rw Service's Endpoints are that pod alone", async () => {
     const leader = leaderOf(await lab.cluster())!;
@@ -221,6 +231,73 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
       const present = new Set((await lab.superuser(lab.member(to), 'SELECT id FROM failover_probe', 'app')).stdout.trim().split('\n').map(Number));
       expect(result.acknowledged.filter((id) => !present.has(id))).toEqual([]);
       expect(result.acknowledged.length).toBeGreaterThan(10);
+    });
+  });
+
+  describe("WHEN an operator runs every patronictl command of the runbooks as written, in a member's postgres container (issue 36)", () => {
+    /** The runbooks' patronictl lines, bare or behind `kubectl -n data exec <pod> -c postgres --`. */
+    const commands = [...new Set(runbookUnits().map((c) => c.code).filter((c) => PATRONICTL_LINE.test(c)))];
+    const results: { command: string; ran: string; status: number | null; output: string }[] = [];
+    let pausedList = '';
+    let final: ClusterMember[] = [];
+    /** A member following the leader (Debian's Patroni says running or streaming for a replica). */
+    const replicating = (m: ClusterMember) => m.role !== 'leader' && (m.state === 'streaming' || m.state === 'running');
+    /** Bounded: until there is a leader and both other members replicate again. */
+    const settle = async () => {
+      let members: ClusterMember[] = [];
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+        members = await lab.cluster();
+        if (leaderOf(members) && members.filter(replicating).length === 2) break;
+      }
+      return members;
+    };
+
+    beforeAll(async () => {
+      // Read-only first, maintenance mode in and out, then what re-seeds a replica or moves the leader.
+      const rank = (c: string) => ['list', 'pause', 'resume', 'reinit', 'failover', 'switchover'].findIndex((w) => new RegExp(`\\b${w}\\b`).test(c));
+      let paused = false;
+      for (const command of [...commands].sort((a, b) => rank(a) - rank(b))) {
+        const members = await settle();
+        const leader = leaderOf(members)!;
+        const standby = (members.find((m) => m.role === 'sync_standby') ?? members.find((m) => m.role !== 'leader'))!.name;
+        const replica = (members.find((m) => m.role === 'replica') ?? members.find((m) => m.role !== 'leader'))!.name;
+        const [, pod, line] = PATRONICTL_LINE.exec(command)!;
+        const env = lab.podEnv(lab.member(pod ?? leader));
+        // A resume needs a paused cluster and a pause one that is not (the runbooks pause in two places).
+        if (/\bresume$/.test(line) && !paused) await lab.exec(['patronictl', 'pause'], env);
+        if (/\bpause$/.test(line) && paused) await lab.exec(['patronictl', 'resume'], env);
+        const ran = line.replace('<current>', leader).replace(/<replica>/g, standby).replace(/<member>|\bpostgres-1\b/g, replica)
+          .replace('/etc/patroni/patroni.yml', env.PATRONICTL_CONFIG_FILE); // the mounted file, where the lab copies it
+        const r = await lab.exec(ran.split(/\s+/), env);
+        results.push({ command, ran, ...r });
+        if (/\bpause$/.test(line)) { paused = true; pausedList = (await lab.exec(['patronictl', 'list'], env)).output; }
+        if (/\bresume$/.test(line)) paused = false;
+      }
+      final = await settle();
+    }, 900_000);
+
+    test('THEN each exits 0, pause puts the cluster in maintenance mode, and the cluster ends with a leader and two replicas following it', () => {
+      // eslint-disable-next-line no-console
+      console.log(`runbook patronictl commands: ${results.map((r) => `${r.ran} → ${r.status}`).join('; ')}`);
+      expect(commands.length).toBeGreaterThanOrEqual(6);
+      expect(results.filter((r) => r.status !== 0)).toEqual([]);
+      expect(pausedList).toMatch(/Maintenance mode: on/);
+      expect(leaderOf(final)).toBeDefined();
+      expect(final.filter(replicating)).toHaveLength(2);
+    });
+
+    test("THEN the runbooks' kubectl lines that read Patroni's role labels answer as written from the lab API server: the leader alone is role=master", async () => {
+      const lines = [...new Set(runbookUnits().map((c) => c.code).filter((c) => /^kubectl -n data get pods -l (role=master|cluster-name=postgres -L role)$/.test(c)))].sort();
+      expect(lines).toEqual(['kubectl -n data get pods -l cluster-name=postgres -L role', 'kubectl -n data get pods -l role=master']);
+      const leader = leaderOf(await lab.cluster())!;
+      const run = (line: string) => spawnSync('bash', ['-c', line], { env: { PATH: `${path.dirname(kubectlBinary())}:/usr/bin:/bin`, KUBECONFIG: kube.kubeconfig, HOME: lab.dir }, encoding: 'utf8', timeout: 60_000 });
+      const rows = (out: string) => out.trim().split('\n').slice(1).map((l) => l.split(/\s+/));
+      const masters = run(lines[1]);
+      expect({ status: masters.status, stderr: masters.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(rows(masters.stdout).map((r) => r[0])).toEqual([leader]);
+      const all = run(lines[0]);
+      expect(all.status).toBe(0);
+      expect(rows(all.stdout).map((r) => [r[0], r[r.length - 1]]).sort()).toEqual(lab.members.map((m) => [m.name, m.name === leader ? 'master' : 'replica']).sort());
     });
   });
 });

@@ -8,11 +8,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CHART_VERSIONS } from '../lib/config/versions';
 import { findProjectRoot } from '../lib/project';
-import { bumpPin, nextPatch, restoreCommands, restoreDataPaths, rollbackBlock, rollbackScript, RESTORE_CRONJOBS } from '../scripts/lab/rehearsal-day2';
+import { bumpPin, nextPatch, readmeAndDocs, restoreCommands, restoreDataPaths, rollbackBlock, rollbackScript, RESTORE_CRONJOBS } from '../scripts/lab/rehearsal-day2';
 import { loadDist } from '../scripts/lab/sync';
 
 const root = findProjectRoot(__dirname);
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+/** The restore runbooks are in docs/backups.md. */
+const runbooks = readmeAndDocs(root);
 
 describe("GIVEN the README's rollback block", () => {
   const block = rollbackBlock(readme);
@@ -36,9 +38,9 @@ describe("GIVEN the README's rollback block", () => {
   });
 });
 
-describe('GIVEN the README restore runbooks', () => {
+describe('GIVEN the restore runbooks (docs/backups.md)', () => {
   test('THEN each restore CronJob has the command that creates its Job (pitr: written to a file, then created)', () => {
-    expect(Object.fromEntries(RESTORE_CRONJOBS.map((n) => [n, restoreCommands(readme, n)]))).toEqual({
+    expect(Object.fromEntries(RESTORE_CRONJOBS.map((n) => [n, restoreCommands(runbooks, n)]))).toEqual({
       'pg-restore': ['kubectl -n backup create job restore-$(date +%s) --from=cronjob/pg-restore'],
       'pitr-restore': ['kubectl -n data create job pitr-x --from=cronjob/pitr-restore --dry-run=client -o yaml > pitr.yaml', 'kubectl create -f pitr.yaml'],
       'minio-restore': ['kubectl -n backup create job minio-restore-$(date +%s) --from=cronjob/minio-restore'],
@@ -46,7 +48,7 @@ describe('GIVEN the README restore runbooks', () => {
   });
 
   test('WHEN a runbook loses its command THEN the rehearsal says which CronJob has none', () => {
-    expect(() => restoreCommands(readme.replace(/--from=cronjob\/minio-restore/g, '--from=cronjob/minio-restor'), 'minio-restore')).toThrow(/no `kubectl \.\.\. --from=cronjob\/minio-restore` command/);
+    expect(() => restoreCommands(runbooks.replace(/--from=cronjob\/minio-restore/g, '--from=cronjob/minio-restor'), 'minio-restore')).toThrow(/no `kubectl \.\.\. --from=cronjob\/minio-restore` command/);
   });
 });
 

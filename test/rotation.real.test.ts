@@ -14,16 +14,16 @@ import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-la
 import { containerEnv, findProgram, postgresBinDir } from '../scripts/lab/programs';
 import { configFor, find, one, synth, Synthesized, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
+import { docSection } from './helpers/docs';
 
 const bin = postgresBinDir();
 const NEW_PASSWORD = 'rotated-pa"ss\\word:Q3';
 const NEXT_QUARTER_PASSWORD = "q4-'rotated' pass";
 const README_PASSWORD = "readme-'q1' pa\"ss:$HOME";
 
-/** The ```bash blocks of README.md's "Rotating credentials" section, in order, as written (indentation removed). */
+/** The ```bash blocks of the "Rotating credentials" runbook (docs/runbooks.md), in order, as written (indentation removed). */
 function readmeRotationBlocks(): string[] {
-  const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  const section = readme.split('\n### Rotating credentials')[1]?.split('\n**A MinIO app key.**')[0] ?? '';
+  const section = docSection('Rotating credentials').split('\n**A MinIO app key.**')[0];
   return [...section.matchAll(/^( *)```bash\n([\s\S]*?)^ *```$/gm)].map(([, indent, body]) => body.split('\n').map((l) => l.startsWith(indent) ? l.slice(indent.length) : l).join('\n'));
 }
 

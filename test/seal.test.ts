@@ -114,7 +114,7 @@ describe('GIVEN bad input to npm run seal', () => {
   });
 
   test('WHEN the certificate is not one THEN the error says what to pass', async () => {
-    await expect(sealEnvironment({ env: 'prod', cert: 'hunter2', values: OUTSIDE, environmentsDir: dir })).rejects.toThrow(/--cert = \(not set\): is not a sealing certificate .*kubeseal --fetch-cert/);
+    await expect(sealEnvironment({ env: 'prod', cert: 'hunter2', values: OUTSIDE, environmentsDir: dir })).rejects.toThrow(/--cert = \(not set\): is not a sealing certificate .*offline <env>-sealing\.pem; for a cluster whose controller already runs, what `kubeseal --fetch-cert` prints/);
   });
 
   test('WHEN the values file is YAML or dotenv THEN both read the same entries; a nested non-string is refused', () => {
@@ -145,7 +145,7 @@ describe('GIVEN an environment that declares an outside secret sealed but has no
     const dir = tempEnvironments();
     fs.appendFileSync(path.join(dir, 'prod.yaml'), 'secrets:\n  app:\n    crm-stripe: { keys: [secret-key], mode: sealed }\n');
     expect(() => loadConfig('prod', { environmentsDir: dir })).toThrow(
-      'is missing in sealed mode (app/crm-stripe is supplied by a person); fix: run `kubeseal --fetch-cert > prod-sealing.pem && npm run seal -- --env prod --cert prod-sealing.pem` with app.crm-stripe.secret-key in the values file',
+      'is missing in sealed mode (app/crm-stripe is supplied by a person); fix: run `npm run seal -- --env prod --cert prod-sealing.pem` with app.crm-stripe.secret-key in the values file (or at the prompt; prod-sealing.pem is the certificate of the cluster\'s sealing key: for a new cluster make the key offline first',
     );
     fs.rmSync(dir, { recursive: true, force: true });
   });

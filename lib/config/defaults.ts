@@ -5,6 +5,7 @@
  * file overrides only what differs. `{domain}` in a host is replaced by the environment's domain.
  */
 import { CLOUDFLARE_CIDRS } from './cloudflare';
+import { SUPPORTED_KUBERNETES } from './helm';
 import { deepMerge } from './merge';
 import type { PlatformConfigInput } from './schema';
 import { NodeShape, sizedDefaults } from './sizing';
@@ -14,8 +15,7 @@ export type DefaultsInput = Omit<PlatformConfigInput, 'name'>;
 /** One k3s node of 4 vCPU / 16 GiB (the "large" size). */
 export const DEFAULT_NODE: NodeShape = { cpu: '4', memory: '16Gi', count: 1 };
 
-/** A MinIO key pair as S3 clients expect it: a 20-character access key, a 40-character secret key. */
-const MINIO_KEY_PAIR = { 'access-key': { length: 20 }, 'secret-key': { length: 40 } };
+import { MINIO_KEY_PAIR } from './derived-secrets';
 
 const BASE = {
   domain: 'example.com',
@@ -190,7 +190,7 @@ const BASE = {
     pathPrefix: 'dist',
   },
   // --- Helm add-ons: Argo CD renders them (application); inline renders them into dist/ from the chart cache ---
-  helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: '1.28.0' },
+  helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: SUPPORTED_KUBERNETES.minimum },
   // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
   // Internal credentials are `generated` in the cluster (External Secrets Operator), once, never typed;
   // a Secret another namespace also reads is a `copyOf` its source. Outside secrets (third-party keys)
@@ -206,8 +206,7 @@ const BASE = {
       'redis-auth': { keys: ['app-password', 'exporter-password', 'admin-password'], mode: 'generated' },
       // MinIO: a user name of 3..20 characters (S3 access keys are 20), a secret key of 8..40.
       'minio-root': { keys: ['root-user', 'root-password'], mode: 'generated', generate: { 'root-user': { length: 20 }, 'root-password': { length: 40 } } },
-      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
-      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
+      // minio-app-<app>: one key pair per app of minio.appAccess, declared by lib/config/derived-secrets.ts.
       // The backup role's password (init SQL) and the read-only MinIO key the provisioning Job creates.
       'postgres-backup': { keys: ['password'], mode: 'generated' },
       'minio-backup': { keys: ['access-key', 'secret-key'], mode: 'generated', generate: MINIO_KEY_PAIR },
@@ -222,10 +221,7 @@ const BASE = {
     app: {
       'postgres-app': { keys: ['password'], mode: 'generated', copyOf: 'data' },
       'redis-auth': { keys: ['app-password'], mode: 'generated', copyOf: 'data' },
-      'minio-app-crm': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
-      'minio-app-web': { keys: ['access-key', 'secret-key'], mode: 'generated', copyOf: 'data' },
-      // Outside: the DSN parts of each app's GlitchTip project, read off GlitchTip (README, "Error tracking").
-      'glitchtip-dsn': { keys: ['crm-public-key', 'crm-project-id', 'web-public-key', 'web-project-id'], mode: 'existing' },
+      // minio-app-<app> (copies) and glitchtip-dsn (while GlitchTip runs and an app sets sentry): lib/config/derived-secrets.ts.
     },
     backup: {
       'postgres-backup': { keys: ['password'], mode: 'generated', copyOf: 'data' },

@@ -172,7 +172,20 @@ export function isPrivateCidr(value: string): boolean {
 
 /** A git remote Argo CD can pull: https://host/path, ssh://[user@]host[:port]/path or scp-like user@host:path. */
 export const gitUrl = () =>
-  z.string().refine(isGitUrl, 'is not a git URL; fix: use https://github.com/<org>/<repo>.git or git@github.com:<org>/<repo>.git');
+  z.string()
+    .refine(isGitUrl, 'is not a git URL; fix: use https://github.com/<org>/<repo>.git or git@github.com:<org>/<repo>.git')
+    .refine((v) => !hasUrlPassword(v), 'holds a password or token, which would be committed to git and shown to everyone who reads dist/; fix: remove "<user>:<token>@" and give Argo CD the credential as a repository Secret');
+
+/** True when a URL carries a password or token in its user info (`https://user:token@host/...`). */
+export function hasUrlPassword(value: string): boolean {
+  return URL_PASSWORD.test(value);
+}
+const URL_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^/@\s:]*:[^/@\s]*@/i;
+
+/** `value` with the password of a URL's user info replaced, for error messages. */
+export function withoutUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/i, '$1:(not shown)@');
+}
 
 export function isGitUrl(value: string): boolean {
   if (/\s/.test(value)) return false;

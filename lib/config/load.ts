@@ -12,7 +12,9 @@ import { aliasProblems, nonAsciiKeyProblems } from './input-guards';
 import { placeholderProblems, placeholdersFail } from './placeholders';
 import { prefixedNamespaces } from './shared-cluster';
 import { deepMerge, isPlainObject } from './merge';
-import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
+import { derivedSecrets } from './derived-secrets';
+import { crossCheck, looksLikeCredential, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
+import { withoutUrlPassword } from './fields';
 
 export { deepMerge };
 
@@ -105,7 +107,9 @@ export function placeholdersOf(config: PlatformConfig): readonly ConfigProblem[]
  */
 export function withDefaults(overrides: Record<string, unknown>): Record<string, unknown> {
   const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
-  return deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides);
+  const defaults = node.success ? defaultsFor(node.data) : DEFAULTS;
+  // Declarations that follow from the merged settings (derived-secrets.ts) sit between the defaults and the file.
+  return deepMerge(deepMerge(defaults, derivedSecrets(deepMerge(defaults, overrides))), overrides);
 }
 
 /** The file each loaded configuration came from, for errors raised later (at render time). */
@@ -147,7 +151,7 @@ export function parseConfig(raw: Record<string, unknown>, source: string, option
     const other = written(issue.path) ? undefined : issue.related?.find(written);
     const at = other ?? issue.path;
     // Whatever sits under encryptedData may be a plain value pasted by mistake: never echo it.
-    const value = at.includes('encryptedData') ? '(not shown)' : valueAt(expanded, at);
+    const value = shownValue(at, at.includes('encryptedData') ? '(not shown)' : valueAt(expanded, at));
     let message = issue.zod ? explainZodIssue(issue.zod, value) : issue.message;
     if (other !== undefined) message += ` (compared with ${issue.path.map(String).join('.')} = ${JSON.stringify(valueAt(expanded, issue.path))} from lib/config/defaults.ts)`;
     const fromDefaults = other === undefined && value !== undefined && !written(at);
@@ -244,6 +248,16 @@ function hasPath(root: unknown, at: PropertyKey[]): boolean {
   return true;
 }
 
+
+/**
+ * The value an error shows: never a credential it refuses (a plain env value under a credential-looking
+ * name, the password in a URL's user info).
+ */
+function shownValue(at: PropertyKey[], value: unknown): unknown {
+  const name = String(at[at.length - 1]);
+  if (at[0] === 'apps' && at[2] === 'env' && at.length === 4 && typeof value === 'string' && looksLikeCredential(name)) return '(not shown: a credential)';
+  return typeof value === 'string' ? withoutUrlPassword(value) : value;
+}
 
 function expandDomain(value: unknown, domain: string): any {
   if (typeof value === 'string') return value.split('{domain}').join(domain);

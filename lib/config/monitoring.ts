@@ -225,7 +225,7 @@ export function monitoringIssues(config: PlatformConfig, publicHosts: ReadonlyMa
 /** Environments that must have a dead man's switch: the synth refuses them without one. */
 export const HEARTBEAT_REQUIRED: readonly string[] = ['prod'];
 const HEARTBEAT_FIX =
-  "set monitoring.alertmanager.heartbeat: { secret: { name: alertmanager-heartbeat, key: url } } and put the ping URL of a healthchecks.io / Better Stack check into that Secret (README, \"Dead man's switch\")";
+  "set monitoring.alertmanager.heartbeat: { secret: { name: alertmanager-heartbeat, key: url } } and put the ping URL of a healthchecks.io / Better Stack check into that Secret (docs/monitoring.md, \"Dead man's switch\")";
 
 /** Loud warnings that do not stop the synth (main.ts prints them). */
 export function monitoringWarnings(config: PlatformConfig): string[] {

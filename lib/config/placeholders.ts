@@ -5,7 +5,7 @@
  * the fix; `development` and `sample` environments synthesize with a warning (README "Make it yours").
  */
 import { ConfigProblem } from './errors';
-import { sealCommand } from '../sealing';
+import { sealCommand, sealingCertNote } from '../sealing';
 import type { PlatformConfig } from './schema';
 
 /** How an environment treats the sample values left in it. */
@@ -108,7 +108,7 @@ function outsideSecretProblems(config: PlatformConfig, written: (at: readonly st
         key,
         value: 'mode: existing',
         origin: 'lib/config/defaults.ts',
-        message: `is an outside secret (${declaration.keys.join(', ')}) nobody has supplied for this environment; fix: put its values in a file outside git and run ${sealCommand(config.name)} --from <file>, or, if you create the Secret out of band, write ${key}: { keys: [${declaration.keys.join(', ')}], mode: existing } in this file`,
+        message: `is an outside secret (${declaration.keys.join(', ')}) nobody has supplied for this environment; fix: put its values in a file outside git and run ${sealCommand(config.name)} --from <file> (${sealingCertNote(config.name)}), or, if you create the Secret out of band, write ${key}: { keys: [${declaration.keys.join(', ')}], mode: existing } in this file`,
       });
     }
   }

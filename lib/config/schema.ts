@@ -7,9 +7,9 @@ import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
 import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
-import { parseQuantity } from './quantity';
+import { isQuantity, parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
-import { isSealFingerprint, sealCommand } from '../sealing';
+import { isSealFingerprint, sealCommand, sealingCertHint } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
@@ -23,7 +23,7 @@ const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource reques
 /** `node: { cpu, memory, count }`: `count` nodes of `cpu` cores (2 or "2") and `memory` (4Gi). */
 export const nodeSchema = z.strictObject({
   cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
-  memory: quantity().refine((q) => parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
+  memory: quantity().refine((q) => !isQuantity(q) || parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
   count: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
 });
 
@@ -48,7 +48,7 @@ const postgres = z.strictObject({
    * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
    * @default main
    */
-  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
+  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (docs/runbooks.md "Rotating credentials")' }).default('main'),
   /**
    * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
    * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
@@ -321,7 +321,7 @@ const edge = z.strictObject({
     burst: positiveInt('requests', { max: 100000, why: 'the burst is per client IP, and a burst no client reaches protects nothing' }),
   }),
   /** Largest request body Traefik buffers and forwards (uploads); bigger requests get 413. */
-  maxBodySize: quantity().refine((q) => parseQuantity(q) >= 1, 'must be at least 1 byte; fix: use a size like 10Mi'),
+  maxBodySize: quantity().refine((q) => !isQuantity(q) || parseQuantity(q) >= 1, 'must be at least 1 byte; fix: use a size like 10Mi'),
   contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"'),
   permissionsPolicy: z.string().min(1, 'must not be empty; fix: deny what the apps do not use, like "camera=(), microphone=()"'),
   referrerPolicy: z.enum(REFERRER_POLICIES, { error: `is not a Referrer-Policy value; fix: use one of ${REFERRER_POLICIES.join(', ')}` }),
@@ -539,6 +539,10 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
   const hostAuth = new Map<string, { app: string; secret?: string }>();
   config.apps.forEach((app) => {
     const at = ['apps', app.name];
+    if (app.replicas.min < 1) {
+      // The app's HorizontalPodAutoscaler keeps at least one pod: 0 would silently run 1.
+      issue([...at, 'replicas', 'min'], `is 0, but the app's autoscaler always keeps at least one pod, so 0 would silently become 1; fix: use 1, or remove the app (apps.${app.name}: null)`);
+    }
     if (app.replicas.min > app.replicas.max) {
       issue([...at, 'replicas', 'min'], `is greater than apps.${app.name}.replicas.max (${app.replicas.max}); fix: make min ≤ max`, [[...at, 'replicas', 'max']]);
     }
@@ -832,7 +836,7 @@ function crossCheckSecrets(config: PlatformConfig): CrossCheckIssue[] {
       if (declaration.mode === 'sealed') {
         declaration.keys.filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'encryptedData', key],
-          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt), or use mode: existing`,
+          message: `is missing in sealed mode (${secretScopeNamespace(config, role)}/${name} is supplied by a person); fix: run \`${sealCommand(config.name)}\` with ${role}.${name}.${key} in the values file (or at the prompt; ${sealingCertHint(config.name)}), or use mode: existing`,
         }));
         Object.keys(declaration.fingerprints ?? {}).filter((key) => !sealedKeys.includes(key)).forEach((key) => issues.push({
           path: [...at, 'fingerprints', key], message: 'has no encryptedData beside it; fix: remove it, or run npm run seal again',

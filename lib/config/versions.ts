@@ -14,6 +14,9 @@ export const IMAGES = {
   pgbouncerExporter: 'quay.io/prometheuscommunity/pgbouncer-exporter:v0.10.2',
   redis: 'redis:7.4.6-bookworm',
   redisExporter: 'oliver006/redis_exporter:v1.74.0',
+  // In front of Redis with Sentinel (node.count >= 3): routes clients to the primary. The tests run Debian
+  // bookworm's haproxy 2.6.12, the very upstream release of this tag (the 2.6 LTS branch).
+  haproxy: 'haproxy:2.6.12',
   // The tests run these very releases, built from their Go modules (scripts/minio/build.sh, test/minio-build.test.ts).
   minio: 'minio/minio:RELEASE.2025-09-07T16-13-09Z',
   minioClient: 'minio/mc:RELEASE.2025-08-13T08-35-41Z',

@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
 import { Resources } from '../config/fields';
 import { isS3BucketName } from '../config/fields';
-import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity } from '../k8s';
+import { Container, EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity, Volume } from '../k8s';
 import { componentLabels, selectorLabels } from '../labels';
 import {
   AppAccessSpec,
@@ -25,6 +25,7 @@ import { AlertGroup } from './monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from './monitoring/dashboards';
 import { ProbeTarget } from './monitoring/probes';
 import { AllowFlows, namespacePeer, podsPeer, tcp } from './network-policy';
+import { MinioDistributed, MinioDistributedProps, minioPoolLabels } from './minio-distributed';
 
 export interface MinioProps {
   readonly namespace: string;
@@ -63,6 +64,12 @@ export interface MinioProps {
    * @default 'minio-root'
    */
   readonly rootSecretName?: string;
+  /**
+   * Distributed: `pods` servers × `drivesPerPod` volumes, one server per node (lib/constructs/minio-distributed.ts),
+   * in place of the standalone server; `storageSize` is then the usable capacity.
+   * @default one standalone server
+   */
+  readonly distributed?: Pick<MinioDistributedProps, 'pods' | 'drivesPerPod' | 'nodes'>;
 }
 
 const UID = 1000; // the image runs as root by default; any non-root uid owns the PVC via fsGroup
@@ -98,6 +105,8 @@ export class Minio extends Construct implements IDataService {
   public readonly consolePort = CONSOLE_PORT;
   /** Labels that select the MinIO pod (NetworkPolicies, probes). */
   public readonly podLabels: Record<string, string>;
+  /** The distributed pool, when `distributed` is set. */
+  public readonly pool?: MinioDistributed;
   private readonly buckets: readonly BucketSpec[];
   private readonly appAccess: readonly AppAccessSpec[];
 
@@ -120,64 +129,71 @@ export class Minio extends Construct implements IDataService {
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
-    this.podLabels = selector;
+    this.podLabels = props.distributed ? minioPoolLabels(name) : selector;
     const rootEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: this.rootSecretName, key } } });
 
-    const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'api', port: API_PORT }, { name: 'console', port: CONSOLE_PORT }] });
-    new KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name, namespace: ns, labels },
-      spec: {
-        serviceName,
-        replicas: 1,
-        selector: { matchLabels: selector },
-        template: {
-          metadata: { labels },
-          spec: {
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: restrictedPodSecurity(UID),
-            containers: [
-              {
-                name: 'minio',
-                image: props.image,
-                args: ['server', '/data', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', '/tmp/certs'],
-                ports: [
-                  { name: 'api', containerPort: API_PORT },
-                  { name: 'console', containerPort: CONSOLE_PORT },
-                ],
-                env: [
-                  rootEnv('MINIO_ROOT_USER', 'root-user'),
-                  rootEnv('MINIO_ROOT_PASSWORD', 'root-password'),
-                  { name: 'MINIO_BROWSER_REDIRECT_URL', value: this.consoleUrl },
-                  { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
-                  { name: 'MINIO_UPDATE', value: 'off' },
-                  { name: 'HOME', value: '/tmp' },
-                ],
-                resources: containerResources(props.resources),
-                securityContext: restrictedContainerSecurity(),
-                startupProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 5, failureThreshold: 60 },
-                livenessProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
-                readinessProbe: { httpGet: { path: '/minio/health/ready', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
-                volumeMounts: [
-                  { name: 'data', mountPath: '/data' },
-                  { name: 'tmp', mountPath: '/tmp' },
-                ],
-              },
-            ],
-            volumes: [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } }],
+    const container: Container = {
+      name: 'minio',
+      image: props.image,
+      args: ['server', '/data', '--address', `:${API_PORT}`, '--console-address', `:${CONSOLE_PORT}`, '--certs-dir', '/tmp/certs'],
+      ports: [
+        { name: 'api', containerPort: API_PORT },
+        { name: 'console', containerPort: CONSOLE_PORT },
+      ],
+      env: [
+        rootEnv('MINIO_ROOT_USER', 'root-user'),
+        rootEnv('MINIO_ROOT_PASSWORD', 'root-password'),
+        { name: 'MINIO_BROWSER_REDIRECT_URL', value: this.consoleUrl },
+        { name: 'MINIO_PROMETHEUS_AUTH_TYPE', value: 'public' },
+        { name: 'MINIO_UPDATE', value: 'off' },
+        { name: 'HOME', value: '/tmp' },
+      ],
+      resources: containerResources(props.resources),
+      securityContext: restrictedContainerSecurity(),
+      startupProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 5, failureThreshold: 60 },
+      livenessProbe: { httpGet: { path: '/minio/health/live', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+      readinessProbe: { httpGet: { path: '/minio/health/ready', port: IntOrString.fromString('api') }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 5 },
+      volumeMounts: [
+        { name: 'data', mountPath: '/data' },
+        { name: 'tmp', mountPath: '/tmp' },
+      ],
+    };
+    const volumes: Volume[] = [{ name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } }];
+    if (props.distributed) {
+      this.pool = new MinioDistributed(this, 'Pool', {
+        ...props.distributed, name, namespace: ns, container, securityContext: restrictedPodSecurity(UID), volumes,
+        apiPort: API_PORT, consolePort: CONSOLE_PORT, storageClass: props.storageClass, usableSize: props.storageSize,
+      });
+    } else {
+      const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'api', port: API_PORT }, { name: 'console', port: CONSOLE_PORT }] });
+      new KubeStatefulSet(this, 'StatefulSet', {
+        metadata: { name, namespace: ns, labels },
+        spec: {
+          serviceName,
+          replicas: 1,
+          selector: { matchLabels: selector },
+          template: {
+            metadata: { labels },
+            spec: {
+              automountServiceAccountToken: false,
+              enableServiceLinks: false,
+              securityContext: restrictedPodSecurity(UID),
+              containers: [container],
+              volumes,
+            },
           },
+          volumeClaimTemplates: [dataVolumeClaim(labels, props.storageClass, props.storageSize)],
         },
-        volumeClaimTemplates: [dataVolumeClaim(labels, props.storageClass, props.storageSize)],
-      },
-    });
+      });
+    }
 
     new KubeService(this, 'Service', {
       metadata: { name, namespace: ns, labels },
-      spec: { selector, ports: [{ name: 'api', port: API_PORT, targetPort: IntOrString.fromString('api') }] },
+      spec: { selector: this.podLabels, ports: [{ name: 'api', port: API_PORT, targetPort: IntOrString.fromString('api') }] },
     });
     new KubeService(this, 'ConsoleService', {
       metadata: { name: this.consoleServiceName, namespace: ns, labels: componentLabels(this.consoleServiceName, 'object-storage-console') },
-      spec: { selector, ports: [{ name: 'console', port: CONSOLE_PORT, targetPort: IntOrString.fromString('console') }] },
+      spec: { selector: this.podLabels, ports: [{ name: 'console', port: CONSOLE_PORT, targetPort: IntOrString.fromString('console') }] },
     });
 
     new ServiceMonitor(this, 'ServiceMonitor', {
@@ -194,7 +210,7 @@ export class Minio extends Construct implements IDataService {
     const policy = new AllowFlows(this, 'NetworkPolicy', {
       name,
       namespace: ns,
-      podLabels: selector,
+      podLabels: this.podLabels,
       labels,
       // Clients (apps, the backup mirror) are connected to `endpoint`; these admits are MinIO's own.
       ingress: [
@@ -204,13 +220,14 @@ export class Minio extends Construct implements IDataService {
       ],
     });
     this.endpoint = { policy, port: API_PORT };
+    this.pool?.connectPeers(policy, API_PORT);
     // Part of MinIO itself; listed after the connected clients on MinIO's side, hence not connect().
     new AllowFlows(this, 'ProvisionNetworkPolicy', {
       name: provisionName,
       namespace: ns,
       podLabels: selectorLabels(provisionName),
       labels: provisionLabels,
-      egress: [{ peers: [podsPeer(selector)], ports: tcp(API_PORT) }],
+      egress: [{ peers: [podsPeer(this.podLabels)], ports: tcp(API_PORT) }],
     });
 
     const policies = Object.fromEntries(props.appAccess.map((a) => [`${appPolicyName(a.app)}.json`, JSON.stringify(appPolicy(a.buckets), null, 2) + '\n']));

@@ -14,6 +14,7 @@ import { AlertGroup, configKey, pair } from './monitoring/alert-rules';
 import { DashboardKit, DashboardRow } from './monitoring/dashboards';
 import { ProbeTarget } from './monitoring/probes';
 import { AllowFlows, namespacePeer, tcp } from './network-policy';
+import { RedisSentinel, RedisSentinelProps } from './redis-sentinel';
 
 export interface RedisProps {
   /** Namespace of Redis, its Service and its policies. */
@@ -40,7 +41,16 @@ export interface RedisProps {
    * @default 'redis-auth'
    */
   readonly secretName?: string;
+  /**
+   * A primary and replicas with Sentinel, HAProxy in front (lib/constructs/redis-sentinel.ts); the Service
+   * apps use then selects HAProxy, which routes to the primary.
+   * @default one server
+   */
+  readonly replication?: RedisReplication;
 }
+
+/** What a failover set needs beyond one server. */
+export type RedisReplication = Pick<RedisSentinelProps, 'members' | 'nodes' | 'haproxyImage' | 'sentinelResources' | 'haproxyResources' | 'minReplicasToWrite' | 'proxies'>;
 
 const UID = 999; // the redis user of the official image
 const PORT = 6379;
@@ -71,6 +81,8 @@ export class Redis extends Construct implements IDataService {
   public readonly podLabels: Record<string, string>;
   /** The Redis port, for connect(). */
   public readonly endpoint: ServicePort;
+  /** Sentinel and HAProxy, when `replication` is set. */
+  public readonly sentinel?: RedisSentinel;
 
   constructor(scope: Construct, id: string, props: RedisProps) {
     super(scope, id);
@@ -101,7 +113,7 @@ export class Redis extends Construct implements IDataService {
     const ping = { exec: { command: ['sh', '-c', `[ "$(redis-cli --no-auth-warning --user exporter -p ${PORT} ping)" = PONG ]`] } };
 
     const serviceName = governingService(this, { name, namespace: ns, labels, ports: [{ name: 'redis', port: PORT }] });
-    new KubeStatefulSet(this, 'StatefulSet', {
+    const statefulSet = new KubeStatefulSet(this, 'StatefulSet', {
       metadata: { name, namespace: ns, labels },
       spec: {
         serviceName,
@@ -161,10 +173,27 @@ export class Redis extends Construct implements IDataService {
       },
     });
 
+    const policy = new AllowFlows(this, 'NetworkPolicy', {
+      name,
+      namespace: ns,
+      podLabels: selector,
+      labels,
+      // The exporter is a sidecar (localhost); Prometheus reaches only its port. Clients are connected.
+      ingress: [{ peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(METRICS_PORT) }],
+    });
+    if (props.replication) {
+      this.sentinel = new RedisSentinel(this, 'Sentinel', {
+        ...props.replication, namespace: ns, monitoringNamespace: props.monitoringNamespace, statefulSet, name, governingServiceName: serviceName,
+        podLabels: selector, policy, secretName: this.secretName, redisPort: PORT, image: props.image,
+        confFile: `${CONF_DIR}/redis.conf`, startScript: `${SCRIPT_DIR}/start.sh`, runDir: '/run/redis',
+      });
+    }
+
     new KubeService(this, 'Service', {
       metadata: { name, namespace: ns, labels },
       spec: {
-        selector,
+        // With Sentinel, HAProxy (which routes to the primary) answers both ports: its metrics are on `metrics`.
+        selector: this.sentinel?.proxyLabels ?? selector,
         ports: [
           { name: 'redis', port: PORT, targetPort: IntOrString.fromString('redis') },
           { name: this.metricsPortName, port: METRICS_PORT, targetPort: IntOrString.fromString('metrics') },
@@ -180,15 +209,7 @@ export class Redis extends Construct implements IDataService {
       },
     });
 
-    const policy = new AllowFlows(this, 'NetworkPolicy', {
-      name,
-      namespace: ns,
-      podLabels: selector,
-      labels,
-      // The exporter is a sidecar (localhost); Prometheus reaches only its port. Clients are connected.
-      ingress: [{ peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(METRICS_PORT) }],
-    });
-    this.endpoint = { policy, port: PORT };
+    this.endpoint = this.sentinel ? { policy: this.sentinel.proxyPolicy, port: PORT } : { policy, port: PORT };
   }
 
   /** REDIS_URL as user `username`, the password from the Secret, and the flow to the Redis port. */
@@ -203,7 +224,8 @@ export class Redis extends Construct implements IDataService {
   }
 
   public get probeTargets(): ProbeTarget[] {
-    return [{ name: this.name, group: 'data', kind: 'tcp', target: `${this.host}:${this.port}`, backend: { namespace: this.namespace, podLabels: this.podLabels, port: this.port } }];
+    const podLabels = this.sentinel?.proxyLabels ?? this.podLabels;
+    return [{ name: this.name, group: 'data', kind: 'tcp', target: `${this.host}:${this.port}`, backend: { namespace: this.namespace, podLabels, port: this.port } }];
   }
 
   public get declaredSecrets(): DeclaredSecret[] {

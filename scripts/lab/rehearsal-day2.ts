@@ -59,19 +59,26 @@ export function rollbackScript(block: string, env: string, application = 'app'):
   return block.replace(/\bapp\b/g, marker).replace(/\bprod\b/g, env).split(marker).join(application);
 }
 
+/** The README and every docs/*.md page of `repoDir`, one text (the runbooks live in docs/, the day-1 and day-2 blocks in the README). */
+export function readmeAndDocs(repoDir: string): string {
+  const docs = path.join(repoDir, 'docs');
+  const pages = fs.existsSync(docs) ? fs.readdirSync(docs).filter((f) => f.endsWith('.md')).sort().map((f) => path.join(docs, f)) : [];
+  return [path.join(repoDir, 'README.md'), ...pages].map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+}
+
 /**
- * Where the README tells a person to create a restore Job from its suspended CronJob: the first inline
+ * Where the README or docs/ tell a person to create a restore Job from its suspended CronJob: the first inline
  * command naming `--from=cronjob/<name>`, and, when it writes a file (`--dry-run=client -o yaml > f`),
  * the `kubectl create -f f` that follows it. Throws when the README has none.
  */
 export function restoreCommands(readme: string, cronJob: string): string[] {
   const spans = [...readme.matchAll(/`([^`\n]+)`/g)].map((m) => ({ text: m[1], at: m.index! }));
   const first = spans.find((s) => s.text.startsWith('kubectl ') && s.text.includes(`--from=cronjob/${cronJob}`));
-  if (!first) throw new Error(`README.md has no \`kubectl ... --from=cronjob/${cronJob}\` command; fix: document how the ${cronJob} Job is created`);
+  if (!first) throw new Error(`the README and docs/ have no \`kubectl ... --from=cronjob/${cronJob}\` command; fix: document how the ${cronJob} Job is created`);
   const file = /> *(\S+)$/.exec(first.text)?.[1];
   if (!file) return [first.text];
   const create = spans.find((s) => s.at > first.at && new RegExp(`^kubectl (-n \\S+ )?create -f ${file.replace(/\./g, '\\.')}$`).test(s.text));
-  if (!create) throw new Error(`README.md writes ${file} for ${cronJob} but never runs \`kubectl create -f ${file}\``);
+  if (!create) throw new Error(`the README and docs/ write ${file} for ${cronJob} but never run \`kubectl create -f ${file}\``);
   return [first.text, create.text];
 }
 
@@ -571,7 +578,7 @@ const started = (pod: any) => {
  * start, and checks where each writes (restoreDataPaths) against the live servers.
  */
 export async function restores(r: Rehearsal, options: { timeoutMs?: number } = {}): Promise<Restores> {
-  const readme = fs.readFileSync(path.join(r.repoDir, 'README.md'), 'utf8');
+  const readme = readmeAndDocs(r.repoDir);
   const cronJobs = (await r.lab.list('/apis/batch/v1/cronjobs')).filter((c) => (RESTORE_CRONJOBS as readonly string[]).includes(c.metadata.name));
   const missing = RESTORE_CRONJOBS.filter((n) => !cronJobs.some((c) => c.metadata.name === n));
   if (missing.length > 0) throw new Error(`restores: no CronJob ${missing.join(', ')} in the cluster`);

@@ -31,19 +31,25 @@ import { LabTraefik, traefikValuesOf } from './traefik-lab';
 import { loadDist } from './sync';
 
 export const README_BOOTSTRAP_HEADING = '### Bootstrap runbook';
+/** The runbook of an environment that shares a cluster (`cluster.sharedWith`), written for `staging` beside `prod`. */
+export const README_SECONDARY_BOOTSTRAP_HEADING = '### Bootstrap a second environment on the same cluster';
 
-/** The bash block of the README's bootstrap runbook, exactly as written. */
-export function bootstrapBlock(readme: string): string {
-  const at = readme.indexOf(README_BOOTSTRAP_HEADING);
-  if (at < 0) throw new Error(`README.md has no "${README_BOOTSTRAP_HEADING}" section`);
+/** The bash block under a README heading (the primary's bootstrap runbook by default), exactly as written. */
+export function bootstrapBlock(readme: string, heading = README_BOOTSTRAP_HEADING): string {
+  const at = readme.indexOf(heading);
+  if (at < 0) throw new Error(`README.md has no "${heading}" section`);
   const fence = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!fence) throw new Error(`README.md's "${README_BOOTSTRAP_HEADING}" has no bash block`);
+  if (!fence) throw new Error(`README.md's "${heading}" has no bash block`);
   return fence[1];
 }
 
-/** The block for another environment: the README's example environment `prod` replaced by `env`, nothing else. */
-export function bootstrapScript(block: string, env: string): string {
-  return block.replace(/\bprod\b/g, env);
+/**
+ * The block for another environment: the README's example environment `prod` replaced by `env`, nothing
+ * else; in the secondary's block (`staging` beside `prod`) `staging` becomes `env` and `prod` its primary.
+ */
+export function bootstrapScript(block: string, env: string, primary?: string): string {
+  if (primary === undefined) return block.replace(/\bprod\b/g, env);
+  return block.replace(/\b(staging|prod)\b/g, (name) => (name === 'staging' ? env : primary));
 }
 
 /** Outside secret entries (`<scope>.<name>.<key>`) of an environment: what a person puts in ~/<env>-secrets.env. */
@@ -104,6 +110,7 @@ export interface RehearsalOptions {
   readonly prepare?: (repoDir: string) => void;
   /** Environments whose block runs first on the same cluster (an environment that shares a cluster runs after its primary). @default none */
   readonly before?: readonly string[];
+
   readonly podOutcome?: LabClusterOptions['podOutcome'];
   readonly log?: (line: string) => void;
   /** Keep the rehearsal's folder (repository copy, logs) after stop(), for a person to look at. @default false */
@@ -301,11 +308,29 @@ export class Rehearsal {
       },
     });
     this.stops.push(() => this.lab.stop());
-    this.controllersTimer = setInterval(() => void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)), 2_000);
+    // One pass at a time: on a loaded machine a pass outlasts the period, and two overlapping passes each
+    // started a controller (two External Secrets controllers racing each other on the same Secrets).
+    let busy = false;
+    this.controllersTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.startControllers().catch((err) => this.log(`controllers: ${(err as Error).message}`)).finally(() => { busy = false; });
+    }, 2_000);
 
     for (const env of envs) await this.runBlock(env);
     this.argocd = await LabArgoCd.start(this.lab, { log: this.log });
     await this.refreshRoot();
+  }
+
+  /**
+   * A team adds an environment to the running cluster (e.g. `staging` with `cluster.sharedWith` set to
+   * this one): its file is written into the copy with the lab rewrite, and its README block runs (the
+   * secondary's runbook when it shares the cluster). Resolves when the block has applied its root.
+   */
+  public async addEnvironment(env: string, fileText: string): Promise<void> {
+    fs.writeFileSync(path.join(this.repoDir, 'lib', 'config', 'environments', `${env}.yaml`), fileText);
+    this.rewrite(env);
+    await this.runBlock(env);
   }
 
   /** Tracked and untracked (not ignored) files of the working tree, plus the compiled build/ (so tsc finds nothing to do). */
@@ -338,8 +363,12 @@ export class Rehearsal {
     const values = outsideSecretEntries(config).map((entry) => `${entry}=lab-${entry.replace(/[^a-z0-9]+/gi, '-')}`);
     fs.writeFileSync(path.join(this.home, `${env}-secrets.env`), `${values.join('\n')}\n`, { mode: 0o600 });
     const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
+    const primary = config.cluster.sharedWith;
+    const script = primary === undefined
+      ? bootstrapScript(bootstrapBlock(readme), env)
+      : bootstrapScript(bootstrapBlock(readme, README_SECONDARY_BOOTSTRAP_HEADING), env, primary);
     const t0 = Date.now();
-    const run = await this.shell(`bootstrap-${env}`, bootstrapScript(bootstrapBlock(readme), env), 900_000);
+    const run = await this.shell(`bootstrap-${env}`, script, 900_000);
     this.blockSeconds += (Date.now() - t0) / 1000;
     if (run.status !== 0) {
       throw new Error(`the README's bootstrap block failed for ${env} (${run.status}):\n${run.log.trim().split('\n').slice(-25).join('\n')}`);
@@ -404,7 +433,9 @@ export class Rehearsal {
 
   /** Starts the real Traefik as the edge's pod would, once what it watches exists (the traefik chart's CRDs, IngressClass and Service). */
   private async startTraefik(): Promise<void> {
-    const objects = this.options.before?.length ? [] : loadDist(path.join(this.repoDir, 'dist'), this.options.env).map((d) => d.object);
+    // The first environment's: a cluster's Traefik is its primary's (a sharing environment installs none).
+    const primary = this.options.before?.[0] ?? this.options.env;
+    const objects = loadDist(path.join(this.repoDir, 'dist'), primary).map((d) => d.object);
     let values: Record<string, any>;
     try {
       values = traefikValuesOf(objects);

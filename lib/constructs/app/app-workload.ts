@@ -117,6 +117,8 @@ export class AppWorkload extends Construct {
     const raw = ApiObject.of(deployment);
     // cdk8s-plus sets container env through its own API; plain EnvVars keep $(VAR) ordering exact.
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/env', env));
+    // Requests and limits exactly as written (cdk8s-plus' Cpu/Size would round 100M up to 96Mi).
+    raw.addJsonPatch(JsonPatch.replace('/spec/template/spec/containers/0/resources', containerResources(app.resources)));
     if (envFrom.length > 0) raw.addJsonPatch(JsonPatch.add('/spec/template/spec/containers/0/envFrom', envFrom));
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/enableServiceLinks', false));
     raw.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));

@@ -8,6 +8,7 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-secur
 import { SecretKeyRef } from '../postgres/postgres-cluster';
 import { containerResources } from '../resources';
 import { minioRestoreScript } from './minio-restore';
+import { IMPORT_JOBS, importFetchScript, importFilesScript, importPostgresScript } from './imports';
 import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';
 import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
 
@@ -115,8 +116,10 @@ export class Backups extends Construct {
     // holds only ciphertext (NaCl secretbox) under the key of backup.encryption, kept outside the
     // cluster. Names stay readable (no filename encryption, ".bin" appended): retention and the
     // runbooks list keys by their timestamps. A restore without the key fails to decrypt.
+    // The bucket itself: the compose imports read the plain objects a team uploads under imports/.
+    const b2RawEnv = remote('B2RAW', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret);
     const b2Env = [
-      ...remote('B2RAW', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret),
+      ...b2RawEnv,
       ...Object.entries({ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }).map(([k, value]) => ({
         name: `RCLONE_CONFIG_B2_${k.toUpperCase()}`, value,
       })),
@@ -152,6 +155,9 @@ export class Backups extends Construct {
         'newest.sql': newestSql(),
         'mirror.sh': mirrorScript(),
         'minio-restore.sh': minioRestoreScript(),
+        'import-fetch.sh': importFetchScript(),
+        'import-postgres.sh': importPostgresScript(),
+        'import-files.sh': importFilesScript(),
       },
     });
 
@@ -270,6 +276,26 @@ export class Backups extends Construct {
       ])],
       [fetch('latest')],
     ), { suspend: true, postgres: true });
+
+    // Never scheduled: a compose stack's dump and files, uploaded under imports/ (imports.ts, README "Moving from docker-compose").
+    const importPath = `${this.b2Root}/imports`;
+    cronJob(IMPORT_JOBS.postgres, 'import', '0 0 1 1 *', DEADLINES.restore, pod(
+      [container('import', 'postgres', 'import-postgres.sh', [
+        ...libpq(pg.superuser, pg.superuserSecret, pg.database),
+        { name: 'TARGET_OWNER', value: pg.appUser },
+        { name: 'REPLACE_TARGET', value: 'no' },
+        { name: 'PGAPPNAME', value: IMPORT_JOBS.postgres },
+      ])],
+      [container('fetch', 'rclone', 'import-fetch.sh', [...rcloneCommon, ...b2RawEnv, { name: 'IMPORT_PATH', value: importPath }, { name: 'DUMP', value: 'latest' }])],
+    ), { suspend: true, postgres: true });
+    cronJob(IMPORT_JOBS.files, 'import', '0 0 1 1 *', DEADLINES.restore, pod([
+      container('import', 'rclone', 'import-files.sh', [
+        ...rcloneCommon, ...b2RawEnv,
+        ...remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioRootUser, minioRootPassword),
+        { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
+        { name: 'IMPORT_PATH', value: importPath },
+      ]),
+    ]), { suspend: true });
 
     cronJob(BACKUP_JOBS.drill, 'drill', b.drill.cron, DEADLINES.drill, pod(
       [container('drill', 'postgres', 'drill.sh', [

@@ -40,8 +40,8 @@ export interface PlatformAlertRulesProps {
   readonly labels?: Record<string, string>;
   /**
    * The runbook page; each rule's `runbook_url` is this plus `#<alert name in lower case>` (a
-   * section of README.md, "Alert runbooks").
-   * @default 'README.md'
+   * section of docs/alert-runbooks.md).
+   * @default 'docs/alert-runbooks.md'
    */
   readonly runbookUrl?: string;
 }
@@ -123,7 +123,7 @@ export class PlatformAlertRules extends Construct {
       const name = `platform-${area}`;
       new PrometheusRule(this, area, {
         metadata: { name, namespace: props.namespace, labels: { 'app.kubernetes.io/part-of': 'platform', ...props.labels } },
-        spec: { groups: [{ name, rules: rules.map((r) => toRule(r, props.runbookUrl ?? 'README.md')) }] },
+        spec: { groups: [{ name, rules: rules.map((r) => toRule(r, props.runbookUrl ?? ALERT_RUNBOOKS_PAGE)) }] },
       });
       return name;
     });
@@ -189,16 +189,19 @@ function toRule(rule: AlertRule, runbookUrl: string): PrometheusRuleSpecGroupsRu
   };
 }
 
-/** The README section of an alert's runbook: a heading named after the alert (GitHub's anchor: lower case). */
+/** The page of the alert runbooks, from the repository root. */
+export const ALERT_RUNBOOKS_PAGE = 'docs/alert-runbooks.md';
+
+/** The section of an alert's runbook: a heading named after the alert (GitHub's anchor: lower case). */
 export const runbookAnchor = (alert: string): string => alert.toLowerCase();
 
 /**
- * Where README.md is browsable for the repository Argo CD syncs: `<repo>/blob/<revision>/<folder of
- * pathPrefix>/README.md` for GitHub/GitLab/Gitea-style https or ssh URLs.
+ * Where the alert runbooks are browsable for the repository Argo CD syncs: `<repo>/blob/<revision>/<folder
+ * of pathPrefix>/docs/alert-runbooks.md` for GitHub/GitLab/Gitea-style https or ssh URLs.
  */
 export function runbookPageUrl(gitops: { readonly repoUrl: string; readonly targetRevision: string; readonly pathPrefix: string }): string {
   const ssh = /^(?:ssh:\/\/)?git@([^:/]+)[:/](.+)$/.exec(gitops.repoUrl);
   const web = (ssh ? `https://${ssh[1]}/${ssh[2]}` : gitops.repoUrl).replace(/\.git$/, '').replace(/\/$/, '');
   const folder = gitops.pathPrefix.split('/').slice(0, -1).join('/');
-  return `${web}/blob/${gitops.targetRevision}/${folder ? `${folder}/` : ''}README.md`;
+  return `${web}/blob/${gitops.targetRevision}/${folder ? `${folder}/` : ''}${ALERT_RUNBOOKS_PAGE}`;
 }
