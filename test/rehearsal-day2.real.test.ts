@@ -11,6 +11,7 @@
  * Prints the lab minutes of every step and the test's wall time.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { findProjectRoot } from '../lib/project';
 import {
@@ -20,6 +21,10 @@ import { applicationsOf, describeRehearsal, formatReport, REHEARSAL_TIMEOUT_MS, 
 import { Rehearsal } from '../scripts/lab/rehearsal';
 
 const ENV = 'prod';
+/** The first install's limit here: the day-2 steps need every wave, and a loaded 2-core CI machine runs other labs beside this one. */
+const INSTALL_TIMEOUT_MS = 2 * REHEARSAL_TIMEOUT_MS;
+/** Progress as it happens (jest prints console output at the end): tail it while the test runs. */
+const PROGRESS_FILE = path.join(os.tmpdir(), `rehearsal-day2-${process.pid}.log`);
 const readme = fs.readFileSync(path.join(findProjectRoot(__dirname), 'README.md'), 'utf8');
 
 describeRehearsal()(`GIVEN ${ENV} installed from an empty lab cluster by the README's bootstrap block and the real Argo CD`, () => {
@@ -27,6 +32,10 @@ describeRehearsal()(`GIVEN ${ENV} installed from an empty lab cluster by the REA
   let r: Rehearsal | undefined;
   const steps: StepReport[] = [];
   const progress: string[] = [];
+  const note = (line: string) => {
+    progress.push(line);
+    fs.appendFileSync(PROGRESS_FILE, `${line}\n`);
+  };
   let installed: Error | undefined;
   let broken: BrokenDeploy | Error;
   let rolledBack: RollBack | Error;
@@ -42,8 +51,10 @@ describeRehearsal()(`GIVEN ${ENV} installed from an empty lab cluster by the REA
     try {
       const result = await f();
       steps.push(result);
+      note(formatSteps([result]));
       return result;
     } catch (err) {
+      note(`step failed: ${(err as Error).message}`);
       return err as Error;
     }
   };
@@ -51,9 +62,11 @@ describeRehearsal()(`GIVEN ${ENV} installed from an empty lab cluster by the REA
   beforeAll(async () => {
     const missing = rehearsalMissing();
     if (missing.length > 0) throw new Error(`CI=true but the rehearsal cannot run: ${missing.join(', ')} missing; .ci/run must build them`);
-    r = await Rehearsal.start({ env: ENV, log: (l) => progress.push(`${new Date().toISOString().slice(11, 19)} ${l}`) });
-    const report = await r.waitHealthy(applicationsOf(path.join(r.repoDir, 'dist', ENV)), REHEARSAL_TIMEOUT_MS);
+    console.log(`progress: tail -f ${PROGRESS_FILE}`);
+    r = await Rehearsal.start({ env: ENV, log: (l) => note(`${new Date().toISOString().slice(11, 19)} ${l}`) });
+    const report = await r.waitHealthy(applicationsOf(path.join(r.repoDir, 'dist', ENV)), INSTALL_TIMEOUT_MS);
     console.log(formatReport(report));
+    note(formatReport(report));
     if (report.minutesToHealthy === undefined) {
       installed = new Error(`the first install did not become healthy:\n${formatReport(report)}\n${progress.slice(-30).join('\n')}\n${r.tailLogs(30)}`);
       return;
@@ -65,11 +78,12 @@ describeRehearsal()(`GIVEN ${ENV} installed from an empty lab cluster by the REA
     rolledBack = broken instanceof Error ? new Error(`not run: 7a failed: ${broken.message}`) : await step(() => rollBack(r!, (broken as BrokenDeploy).application));
     bumped = rolledBack instanceof Error ? new Error(`not run: 7b failed: ${rolledBack.message}`) : await step(() => bumpChart(r!, { chart: 'prometheus-blackbox-exporter' }));
     await restored;
-  }, REHEARSAL_TIMEOUT_MS + 60 * 60_000);
+  }, INSTALL_TIMEOUT_MS + 60 * 60_000);
 
   afterAll(async () => {
     console.log(`${formatSteps(steps)}\nday-2 rehearsal wall time: ${Math.round((Date.now() - t0) / 6_000) / 10} min`);
     await r?.stop();
+    fs.rmSync(PROGRESS_FILE, { force: true });
   }, 120_000);
 
   describe('WHEN a commit ships a crm image whose migration exits 1 (7a)', () => {
