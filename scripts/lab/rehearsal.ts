@@ -144,43 +144,6 @@ async function reconciledStatusStandIns(lab: LabCluster): Promise<void> {
   }
 }
 
-/**
- * The lab's External Secrets controller is v0.16.2 (the chart deploys 2.9.0, which the module proxy does
- * not build). In some runs it makes a generated, immutable target Secret and records the sync
- * (status.syncedResourceVersion, refreshTime), then reconciles once more from a cache that lacks its own
- * write: the generator draws a new password, v0.16.2 writes the new data's hash into the Secret's
- * `reconcile.external-secrets.io/data-hash` annotation (metadata stays mutable) and then fails the data
- * update ("could not update secret, target is immutable"); from then on the hash never matches the data,
- * every reconcile draws again and fails again, and the ExternalSecret stays `Ready=False`. The Secret's
- * data (the first password) is valid and is what every pod reads. For an ExternalSecret in exactly that
- * state (CreatedOnce, synced before, the target existing, immutable and managed by ESO) the lab restores
- * what ESO's own first write left, the hash of the Secret's data (ESO's utils.ObjectHash: SHA3-224 of Go's
- * `%+v` of the data map), so ESO finds the Secret valid and skips it, and writes the Ready condition of a
- * synced ExternalSecret. Logged each time.
- */
-export async function immutableRaceStandIns(lab: LabCluster, log: (line: string) => void): Promise<void> {
-  const list = await lab.request('GET', '/apis/external-secrets.io/v1/externalsecrets');
-  if (list.status !== 200) return;
-  for (const es of list.body.items as any[]) {
-    const ready = (es.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
-    if (ready?.status !== 'False' || ready.message !== 'could not update secret, target is immutable') continue;
-    if (es.spec?.refreshPolicy !== 'CreatedOnce' || !es.status?.syncedResourceVersion || !es.status?.refreshTime) continue;
-    const ns = es.metadata.namespace;
-    const target = es.spec.target?.name ?? es.metadata.name;
-    const secret = await lab.request('GET', `/api/v1/namespaces/${ns}/secrets/${target}`);
-    if (secret.status !== 200 || secret.body.immutable !== true || secret.body.metadata.labels?.['reconcile.external-secrets.io/managed'] !== 'true') continue;
-    const data = secret.body.data ?? {};
-    const goMap = `map[${Object.keys(data).sort().map((k) => `${k}:[${[...Buffer.from(data[k], 'base64')].join(' ')}]`).join(' ')}]`;
-    await lab.request('PATCH', `/api/v1/namespaces/${ns}/secrets/${target}`, {
-      metadata: { annotations: { 'reconcile.external-secrets.io/data-hash': crypto.createHash('sha3-224').update(goMap).digest('hex') } },
-    }, 'application/merge-patch+json');
-    const res = await lab.request('PATCH', `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${es.metadata.name}/status`, {
-      status: { conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced (lab stand-in: ESO v0.16.2 raced its cache on the immutable target it had made)', lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
-    }, 'application/merge-patch+json');
-    log(`rehearsal: ExternalSecret ${ns}/${es.metadata.name}: ESO v0.16.2's immutable-target race, Ready=True written by the lab (${res.status})`);
-  }
-}
-
 /** Creates a Secret unless it exists (what the hook commands below do). */
 async function createSecretOnce(lab: LabCluster, namespace: string, name: string, data: Record<string, string>): Promise<void> {
   if ((await lab.request('GET', `/api/v1/namespaces/${namespace}/secrets/${name}`)).status === 200) return;
@@ -421,7 +384,6 @@ export class Rehearsal {
     }
     if (!this.traefik) await this.startTraefik();
     await reconciledStatusStandIns(this.lab);
-    if (this.externalSecrets) await immutableRaceStandIns(this.lab, this.log);
     const apps = await this.lab.request('GET', '/apis/argoproj.io/v1alpha1/namespaces/argocd/applications');
     for (const a of (apps.status === 200 ? apps.body.items : []) as any[]) {
       const retry = a.status?.operationState?.retryCount ?? 0;
