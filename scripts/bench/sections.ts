@@ -5,6 +5,7 @@ import { benchPgbench } from './pgbench';
 import { benchLab } from './lab';
 import { benchPitr } from './pitr';
 import { benchBadInput } from './bad-input';
+import { benchEdge } from './edge';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
@@ -13,4 +14,5 @@ export const extraSections: Record<string, () => void | Promise<void>> = {
   lab: benchLab,
   pitr: benchPitr,
   'bad-input': benchBadInput,
+  edge: benchEdge,
 };
