@@ -1,5 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
+import { streamingEdge } from '../lib/constructs/edge/app-routes';
 import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ingress';
 import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
@@ -59,7 +60,10 @@ export class MinioChart extends Chart {
       });
       new PublicIngress(this, 'api-ingress', {
         name: 'minio-api', namespace: config.namespaces.data, hosts: [m.apiHost],
-        serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge.public,
+        serviceName: this.minio.serviceName, servicePort: this.minio.apiPort,
+        // Not the apps' 10 MB buffering limit: presigned uploads reach MinIO as they arrive (S3 refuses a single PUT
+        // over 5 GB; MinIO itself allows more, the signing app bounds what it signs), downloads stream back.
+        edge: streamingEdge(props.edge.public, config.namespaces.data),
       });
       // Public downloads: only the paths of public-download buckets reach MinIO on this host, and
       // their bucket policy allows anonymous GetObject only (no listing, no writes).
@@ -67,7 +71,8 @@ export class MinioChart extends Chart {
       if (publicBuckets.length > 0) {
         new PublicIngress(this, 'public-ingress', {
           name: 'minio-public', namespace: config.namespaces.data, hosts: [m.publicHost], paths: publicBuckets.map((b) => `/${b.name}/`),
-          serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: props.edge.public,
+          // Downloads only (anonymous GetObject): streamed, not buffered whole by the body limit.
+          serviceName: this.minio.serviceName, servicePort: this.minio.apiPort, edge: streamingEdge(props.edge.public, config.namespaces.data),
         });
       }
     }

@@ -30,7 +30,7 @@ describe('GIVEN the translation to the file provider', () => {
     // The team's environment, as `npm run synth` renders it into dist/.
     const objects = synth(loadConfig(env)).objects.map((o) => o.object);
     const distDir = path.join(ROOT, 'dist', env);
-    const onDisk = fs.readdirSync(distDir).flatMap((chart) => fs.readdirSync(path.join(distDir, chart))
+    const onDisk = fs.readdirSync(distDir).filter((chart) => fs.statSync(path.join(distDir, chart)).isDirectory()).flatMap((chart) => fs.readdirSync(path.join(distDir, chart))
       .filter((f) => /^(Middleware|Ingress)\./.test(f)).map((f) => yaml.load(fs.readFileSync(path.join(distDir, chart, f), 'utf8')) as any));
     // The objects the tests feed Traefik are the objects in dist/.
     expect(middlewaresOf(objects)).toEqual(middlewaresOf(onDisk));

@@ -155,6 +155,12 @@ const app = z.strictObject({
   basicAuth: z.strictObject({ secret: k8sName() }).optional(),
   /** Paths called by other services in bursts (Stripe, Clerk, Inngest): served without the rate limit (and basic auth); the app verifies their signatures. */
   webhookPaths: z.array(httpPath()).default([]),
+  /**
+   * Path prefixes (under one of `paths`) that stream: server-sent events, streamed renders, long downloads. Traefik's
+   * body limit (its buffering middleware) holds back the whole response, so these get a route of their own without
+   * it (and without compression): no edge body limit there; the app limits the bodies it reads on these paths.
+   */
+  streamingPaths: z.array(httpPath()).default([]),
   /** Security headers of this app's routes, over the edge defaults (edge.contentSecurityPolicy, ...). */
   headers: z.strictObject({
     contentSecurityPolicy: z.string().min(1, 'must not be empty; fix: start from "default-src \'self\'"').optional(),
@@ -561,6 +567,16 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
     if (app.kind === 'web' && app.paths.length === 0 && app.webhookPaths.length === 0) {
       issue([...at, 'paths'], `is empty and apps.${app.name}.webhookPaths too, so the web app serves nothing; fix: list a path like / (or make the app a worker)`);
     }
+    app.streamingPaths.forEach((path, i) => {
+      if (!app.paths.some((p) => underPrefix(path, p))) {
+        issue([...at, 'streamingPaths', i], `${JSON.stringify(path)} is not under any of apps.${app.name}.paths (${app.paths.join(', ') || 'none'}); fix: list a prefix the app serves, like ${app.paths[0] ?? '/'}${app.paths[0]?.endsWith('/') ? '' : '/'}stream`);
+      } else if (app.webhookPaths.some((w) => underPrefix(path, w) || underPrefix(w, path))) {
+        issue([...at, 'streamingPaths', i], `${JSON.stringify(path)} overlaps apps.${app.name}.webhookPaths; fix: list a path in one of them only`);
+      } else if (app.paths.includes(path)) {
+        issue([...at, 'streamingPaths', i], `${JSON.stringify(path)} is a whole entry of apps.${app.name}.paths, which would lose its body limit entirely; fix: list the streaming sub-path only (like ${path.replace(/\/$/, '')}/stream)`);
+      }
+      if (app.streamingPaths.indexOf(path) !== i) issue([...at, 'streamingPaths', i], `${JSON.stringify(path)} is listed twice; fix: list it once`);
+    });
     if (app.stripPrefix && app.paths.includes('/')) {
       issue([...at, 'stripPrefix'], `is set, but apps.${app.name}.paths includes "/", which has no prefix to strip; fix: serve a prefix like /api or remove stripPrefix`, [[...at, 'paths']]);
     }
@@ -885,3 +901,8 @@ export const REDIS_MEMORY_HEADROOM = 1.25;
 
 /** Server connections kept free for Patroni, the exporter, backup jobs and migrations. */
 export const RESERVED_FOR_TOOLS = 10;
+
+/** Whether `path` lies under the prefix `prefix` (Traefik PathPrefix: a plain string prefix). */
+function underPrefix(path: string, prefix: string): boolean {
+  return path.startsWith(prefix);
+}

@@ -93,6 +93,8 @@ export class Minio extends Construct implements IDataService {
   public readonly s3Endpoint: string;
   /** Public S3 URL, for links to objects of public-download buckets. */
   public readonly publicUrl: string;
+  /** The S3 API as browsers reach it through the edge (https://s3.<domain>): presigned URLs are signed for it. */
+  public readonly publicEndpoint: string;
   public readonly consoleUrl: string;
   public readonly bucketNames: readonly string[];
   /** Secret with root-user / root-password (operators and the provisioning Job only). */
@@ -126,6 +128,7 @@ export class Minio extends Construct implements IDataService {
     this.consoleServiceName = `${name}-console`;
     this.s3Endpoint = `http://${name}.${ns}.svc.cluster.local:${API_PORT}`;
     this.publicUrl = `https://${props.publicHost}`;
+    this.publicEndpoint = `https://${props.apiHost}`;
     this.consoleUrl = `https://${props.consoleHost}`;
     const labels = componentLabels(name, 'object-storage');
     const selector = selectorLabels(name);
@@ -336,6 +339,8 @@ export class Minio extends Construct implements IDataService {
       env: [
         endpointEnv('S3_ENDPOINT', this.s3Endpoint, this.endpoint),
         { name: 'S3_PUBLIC_URL', value: this.publicUrl },
+        // The address browsers reach the S3 API at: presigned URLs must be signed for this host, not S3_ENDPOINT.
+        { name: 'S3_PUBLIC_ENDPOINT', value: this.publicEndpoint },
         { name: 'S3_BUCKET', value: access.buckets[0] },
         { name: 'S3_REGION', value: 'us-east-1' },
         { name: 'S3_FORCE_PATH_STYLE', value: 'true' },

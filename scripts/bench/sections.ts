@@ -7,6 +7,7 @@ import { benchPitr } from './pitr';
 import { benchBadInput } from './bad-input';
 import { benchHa } from './ha';
 import { benchMutation } from '../mutation';
+import { benchEdge } from './edge';
 
 export const extraSections: Record<string, () => void | Promise<void>> = {
   pgbench: benchPgbench,
@@ -18,4 +19,5 @@ export const extraSections: Record<string, () => void | Promise<void>> = {
   ha: benchHa,
   // Seeded defects against the real-program tests; minutes per case (scripts/mutation-cases.ts).
   mutation: () => benchMutation(),
+  edge: benchEdge,
 };

@@ -55,6 +55,15 @@ export class AppRoutes extends Construct {
       name: app.name, namespace, hosts: app.hosts, paths: app.paths,
       serviceName: props.serviceName, servicePort: props.servicePort, edge: withMiddlewares(props.edge, namespace, chain(false)),
     });
+    if (app.streamingPaths.length > 0) {
+      // Traefik's buffering middleware (the body limit) holds the whole response until it is complete, and compress
+      // may hold chunks: streaming paths go without both (longer prefixes win in Traefik, so they take precedence).
+      new PublicIngress(this, 'StreamingIngress', {
+        name: `${app.name}-streaming`, namespace, hosts: app.hosts, paths: app.streamingPaths, reuseTlsSecret: main?.tlsSecretName,
+        serviceName: props.serviceName, servicePort: props.servicePort,
+        edge: withMiddlewares(props.edge, namespace, (names) => chain(false)(names.filter((n) => !STREAM_BLOCKERS.has(n)))),
+      });
+    }
     if (app.webhookPaths.length > 0) {
       new PublicIngress(this, 'WebhookIngress', {
         name: `${app.name}-webhooks`, namespace, hosts: app.hosts, paths: app.webhookPaths, reuseTlsSecret: main?.tlsSecretName,
@@ -62,6 +71,17 @@ export class AppRoutes extends Construct {
       });
     }
   }
+}
+
+/** Middlewares that hold a response back until it is complete (buffering) or in chunks (compress). */
+const STREAM_BLOCKERS = new Set(['body-limit', 'compress']);
+
+/**
+ * The same edge without the Middlewares that hold responses back (the body limit's buffering, compression): for
+ * routes that stream both ways (the S3 API: uploads of up to 5 GB, long downloads), whose backend limits bodies itself.
+ */
+export function streamingEdge(edge: EdgeAttachment, namespace: string): EdgeAttachment {
+  return withMiddlewares(edge, namespace, (names) => names.filter((n) => !STREAM_BLOCKERS.has(n)));
 }
 
 /** The same edge with its Middleware chain changed (names relative to `namespace`). */
