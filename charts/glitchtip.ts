@@ -4,10 +4,10 @@ import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
 import { EdgeAttachment } from '../lib/constructs/edge/public-ingress';
-import { GlitchTip } from '../lib/constructs/glitchtip';
-import { Minio } from '../lib/constructs/minio';
-import { Postgres } from '../lib/constructs/postgres/postgres';
-import { Redis } from '../lib/constructs/redis';
+import { GlitchTip } from '../lib/services/glitchtip/glitchtip';
+import { Minio } from '../lib/services/minio/minio';
+import { Postgres } from '../lib/services/postgres/postgres';
+import { Redis } from '../lib/services/redis/redis';
 
 export interface GlitchTipChartProps {
   readonly config: PlatformConfig;

@@ -4,7 +4,7 @@ import { EdgeAttachment, PublicIngress } from '../lib/constructs/edge/public-ing
 import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
-import { Minio } from '../lib/constructs/minio';
+import { Minio } from '../lib/services/minio/minio';
 
 export interface MinioChartProps {
   readonly config: PlatformConfig;

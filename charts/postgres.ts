@@ -3,9 +3,9 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
-import { PgBouncer } from '../lib/constructs/postgres/pgbouncer';
-import { Postgres } from '../lib/constructs/postgres/postgres';
-import { PostgresCluster } from '../lib/constructs/postgres/postgres-cluster';
+import { PgBouncer } from '../lib/services/postgres/pgbouncer';
+import { Postgres } from '../lib/services/postgres/postgres';
+import { PostgresCluster } from '../lib/services/postgres/postgres-cluster';
 
 export interface PostgresChartProps {
   readonly config: PlatformConfig;

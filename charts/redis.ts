@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../lib/config/schema';
 import { clusterPeers } from '../lib/config/shared-cluster';
 import { IMAGES } from '../lib/config/versions';
-import { Redis } from '../lib/constructs/redis';
+import { Redis } from '../lib/services/redis/redis';
 
 export interface RedisChartProps {
   readonly config: PlatformConfig;

@@ -13,7 +13,7 @@ import { isSealFingerprint, sealCommand } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
-import { glitchtipIssues, glitchtipSchema } from './glitchtip';
+import { glitchtipIssues, glitchtipSchema } from '../services/glitchtip/config';
 import { poolPerPod, pooledServerConnections } from './connection-budget';
 
 /** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
@@ -497,7 +497,7 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
-    /** GlitchTip, the error tracker (lib/config/glitchtip.ts). */
+    /** GlitchTip, the error tracker (lib/services/glitchtip/config.ts). */
     glitchtip: glitchtipSchema,
     /** Argo CD source of this environment (see README, "GitOps"). */
     gitops,

@@ -6,8 +6,8 @@
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PATHS } from '../../lib/constructs/postgres/config-files';
-import { PITR_PATHS } from '../../lib/constructs/postgres/pitr-scripts';
+import { PATHS } from '../../lib/services/postgres/config-files';
+import { PITR_PATHS } from '../../lib/services/postgres/pitr-scripts';
 import { freePort, ownForService, postgresBinDir, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
 
 export const PASSWORDS = {

@@ -5,7 +5,7 @@ import { PlatformConfig } from '../../config/schema';
 import { Container, EnvVar, KubeConfigMap, KubeCronJob, KubeJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { SecretKeyRef } from '../postgres/postgres-cluster';
+import { SecretKeyRef } from '../../services/postgres/postgres-cluster';
 import { containerResources } from '../resources';
 import { minioRestoreScript } from './minio-restore';
 import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';

@@ -4,9 +4,9 @@ import {
   Affinity, EnvVar, IntOrString, KubeConfigMap, KubePodDisruptionBudget, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, KubeStatefulSet, Quantity, Volume, VolumeMount,
 } from '../../k8s';
 import { componentLabels } from '../../labels';
-import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { containerResources } from '../resources';
-import { dataVolumeClaim } from '../storage';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
+import { dataVolumeClaim } from '../../constructs/storage';
 import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
 import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';

@@ -2,8 +2,8 @@ import { Construct } from 'constructs';
 import { PlatformConfig } from '../../config/schema';
 import { IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, Quantity } from '../../k8s';
 import { componentLabels } from '../../labels';
-import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { containerResources } from '../resources';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
 import { PATHS, pgbouncerHbaConf, pgbouncerIni, pgbouncerStartScript, ROLES } from './config-files';
 import { antiAffinity, PostgresCluster, SecretKeyRef } from './postgres-cluster';
 

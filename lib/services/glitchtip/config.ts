@@ -3,9 +3,9 @@
  * (official image, pinned in versions.ts) on the platform's Postgres and Redis. Kept beside
  * schema.ts so that the shared file only gains one key and one call.
  */
-import { z } from './zod';
-import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from './fields';
-import type { CrossCheckIssue, PlatformConfig } from './schema';
+import { z } from '../../config/zod';
+import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from '../../config/fields';
+import type { CrossCheckIssue, PlatformConfig } from '../../config/schema';
 
 export const glitchtipSchema = z.strictObject({
   /** Run GlitchTip (apps with `sentry: true` need it). */

@@ -3,12 +3,12 @@ import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { PlatformConfig } from '../../config/schema';
 import { componentLabels } from '../../labels';
-import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
-import { AlertGroup, AlertRule, configKey, pair } from '../monitoring/alert-rules';
-import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
-import { ProbeTarget } from '../monitoring/probes';
-import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../network-policy';
-import { MetricsEndpoint } from '../service-monitor';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../../constructs/data-service';
+import { AlertGroup, AlertRule, configKey, pair } from '../../constructs/monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../../constructs/network-policy';
+import { MetricsEndpoint } from '../../constructs/service-monitor';
 import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
@@ -56,7 +56,7 @@ export class Postgres extends Construct implements IDataService {
   public readonly pooler: ServicePort;
   /** The replicas' port (the ro Service, DATABASE_READ_URL), when the environment runs replicas. */
   public readonly replicas?: ServicePort;
-  /** The login the apps use now, of the two (`postgres.appLogin`, lib/constructs/postgres/app-logins.ts). */
+  /** The login the apps use now, of the two (`postgres.appLogin`, lib/services/postgres/app-logins.ts). */
   public readonly appLogin: AppLogin;
   /** How commits are acknowledged (Patroni's synchronous_mode or not). */
   public readonly replication: 'synchronous' | 'asynchronous';

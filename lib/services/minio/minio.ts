@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
-import { Resources } from '../config/fields';
-import { isS3BucketName } from '../config/fields';
-import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
+import { ServiceMonitor } from '../../../imports/monitoring.coreos.com';
+import { Resources } from '../../config/fields';
+import { isS3BucketName } from '../../config/fields';
+import { EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
 import {
   AppAccessSpec,
   BACKUP_READER,
@@ -17,14 +17,14 @@ import {
   renderMcClient,
   renderProvisionScript,
 } from './minio-provisioning';
-import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim, governingService } from './storage';
-import { containerResources } from './resources';
-import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from './data-service';
-import { AlertGroup } from './monitoring/alert-rules';
-import { DashboardKit, DashboardRow } from './monitoring/dashboards';
-import { ProbeTarget } from './monitoring/probes';
-import { AllowFlows, namespacePeer, podsPeer, tcp } from './network-policy';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { dataVolumeClaim, governingService } from '../../constructs/storage';
+import { containerResources } from '../../constructs/resources';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from '../../constructs/data-service';
+import { AlertGroup } from '../../constructs/monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, namespacePeer, podsPeer, tcp } from '../../constructs/network-policy';
 
 export interface MinioProps {
   readonly namespace: string;
