@@ -34,7 +34,7 @@ export class GlitchTipChart extends Chart {
       config: config.glitchtip,
       namespace,
       image: config.images.glitchtip ?? IMAGES.glitchtip,
-      database: props.postgres.bindServiceDatabase(config.glitchtip.database),
+      database: props.postgres.addDatabase(config.glitchtip.database),
       redis: { host: redis.host, port: redis.port, username: redis.username, binding: redis.bindApp({ name: 'glitchtip', namespace }) },
       s3: { endpoint: props.minio.s3Endpoint, api: props.minio.endpoint },
       edge: props.edge,

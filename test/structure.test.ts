@@ -19,8 +19,6 @@ const STILL_TAKE_PLATFORM_CONFIG = [
   'lib/constructs/backup/backups.ts', 'lib/constructs/edge/app-routes.ts', 'lib/constructs/edge/middlewares.ts', 'lib/constructs/generated-secrets.ts',
   'lib/footprint.ts', 'lib/gitops/secret-producers.ts', 'lib/gitops/secret-references.ts',
   'lib/services/glitchtip/config.ts',
-  'lib/services/postgres/app-logins.ts', 'lib/services/postgres/config-files.ts', 'lib/services/postgres/patroni.ts', 'lib/services/postgres/pgbouncer.ts',
-  'lib/services/postgres/pitr-scripts.ts', 'lib/services/postgres/pitr.ts', 'lib/services/postgres/postgres-cluster.ts', 'lib/services/postgres/postgres.ts',
 ];
 
 /** The longest a constructor may be, in lines. */

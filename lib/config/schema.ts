@@ -6,7 +6,7 @@ import { STAGES } from './placeholders';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
-import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
+import { BOUNDS, cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue, storage } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { isSealFingerprint, sealCommand } from '../sealing';
@@ -14,10 +14,9 @@ import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
 import { glitchtipIssues, glitchtipSchema } from '../services/glitchtip/config';
+import { pgbouncerSchema as pgbouncer, postgresSchema as postgres } from '../services/postgres/config';
 import { poolPerPod, pooledServerConnections } from './connection-budget';
 
-/** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
-const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
 const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource requests on the nodes, and 50 pods of one app is beyond a small team\'s cluster' };
 
 /** `node: { cpu, memory, count }`: `count` nodes of `cpu` cores (2 or "2") and `memory` (4Gi). */
@@ -25,59 +24,6 @@ export const nodeSchema = z.strictObject({
   cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
   memory: quantity().refine((q) => parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
   count: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
-});
-
-const storage = z.strictObject({
-  /** PVC size. */
-  size: quantity(),
-  /** StorageClass; omitted means the platform-wide `storageClass`. */
-  storageClass: k8sName().optional(),
-});
-
-const postgres = z.strictObject({
-  /** The PostgreSQL major the image must carry; backup clients derive from it. */
-  major: z.number().int().min(14, 'must be 14 or newer; fix: use 16').max(18, 'must be 18 or older'),
-  /** Streaming replicas next to the primary. */
-  replicas: replicas({ max: 5, why: 'every streaming replica is a full copy of the database with its own replication slot on the primary, and one or two cover a small team' }),
-  storage,
-  resources: resources(),
-  database: k8sName(),
-  appUser: k8sName(),
-  /**
-   * The login the apps use: `main` (role <appUser>, Secret postgres-app) or `next` (role <appUser>_next,
-   * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
-   * @default main
-   */
-  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (README "Rotating credentials")' }).default('main'),
-  /**
-   * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
-   * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
-   * @default synchronous with 2 or more replicas (ha), asynchronous otherwise
-   */
-  replication: z.enum(['synchronous', 'asynchronous'], { error: 'is not a replication mode; fix: use synchronous (RPO 0, needs a replica) or asynchronous' }).optional(),
-  tuning: z.strictObject({
-    maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
-    superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
-    sharedBuffers: quantity(),
-    effectiveCacheSize: quantity(),
-    workMem: quantity(),
-    maintenanceWorkMem: quantity(),
-    walBuffers: quantity(),
-    /** WAL kept for a lagging or dead replica before its slot is invalidated. */
-    maxSlotWalKeepSize: quantity(),
-  }),
-});
-
-const pgbouncer = z.strictObject({
-  replicas: replicas({ max: 10, why: 'every PgBouncer pod opens its own pool of server connections to Postgres' }),
-  resources: resources(),
-  maxClientConn: positiveInt('client connections', { max: 50000, why: 'every client connection holds a file descriptor in PgBouncer' }),
-  defaultPoolSize: positiveInt('server connections', SERVER_CONNECTIONS),
-  minPoolSize: count('server connections', SERVER_CONNECTIONS),
-  reservePoolSize: count('server connections', SERVER_CONNECTIONS),
-  reservePoolTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
-  serverLifetimeSeconds: positiveInt('seconds', BOUNDS.seconds),
-  serverIdleTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
 });
 
 const redis = z.strictObject({

@@ -35,7 +35,7 @@ export interface GlitchTipProps {
   readonly config: GlitchTipConfig;
   readonly namespace: string;
   readonly image: string;
-  /** Its database on the platform Postgres (`Postgres.bindServiceDatabase`). */
+  /** Its database on the platform Postgres (`Postgres.addDatabase`). */
   readonly database: GlitchTipDatabase;
   /** Redis as bound for GlitchTip (REDIS_PASSWORD and the flow); GlitchTip uses its own logical database. */
   readonly redis: { readonly host: string; readonly port: number; readonly username: string; readonly binding: AppBinding };

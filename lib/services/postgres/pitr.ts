@@ -2,7 +2,7 @@ import { Construct } from 'constructs';
 import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { Resources } from '../../config/fields';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { Container, EnvVar, KubeConfigMap, KubeCronJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { AlertGroup, configKey, pair } from '../../constructs/monitoring/alert-rules';
@@ -41,7 +41,7 @@ export interface IPostgresExtension {
 }
 
 export interface PitrProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   readonly namespace: string;
   /** An image carrying pgbackrest and python3 (timescale/timescaledb-ha: PG16 + Patroni + pgBackRest). */
   readonly image: string;
@@ -257,7 +257,7 @@ export class Pitr extends Construct implements IPostgresExtension {
 
 // Idle between backups (a shell and sleep); a backup bursts towards the limit for minutes a day.
 /** PitrBaseBackupTooOld fires when pitr-check has not succeeded for this long: `every`, the grace, and an hour of checks. */
-export const pitrCheckWindowSeconds = (config: PlatformConfig): number => parseDuration(config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
+export const pitrCheckWindowSeconds = (config: PostgresSettings): number => parseDuration(config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
 
 const SIDECAR_RESOURCES: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '512Mi' } };
 

@@ -1,5 +1,6 @@
+import { JsonPatch, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import {
   Affinity, EnvVar, IntOrString, KubeConfigMap, KubePodDisruptionBudget, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, KubeStatefulSet, Quantity, Volume, VolumeMount,
 } from '../../k8s';
@@ -7,7 +8,7 @@ import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
 import { containerResources } from '../../constructs/resources';
 import { dataVolumeClaim } from '../../constructs/storage';
-import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabases, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
+import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabase, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
 import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
 import type { IPostgresExtension } from './pitr';
@@ -19,7 +20,7 @@ export interface SecretKeyRef {
 }
 
 export interface PostgresClusterProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   /** Namespace of the data services. */
   readonly namespace: string;
   /** The postgres image: PostgreSQL of config.postgres.major with Patroni (checked at config load). */
@@ -51,8 +52,13 @@ export class PostgresCluster extends Construct {
   public readonly appUser: string;
   /** Secrets the platform expects, by role. */
   public readonly secrets: Readonly<Record<'superuser' | 'app' | 'replication' | 'pgbouncerAuth' | 'metrics' | 'backup', SecretKeyRef>>;
-  /** Databases of platform services (GlitchTip), each with its owner role and password Secret. */
-  public readonly serviceDatabases: readonly ServiceDatabase[];
+  /** Databases of platform services (GlitchTip), each with its owner role and password Secret (addDatabase). */
+  public get serviceDatabases(): readonly ServiceDatabase[] {
+    return this.databases;
+  }
+  private readonly databases: ServiceDatabase[] = [];
+  /** Where the init script's password env of the service databases goes in the postgres container's env. */
+  private readonly databaseEnvIndex: number;
   /** Labels that select every Postgres pod (any member may become the leader). */
   public readonly podLabels: Record<string, string>;
   /** Labels of the current leader (Patroni's role label), as the rw Service selects it. */
@@ -83,7 +89,6 @@ export class PostgresCluster extends Construct {
       metrics: { name: 'postgres-metrics', key: SECRET_KEY },
       backup: { name: 'postgres-backup', key: SECRET_KEY },
     };
-    this.serviceDatabases = serviceDatabases(config);
     this.podLabels = { ...PATRONI_LABELS };
     this.primaryPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.leader };
     this.replicaPodLabels = { ...this.podLabels, [ROLE_LABEL]: ROLE_VALUES.replica };
@@ -111,9 +116,9 @@ export class PostgresCluster extends Construct {
     const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {
-        '10-init.sh': initScript(config),
-        'init.sql': initSql(config),
-        'pgbouncer-auth.sql': pgbouncerAuthSql(config),
+        '10-init.sh': lazyText(() => initScript(this.databases)),
+        'init.sql': lazyText(() => initSql(config, this.databases)),
+        'pgbouncer-auth.sql': lazyText(() => pgbouncerAuthSql(config, this.databases)),
       },
     });
     // Init scripts run once, on a new cluster: a change never needs a restart of a running server.
@@ -161,6 +166,14 @@ export class PostgresCluster extends Construct {
       ...added.flatMap((a) => a.mounts),
     ];
     const extensionEnv = added.flatMap((a) => a.env);
+    const initEnv = [
+      // For the post_bootstrap init script (roles, databases, auth function); addDatabase() adds one per service database.
+      env('APP_PASSWORD', this.secrets.app),
+      env('REPLICATION_PASSWORD', this.secrets.replication),
+      env('PGBOUNCER_AUTH_PASSWORD', this.secrets.pgbouncerAuth),
+      env('METRICS_PASSWORD', this.secrets.metrics),
+      env('BACKUP_PASSWORD', this.secrets.backup),
+    ];
     const sidecars = added.flatMap((a) => a.sidecars);
     const exporter = {
       name: 'exporter',
@@ -259,13 +272,7 @@ export class PostgresCluster extends Construct {
                   env('PATRONI_SUPERUSER_PASSWORD', this.secrets.superuser),
                   env('PATRONI_REWIND_PASSWORD', this.secrets.superuser),
                   env('PATRONI_REPLICATION_PASSWORD', this.secrets.replication),
-                  // For the post_bootstrap init script (roles, databases, auth function).
-                  env('APP_PASSWORD', this.secrets.app),
-                  env('REPLICATION_PASSWORD', this.secrets.replication),
-                  env('PGBOUNCER_AUTH_PASSWORD', this.secrets.pgbouncerAuth),
-                  env('METRICS_PASSWORD', this.secrets.metrics),
-                  env('BACKUP_PASSWORD', this.secrets.backup),
-                  ...this.serviceDatabases.map((d) => env(d.env, { name: d.secret, key: SECRET_KEY })),
+                  ...initEnv,
                   ...extensionEnv,
                 ],
                 volumeMounts: mounts,
@@ -284,6 +291,9 @@ export class PostgresCluster extends Construct {
       },
     });
 
+    const containerEnv = this.statefulSet.toJson().spec.template.spec.containers[0].env as unknown[];
+    this.databaseEnvIndex = containerEnv.length - extensionEnv.length;
+
     if (this.members > 1) {
       // At most one database pod down at a time during voluntary disruptions (drains, upgrades).
       new KubePodDisruptionBudget(this, 'Budget', {
@@ -291,6 +301,23 @@ export class PostgresCluster extends Construct {
         spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
       });
     }
+  }
+
+  /**
+   * A platform service's own database and login role (owner of it, password from the Secret
+   * `postgres-<database>`, key `password`, in this namespace): created by the init script, served by
+   * PgBouncer, admitted by its auth_query. The service asks; Postgres never reads the service's config.
+   */
+  public addDatabase(database: string): ServiceDatabase {
+    if (database === this.database || this.databases.some((d) => d.database === database)) {
+      throw new Error(`database ${database} is already on the platform Postgres; fix: give each service its own database name`);
+    }
+    const d = serviceDatabase(database);
+    const at = this.databaseEnvIndex + this.databases.length;
+    this.databases.push(d);
+    const value: EnvVar = { name: d.env, valueFrom: { secretKeyRef: { name: d.secret, key: SECRET_KEY } } };
+    this.statefulSet.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/0/env/${at}`, value));
+    return d;
   }
 }
 
@@ -303,3 +330,6 @@ export function antiAffinity(labels: Record<string, string>, required: boolean):
       : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, podAffinityTerm: term }] },
   };
 }
+
+/** A ConfigMap value rendered at synth time, once every service has asked for its database. */
+const lazyText = (produce: () => string): string => Lazy.any({ produce }) as string;

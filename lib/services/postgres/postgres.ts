@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { componentLabels } from '../../labels';
 import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../../constructs/data-service';
 import { AlertGroup, AlertRule, configKey, pair } from '../../constructs/monitoring/alert-rules';
@@ -15,8 +15,20 @@ import { PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
 import { replicationMode } from './patroni';
 
+/** How a platform service reaches its own database (Postgres.addDatabase). */
+export interface ServiceDatabaseBinding {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** The password's Secret key (in the data namespace; copied into the service's). */
+  readonly secret: SecretKeyRef;
+  /** PgBouncer's port, to connect the service's pods to. */
+  readonly connectTo: ServicePort[];
+}
+
 export interface PostgresProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   /** Namespace of the data services. */
   readonly namespace: string;
   /** Namespace of Prometheus, admitted to the exporters. */
@@ -157,12 +169,12 @@ export class Postgres extends Construct implements IDataService {
   }
 
   /**
-   * A platform service's own database (one of `cluster.serviceDatabases`) through PgBouncer:
-   * host, port, database, user and the Secret key of the password (copied into the service's namespace).
+   * A platform service's own database and role (PostgresCluster.addDatabase), reached through
+   * PgBouncer: host, port, database, user and the Secret key of the password (which the service's
+   * namespace gets as a copy, `secrets.<role>.postgres-<database>: { copyOf: data }`).
    */
-  public bindServiceDatabase(database: string): { host: string; port: number; database: string; user: string; secret: SecretKeyRef; connectTo: ServicePort[] } {
-    const d = this.cluster.serviceDatabases.find((x) => x.database === database);
-    if (!d) throw new Error(`no service database ${database}; fix: enable the service that owns it in the config`);
+  public addDatabase(database: string): ServiceDatabaseBinding {
+    const d = this.cluster.addDatabase(database);
     return { host: this.pgbouncer.host, port: this.pgbouncer.port, database: d.database, user: d.owner, secret: { name: d.secret, key: 'password' }, connectTo: [this.pooler] };
   }
 
