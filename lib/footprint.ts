@@ -9,6 +9,7 @@ import * as yaml from 'js-yaml';
 import { ConfigError, ConfigProblem } from './config/errors';
 import { parseQuantity } from './config/quantity';
 import { PlatformConfig } from './config/schema';
+import { serviceResourceKey } from './services/registry';
 import { allocatable, BUDGETS, k3sReserved, SizeName, sizeOf } from './config/sizing';
 
 export interface FootprintRow {
@@ -184,9 +185,8 @@ export function resourceKey(r: FootprintRow): string {
   const [owner, part] = r.workload.split('/');
   if (r.source === 'object') {
     if (r.chart === 'app') return `apps.${part}.resources`;
-    if (part === 'postgres') return 'postgres.replicas, postgres.resources';
-    if (['pgbouncer', 'redis', 'minio'].includes(part)) return `${part}.resources`;
-    return 'monitoring.resources.statusPage';
+    // A built-in service's workloads name their keys in its descriptor (lib/services/registry.ts).
+    return serviceResourceKey(r.chart, part) ?? 'monitoring.resources.statusPage';
   }
   const keys: Record<string, string> = {
     argocd: `gitops.resources.argoCd.${part}`, 'sealed-secrets-controller': 'gitops.resources.sealedSecrets',

@@ -3,18 +3,23 @@
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
 import { STAGES } from './placeholders';
+import { CrossCheckIssue } from './errors';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
-import { BOUNDS, cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue, storage } from './fields';
+import { BOUNDS, cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { isSealFingerprint, sealCommand } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
-import { glitchtipIssues, glitchtipSchema } from '../services/glitchtip/config';
+import { SERVICE_SECTIONS, SERVICES } from '../services/registry';
 import { pgbouncerSchema as pgbouncer, postgresSchema as postgres } from '../services/postgres/config';
+import { redisSchema as redis } from '../services/redis/config';
+import { minioSchema as minio } from '../services/minio/config';
+
+export type { CrossCheckIssue };
 import { poolPerPod, pooledServerConnections } from './connection-budget';
 
 const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource requests on the nodes, and 50 pods of one app is beyond a small team\'s cluster' };
@@ -24,52 +29,6 @@ export const nodeSchema = z.strictObject({
   cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
   memory: quantity().refine((q) => parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
   count: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
-});
-
-const redis = z.strictObject({
-  storage,
-  resources: resources(),
-  /** `maxmemory`; the memory limit must leave REDIS_MEMORY_HEADROOM on top (fork for AOF rewrite, fragmentation). */
-  maxmemory: quantity(),
-  maxmemoryPolicy: z.enum(['allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random', 'volatile-ttl', 'noeviction']),
-  appendfsync: z.enum(['always', 'everysec', 'no']),
-  /** RDB snapshots: `save <seconds> <changes>` lines. */
-  save: z.array(z.strictObject({ seconds: positiveInt('seconds', BOUNDS.seconds), changes: positiveInt('changes', { max: 100_000_000, why: 'a snapshot that waits for more changes than that never runs' }) })).max(10, 'lists more than 10 save rules, the most this platform accepts because each is one snapshot trigger and two or three cover every pattern; fix: keep at most 10'),
-  exporter: z.strictObject({ resources: resources() }),
-});
-
-const minioBucket = z.strictObject({
-  name: s3BucketName(),
-  /** `public-download`: anyone may GET objects (no listing); `private`: access keys only. */
-  access: z.enum(['public-download', 'private']),
-  /** Turned on by provisioning; turning it off again is a manual decision (old versions stay). */
-  versioning: z.boolean().default(false),
-});
-
-const minio = z.strictObject({
-  storage,
-  resources: resources(),
-  /** The web console (MINIO_BROWSER_REDIRECT_URL): an admin UI on its own host (IP allow-list). */
-  consoleHost: dnsName(),
-  /** The S3 API for apps and presigned URLs (uploads and private downloads). */
-  apiHost: dnsName(),
-  /** Public downloads: anonymous GETs of objects in public-download buckets only (S3_PUBLIC_URL). */
-  publicHost: dnsName(),
-  buckets: z.array(minioBucket),
-  /** One access key per app, limited by a policy to the buckets listed here. */
-  appAccess: z
-    .record(
-      k8sName(),
-      z.strictObject({
-        buckets: z.array(z.string()).min(1, 'lists no bucket; fix: name at least one bucket or remove the app'),
-        /** Buckets whose objects the app links to publicly; each must be public-download. */
-        publicLinks: z.array(z.string()).default([]),
-      }).nullable(),
-    )
-    .default({})
-    // `<app>: null` removes a default entry (with the app).
-    .transform((access) => Object.fromEntries(Object.entries(access).filter((e): e is [string, NonNullable<typeof e[1]>] => e[1] !== null))),
-  provisioning: z.strictObject({ resources: resources() }),
 });
 
 /** A Secret data key. */
@@ -443,8 +402,8 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
-    /** GlitchTip, the error tracker (lib/services/glitchtip/config.ts). */
-    glitchtip: glitchtipSchema,
+    /** The sections of the built-in services that own theirs (lib/services/registry.ts): glitchtip, ... */
+    ...SERVICE_SECTIONS,
     /** Argo CD source of this environment (see README, "GitOps"). */
     gitops,
     /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
@@ -456,17 +415,6 @@ export const platformConfigSchema = z
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type AppConfig = PlatformConfig['apps'][number];
-
-export interface CrossCheckIssue {
-  readonly path: (string | number)[];
-  readonly message: string;
-  /**
-   * The other keys the rule compares `path` with. When the environment file sets one of these but
-   * not `path` itself, the error names the key the user wrote (lib/config/load.ts).
-   * @default none
-   */
-  readonly related?: (string | number)[][];
-}
 
 /** Rules that span several keys, run once every key is valid on its own. Paths point at the key to change. */
 export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
@@ -639,7 +587,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
 
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
-  issues.push(...glitchtipIssues(config));
+  for (const service of SERVICES) issues.push(...(service.section?.crossChecks?.(config) ?? []));
   issues.push(...backupCrossCheck(config));
   issues.push(...crossCheckSecrets(config));
   return issues;

@@ -5,7 +5,7 @@
  */
 import { z } from '../../config/zod';
 import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from '../../config/fields';
-import type { CrossCheckIssue, PlatformConfig } from '../../config/schema';
+import { CrossCheckIssue } from '../../config/errors';
 
 export const glitchtipSchema = z.strictObject({
   /** Run GlitchTip (apps with `sentry: true` need it). */
@@ -28,8 +28,21 @@ export const glitchtipSchema = z.strictObject({
 });
 export type GlitchTipConfig = z.output<typeof glitchtipSchema>;
 
+/** The keys GlitchTip's service reads besides its own section (its rules and its build). */
+export interface GlitchTipServiceConfig {
+  readonly glitchtip: GlitchTipConfig;
+  readonly domain: string;
+  readonly extraHosts: readonly string[];
+  readonly storageClass: string;
+  readonly namespaces: { readonly monitoring: string };
+  readonly images: { readonly glitchtip?: string };
+  readonly apps: readonly { readonly name: string; readonly sentry: boolean }[];
+  readonly postgres: { readonly database: string };
+  readonly minio: { readonly buckets: readonly { readonly name: string; readonly access: string }[] };
+}
+
 /** Cross-key rules: apps that report errors need GlitchTip; the bucket must exist and be private. */
-export function glitchtipIssues(config: PlatformConfig): CrossCheckIssue[] {
+export function glitchtipIssues(config: GlitchTipServiceConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const g = config.glitchtip;
   config.apps.forEach((app) => {
