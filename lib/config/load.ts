@@ -13,6 +13,7 @@ import { placeholderProblems, placeholdersFail } from './placeholders';
 import { prefixedNamespaces } from './shared-cluster';
 import { deepMerge, isPlainObject } from './merge';
 import { crossCheck, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
+import { SERVICES } from '../services/registry';
 
 export { deepMerge };
 
@@ -105,7 +106,22 @@ export function placeholdersOf(config: PlatformConfig): readonly ConfigProblem[]
  */
 export function withDefaults(overrides: Record<string, unknown>): Record<string, unknown> {
   const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
-  return deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides);
+  return withServiceSecrets(deepMerge(node.success ? defaultsFor(node.data) : DEFAULTS, overrides));
+}
+
+/**
+ * The Secrets a built-in service declares while it is on (`<key>.enabled: true`; its section's
+ * `secrets`, lib/services/registry.ts), under those the defaults and the file declare: the file may
+ * seal or replace them. A service that is off declares none.
+ */
+function withServiceSecrets(merged: Record<string, unknown>): Record<string, unknown> {
+  let secrets: Record<string, unknown> = {};
+  for (const service of SERVICES) {
+    const declared = (service.section as { readonly secrets?: Record<string, unknown> } | undefined)?.secrets;
+    const section = merged[service.key];
+    if (declared && isPlainObject(section) && section.enabled === true) secrets = deepMerge(secrets, declared);
+  }
+  return Object.keys(secrets).length === 0 ? merged : { ...merged, secrets: deepMerge(secrets, merged.secrets) };
 }
 
 /** The file each loaded configuration came from, for errors raised later (at render time). */

@@ -49,6 +49,23 @@ export interface ServiceDatabase {
   readonly env: string;
 }
 
+/**
+ * A read-only login of a platform service (an admin UI such as pgAdmin): reads every table of the
+ * apps' database (pg_read_all_data), writes nothing (its transactions are read-only by default and it
+ * owns nothing), connects to Postgres directly (not through PgBouncer: an admin UI needs its session).
+ * Its password comes from the Secret `secret` (key `password`) through the init script's env `env`.
+ */
+export interface ServiceLogin {
+  readonly role: string;
+  readonly secret: string;
+  readonly env: string;
+}
+
+/** The read-only login `role` of a platform service (Postgres.addReadOnlyLogin). */
+export function serviceLogin(role: string): ServiceLogin {
+  return { role, secret: `postgres-${role.replace(/_/g, '-')}`, env: `${role.toUpperCase()}_LOGIN_PASSWORD` };
+}
+
 /** The database `database` of a platform service, owned by a login role of the same name (Postgres.addDatabase). */
 export function serviceDatabase(database: string): ServiceDatabase {
   return { database, owner: database, secret: `postgres-${database.replace(/_/g, '-')}`, env: `${database.toUpperCase()}_DB_PASSWORD` };
@@ -134,8 +151,16 @@ export function pgHbaConf(config: PostgresSettings): string {
  * Roles, the app database and the PgBouncer auth_query function. Passwords arrive as psql
  * variables (from Secrets), never as literals. Idempotent, so it can be re-run by hand.
  */
-export function initSql(config: PostgresSettings, services: readonly ServiceDatabase[] = []): string {
+export function initSql(config: PostgresSettings, services: readonly ServiceDatabase[] = [], logins: readonly ServiceLogin[] = []): string {
   const { database, appUser } = config.postgres;
+  const loginSql = logins.map((l) => `
+-- ${l.role}: a read-only login of a platform service (reads every table of ${database}, writes nothing).
+SELECT 'CREATE ROLE ${l.role}' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${l.role}') \\gexec
+ALTER ROLE ${l.role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'${l.role}_password';
+GRANT pg_read_all_data TO ${l.role};
+ALTER ROLE ${l.role} SET default_transaction_read_only = on;
+GRANT CONNECT ON DATABASE ${database} TO ${l.role};
+`).join('');
   const serviceSql = services.map((d) => `
 -- ${d.database}: its own role and database (a platform service, not an app).
 SELECT 'CREATE ROLE ${d.owner}' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${d.owner}') \\gexec
@@ -176,7 +201,7 @@ GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics
 \\connect postgres
 \\ir pgbouncer-auth.sql
 
-${serviceSql}
+${serviceSql}${loginSql}
 \\connect ${database}
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 `;
@@ -209,8 +234,8 @@ GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncerAuth};
  * Patroni's post_bootstrap: run once on the first member's new cluster, with the local superuser
  * connection string as $1 and PGPASSFILE exported. Without an argument (by hand) it uses PG* env.
  */
-export function initScript(databases: readonly ServiceDatabase[] = []): string {
-  const services = databases.map((d) => `  -v ${d.owner}_password="$${d.env}" \\\n`).join('');
+export function initScript(databases: readonly ServiceDatabase[] = [], logins: readonly ServiceLogin[] = []): string {
+  const services = [...databases.map((d) => [d.owner, d.env]), ...logins.map((l) => [l.role, l.env])].map(([role, env]) => `  -v ${role}_password="$${env}" \\\n`).join('');
   return `#!/bin/sh
 # Applies init.sql with passwords from the environment (Secrets). Runs once, on an empty volume.
 set -eu

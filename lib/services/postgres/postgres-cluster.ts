@@ -8,7 +8,7 @@ import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
 import { containerResources } from '../../constructs/resources';
 import { dataVolumeClaim } from '../../constructs/storage';
-import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabase, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
+import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabase, ServiceLogin, serviceLogin, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
 import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
 import type { IPostgresExtension } from './pitr';
@@ -57,6 +57,11 @@ export class PostgresCluster extends Construct {
     return this.databases;
   }
   private readonly databases: ServiceDatabase[] = [];
+  /** Read-only logins of platform services (pgAdmin), each with its password Secret (addReadOnlyLogin). */
+  public get serviceLogins(): readonly ServiceLogin[] {
+    return this.logins;
+  }
+  private readonly logins: ServiceLogin[] = [];
   /** Where the init script's password env of the service databases goes in the postgres container's env. */
   private readonly databaseEnvIndex: number;
   /** Labels that select every Postgres pod (any member may become the leader). */
@@ -116,8 +121,8 @@ export class PostgresCluster extends Construct {
     const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: 'postgres-scripts', namespace, labels: componentLabels('postgres', 'config') },
       data: {
-        '10-init.sh': lazyText(() => initScript(this.databases)),
-        'init.sql': lazyText(() => initSql(config, this.databases)),
+        '10-init.sh': lazyText(() => initScript(this.databases, this.logins)),
+        'init.sql': lazyText(() => initSql(config, this.databases, this.logins)),
         'pgbouncer-auth.sql': lazyText(() => pgbouncerAuthSql(config, this.databases)),
       },
     });
@@ -313,11 +318,29 @@ export class PostgresCluster extends Construct {
       throw new Error(`database ${database} is already on the platform Postgres; fix: give each service its own database name`);
     }
     const d = serviceDatabase(database);
-    const at = this.databaseEnvIndex + this.databases.length;
+    this.addInitPassword(d.env, d.secret);
     this.databases.push(d);
-    const value: EnvVar = { name: d.env, valueFrom: { secretKeyRef: { name: d.secret, key: SECRET_KEY } } };
-    this.statefulSet.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/0/env/${at}`, value));
     return d;
+  }
+
+  /**
+   * A platform service's read-only login on the apps' database (ServiceLogin: reads every table,
+   * writes nothing), created by the init script with its password from the Secret `postgres-<role>`.
+   */
+  public addReadOnlyLogin(role: string): ServiceLogin {
+    const taken = [this.appUser, ...Object.values(ROLES), ...this.databases.map((d) => d.owner), ...this.logins.map((l) => l.role)];
+    if (taken.includes(role)) throw new Error(`role ${role} is already on the platform Postgres; fix: give each service its own role name`);
+    const l = serviceLogin(role);
+    this.addInitPassword(l.env, l.secret);
+    this.logins.push(l);
+    return l;
+  }
+
+  /** The init script's env of one more service password, after those already added (a JSON patch of the pod). */
+  private addInitPassword(name: string, secret: string): void {
+    const at = this.databaseEnvIndex + this.databases.length + this.logins.length;
+    const value: EnvVar = { name, valueFrom: { secretKeyRef: { name: secret, key: SECRET_KEY } } };
+    this.statefulSet.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/0/env/${at}`, value));
   }
 }
 

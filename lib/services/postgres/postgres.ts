@@ -164,6 +164,7 @@ export class Postgres extends Construct implements IDataService {
     return [
       ...Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref })),
       ...this.cluster.serviceDatabases.map((d) => ({ namespace: this.namespace, name: d.secret, key: 'password' })),
+      ...this.cluster.serviceLogins.map((l) => ({ namespace: this.namespace, name: l.secret, key: 'password' })),
       ...(this.pitr?.secrets ?? []).map((ref) => ({ namespace: this.namespace, ...ref })),
     ];
   }
@@ -176,6 +177,17 @@ export class Postgres extends Construct implements IDataService {
   public addDatabase(database: string): ServiceDatabaseBinding {
     const d = this.cluster.addDatabase(database);
     return { host: this.pgbouncer.host, port: this.pgbouncer.port, database: d.database, user: d.owner, secret: { name: d.secret, key: 'password' }, connectTo: [this.pooler] };
+  }
+
+  /**
+   * A platform service's read-only login (PostgresCluster.addReadOnlyLogin) on the apps' database,
+   * reached directly on the primary (an admin UI needs a session, which PgBouncer's transaction mode
+   * does not keep): host, port, database, user, the password's Secret key (data namespace) and the port
+   * to connect the service's pods to.
+   */
+  public addReadOnlyLogin(role: string): ServiceDatabaseBinding {
+    const l = this.cluster.addReadOnlyLogin(role);
+    return { host: this.cluster.primaryHost, port: this.cluster.port, database: this.cluster.database, user: l.role, secret: { name: l.secret, key: 'password' }, connectTo: [this.primary] };
   }
 
   public alertRules(t: AlertThresholds): AlertGroup[] {
