@@ -16,6 +16,20 @@ import { IDataService } from '../constructs/data-service';
 import { EdgeAttachment } from '../constructs/edge/public-ingress';
 import type { Postgres } from './postgres/postgres';
 
+/** Keys most services read besides their own section. */
+export interface PlatformBasics {
+  readonly domain: string;
+  readonly extraHosts: readonly string[];
+  /** The platform-wide StorageClass (a service's `storage.storageClass` overrides it). */
+  readonly storageClass: string;
+}
+
+/** A service's admin host must be served by the environment's certificates: under `domain` or in `extraHosts`. */
+export function hostIssues(config: PlatformBasics, key: string, host: string): CrossCheckIssue[] {
+  if (host.endsWith(`.${config.domain}`) || config.extraHosts.includes(host)) return [];
+  return [{ path: [key, 'host'], message: `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts` }];
+}
+
 /** Namespace roles that hold routes (the edge chart's attachments). */
 export type RouteRole = 'app' | 'data' | 'monitoring';
 
