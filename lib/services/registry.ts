@@ -8,13 +8,14 @@
 import { z } from '../config/zod';
 import { glitchtipService } from './glitchtip';
 import { minioService } from './minio';
+import { pgadminService } from './pgadmin';
 import { postgresService } from './postgres';
 import { redisService } from './redis';
 
 /** The platform's database: built first, asked for databases by the services after it. */
 export const DATABASE_SERVICE = postgresService;
 
-export const SERVICES = [postgresService, redisService, minioService, glitchtipService] as const;
+export const SERVICES = [postgresService, redisService, minioService, glitchtipService, pgadminService] as const;
 
 type Service = (typeof SERVICES)[number];
 type WithSection = Extract<Service, { section: { schema: z.ZodType } }>;
