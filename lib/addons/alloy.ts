@@ -9,10 +9,10 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { perNodeRow, row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { KPS } from './kube-prometheus-stack';
-import { LOKI, lokiUrl } from './loki';
+import { ALLOY, KPS, LOKI } from './monitoring-pods';
+import { lokiUrl } from './loki';
 
-export const ALLOY = { release: 'alloy', port: 12345, pods: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'alloy' } } as const;
+export { ALLOY };
 
 export interface AlloyValues {
   readonly crds: { readonly create: boolean };

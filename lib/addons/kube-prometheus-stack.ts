@@ -12,24 +12,11 @@ import { perNodeRow, row, sized } from '../footprint';
 import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
 import { pair, configKey } from '../constructs/monitoring/alert-rules';
 import { chartPin, HelmAddOn } from './addon';
-import { LOKI, lokiUrl } from './loki';
+import { lokiUrl } from './loki';
+import { KPS, LOKI } from './monitoring-pods';
 import { traefik } from './traefik';
 
-/**
- * Names, ports and pod labels of what the chart creates, derived from its naming rules and our
- * release name (a release name that contains the chart name is used as the full name).
- */
-export const KPS = {
-  release: 'kube-prometheus-stack',
-  prometheus: { service: 'kube-prometheus-stack-prometheus', port: 9090, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'prometheus' } },
-  alertmanager: { service: 'kube-prometheus-stack-alertmanager', port: 9093, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'alertmanager' } },
-  grafana: { service: 'kube-prometheus-stack-grafana', port: 80, containerPort: 3000, pods: { 'app.kubernetes.io/name': 'grafana' } },
-  /** The operator serves its admission webhook and metrics on one TLS port. */
-  operator: { port: 10250, pods: { app: 'kube-prometheus-stack-operator' } },
-  kubeStateMetrics: { port: 8080, pods: { 'app.kubernetes.io/name': 'kube-state-metrics' } },
-  /** Alertmanager mounts each Secret in `alertmanagerSpec.secrets` here, one folder per Secret. */
-  alertmanagerSecretsDir: '/etc/alertmanager/secrets',
-} as const;
+export { KPS };
 
 /** Labels Grafana's sidecars watch: dashboards (ConfigMaps in any namespace) and datasources. */
 export const GRAFANA_SIDECAR_LABELS = {

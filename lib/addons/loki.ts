@@ -10,17 +10,9 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { ALLOY } from './alloy';
-import { KPS } from './kube-prometheus-stack';
+import { ALLOY, KPS, LOKI } from './monitoring-pods';
 
-export const LOKI = {
-  release: 'loki',
-  service: 'loki',
-  port: 3100,
-  /** Every pod of the release (single binary and the memcached caches). */
-  pods: { 'app.kubernetes.io/name': 'loki', 'app.kubernetes.io/instance': 'loki' },
-  cacheExporterPort: 9150,
-} as const;
+export { LOKI };
 
 /** Loki's in-cluster URL (queries, and pushes under /loki/api/v1/push). */
 export const lokiUrl = (config: PlatformConfig) => `http://${serviceHost(LOKI.service, loki.namespace(config))}:${LOKI.port}`;

@@ -2,7 +2,7 @@
  * The typed configuration of one environment. Environment files under ./environments are
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
-import { STAGES } from './placeholders';
+import { STAGES } from './stages';
 import { CrossCheckIssue } from './errors';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';

@@ -7,7 +7,7 @@
  * copying, through a SecretStore of the Kubernetes provider, Secrets that are themselves produced.
  */
 import { PlatformConfig, SECRET_SCOPES, secretScopeNamespace } from '../config/schema';
-import { findSecretReferences, SecretReference } from './secret-references';
+import { findSecretReferences, SecretReference } from './secret-reads';
 
 export interface ProducedSecret {
   readonly namespace: string;

@@ -11,7 +11,9 @@ import { dataVolumeClaim } from '../../constructs/storage';
 import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabase, ServiceLogin, serviceLogin, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
 import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
-import type { IPostgresExtension } from './pitr';
+import { IPostgresExtension, POSTGRES_UID } from './extension';
+
+export { POSTGRES_UID };
 
 /** A Secret reference: the Secret is created out of band or sealed; never a literal here. */
 export interface SecretKeyRef {
@@ -31,8 +33,6 @@ export interface PostgresClusterProps {
   readonly extensions?: readonly IPostgresExtension[];
 }
 
-/** The postgres user of timescale/timescaledb-ha (its Dockerfile: `adduser --uid 1000 postgres`). */
-export const POSTGRES_UID = 1000;
 const SECRET_KEY = 'password';
 
 /**
