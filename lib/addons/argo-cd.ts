@@ -58,6 +58,7 @@ export const argoCd: HelmAddOn<ArgoCdValues> = {
   serverSideApply: true,
   crdGroups: ['argoproj.io'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   pods: { server: { labels: { 'app.kubernetes.io/name': 'argocd-server' }, ports: { http: 8080 } } },
+  resourceKey: (part) => `gitops.resources.argoCd.${part}`,
   footprint: (v, _n, at) => COMPONENTS.filter((part) => v[part]?.enabled !== false).map((part) => row(part, v[part]?.replicas ?? 1, [sized(at(`${part}.resources`), v[part]?.resources)])),
   values: ({ config }) => argoCdValues(config),
 };

@@ -13,7 +13,7 @@ import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-
 import { pair, configKey } from '../constructs/monitoring/alert-rules';
 import { chartPin, HelmAddOn } from './addon';
 import { lokiUrl } from './loki';
-import { KPS, LOKI } from './monitoring-pods';
+import { KPS, lokiEgress } from './monitoring-pods';
 import { traefik } from './traefik';
 
 export { KPS };
@@ -293,6 +293,8 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
     kubeStateMetrics: { labels: KPS.kubeStateMetrics.pods, ports: { http: KPS.kubeStateMetrics.port } },
     release: { labels: { release: KPS.release }, ports: {} },
   },
+  // The chart's workloads by their keys under monitoring.resources (the admission Jobs are sized like the config reloader).
+  resourceKey: (part) => `monitoring.resources.${({ 'kube-state-metrics': 'kubeStateMetrics', 'node-exporter': 'nodeExporter', 'prometheus-operator': 'operator', 'admission-webhook-jobs': 'configReloader' } as Record<string, string>)[part] ?? part}`,
   footprint: (v, nodes, at) => {
     const reloader = sized(at('prometheusOperator.prometheusConfigReloader.resources'), v.prometheusOperator?.prometheusConfigReloader?.resources);
     const sidecar = sized(at('grafana.sidecar.resources'), v.grafana?.sidecar?.resources);
@@ -367,7 +369,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
         egress: [
           { peers: [prometheus], ports: tcp(KPS.prometheus.port) },
           { peers: [podsPeer(KPS.alertmanager.pods)], ports: tcp(KPS.alertmanager.port) },
-          { peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) },
+          lokiEgress(),
           apiServer, // the dashboard and datasource sidecars watch ConfigMaps
         ],
       },

@@ -10,7 +10,7 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { ALLOY, KPS, LOKI } from './monitoring-pods';
+import { KPS, LOKI, lokiIngress } from './monitoring-pods';
 
 export { LOKI };
 
@@ -172,6 +172,7 @@ export const loki: HelmAddOn<LokiValues> = {
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { loki: { labels: LOKI.pods, ports: { http: LOKI.port, cacheExporter: LOKI.cacheExporterPort } } },
+  resourceKey: (part) => (part === 'loki' ? 'monitoring.resources.loki' : `monitoring.loki.${part}MB`),
   footprint: (v, _n, at) => {
     const exporter = () => sized(at('memcachedExporter.resources'), v.memcachedExporter?.resources);
     const caches = (['chunksCache', 'resultsCache'] as const)
@@ -191,7 +192,7 @@ export const loki: HelmAddOn<LokiValues> = {
       podLabels: LOKI.pods,
       ingress: [
         { peers: [podsPeer(LOKI.pods)], ports: [] }, // the single binary and its caches (memberlist, gRPC, memcached)
-        { peers: [podsPeer(ALLOY.pods), podsPeer(KPS.grafana.pods)], ports: tcp(LOKI.port) },
+        lokiIngress(), // Alloy and Grafana (LOKI_CLIENTS)
         { peers: [prometheus], ports: tcp(LOKI.port, LOKI.cacheExporterPort) },
       ],
       egress: [

@@ -1,8 +1,9 @@
 /**
  * Names, ports and pod labels of the monitoring add-ons' workloads (kube-prometheus-stack, Loki,
  * Alloy): what each add-on's flows and values name of the others. Apart from their descriptors, so
- * that the three need not import each other.
+ * that the three need not import each other. Their flows to Loki are written once, here (LOKI_CLIENTS).
  */
+import { FlowRule, podsPeer, tcp } from '../constructs/network-policy';
 
 /**
  * Names, ports and pod labels of what the chart creates, derived from its naming rules and our
@@ -30,3 +31,15 @@ export const LOKI = {
 } as const;
 
 export const ALLOY = { release: 'alloy', port: 12345, pods: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'alloy' } } as const;
+
+/**
+ * Who talks to Loki's HTTP port, once: Alloy pushes the logs, Grafana queries them. Each client's
+ * egress (lokiEgress) and Loki's ingress (lokiIngress) are derived from this list.
+ */
+export const LOKI_CLIENTS: readonly Readonly<Record<string, string>>[] = [ALLOY.pods, KPS.grafana.pods];
+
+/** A Loki client's egress rule (same namespace: the monitoring add-ons share one). */
+export const lokiEgress = (): FlowRule => ({ peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) });
+
+/** Loki's ingress rule for its clients. */
+export const lokiIngress = (): FlowRule => ({ peers: LOKI_CLIENTS.map((labels) => podsPeer(labels)), ports: tcp(LOKI.port) });

@@ -68,6 +68,8 @@ export interface MinioProps {
 const UID = 1000; // the image runs as root by default; any non-root uid owns the PVC via fsGroup
 const API_PORT = 9000;
 const CONSOLE_PORT = 9001;
+/** The ports MinIO serves routes on (S3 API and console): what Traefik's side of its routes opens. */
+export const MINIO_ROUTED_PORTS: readonly number[] = [API_PORT, CONSOLE_PORT];
 const SCRIPT_DIR = '/opt/provision';
 const METRICS_PATH = '/minio/v2/metrics/cluster';
 
