@@ -2,7 +2,7 @@ import { JsonPatch, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PostgresSettings } from './config';
 import {
-  Affinity, EnvVar, IntOrString, KubeConfigMap, KubePodDisruptionBudget, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, KubeStatefulSet, Quantity, Volume, VolumeMount,
+  Affinity, EnvVar, IntOrString, KubeConfigMap, PodTemplateSpec, KubePodDisruptionBudget, KubeRole, KubeRoleBinding, KubeService, KubeServiceAccount, KubeStatefulSet, Quantity, Volume, VolumeMount,
 } from '../../k8s';
 import { componentLabels } from '../../labels';
 import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
@@ -11,7 +11,7 @@ import { dataVolumeClaim } from '../../constructs/storage';
 import { initScript, initSql, PATHS, ServiceDatabase, serviceDatabase, ServiceLogin, serviceLogin, pgbouncerAuthSql, pgHbaConf, postgresqlConf, ROLES, restartSettingLines } from './config-files';
 import { PATRONI_LABELS, PATRONI_PATHS, PATRONI_PORT, PATRONI_SCOPE, patroniYaml, ROLE_LABEL, ROLE_VALUES } from './patroni';
 import { restartFingerprint } from '../../gitops/rollout-checksums';
-import { IPostgresExtension, POSTGRES_UID } from './extension';
+import { IPostgresExtension, POSTGRES_UID, PostgresPodAdditions } from './extension';
 
 export { POSTGRES_UID };
 
@@ -105,6 +105,38 @@ export class PostgresCluster extends Construct {
       { name: 'run', mountPath: PATHS.socketDir },
     ];
     const added = (props.extensions ?? []).map((e) => e.bindPod({ mounts: baseMounts, port: this.port, podLabels: this.podLabels, superuserSecret: this.secrets.superuser }));
+    this.configFiles(config, namespace, added);
+    const serviceAccountName = this.patroniAccount(namespace);
+    this.services(config, namespace);
+    this.statefulSet = new KubeStatefulSet(this, 'StatefulSet', {
+      metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
+      spec: {
+        serviceName: 'postgres-members',
+        replicas: this.members,
+        // Patroni orders the members itself: they start together, the first to take the lock bootstraps.
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: this.podLabels },
+        volumeClaimTemplates: [
+          dataVolumeClaim(componentLabels('postgres', 'data'), config.postgres.storage.storageClass ?? config.storageClass, config.postgres.storage.size),
+        ],
+        template: this.podTemplate(props, added, serviceAccountName),
+      },
+    });
+
+    const containerEnv = this.statefulSet.toJson().spec.template.spec.containers[0].env as unknown[];
+    this.databaseEnvIndex = containerEnv.length - added.flatMap((a) => a.env).length;
+
+    if (this.members > 1) {
+      // At most one database pod down at a time during voluntary disruptions (drains, upgrades).
+      new KubePodDisruptionBudget(this, 'Budget', {
+        metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
+        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
+      });
+    }
+  }
+
+  /** postgresql.conf (with the extensions' settings) and pg_hba.conf, patroni.yml, and the init scripts, each a ConfigMap. */
+  private configFiles(config: PostgresSettings, namespace: string, added: readonly PostgresPodAdditions[]): void {
     const conf = postgresqlConf(config, { port: this.port }) + added.flatMap((a) => a.parameters.map(([k, v]) => `${k} = ${v}\n`)).join('');
     const configMap = new KubeConfigMap(this, 'Config', {
       metadata: { name: 'postgres-config', namespace, labels: componentLabels('postgres', 'config') },
@@ -128,7 +160,10 @@ export class PostgresCluster extends Construct {
     });
     // Init scripts run once, on a new cluster: a change never needs a restart of a running server.
     restartFingerprint(scripts, 'read at initialization only');
+  }
 
+  /** Patroni's ServiceAccount and what it may touch; returns the account's name. */
+  private patroniAccount(namespace: string): string {
     // Patroni's store is the Kubernetes API, in this namespace only: its leader lock and config
     // (Endpoints) and its members' role labels and status (Pods).
     const serviceAccount = new KubeServiceAccount(this, 'ServiceAccount', {
@@ -147,7 +182,52 @@ export class PostgresCluster extends Construct {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'postgres-patroni' },
       subjects: [{ kind: 'ServiceAccount', name: serviceAccount.name, namespace }],
     });
+    return serviceAccount.name;
+  }
 
+  /** The members' governing Service, Patroni's leader lock and config, the rw, ro and metrics Services. */
+  private services(config: PostgresSettings, namespace: string): void {
+    const postgresPort = [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }];
+    // The StatefulSet's governing Service: stable member DNS names (postgres-0.postgres-members).
+    new KubeService(this, 'Members', {
+      metadata: { name: 'postgres-members', namespace, labels: componentLabels('postgres', 'database') },
+      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: this.podLabels, ports: postgresPort },
+    });
+    // Patroni's leader lock (Endpoints `postgres`) and cluster config (Endpoints `postgres-config`)
+    // are written by Patroni; these selector-less Services keep Kubernetes from deleting them.
+    new KubeService(this, 'LeaderLock', {
+      metadata: { name: PATRONI_SCOPE, namespace, labels: componentLabels('postgres', 'leader-lock') },
+      spec: { ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromNumber(this.port) }] },
+    });
+    new KubeService(this, 'PatroniConfig', {
+      metadata: { name: `${PATRONI_SCOPE}-config`, namespace, labels: componentLabels('postgres', 'leader-lock') },
+      spec: { clusterIp: 'None' },
+    });
+    new KubeService(this, 'ReadWrite', {
+      metadata: { name: 'postgres-rw', namespace, labels: componentLabels('postgres', 'primary') },
+      spec: { selector: this.primaryPodLabels, ports: postgresPort },
+    });
+    new KubeService(this, 'Metrics', {
+      metadata: { name: this.metricsServiceName, namespace, labels: componentLabels('postgres', 'metrics') },
+      spec: {
+        selector: this.podLabels,
+        ports: [
+          { name: 'metrics', port: this.metricsPort, targetPort: IntOrString.fromString('metrics') },
+          { name: 'patroni', port: this.patroniPort, targetPort: IntOrString.fromString('patroni') },
+        ],
+      },
+    });
+    if (config.postgres.replicas > 0) {
+      new KubeService(this, 'ReadOnly', {
+        metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
+        spec: { selector: this.replicaPodLabels, ports: postgresPort },
+      });
+    }
+  }
+
+  /** The pod of every member: postgres under Patroni, the exporter, the extensions' additions. */
+  private podTemplate(props: PostgresClusterProps, added: readonly PostgresPodAdditions[], serviceAccountName: string): PodTemplateSpec {
+    const { config, image } = props;
     const env = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
     const field = (name: string, fieldPath: string): EnvVar => ({ name, valueFrom: { fieldRef: { fieldPath } } });
     const volumes: Volume[] = [
@@ -195,117 +275,54 @@ export class PostgresCluster extends Construct {
     };
     const patroniHttp = (path: string) => ({ httpGet: { path, port: IntOrString.fromString('patroni') } });
     const affinity = antiAffinity(this.podLabels, this.members <= config.node.count && config.node.count > 1);
-    const volumeClaimTemplates = [
-      dataVolumeClaim(componentLabels('postgres', 'data'), config.postgres.storage.storageClass ?? config.storageClass, config.postgres.storage.size),
-    ];
-    const postgresPort = [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromString('postgres') }];
-
-    // The StatefulSet's governing Service: stable member DNS names (postgres-0.postgres-members).
-    new KubeService(this, 'Members', {
-      metadata: { name: 'postgres-members', namespace, labels: componentLabels('postgres', 'database') },
-      spec: { clusterIp: 'None', publishNotReadyAddresses: true, selector: this.podLabels, ports: postgresPort },
-    });
-    // Patroni's leader lock (Endpoints `postgres`) and cluster config (Endpoints `postgres-config`)
-    // are written by Patroni; these selector-less Services keep Kubernetes from deleting them.
-    new KubeService(this, 'LeaderLock', {
-      metadata: { name: PATRONI_SCOPE, namespace, labels: componentLabels('postgres', 'leader-lock') },
-      spec: { ports: [{ name: 'postgres', port: this.port, targetPort: IntOrString.fromNumber(this.port) }] },
-    });
-    new KubeService(this, 'PatroniConfig', {
-      metadata: { name: `${PATRONI_SCOPE}-config`, namespace, labels: componentLabels('postgres', 'leader-lock') },
-      spec: { clusterIp: 'None' },
-    });
-    new KubeService(this, 'ReadWrite', {
-      metadata: { name: 'postgres-rw', namespace, labels: componentLabels('postgres', 'primary') },
-      spec: { selector: this.primaryPodLabels, ports: postgresPort },
-    });
-    new KubeService(this, 'Metrics', {
-      metadata: { name: this.metricsServiceName, namespace, labels: componentLabels('postgres', 'metrics') },
-      spec: {
-        selector: this.podLabels,
-        ports: [
-          { name: 'metrics', port: this.metricsPort, targetPort: IntOrString.fromString('metrics') },
-          { name: 'patroni', port: this.patroniPort, targetPort: IntOrString.fromString('patroni') },
-        ],
-      },
-    });
-    if (config.postgres.replicas > 0) {
-      new KubeService(this, 'ReadOnly', {
-        metadata: { name: 'postgres-ro', namespace, labels: componentLabels('postgres', 'replica') },
-        spec: { selector: this.replicaPodLabels, ports: postgresPort },
-      });
-    }
-
-    this.statefulSet = new KubeStatefulSet(this, 'StatefulSet', {
-      metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
-      spec: {
-        serviceName: 'postgres-members',
-        replicas: this.members,
-        // Patroni orders the members itself: they start together, the first to take the lock bootstraps.
-        podManagementPolicy: 'Parallel',
-        selector: { matchLabels: this.podLabels },
-        volumeClaimTemplates,
-        template: {
-          metadata: { labels: { ...componentLabels('postgres', 'database'), ...this.podLabels } },
-          spec: {
-            securityContext: restrictedPodSecurity(POSTGRES_UID),
-            serviceAccountName: serviceAccount.name,
-            // Patroni's in-cluster login (a short-lived projected token); the account may touch only
-            // Endpoints and Pods in this namespace (Role postgres-patroni).
-            automountServiceAccountToken: true,
-            enableServiceLinks: false,
-            // Patroni stops Postgres with a checkpoint and releases the leader lock on SIGTERM.
-            terminationGracePeriodSeconds: 60,
-            affinity,
-            volumes,
-            containers: [
-              {
-                name: 'postgres',
-                image: props.image,
-                command: ['patroni', PATRONI_PATHS.config],
-                ports: [{ name: 'postgres', containerPort: this.port }, { name: 'patroni', containerPort: this.patroniPort }],
-                env: [
-                  // patronictl in this container (the runbooks' `kubectl exec ... -- patronictl list`) reads the mounted patroni.yml.
-                  { name: 'PATRONICTL_CONFIG_FILE', value: PATRONI_PATHS.config },
-                  field('PATRONI_NAME', 'metadata.name'),
-                  field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
-                  field('PATRONI_KUBERNETES_POD_IP', 'status.podIP'),
-                  { name: 'PATRONI_POSTGRESQL_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.port}` },
-                  { name: 'PATRONI_RESTAPI_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.patroniPort}` },
-                  { name: 'PATRONI_RESTAPI_USERNAME', value: 'patroni' },
-                  env('PATRONI_RESTAPI_PASSWORD', this.secrets.superuser),
-                  env('PATRONI_SUPERUSER_PASSWORD', this.secrets.superuser),
-                  env('PATRONI_REWIND_PASSWORD', this.secrets.superuser),
-                  env('PATRONI_REPLICATION_PASSWORD', this.secrets.replication),
-                  ...initEnv,
-                  ...extensionEnv,
-                ],
-                volumeMounts: mounts,
-                resources: containerResources(config.postgres.resources),
-                securityContext: restrictedContainerSecurity(),
-                // Ready: the leader, or a running replica (Patroni's REST API).
-                readinessProbe: { ...patroniHttp('/readiness'), periodSeconds: 5, timeoutSeconds: 5 },
-                // Live: Patroni's HA loop runs (a replica cloning a large database still passes).
-                livenessProbe: { ...patroniHttp('/liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
-              },
-              exporter,
-              ...sidecars,
-            ],
-          },
+    return {
+    metadata: { labels: { ...componentLabels('postgres', 'database'), ...this.podLabels } },
+    spec: {
+      securityContext: restrictedPodSecurity(POSTGRES_UID),
+      serviceAccountName,
+      // Patroni's in-cluster login (a short-lived projected token); the account may touch only
+      // Endpoints and Pods in this namespace (Role postgres-patroni).
+      automountServiceAccountToken: true,
+      enableServiceLinks: false,
+      // Patroni stops Postgres with a checkpoint and releases the leader lock on SIGTERM.
+      terminationGracePeriodSeconds: 60,
+      affinity,
+      volumes,
+      containers: [
+        {
+          name: 'postgres',
+          image,
+          command: ['patroni', PATRONI_PATHS.config],
+          ports: [{ name: 'postgres', containerPort: this.port }, { name: 'patroni', containerPort: this.patroniPort }],
+          env: [
+            // patronictl in this container (the runbooks' `kubectl exec ... -- patronictl list`) reads the mounted patroni.yml.
+            { name: 'PATRONICTL_CONFIG_FILE', value: PATRONI_PATHS.config },
+            field('PATRONI_NAME', 'metadata.name'),
+            field('PATRONI_KUBERNETES_NAMESPACE', 'metadata.namespace'),
+            field('PATRONI_KUBERNETES_POD_IP', 'status.podIP'),
+            { name: 'PATRONI_POSTGRESQL_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.port}` },
+            { name: 'PATRONI_RESTAPI_CONNECT_ADDRESS', value: `$(PATRONI_KUBERNETES_POD_IP):${this.patroniPort}` },
+            { name: 'PATRONI_RESTAPI_USERNAME', value: 'patroni' },
+            env('PATRONI_RESTAPI_PASSWORD', this.secrets.superuser),
+            env('PATRONI_SUPERUSER_PASSWORD', this.secrets.superuser),
+            env('PATRONI_REWIND_PASSWORD', this.secrets.superuser),
+            env('PATRONI_REPLICATION_PASSWORD', this.secrets.replication),
+            ...initEnv,
+            ...extensionEnv,
+          ],
+          volumeMounts: mounts,
+          resources: containerResources(config.postgres.resources),
+          securityContext: restrictedContainerSecurity(),
+          // Ready: the leader, or a running replica (Patroni's REST API).
+          readinessProbe: { ...patroniHttp('/readiness'), periodSeconds: 5, timeoutSeconds: 5 },
+          // Live: Patroni's HA loop runs (a replica cloning a large database still passes).
+          livenessProbe: { ...patroniHttp('/liveness'), periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
         },
-      },
-    });
-
-    const containerEnv = this.statefulSet.toJson().spec.template.spec.containers[0].env as unknown[];
-    this.databaseEnvIndex = containerEnv.length - extensionEnv.length;
-
-    if (this.members > 1) {
-      // At most one database pod down at a time during voluntary disruptions (drains, upgrades).
-      new KubePodDisruptionBudget(this, 'Budget', {
-        metadata: { name: 'postgres', namespace, labels: componentLabels('postgres', 'database') },
-        spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.podLabels } },
-      });
-    }
+        exporter,
+        ...sidecars,
+      ],
+    },
+  };
   }
 
   /**
