@@ -32,7 +32,7 @@ export const SERVICE_DEFAULTS = Object.fromEntries(
 ) as { [S in WithSection as S['key']]: z.input<S['section']['schema']> };
 
 /** The chart ids of the services of a sync wave. */
-export const serviceCharts = (wave: 0 | 5): string[] => SERVICES.filter((s) => s.wave === wave).map((s) => s.key);
+export const serviceCharts = (wave: 0 | 5): string[] => SERVICES.filter((s) => (s.wave ?? 0) === wave).map((s) => s.key);
 
 /** The config key that sets the requests of a service's workload, if a service owns it. */
 export function serviceResourceKey(chart: string, workload: string): string | undefined {

@@ -12,6 +12,7 @@
 import { Chart } from 'cdk8s';
 import { z } from '../config/zod';
 import { CrossCheckIssue } from '../config/errors';
+import { ImageName } from '../config/versions';
 import { IDataService } from '../constructs/data-service';
 import { EdgeAttachment } from '../constructs/edge/public-ingress';
 import type { Postgres } from './postgres/postgres';
@@ -22,6 +23,13 @@ export interface PlatformBasics {
   readonly extraHosts: readonly string[];
   /** The platform-wide StorageClass (a service's `storage.storageClass` overrides it). */
   readonly storageClass: string;
+}
+
+/** Keys a service in the data namespace reads: the namespace, the platform's StorageClass, the image overrides. */
+export interface InDataNamespace {
+  readonly namespaces: { readonly data: string };
+  readonly storageClass: string;
+  readonly images: Partial<Record<ImageName, string>>;
 }
 
 /** A service's admin host must be served by the environment's certificates: under `domain` or in `extraHosts`. */
@@ -65,8 +73,8 @@ export interface BuiltInService<Key extends string, Config, Section extends Serv
   readonly key: Key;
   /** Its config section, when the service owns one here. @default none (its keys are in lib/config/schema.ts) */
   readonly section: Section;
-  /** Argo CD sync wave: 0 beside the other data services, 5 for a service on top of them (before the apps). */
-  readonly wave: 0 | 5;
+  /** Argo CD sync wave: 0 beside the other data services, 5 for a service on top of them (before the apps). @default 0 */
+  readonly wave?: 0 | 5;
   /** Whether the environment runs it. @default always */
   readonly enabled?: (config: Config) => boolean;
   /**

@@ -3,24 +3,20 @@
  * namespace, buckets and per-app keys provisioned after every sync, standalone in every environment
  * (README, "Redis and MinIO"); its console behind the admin access, its S3 API public.
  */
-import { IMAGES, ImageName } from '../../config/versions';
+import { IMAGES } from '../../config/versions';
 import { PublicIngress } from '../../constructs/edge/public-ingress';
-import { builtInService, ServiceContext } from '../service';
+import { builtInService, InDataNamespace, ServiceContext } from '../service';
 import { MinioConfig } from './config';
 import { Minio } from './minio';
 
 /** What the MinIO service reads. */
-export interface MinioServiceConfig {
+export interface MinioServiceConfig extends InDataNamespace {
   readonly minio: MinioConfig;
-  readonly namespaces: { readonly data: string };
-  readonly storageClass: string;
-  readonly images: Partial<Record<ImageName, string>>;
 }
 
 export const minioService = builtInService({
-  key: 'minio',
   section: undefined,
-  wave: 0,
+  key: 'minio',
   resourceKeys: { minio: 'minio.resources' },
   build: (chart, { config, peers, edge }: ServiceContext<MinioServiceConfig>) => {
     const m = config.minio;

@@ -14,9 +14,8 @@ export interface PostgresServiceConfig extends PostgresSettings {
 }
 
 export const postgresService = builtInService({
-  key: 'postgres',
   section: undefined,
-  wave: 0,
+  key: 'postgres',
   resourceKeys: { postgres: 'postgres.replicas, postgres.resources', pgbouncer: 'pgbouncer.resources' },
   build: (chart, { config, peers }: ServiceContext<PostgresServiceConfig>) => {
     const images = { ...IMAGES, ...config.images };

@@ -2,23 +2,19 @@
  * Redis as a built-in service: sessions, cache, rate limits and job queues, one persistent instance
  * in the data namespace in every environment (README, "Redis and MinIO").
  */
-import { IMAGES, ImageName } from '../../config/versions';
-import { builtInService, ServiceContext } from '../service';
+import { IMAGES } from '../../config/versions';
+import { builtInService, InDataNamespace, ServiceContext } from '../service';
 import { RedisConfig } from './config';
 import { Redis } from './redis';
 
 /** What the Redis service reads. */
-export interface RedisServiceConfig {
+export interface RedisServiceConfig extends InDataNamespace {
   readonly redis: RedisConfig;
-  readonly namespaces: { readonly data: string };
-  readonly storageClass: string;
-  readonly images: Partial<Record<ImageName, string>>;
 }
 
 export const redisService = builtInService({
-  key: 'redis',
   section: undefined,
-  wave: 0,
+  key: 'redis',
   resourceKeys: { redis: 'redis.resources' },
   build: (chart, { config, peers }: ServiceContext<RedisServiceConfig>) => {
     const r = config.redis;
