@@ -77,6 +77,29 @@ export function objectRows(objects: { chart: string; object: any }[], nodes: num
   });
 }
 
+/** The custom resources whose pods prometheus-operator makes (a StatefulSet each): Prometheus (replicas × shards) and Alertmanager. */
+const OPERATED_KINDS = ['Prometheus', 'Alertmanager'];
+
+/**
+ * Pods that prometheus-operator makes from rendered custom resources (inline-rendered
+ * kube-prometheus-stack): the main container sized by the resource's `spec.resources`, plus the
+ * config-reloader sidecar the operator adds, sized by its `--config-reloader-*` arguments (the chart's
+ * `prometheusOperator.prometheusConfigReloader.resources`).
+ */
+export function operatedRows(objects: { chart: string; object: any }[]): FootprintRow[] {
+  const operated = objects.filter(({ object: o }) => OPERATED_KINDS.includes(o.kind) && String(o.apiVersion).startsWith('monitoring.coreos.com/'));
+  if (operated.length === 0) return [];
+  const args: string[] = objects.flatMap(({ object: o }) => (o.kind === 'Deployment' ? o.spec.template.spec.containers.flatMap((c: any) => c.args ?? []) : []));
+  const arg = (name: string) => args.find((a) => a.startsWith(`--config-reloader-${name}=`))?.split('=')[1];
+  const reloader = { requests: { cpu: arg('cpu-request'), memory: arg('memory-request') }, limits: { memory: arg('memory-limit') } };
+  return operated.map(({ chart, object: o }) => {
+    const where = `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`;
+    const perPod = sum([sized(where, o.spec?.resources), sized(`${where} config-reloader (prometheus-operator's --config-reloader-* arguments)`, reloader)]);
+    const pods = (o.spec?.replicas ?? 1) * (o.kind === 'Prometheus' ? o.spec?.shards ?? 1 : 1);
+    return { chart, workload: `${o.kind}/${o.metadata.name}`, pods, perNode: false, ...perPod, transient: false, source: 'object' as const };
+  });
+}
+
 /**
  * A Helm chart's footprint rule: which values hold the resources of which workload, and how many
  * pods run. Only the components our values enable. `where(part)` names a values key in errors.
@@ -116,7 +139,7 @@ export function helmRows(objects: { chart: string; object: any }[], nodes: numbe
 /** `rules`: the footprint rule of every Helm chart in use (ADD_ONS of lib/addons/registry.ts). */
 export function footprint(objects: { chart: string; object: any }[], config: PlatformConfig, rules: readonly FootprintRule[]): Footprint {
   const nodes = config.node.count;
-  const rows = [...objectRows(objects, nodes), ...helmRows(objects, nodes, rules)];
+  const rows = [...objectRows(objects, nodes), ...operatedRows(objects), ...helmRows(objects, nodes, rules)];
   const steady = rows.filter((r) => !r.transient);
   const perNode = allocatable(config.node);
   const reserved = k3sReserved(config.node);

@@ -2,7 +2,8 @@
  * The alert rules as Prometheus runs them: every rule group is extracted FROM THE SYNTHESIZED
  * PrometheusRule objects (the platform's, or — while no chart instantiates the construct — a test
  * chart's), checked with the real `promtool check rules`, and run through `promtool test rules`
- * with input series generated from the config thresholds (test/helpers/alert-scenarios.ts).
+ * with input series generated from the config thresholds (test/helpers/alert-scenarios.ts). The promtool is
+ * Prometheus v3.14.0's, the release kube-prometheus-stack 88.5.3 deploys (scripts/prometheus/build.sh).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -15,7 +16,8 @@ import { PlatformAlertRules } from '../lib/constructs/monitoring/alert-rules';
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
 import { CUSTOM_SCENARIOS, generateTests, LEVEL_SCENARIOS, patroniTests, TestGroup } from './helpers/alert-scenarios';
 import { configFor, find, synth } from './helpers/platform';
-import { requireBinary } from './helpers/real-programs';
+import { describeWithPrograms } from './helpers/real-programs';
+import { PROMTOOL_BIN } from '../scripts/lab/prometheus-tools';
 import { referenceDir } from '../lib/project';
 import { loadCatalog } from '../lib/validation/schema-catalog';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
@@ -106,14 +108,13 @@ describe('GIVEN the prod thresholds WHEN the alert rules are synthesized', () =>
   });
 });
 
-const promtool = requireBinary('promtool');
-const withPromtool = promtool ? describe : describe.skip;
+const promtool = PROMTOOL_BIN;
 
-withPromtool('GIVEN rule files extracted from the synthesized PrometheusRules WHEN the real promtool runs them', () => {
+describeWithPrograms('GIVEN rule files extracted from the synthesized PrometheusRules WHEN the real promtool (Prometheus 3.14) runs them', { 'promtool v3.14.0 (scripts/prometheus/build.sh)': promtool }, () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'promtool-'));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  /** Writes the groups (annotations removed when asked: promtool 2.42 compares them verbatim) and runs promtool. */
+  /** Writes the groups (annotations removed when asked: promtool compares them verbatim) and runs promtool. */
   const run = (name: string, objects: any[], args: (ruleFile: string) => string[], stripAnnotations = false) => {
     const groups = objects.flatMap((o) => o.spec.groups).map((g: any) => ({
       ...g,

@@ -10,7 +10,7 @@ import * as path from 'path';
 import { ADD_ONS } from '../lib/addons/registry';
 import { CHART_VERSIONS } from '../lib/config/versions';
 import { findProjectRoot } from '../lib/project';
-import { bootstrapBlock, bootstrapScript } from '../scripts/lab/rehearsal';
+import { bootstrapBlock, bootstrapScript, README_SECONDARY_BOOTSTRAP_HEADING } from '../scripts/lab/rehearsal';
 import { argocdChartSource } from '../scripts/argocd-chart';
 
 const root = findProjectRoot(__dirname);
@@ -39,6 +39,23 @@ describe('GIVEN the README bootstrap runbook', () => {
   test('THEN no chart version or chart repository is retyped in the block (they come from the argocd Application)', () => {
     expect(block).not.toContain(CHART_VERSIONS['argo-cd']);
     for (const addOn of ADD_ONS) expect(block).not.toContain(addOn.repo);
+  });
+});
+
+describe('GIVEN the README runbook of a second environment on the same cluster (staging beside prod)', () => {
+  const block = bootstrapBlock(readme, README_SECONDARY_BOOTSTRAP_HEADING);
+  const commands = block.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#'));
+
+  test('WHEN the rehearsal prepares qa beside main THEN staging becomes qa, prod becomes main, and nothing else differs', () => {
+    const script = bootstrapScript(block, 'qa', 'main');
+    expect(script).toContain('--cert main-sealing.pem');
+    expect(script.replace(/\bqa\b/g, 'staging').replace(/\bmain\b/g, 'prod')).toBe(block);
+  });
+
+  test('THEN it installs no Argo CD and no sealing key: it seals with the cluster\'s certificate, commits, and applies its root', () => {
+    expect(commands).toHaveLength(3);
+    expect(block).not.toMatch(/helm install|openssl|sealed-secrets-key/);
+    expect(commands[2]).toContain('kubectl apply -f dist/staging/argocd/ -l platform.io/bootstrap=true');
   });
 });
 

@@ -13,7 +13,8 @@ import { DashboardKit, PlatformDashboards, PlatformDashboardsProps } from '../li
 import { kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
 import { KNOWN_METRICS, metricNamesIn } from '../lib/constructs/monitoring/metrics';
 import { configFor, find, synth } from './helpers/platform';
-import { requireBinary } from './helpers/real-programs';
+import { describeWithPrograms } from './helpers/real-programs';
+import { PROMTOOL_BIN } from '../scripts/lab/prometheus-tools';
 import { referenceDir } from '../lib/project';
 import { loadCatalog } from '../lib/validation/schema-catalog';
 import { KUBERNETES_VERSIONS } from '../lib/validation/validate-dist';
@@ -114,8 +115,8 @@ describe('GIVEN other thresholds, datasource uid and sidecar label WHEN the dash
   });
 });
 
-const promtool = requireBinary('promtool');
-(promtool ? describe : describe.skip)('GIVEN every dashboard query WHEN the real promtool parses it', () => {
+const promtool = PROMTOOL_BIN;
+describeWithPrograms('GIVEN every dashboard query WHEN the real promtool (Prometheus 3.14) parses it', { 'promtool v3.14.0 (scripts/prometheus/build.sh)': promtool }, () => {
   test('THEN each is valid PromQL (as a recording rule, with $__rate_interval as 5m)', () => {
     const [overview] = models(synthesizedDashboards(configFor('prod')));
     const rules = exprs(overview).map((expr, i) => ({ record: `dashboard:query_${i}`, expr: expr.split('$__rate_interval').join('5m') }));

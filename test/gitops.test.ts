@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ApiObject, App, Chart } from 'cdk8s';
 import * as yaml from 'js-yaml';
 import { ArgoCdChart } from '../charts/argocd';
-import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA } from '../lib/gitops/health-check';
+import { APPLICATION_HEALTH_KEY, APPLICATION_HEALTH_LUA, EXTERNAL_SECRET_HEALTH_KEY, EXTERNAL_SECRET_HEALTH_LUA } from '../lib/gitops/health-check';
 import { argoCd } from '../lib/addons/argo-cd';
 import { ADD_ONS, addOnOf, addOnServing } from '../lib/addons/registry';
 import { ARGOCD_CHART, globToRegExp, groupOf, ROOT_APPLICATION } from '../lib/gitops/placement';
@@ -202,6 +202,7 @@ describe.each(ENVIRONMENTS)('GitOps objects of the %s environment', (env) => {
     expect(argo.spec.source).toMatchObject({ repoURL: argoCd.repo, targetRevision: argoCd.version });
     expect(argo.spec.destination.namespace).toBe('argocd');
     expect(argo.spec.source.helm.valuesObject.configs.cm[APPLICATION_HEALTH_KEY]).toBe(APPLICATION_HEALTH_LUA);
+    expect(argo.spec.source.helm.valuesObject.configs.cm[EXTERNAL_SECRET_HEALTH_KEY]).toBe(EXTERNAL_SECRET_HEALTH_LUA);
     expect(s.objects.find((o) => o.object === argo)!.chart).toBe(ARGOCD_CHART);
   });
 
@@ -286,8 +287,11 @@ describe('the Application health check in Lua', () => {
     if (Array.isArray(v)) return `{${v.map(toLua).join(', ')}}`;
     return `{${Object.entries(v as object).map(([k, x]) => `[${JSON.stringify(k)}] = ${toLua(x)}`).join(', ')}}`;
   };
-  const health = (application: unknown): string => {
-    const program = `obj = ${toLua(application)}\nlocal hs = (function()\n${APPLICATION_HEALTH_LUA}\nend)()\nio.write(hs.status, "|", hs.message)`;
+  // As Argo CD runs a custom health check (util/lua: base, table and package libraries only, a safe os):
+  // the standard libraries it does not open are removed before the check runs.
+  const health = (application: unknown, check = APPLICATION_HEALTH_LUA): string => {
+    const sandbox = 'local write = io.write\nstring, io, math, debug, coroutine, os = nil, nil, nil, nil, nil, nil\n';
+    const program = `${sandbox}obj = ${toLua(application)}\nlocal hs = (function()\n${check}\nend)()\nwrite(hs.status, "|", hs.message)`;
     const run = spawnSync(lua!, ['-'], { input: program, encoding: 'utf8' });
     if (run.status !== 0) throw new Error(run.stderr);
     return run.stdout;
@@ -303,6 +307,22 @@ describe('the Application health check in Lua', () => {
     ['degraded', { health: { status: 'Degraded', message: 'CrashLoopBackOff' }, sync: { status: 'Synced' } }, 'Degraded|CrashLoopBackOff'],
   ])('GIVEN a child Application with %s THEN its health is reported so that waves wait', (_name, status, expected) => {
     expect(health(app(status as object | undefined))).toBe(expected);
+  });
+
+  const generated = { target: { name: 'postgres-credentials', creationPolicy: 'Orphan', immutable: true }, dataFrom: [{ sourceRef: { generatorRef: { kind: 'Password', name: 'password-32' } } }] };
+  const copy = { target: { name: 'postgres-credentials', immutable: true }, data: [{ secretKey: 'password', remoteRef: { key: 'postgres-credentials' } }] };
+  const ready = (status: string, message: string) => ({ conditions: [{ type: 'Ready', status, reason: status === 'True' ? 'SecretSynced' : 'SecretSyncedError', message }] });
+  const immutable = 'could not update secret, target is immutable';
+  (lua ? test : test.skip).each([
+    ['no status yet', generated, undefined, /^Progressing\|/],
+    ['synced', generated, ready('True', 'secret synced'), /^Healthy\|secret synced$/],
+    ['a refused redraw of an immutable generated Secret', generated, ready('False', immutable), /^Healthy\|the generated Secret exists and is immutable: its first values are kept \(could not update secret/],
+    ['a refused redraw when the target is not immutable', { ...generated, target: { ...generated.target, immutable: false } }, ready('False', immutable), /^Degraded\|/],
+    ['a copy (store-backed) refused by an immutable target', copy, ready('False', immutable), /^Degraded\|could not update secret/],
+    ['a generator error', generated, ready('False', 'error processing spec.dataFrom[0].sourceRef.generatorRef'), /^Degraded\|error processing/],
+  ])('GIVEN an ExternalSecret with %s THEN the platform\'s health check reports it so', (_name, spec, status, expected) => {
+    const es = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'postgres-credentials' }, spec, ...(status ? { status } : {}) };
+    expect(health(es, EXTERNAL_SECRET_HEALTH_LUA)).toMatch(expected);
   });
 });
 

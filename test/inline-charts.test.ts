@@ -11,6 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { installAddOn } from '../lib/addons/addon';
+import { builtInApiVersions } from '../lib/addons/inline';
 import { CHART_LOCK_FILE, sha256File, writeLock } from '../lib/addons/chart-cache';
 import { ADD_ONS } from '../lib/addons/registry';
 import { KPS } from '../lib/addons/kube-prometheus-stack';
@@ -25,6 +26,7 @@ import { NetworkModel, selects, workloadEndpoints } from '../lib/validation/reac
 import { referenceDir } from '../lib/project';
 import { Platform } from '../charts/platform';
 import { helmBinary } from '../lib/helm-binary';
+import { PRODUCES_SECRETS_ANNOTATION, producedSecrets, unproducedSecrets } from '../lib/gitops/secret-producers';
 import { describeWithPrograms } from './helpers/real-programs';
 import { configFor } from './helpers/platform';
 import { FIXTURE_APP_PODS, FIXTURE_PORT, FIXTURE_RESOURCES, FIXTURE_WORKER_PODS, fixtureAddOn, FixtureValues, packageFixtures } from './helpers/chart-fixtures';
@@ -193,6 +195,33 @@ describeWithPrograms('GIVEN a chart cache holding the fixture chart and prod ren
     writeLock(tampered, [{ repo: 'x', chart: 'fixture-app', version: '1.0.0', file: 'fixture-app-1.0.0.tgz', sha256: sha256File(path.join(cache, 'fixture-app-1.1.0.tgz')), verified: 'test' }]);
     expect(fs.existsSync(path.join(tampered, CHART_LOCK_FILE))).toBe(true);
     expect(() => render(tampered)).toThrow(/does not match the sha256 in charts.lock.json/);
+  });
+
+  test('WHEN the descriptor names a Secret its hook Job creates at run time THEN the Job is marked as its producer and the secret checks count it as produced', () => {
+    const scope = Testing.chart();
+    const withSecret = { ...fixtureAddOn(), runtimeSecrets: [{ name: 'fixture-token', producer: { kind: 'Job', name: 'fixture-app-migrate' } }] };
+    const release = installAddOn(scope, 'edge', withSecret, { config: inlineConfig(cache) }, ['fixtures.platform.io']);
+    const job = release.renderedObjects.find((o) => o.kind === 'Job')!.toJson();
+    expect(job.metadata.annotations[PRODUCES_SECRETS_ANNOTATION]).toBe('fixture-token');
+    const reader = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'reader', namespace: 'edge' }, spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'fixture-token', key: 'token' } } }] }] } } } };
+    expect(unproducedSecrets([job, reader])).toEqual([]);
+    expect(producedSecrets([job]).map((p) => `${p.namespace}/${p.name} by ${p.by}`)).toContain('edge/fixture-token by Job edge/fixture-app-migrate');
+    // Without the descriptor's entry the same reader reads a Secret nothing produces.
+    const plain = installAddOn(Testing.chart(), 'edge', fixtureAddOn(), { config: inlineConfig(cache) }, ['fixtures.platform.io']).renderedObjects.find((o) => o.kind === 'Job')!.toJson();
+    expect(unproducedSecrets([plain, reader]).map((m) => m.name)).toEqual(['fixture-token']);
+  });
+
+  test('WHEN a runtime Secret\'s producer is not rendered by the chart THEN the synth fails naming the producer, the Secret and where to fix it', () => {
+    const wrong = { ...fixtureAddOn(), runtimeSecrets: [{ name: 'fixture-token', producer: { kind: 'Job', name: 'fixture-app-init' } }] };
+    expect(() => installAddOn(Testing.chart(), 'edge', wrong, { config: inlineConfig(cache) }, ['fixtures.platform.io']))
+      .toThrow('add-on fixture: chart fixture-app 1.0.0 renders no Job fixture-app-init, which runtimeSecrets names as the creator of Secret fixture-token; fix: find what creates fixture-token in this chart version and correct runtimeSecrets of the fixture descriptor in lib/addons/');
+  });
+
+  test('WHEN helm.kubeVersion is newer than every reference schema (1.34.2) THEN the chart renders for it with the newest built-in API list not newer (1.33)', () => {
+    const release = installAddOn(Testing.chart(), 'edge', fixtureAddOn(), { config: inlineConfig(cache, { kubeVersion: '1.34.2' }) }, ['fixtures.platform.io']);
+    expect(release.renderedObjects.find((o) => o.kind === 'PodDisruptionBudget')?.apiVersion).toBe('policy/v1');
+    expect(builtInApiVersions('1.34.2')).toEqual(builtInApiVersions('1.33.0'));
+    expect(builtInApiVersions('1.27.0')).toBeUndefined();
   });
 
   test('WHEN kube-prometheus-stack is not among the add-ons THEN the chart sees no ServiceMonitor API and renders none', () => {

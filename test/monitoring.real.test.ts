@@ -1,6 +1,7 @@
 /**
  * The monitoring configuration files, taken from the synthesized Applications and run with the
- * real programs: Alertmanager's amtool checks and routes the alert config, and Debian's
+ * real programs: amtool and Alertmanager v0.34.0 (the release kube-prometheus-stack 88.5.3 deploys,
+ * scripts/alertmanager/build.sh) check, route and deliver the alert config unchanged, and Debian's
  * blackbox_exporter loads our modules and probes TCP and HTTP servers on loopback.
  */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
@@ -10,13 +11,15 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { alertmanagerConfigOf } from '../lib/addons/kube-prometheus-stack';
 import { BLACKBOX_MODULES } from '../lib/constructs/monitoring/probes';
 import { configFor, one, synth, synthEnv } from './helpers/platform';
 import { describeWithPrograms, requireBinary } from './helpers/real-programs';
+import { ALERTMANAGER_BIN, AMTOOL_BIN } from '../scripts/lab/prometheus-tools';
 
 const valuesOf = (s: ReturnType<typeof synthEnv>, app: string) => one(s, 'Application', app).spec.source.helm.valuesObject;
 const workdir = fs.mkdtempSync(path.join(os.tmpdir(), 'monitoring-real-'));
-const amtool = requireBinary('amtool') ?? undefined;
+const amtool = AMTOOL_BIN;
 const blackbox = requireBinary('prometheus-blackbox-exporter') ?? undefined;
 
 const everyReceiver = synth(configFor('prod', {
@@ -37,28 +40,28 @@ const everyReceiver = synth(configFor('prod', {
 }));
 
 /**
- * Debian's amtool is 0.25; `webhook_url_file` (Discord), `url_file` (webhooks) and
- * `bot_token_file` (Telegram) arrived in Alertmanager 0.26 (the pinned image is 0.34). Only for
- * this older checker, those keys are swapped for equivalent inline values (`heartbeatUrl` for the
- * heartbeat's webhook).
+ * The Secret files the config names (`*_file`, mounted under /etc/alertmanager/secrets/ in the pod), moved
+ * to `dir` and written there with `values` (by the file's base name); the config is otherwise unchanged.
  */
-function forAmtool025(config: any, heartbeatUrl = 'https://hc-ping.example/uuid'): any {
-  const text = JSON.stringify(config)
-    .replace(/"webhook_url_file":"[^"]*"/g, '"webhook_url":"https://discord.example/api/webhooks/1/x"')
-    .replace(/"url_file":"[^"]*"/g, `"url":"${heartbeatUrl}"`)
-    .replace(/"bot_token_file":"[^"]*"/g, '"bot_token":"123:abc"');
+function withSecretFiles(config: any, dir: string, values: Record<string, string> = {}): any {
+  const text = JSON.stringify(config).replace(/"(\w+_file)":"\/etc\/alertmanager\/secrets\/([^"]+)"/g, (_whole, key, rel) => {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, values[path.basename(rel)] ?? 'https://hooks.example/placeholder');
+    return `"${key}":"${file}"`;
+  });
   return JSON.parse(text);
 }
 
-describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () => {
+describeWithPrograms('Alertmanager config with the real amtool (v0.34.0)', { 'amtool v0.34.0 (scripts/alertmanager/build.sh)': amtool }, () => {
   const write = (name: string, config: unknown) => {
     const file = path.join(workdir, name);
-    fs.writeFileSync(file, yaml.dump(forAmtool025(config)));
+    fs.writeFileSync(file, yaml.dump(config));
     return file;
   };
 
   test.each(['dev', 'prod', 'ha'])('GIVEN %s WHEN amtool checks the synthesized alertmanager.yaml THEN it is valid', (env) => {
-    const file = write(`${env}.yaml`, valuesOf(synthEnv(env), 'kube-prometheus-stack').alertmanager.config);
+    const file = write(`${env}.yaml`, alertmanagerConfigOf(valuesOf(synthEnv(env), 'kube-prometheus-stack')));
     const run = spawnSync(amtool!, ['check-config', file], { encoding: 'utf8' });
     expect(run.stdout + run.stderr).toContain('SUCCESS');
     expect(run.status).toBe(0);
@@ -67,7 +70,7 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
   describe('GIVEN an e-mail, a Slack, a Discord and a Telegram receiver with their own severities, and the heartbeat', () => {
     let file: string;
     beforeAll(() => {
-      file = write('every-receiver.yaml', valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config);
+      file = write('every-receiver.yaml', alertmanagerConfigOf(valuesOf(everyReceiver, 'kube-prometheus-stack')));
     });
     const route = (...labels: string[]) => spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${file}`, ...labels], { encoding: 'utf8' }).stdout.trim();
 
@@ -84,10 +87,10 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
       expect(route('alertname=Watchdog', 'severity=none')).toBe('heartbeat');
     });
     test('THEN the heartbeat route re-sends the Watchdog every minute, with no initial wait', () => {
-      const config = valuesOf(everyReceiver, 'kube-prometheus-stack').alertmanager.config;
+      const config = alertmanagerConfigOf(valuesOf(everyReceiver, 'kube-prometheus-stack'));
       const heartbeat = config.route.routes.find((r: any) => r.receiver === 'heartbeat');
       expect(heartbeat).toMatchObject({ group_wait: '0s', group_interval: '1m', repeat_interval: '1m' });
-      expect(config.receivers.find((r: any) => r.name === 'heartbeat').webhook_configs).toEqual([
+      expect((config.receivers.find((r: any) => r.name === 'heartbeat') as any).webhook_configs).toEqual([
         { url_file: '/etc/alertmanager/secrets/alertmanager-heartbeat/url', send_resolved: false },
       ]);
     });
@@ -95,15 +98,15 @@ describeWithPrograms('Alertmanager config with the real amtool', { amtool }, () 
 
   describe('GIVEN no heartbeat (dev may run without one)', () => {
     test('WHEN the Watchdog fires THEN it goes nowhere', () => {
-      const file = write('no-heartbeat.yaml', valuesOf(synth(configFor('dev', { monitoring: { alertmanager: { heartbeat: null } } })), 'kube-prometheus-stack').alertmanager.config);
+      const file = write('no-heartbeat.yaml', alertmanagerConfigOf(valuesOf(synth(configFor('dev', { monitoring: { alertmanager: { heartbeat: null } } })), 'kube-prometheus-stack')));
       expect(spawnSync(amtool!, ['config', 'routes', 'test', `--config.file=${file}`, 'alertname=Watchdog'], { encoding: 'utf8' }).stdout.trim()).toBe('null');
     });
   });
 });
 
-const alertmanagerBin = requireBinary('prometheus-alertmanager') ?? undefined;
+const alertmanagerBin = ALERTMANAGER_BIN;
 
-describeWithPrograms("the dead man's switch with the real Alertmanager", { alertmanager: alertmanagerBin }, () => {
+describeWithPrograms("the dead man's switch with the real Alertmanager (v0.34.0)", { 'alertmanager v0.34.0 (scripts/alertmanager/build.sh)': alertmanagerBin }, () => {
   let am: ChildProcess;
   let amPort: number;
   let heartbeat: http.Server;
@@ -119,8 +122,8 @@ describeWithPrograms("the dead man's switch with the real Alertmanager", { alert
       });
     });
     const hbPort = await listen(heartbeat);
-    // prod's synthesized config, the heartbeat URL (read from the Secret's file in the pod) pointed at loopback.
-    const config = forAmtool025(valuesOf(synthEnv('prod'), 'kube-prometheus-stack').alertmanager.config, `http://127.0.0.1:${hbPort}/ping/prod-uuid`);
+    // prod's synthesized config; the heartbeat URL, read from the Secret's file as in the pod, points at loopback.
+    const config = withSecretFiles(alertmanagerConfigOf(valuesOf(synthEnv('prod'), 'kube-prometheus-stack')), path.join(workdir, 'secrets'), { url: `http://127.0.0.1:${hbPort}/ping/prod-uuid` });
     const file = path.join(workdir, 'alertmanager-prod.yaml');
     fs.writeFileSync(file, yaml.dump({ ...config, templates: [] }));
     amPort = await freePort();

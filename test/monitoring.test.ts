@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { ALLOY, alloy } from '../lib/addons/alloy';
-import { KPS, kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
+import { alertmanagerConfigOf, KPS, kubePrometheusStack } from '../lib/addons/kube-prometheus-stack';
 import { LOKI, loki } from '../lib/addons/loki';
 import { BLACKBOX, blackboxExporter } from '../lib/addons/prometheus-blackbox-exporter';
 import { IMAGES } from '../lib/config/versions';
@@ -211,8 +211,18 @@ describe.each(['dev', 'prod', 'ha'])('GIVEN the %s environment', (env) => {
     expect(policy.spec.ingress[0].ports).toEqual([{ protocol: 'TCP', port: 9100 }]);
   });
 
+  test('THEN Alertmanager reads its config from the Secret ESO writes from the ExternalSecret\'s template, and the chart renders no config Secret', () => {
+    const kps = values(s, 'kube-prometheus-stack');
+    expect(kps.alertmanager.alertmanagerSpec).toMatchObject({ useExistingSecret: true, configSecret: KPS.alertmanagerConfigSecret });
+    const es = kps.extraManifests.find((o: any) => o.kind === 'ExternalSecret');
+    expect(es.spec.target).toMatchObject({ name: KPS.alertmanagerConfigSecret, template: { mergePolicy: 'Replace' } });
+    expect(Object.keys(es.spec.target.template.data)).toEqual([KPS.alertmanagerConfigKey]);
+    expect(es.spec.dataFrom).toEqual([{ sourceRef: { generatorRef: expect.objectContaining({ kind: 'UUID' }) } }]);
+  });
+
   test('THEN Alertmanager routes to each receiver and mounts the Secret it reads the URL or password from', () => {
-    const am = values(s, 'kube-prometheus-stack').alertmanager;
+    const kps = values(s, 'kube-prometheus-stack');
+    const am = { ...kps.alertmanager, config: alertmanagerConfigOf(kps) as any };
     const receivers = m.alertmanager.receivers;
     expect(am.alertmanagerSpec.secrets).toEqual([...new Set([...receivers.map((r) => r.secret.name), m.alertmanager.heartbeat!.secret.name])].sort());
     expect(am.config.receivers.map((r: any) => r.name)).toEqual(['null', 'heartbeat', ...receivers.map((r) => r.name)]);
@@ -252,7 +262,8 @@ describe('GIVEN receivers of every kind and Loki on S3', () => {
   const s = synth(config);
 
   test('THEN each receiver reads its webhook URL from the mounted Secret and gets only its severities', () => {
-    const am = values(s, 'kube-prometheus-stack').alertmanager;
+    const kps = values(s, 'kube-prometheus-stack');
+    const am = { ...kps.alertmanager, config: alertmanagerConfigOf(kps) as any };
     expect(am.alertmanagerSpec.secrets).toEqual(['alertmanager-heartbeat', 'alertmanager-webhooks']);
     const byName = Object.fromEntries(am.config.receivers.map((r: any) => [r.name, r]));
     expect(byName.oncall.slack_configs[0]).toMatchObject({ api_url_file: '/etc/alertmanager/secrets/alertmanager-webhooks/slack', channel: '#alerts' });

@@ -1,5 +1,6 @@
 /**
- * Automatic failover, proven with real programs: Debian's patroni runs three loopback members
+ * Automatic failover, proven with real programs: Patroni 4.0.7 (Debian trixie, the series the image carries;
+ * PostgreSQL 17 under it, see scripts/lab/patroni-lab.ts) runs three loopback members
  * from the synthesized ha files, with the lab cluster's real kube-apiserver as its Kubernetes
  * store (the synthesized ServiceAccount, Role and Services applied to it). A real PgBouncer reaches
  * "the rw Service" through a proxy that follows the Service's Endpoints, as kube-proxy would.
@@ -8,12 +9,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { LabCluster, missingLabPrograms } from '../scripts/lab/cluster';
 import { ClusterMember, commitLoop, PatroniLab } from '../scripts/lab/patroni-lab';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
-import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { configMapsOf, PASSWORDS, PostgresLab, shippedPostgres } from '../scripts/lab/postgres-lab';
+import { trixieProgram } from '../scripts/lab/trixie';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
-const bin = postgresBinDir();
 /** The lab's kube-apiserver, etcd, controller-manager (built by scripts/lab/build.sh). */
 const labReady = missingLabPrograms().length === 0 ? 'built' : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,7 +28,7 @@ function readmePatronictlList(): { pod: string; argv: string[] } {
 }
 
 describeWithPrograms('GIVEN three Patroni members from the ha files, with the lab API server as their store', {
-  postgres: bin, patroni: findProgram('patroni'), patronictl: findProgram('patronictl'), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'), 'lab programs': labReady,
+  'trixie postgres': trixieProgram('postgres'), 'trixie patroni': trixieProgram('patroni'), 'trixie patronictl': trixieProgram('patronictl'), 'trixie pgbouncer': trixieProgram('pgbouncer'), 'lab programs': labReady,
 }, () => {
   const s = synthEnv('ha');
   const ns = s.config.namespaces.data;
@@ -36,7 +36,7 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
   let kube: LabCluster;
   let lab: PatroniLab;
   let bouncerPid: number | undefined;
-  const bouncer = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)));
+  const bouncer = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)), {}, shippedPostgres());
   const leaderOf = (members: ClusterMember[]) => members.find((m) => m.role === 'leader')?.name;
   const through = (sql: string, user = 'app', password = PASSWORDS.app, db = 'app') => lab.psql(bouncer.bouncerPort, user, password, db, sql);
 
@@ -70,6 +70,14 @@ describeWithPrograms('GIVEN three Patroni members from the ha files, with the la
     await lab?.stopAll();
     await kube?.stop();
   }, 120_000);
+
+  test('THEN every member runs Patroni 4.0.x, the series the image carries, over PostgreSQL 17 (see scripts/lab/patroni-lab.ts)', async () => {
+    const seen = await Promise.all(lab.members.map(async (m) => {
+      const status = await lab.rest(m, '/patroni');
+      return { version: status?.patroni?.version, server: Math.floor((status?.server_version ?? 0) / 10000) };
+    }));
+    expect(seen).toEqual(lab.members.map(() => ({ version: expect.stringMatching(/^4\.0\.\d+$/), server: 17 })));
+  });
 
   test("THEN Patroni labels the leader's pod, and the rw Service's Endpoints are that pod alone", async () => {
     const leader = leaderOf(await lab.cluster())!;

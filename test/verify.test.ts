@@ -65,7 +65,7 @@ function fakeCluster(options: { minor?: string; failing?: Record<string, string>
   return {
     server: 'https://fake:6443',
     applied,
-    serverVersion: async () => ({ major: '1', minor: options.minor ?? '30', gitVersion: `v1.${options.minor ?? '30'}.4` }),
+    serverVersion: async () => ({ major: '1', minor: options.minor ?? '33', gitVersion: `v1.${options.minor ?? '33'}.4` }),
     servedKinds: async (apiVersion) => discovery.get(apiVersion),
     namespaceExists: async (name) => (options.existingNamespaces ?? []).includes(name),
     dryRunApply: async (object) => {
@@ -96,7 +96,7 @@ describe('the verification report', () => {
     ]);
     expect(cluster.applied.length).toBe(objects.length);
     expect(report.applied).toBe(objects.length - 2);
-    expect(lines[0]).toBe('API server https://fake:6443: Kubernetes v1.30.4');
+    expect(lines[0]).toBe('API server https://fake:6443: Kubernetes v1.33.4');
     expect(lines[lines.length - 1]).toBe(`verify prod: ${objects.length - 2} of ${objects.length} objects pass a server-side dry-run apply; 2 failure(s), 0 skipped`);
   });
 
@@ -113,9 +113,9 @@ describe('the verification report', () => {
     expect(cluster.applied).toContain('ClusterIssuer /letsencrypt-prod');
   });
 
-  test('GIVEN an API server older than 1.28 THEN it is a failure; newer than 1.33 only a note', async () => {
-    const old = await runVerification('prod', objects, fakeCluster({ minor: '27', existingNamespaces: allNamespaces }), () => undefined);
-    expect(old.failures[0]).toMatch(/^Kubernetes v1\.27\.4 is older than 1\.28.*fix: upgrade the cluster$/);
+  test('GIVEN an API server older than 1.33 (the supported minimum) THEN it is a failure; newer than 1.33 only a note', async () => {
+    const old = await runVerification('prod', objects, fakeCluster({ minor: '32', existingNamespaces: allNamespaces }), () => undefined);
+    expect(old.failures[0]).toMatch(/^Kubernetes v1\.32\.4 is older than 1\.33.*fix: upgrade the cluster$/);
     const lines: string[] = [];
     const recent = await runVerification('prod', objects, fakeCluster({ minor: '35', existingNamespaces: allNamespaces }), (l) => lines.push(l));
     expect(recent.failures).toEqual([]);

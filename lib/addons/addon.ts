@@ -4,7 +4,7 @@
  * lists the descriptors; the chart that hosts an add-on installs it with `installAddOns`, and
  * the AppProject, the sync waves, the footprint and the NetworkPolicies are derived from it.
  */
-import { Chart } from 'cdk8s';
+import { ApiObject, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { chartRepositoryOf, renderModeOf } from '../config/helm';
 import { PlatformConfig } from '../config/schema';
@@ -16,9 +16,11 @@ import { ProbeBackend, ProbeTarget } from '../constructs/monitoring/probes';
 import { AllowFlows, FlowRule } from '../constructs/network-policy';
 import { FootprintExtractor } from '../footprint';
 import { HelmChartScope } from '../gitops/helm-scope';
+import { PRODUCES_SECRETS_ANNOTATION } from '../gitops/secret-producers';
 import { ARGOCD_CHART } from '../gitops/placement';
 import { chartWave, CRD_ADDONS, CRD_ADDONS_ON_MONITORING, CRD_ADDONS_ON_SECRETS } from '../gitops/sync-order';
-import { InlineAddOnChart, inlineRender } from './inline';
+import { assertChartsFitKubernetes, InlineAddOnChart, inlineRender } from './inline';
+import { KubernetesNeed } from './kubernetes';
 
 /** Pods of one component of a release: the labels its chart gives them and the ports they listen on. */
 export interface AddOnPods {
@@ -41,6 +43,19 @@ export interface AddOnInputs {
    * @default none
    */
   readonly probeTargets?: readonly ProbeTarget[];
+}
+
+/**
+ * A Secret the chart does not render but one of its objects creates at run time (a Helm hook Job
+ * that generates a certificate or a password, a controller): the pods that read it need no
+ * declaration under `secrets`. Inline rendering checks that the producer is rendered and marks it
+ * (PRODUCES_SECRETS_ANNOTATION), which the secret checks read.
+ */
+export interface RuntimeSecret {
+  /** Name of the Secret, in the release namespace. */
+  readonly name: string;
+  /** The rendered object that creates it. */
+  readonly producer: { readonly kind: string; readonly name: string };
 }
 
 /** One NetworkPolicy on top of a namespace's default-deny, for pods of an add-on. */
@@ -89,6 +104,17 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
    * @default false
    */
   readonly rendersMonitoringObjects?: boolean;
+  /**
+   * Secrets the chart's hooks or controllers create at run time (checked and marked when rendered inline).
+   * @default none
+   */
+  readonly runtimeSecrets?: readonly RuntimeSecret[];
+  /**
+   * The oldest Kubernetes the chart works on, and why (its Chart.yaml `kubeVersion`, or an API
+   * feature of its objects); test/pinned-charts.test.ts derives it from the packed chart.
+   * @default - no need beyond the platform's own (lib/addons/kubernetes.ts)
+   */
+  readonly kubernetes?: KubernetesNeed;
   /** The pods the release runs, by component. */
   readonly pods: Readonly<Record<string, AddOnPods>>;
   /** Which values hold the resources of which workload, and how many pods run (lib/footprint.ts). */
@@ -151,15 +177,38 @@ export function installAddOn<V extends object>(
     scope: { crdGroups: addOn.crdGroups, clusterKinds: addOn.clusterKinds, extraNamespaces: addOn.extraNamespaces },
     ...(render ? { render: 'inline' as const, ...render } : {}),
   });
+  if (render) markRuntimeSecrets(addOn, release);
   for (const flow of addOn.flows?.(all) ?? []) {
     new AllowFlows(scope, `${addOn.id}-flows-${flow.name}`, { ...flow, namespace: flow.namespace ?? all.namespace });
   }
   return release;
 }
 
+/**
+ * Annotates the object that creates each of the add-on's runtime Secrets, or fails naming the
+ * producer the chart no longer renders (a chart upgrade renamed or dropped it).
+ */
+function markRuntimeSecrets(addOn: HelmAddOn<any>, release: HelmRelease<any>): void {
+  const objects = release.renderedObjects;
+  const byProducer = new Map<ApiObject, string[]>();
+  for (const secret of addOn.runtimeSecrets ?? []) {
+    const producer = objects.find((o) => o.kind === secret.producer.kind && o.metadata.name === secret.producer.name);
+    if (producer === undefined) {
+      throw new Error(
+        `add-on ${addOn.id}: chart ${addOn.chart} ${addOn.version} renders no ${secret.producer.kind} ${secret.producer.name}, which runtimeSecrets names as the creator of Secret ${secret.name}; ` +
+          `fix: find what creates ${secret.name} in this chart version and correct runtimeSecrets of the ${addOn.id} descriptor in lib/addons/`,
+      );
+    }
+    byProducer.set(producer, [...(byProducer.get(producer) ?? []), secret.name]);
+  }
+  for (const [producer, names] of byProducer) producer.metadata.addAnnotation(PRODUCES_SECRETS_ANNOTATION, names.join(','));
+}
+
 /** Installs every add-on of `addOns` hosted by the chart `host` (by its id). */
 export function installAddOns(host: Construct, addOns: readonly HelmAddOn[], inputs: Omit<AddOnInputs, 'namespace'>): HelmRelease<object>[] {
   const id = host.node.id;
+  // Every add-on at once (each host chart passes the whole list): one error lists every chart too new for helm.kubeVersion.
+  assertChartsFitKubernetes(inputs.config, addOns);
   const crdGroups = addOns.flatMap((a) => a.crdGroups);
   return addOns.filter((a) => a.host === id).map((a) => installAddOn(host, id, a, inputs, crdGroups));
 }

@@ -44,6 +44,7 @@ const INSTANCE = { 'app.kubernetes.io/instance': 'cert-manager' } as const;
 
 export const certManager: HelmAddOn<CertManagerValues> = {
   id: 'cert-manager', host: 'edge', ...chartPin('https://charts.jetstack.io', 'cert-manager'), releaseName: 'cert-manager',
+  kubernetes: { minimum: '1.32.0', reason: "its CRDs declare selectableFields, served by default from Kubernetes 1.31 and GA in 1.32" },
   namespace: (config) => config.namespaces.edge,
   // The CRDs carry large OpenAPI schemas; client-side apply's last-applied annotation can overflow.
   serverSideApply: true,

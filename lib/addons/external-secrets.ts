@@ -45,6 +45,7 @@ export function externalSecretsValues(resources: Resources): ExternalSecretsValu
 
 export const externalSecrets: HelmAddOn<ExternalSecretsValues> = {
   id: 'external-secrets', host: 'secrets', ...chartPin('https://charts.external-secrets.io', 'external-secrets'), releaseName: EXTERNAL_SECRETS_CONTROLLER.name,
+  kubernetes: { minimum: '1.19.0', reason: "Chart.yaml kubeVersion '>= 1.19.0-0'" },
   namespace: () => EXTERNAL_SECRETS_CONTROLLER.namespace,
   // The CRDs carry large OpenAPI schemas (every provider): client-side apply's annotation would overflow.
   serverSideApply: true,

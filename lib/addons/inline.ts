@@ -10,12 +10,13 @@ import * as path from 'path';
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ConfigError, ConfigProblem } from '../config/errors';
-import { renderModeOf } from '../config/helm';
+import { renderModeOf, SUPPORTED_KUBERNETES } from '../config/helm';
 import { configSource } from '../config/load';
 import { PlatformConfig } from '../config/schema';
 import { helmBinary } from '../helm-binary';
 import { referenceDir } from '../project';
 import { readCrds } from '../validation/schema-catalog';
+import { ChartNeeds, compareKube, kubernetesProblems, newestKube } from './kubernetes';
 import { cachedChart, chartCacheDir, ChartPin, PULL_COMMAND } from './chart-cache';
 
 const LABELS = { 'app.kubernetes.io/part-of': 'platform' };
@@ -45,6 +46,15 @@ export function assertKnownAddOnIds(config: PlatformConfig, addOnIds: readonly s
   if (problems.length > 0) throw new ConfigError(helmSource(config), problems);
 }
 
+/**
+ * Fails, before anything is rendered, when a pinned chart (or our own objects) needs a newer
+ * Kubernetes than the environment declares in `helm.kubeVersion` (lib/addons/kubernetes.ts).
+ */
+export function assertChartsFitKubernetes(config: PlatformConfig, charts: readonly ChartNeeds[]): void {
+  const problems = kubernetesProblems(config.helm.kubeVersion, charts);
+  if (problems.length > 0) throw new ConfigError(helmSource(config), problems);
+}
+
 /** What `helm template` needs for one inline add-on: the cached archive, the helm binary and the flags. */
 export interface InlineRender {
   readonly localChartPath: string;
@@ -69,7 +79,7 @@ export function inlineRender(config: PlatformConfig, addOnId: string, pin: Chart
   const crds = servedCrds(crdGroups);
   const builtIn = builtInApiVersions(config.helm.kubeVersion);
   if (builtIn === undefined) {
-    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no v${config.helm.kubeVersion}.json; fix: set helm.kubeVersion to a version listed there (1.28.0, 1.33.0)`);
+    return fail(`needs the API versions of Kubernetes ${config.helm.kubeVersion}, but ../shared/reference/kubernetes has no schema of that version or an older one; fix: set helm.kubeVersion to the oldest Kubernetes your clusters run, ${SUPPORTED_KUBERNETES.minimum} or newer`);
   }
   return {
     localChartPath: cached.file,
@@ -85,15 +95,19 @@ const builtInCache = new Map<string, string[]>();
 /**
  * The built-in API versions of one Kubernetes version, as Argo CD passes them to `helm template`
  * from the cluster: `group/version` and `group/version/Kind` of every resource in the reference
- * OpenAPI (../shared/reference/kubernetes); undefined when that version is not there. Helm's own
- * default set has no `group/version/Kind` entries, so charts that check a kind would render as for
- * an old cluster.
+ * OpenAPI (../shared/reference/kubernetes) of that version, or of the newest one there that is not
+ * newer (a 1.34 cluster gets 1.33's list: what it serves at least); undefined when every reference
+ * version is newer. Helm's own default set has no `group/version/Kind` entries, so charts that check
+ * a kind would render as for an old cluster.
  */
 export function builtInApiVersions(kubeVersion: string): string[] | undefined {
   const cached = builtInCache.get(kubeVersion);
   if (cached) return cached;
-  const file = path.join(referenceDir(), 'kubernetes', `v${kubeVersion}.json`);
-  if (!fs.existsSync(file)) return undefined;
+  const dir = path.join(referenceDir(), 'kubernetes');
+  const available = fs.existsSync(dir) ? fs.readdirSync(dir).map((f) => /^v(\d+\.\d+\.\d+)\.json$/.exec(f)?.[1]).filter((v): v is string => v !== undefined) : [];
+  const usable = available.filter((v) => compareKube(v, kubeVersion) <= 0);
+  if (usable.length === 0) return undefined;
+  const file = path.join(dir, `v${newestKube(usable)}.json`);
   const definitions: Record<string, any> = JSON.parse(fs.readFileSync(file, 'utf8')).definitions;
   const out = new Set<string>();
   for (const schema of Object.values(definitions)) {

@@ -11,6 +11,9 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { perNodeRow, row, sized } from '../footprint';
 import { CRD, MUTATING_WEBHOOK, RBAC, VALIDATING_WEBHOOK } from '../gitops/helm-scope';
 import { pair, configKey } from '../constructs/monitoring/alert-rules';
+import * as yaml from 'js-yaml';
+import { ESO_API, GENERATORS_API } from '../constructs/generated-secrets';
+import { toYaml } from '../yaml';
 import { chartPin, HelmAddOn } from './addon';
 import { lokiUrl } from './loki';
 import { KPS, lokiEgress } from './monitoring-pods';
@@ -97,9 +100,17 @@ export interface KubePrometheusStackValues {
     };
   };
   readonly alertmanager: {
-    readonly config: AlertmanagerConfigFile;
-    readonly alertmanagerSpec: { readonly secrets: string[]; readonly resources: HelmResources; readonly storage: VolumeClaim };
+    readonly alertmanagerSpec: {
+      /** The chart renders no config Secret; the operator reads `configSecret`, which ESO makes (alertmanagerConfigManifests). */
+      readonly useExistingSecret: true;
+      readonly configSecret: string;
+      readonly secrets: string[];
+      readonly resources: HelmResources;
+      readonly storage: VolumeClaim;
+    };
   };
+  /** Objects the chart renders as they are (templated by helm's `tpl`): the config Secret's ExternalSecret and its generator. */
+  readonly extraManifests: Record<string, unknown>[];
   readonly grafana: {
     readonly admin: { readonly existingSecret: string; readonly userKey: string; readonly passwordKey: string };
     readonly resources: HelmResources;
@@ -167,13 +178,15 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
       },
     },
     alertmanager: {
-      config: alertmanagerConfig(m.alertmanager.receivers, m.alertmanager.heartbeat),
       alertmanagerSpec: {
+        useExistingSecret: true,
+        configSecret: KPS.alertmanagerConfigSecret,
         secrets: receiverSecrets(m.alertmanager.receivers, m.alertmanager.heartbeat),
         resources: helmResources(r.alertmanager),
         storage: claim(m.alertmanager.storage.size, m.alertmanager.storage.storageClass),
       },
     },
+    extraManifests: alertmanagerConfigManifests(config.namespaces.monitoring, alertmanagerConfig(m.alertmanager.receivers, m.alertmanager.heartbeat)),
     grafana: {
       admin: { existingSecret: m.grafana.adminSecret, userKey: GRAFANA_ADMIN_KEYS.user, passwordKey: GRAFANA_ADMIN_KEYS.password },
       resources: helmResources(r.grafana),
@@ -187,6 +200,41 @@ export function kubePrometheusStackValues(inputs: KubePrometheusStackInputs): Ku
       additionalDataSources: [{ name: 'Loki', type: 'loki', uid: 'loki', url: inputs.lokiUrl ?? lokiUrl(config), access: 'proxy', isDefault: false }],
     },
   };
+}
+
+/**
+ * The ExternalSecret that writes alertmanager.yaml into KPS.alertmanagerConfigSecret, and the UUID
+ * generator it draws from. The file holds no credential (receivers read theirs from files), but the
+ * operator reads it from a Secret only; a Secret rendered with data would put it in git as a Secret.
+ * ESO's webhook refuses an ExternalSecret without a data source, so it draws one UUID, which the
+ * template drops (mergePolicy Replace: the Secret holds exactly the template's key). `OnChange`: a new
+ * config (a changed template) is written when Argo CD applies it.
+ */
+export function alertmanagerConfigManifests(namespace: string, file: AlertmanagerConfigFile): Record<string, unknown>[] {
+  const text = toYaml(file);
+  // Both helm (`tpl` of extraManifests) and ESO's template engine would evaluate Go template actions.
+  if (text.includes('{{') || text.includes('}}')) throw new Error(`alertmanager.yaml contains "{{" or "}}", which helm's tpl and ESO's template engine would evaluate; fix: remove template actions from the receivers in config.monitoring.alertmanager`);
+  const generator = `${KPS.alertmanagerConfigSecret}-source`;
+  return [
+    { apiVersion: GENERATORS_API, kind: 'UUID', metadata: { name: generator, namespace }, spec: {} },
+    {
+      apiVersion: ESO_API, kind: 'ExternalSecret', metadata: { name: KPS.alertmanagerConfigSecret, namespace },
+      spec: {
+        refreshPolicy: 'OnChange',
+        target: {
+          name: KPS.alertmanagerConfigSecret, creationPolicy: 'Owner', deletionPolicy: 'Retain',
+          template: { engineVersion: 'v2', mergePolicy: 'Replace', data: { [KPS.alertmanagerConfigKey]: text } },
+        },
+        dataFrom: [{ sourceRef: { generatorRef: { apiVersion: GENERATORS_API, kind: 'UUID', name: generator } } }],
+      },
+    },
+  ];
+}
+
+/** alertmanager.yaml as the values carry it (in the ExternalSecret's template), parsed. */
+export function alertmanagerConfigOf(values: KubePrometheusStackValues): AlertmanagerConfigFile {
+  const es = values.extraManifests.find((o) => o.kind === 'ExternalSecret') as any;
+  return yaml.load(es.spec.target.template.data[KPS.alertmanagerConfigKey]) as AlertmanagerConfigFile;
 }
 
 /** Every Secret key Alertmanager reads: the receivers' and the heartbeat URL's. */
@@ -278,6 +326,7 @@ const NODE = {
 
 export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
   id: 'kube-prometheus-stack', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'kube-prometheus-stack'), releaseName: KPS.release,
+  kubernetes: { minimum: '1.25.0', reason: "Chart.yaml kubeVersion '>=1.25.0-0'" },
   namespace: (config) => config.namespaces.monitoring,
   // The operator's CRDs are far above the 256 KiB client-side apply annotation limit.
   serverSideApply: true,
@@ -285,6 +334,8 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
   readsGeneratedSecrets: true,
   // Services for the control-plane exporters (kube-controller-manager, kube-scheduler, ...) go to kube-system.
   crdGroups: ['monitoring.coreos.com'], clusterKinds: [CRD, ...RBAC, VALIDATING_WEBHOOK, MUTATING_WEBHOOK], extraNamespaces: ['kube-system'],
+  // The operator's webhook certificate: the PreSync hook Job runs kube-webhook-certgen create, which writes it.
+  runtimeSecrets: [{ name: `${KPS.release}-admission`, producer: { kind: 'Job', name: `${KPS.release}-admission-create` } }],
   pods: {
     prometheus: { labels: KPS.prometheus.pods, ports: { web: KPS.prometheus.port, reloader: KPS.prometheus.reloaderPort } },
     alertmanager: { labels: KPS.alertmanager.pods, ports: { web: KPS.alertmanager.port, reloader: KPS.alertmanager.reloaderPort } },

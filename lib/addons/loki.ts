@@ -169,6 +169,7 @@ export function lokiValues(inputs: LokiInputs): LokiValues {
 
 export const loki: HelmAddOn<LokiValues> = {
   id: 'loki', host: 'monitoring', ...chartPin('https://grafana-community.github.io/helm-charts', 'loki'), releaseName: LOKI.release,
+  kubernetes: { minimum: '1.25.0', reason: "Chart.yaml kubeVersion '>=1.25.0-0'" },
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { loki: { labels: LOKI.pods, ports: { http: LOKI.port, cacheExporter: LOKI.cacheExporterPort } } },

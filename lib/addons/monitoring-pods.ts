@@ -19,6 +19,14 @@ export const KPS = {
   kubeStateMetrics: { port: 8080, pods: { 'app.kubernetes.io/name': 'kube-state-metrics' } },
   /** Alertmanager mounts each Secret in `alertmanagerSpec.secrets` here, one folder per Secret. */
   alertmanagerSecretsDir: '/etc/alertmanager/secrets',
+  /**
+   * The Secret holding alertmanager.yaml (`alertmanagerSpec.configSecret`), made in the cluster by
+   * the External Secrets Operator from the template in the chart's `extraManifests`, so the chart
+   * renders no Secret with data (which would reach git when rendered inline).
+   */
+  alertmanagerConfigSecret: 'alertmanager-config',
+  /** Its key: the file the operator reads. */
+  alertmanagerConfigKey: 'alertmanager.yaml',
 } as const;
 
 export const LOKI = {

@@ -40,6 +40,7 @@ export function blackboxValues(resources: HelmResources, proberLabels: Record<st
 
 export const blackboxExporter: HelmAddOn<BlackboxValues> = {
   id: 'blackbox-exporter', host: 'monitoring', ...chartPin('https://prometheus-community.github.io/helm-charts', 'prometheus-blackbox-exporter'), releaseName: BLACKBOX.release,
+  kubernetes: { minimum: '1.21.0', reason: "Chart.yaml kubeVersion '>=1.21.0-0'" },
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: [], extraNamespaces: [],
   pods: { exporter: { labels: { ...BLACKBOX.pods, ...PROBER_LABELS }, ports: { http: BLACKBOX.port } } },

@@ -40,6 +40,7 @@ export function sealedSecretsValues(resources: Resources): SealedSecretsValues {
 
 export const sealedSecrets: HelmAddOn<SealedSecretsValues> = {
   id: 'sealed-secrets', host: 'secrets', ...chartPin('https://bitnami-labs.github.io/sealed-secrets', 'sealed-secrets'), releaseName: SEALED_SECRETS_CONTROLLER.name,
+  kubernetes: { minimum: '1.16.0', reason: "Chart.yaml kubeVersion '>=1.16.0-0'" },
   namespace: () => SEALED_SECRETS_CONTROLLER.namespace,
   serverSideApply: true,
   crdGroups: ['bitnami.com'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],

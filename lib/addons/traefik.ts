@@ -131,6 +131,7 @@ export function traefikValues(config: PlatformConfig, ingressClassName: string):
 
 export const traefik: HelmAddOn<TraefikValues> = {
   id: 'traefik', host: 'edge', ...chartPin('https://traefik.github.io/charts', 'traefik'), releaseName: 'traefik',
+  kubernetes: { minimum: '1.25.0', reason: "Chart.yaml kubeVersion '>=1.25.0-0'" },
   namespace: (config) => config.namespaces.edge,
   crdGroups: ['traefik.io'], clusterKinds: [CRD, ...RBAC, INGRESS_CLASS], extraNamespaces: [],
   // Its ServiceMonitor (metrics.prometheus.serviceMonitor) needs kube-prometheus-stack's CRDs.

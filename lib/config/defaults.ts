@@ -5,6 +5,7 @@
  * file overrides only what differs. `{domain}` in a host is replaced by the environment's domain.
  */
 import { CLOUDFLARE_CIDRS } from './cloudflare';
+import { SUPPORTED_KUBERNETES } from './helm';
 import { deepMerge } from './merge';
 import { SERVICE_DEFAULTS } from '../services/registry';
 import type { PlatformConfigInput } from './schema';
@@ -183,7 +184,7 @@ const BASE = {
     pathPrefix: 'dist',
   },
   // --- Helm add-ons: Argo CD renders them (application); inline renders them into dist/ from the chart cache ---
-  helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: '1.28.0' },
+  helm: { render: 'application', addOns: {}, chartCache: '.cache/charts', kubeVersion: SUPPORTED_KUBERNETES.minimum },
   // --- Secrets: every credential, declared once per namespace role (README, "Secrets") ---
   // Internal credentials are `generated` in the cluster (External Secrets Operator), once, never typed;
   // a Secret another namespace also reads is a `copyOf` its source. Outside secrets (third-party keys)

@@ -6,6 +6,24 @@
  */
 import { z } from './zod';
 
+/**
+ * The Kubernetes (k3s) versions the platform supports (README "Supported Kubernetes versions"),
+ * derived in lib/addons/kubernetes.ts from the pinned charts, our own objects and the schemas we
+ * validate against; test/pinned-charts.test.ts re-derives them from the packed charts.
+ */
+export const SUPPORTED_KUBERNETES = {
+  /**
+   * The oldest supported version: `helm.kubeVersion`'s default and the schema `npm run validate`
+   * checks against. The charts need 1.32 (cert-manager's CRDs use selectableFields); 1.33 is the
+   * oldest schema in ../shared/reference/kubernetes that is not older.
+   */
+  minimum: '1.33.0',
+  /** The newest version tested: the lab's API server (scripts/lab/go/kube, k8s.io/kubernetes v1.34.4). */
+  testedUpTo: '1.34.4',
+  /** Versions whose OpenAPI schemas ../shared/reference/kubernetes holds. */
+  referenceSchemas: ['1.28.0', '1.33.0'],
+} as const;
+
 export const HELM_RENDER_MODES = ['application', 'inline'] as const;
 export type HelmRenderModeConfig = (typeof HELM_RENDER_MODES)[number];
 
@@ -24,8 +42,12 @@ export const helmSchema = z.strictObject({
    * the project root: `.cache/charts` (git-ignored) or `vendor/charts` (committed).
    */
   chartCache: z.string().regex(/^[^\s]+$/, 'must be a folder path without spaces; fix: use .cache/charts (git-ignored) or vendor/charts (committed)'),
-  /** The Kubernetes version `helm template` renders for (`.Capabilities.KubeVersion`): the oldest the environment's clusters run. */
-  kubeVersion: z.string().regex(/^\d+\.\d+\.\d+$/, 'is not a Kubernetes version; fix: write it like 1.28.0'),
+  /**
+   * The oldest Kubernetes the environment's clusters run: what `helm template` renders for
+   * (`.Capabilities.KubeVersion`), and a pinned chart that needs a newer one fails the synth.
+   * @default SUPPORTED_KUBERNETES.minimum (lib/config/defaults.ts)
+   */
+  kubeVersion: z.string().regex(/^\d+\.\d+\.\d+$/, `is not a Kubernetes version; fix: write it like ${SUPPORTED_KUBERNETES.minimum}`),
   /**
    * One Helm repository that serves every pinned chart (a mirror: Harbor, ChartMuseum, a static
    * `index.yaml` folder): the add-ons' Applications fetch their charts from it instead of each chart's

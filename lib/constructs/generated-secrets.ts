@@ -9,8 +9,8 @@
  *   outlives its ExternalSecret and keeps its values when one is applied again (a prune, a rename back, a
  *   re-created Application): `creationPolicy: Orphan` (no owner reference, so deleting the ExternalSecret
  *   leaves it) and `immutable: true` (a new ExternalSecret has no sync status, so the controller draws new
- *   values; it cannot write them into an immutable Secret — ESO 2.x leaves its data alone, v0.16 reports
- *   the ExternalSecret not ready). Argo CD never prunes or deletes it (`Prune=false`, `Delete=false`, set
+ *   values; it cannot write them into an immutable Secret and reports the refusal, which the platform's
+ *   ExternalSecret health check counts as Healthy: lib/gitops/health-check.ts). Argo CD never prunes or deletes it (`Prune=false`, `Delete=false`, set
  *   by lib/gitops/sync-policy.ts for every generator-backed ExternalSecret);
  * - a copy (`copyOf: <role>`): an ExternalSecret reading the source Secret through a SecretStore of the
  *   Kubernetes provider, whose ServiceAccount may only `get` exactly the copied Secrets of the source

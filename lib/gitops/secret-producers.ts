@@ -4,7 +4,9 @@
  *
  * Producers: a SealedSecret (its template name), a Certificate (`spec.secretName`), a Secret object, an
  * ExternalSecret backed by a generator (every `dataFrom` entry a `generatorRef`), and an ExternalSecret
- * copying, through a SecretStore of the Kubernetes provider, Secrets that are themselves produced.
+ * copying, through a SecretStore of the Kubernetes provider, Secrets that are themselves produced, and
+ * an object annotated `platform.io/produces-secrets` (a chart's hook Job or controller that creates
+ * Secrets at run time, named by its add-on descriptor: lib/addons/addon.ts `runtimeSecrets`).
  */
 import { PlatformConfig, SECRET_SCOPES, secretScopeNamespace } from '../config/schema';
 import { findSecretReferences, SecretReference } from './secret-reads';
@@ -15,6 +17,12 @@ export interface ProducedSecret {
   /** The object that produces it, e.g. `ExternalSecret data/postgres-app`. */
   readonly by: string;
 }
+
+/**
+ * On an object that creates Secrets at run time (a Helm hook Job, a controller): their names, comma
+ * separated, in the object's namespace. Written by inline rendering from the add-on descriptor.
+ */
+export const PRODUCES_SECRETS_ANNOTATION = 'platform.io/produces-secrets';
 
 const id = (namespace: string, name: string) => `${namespace}/${name}`;
 const label = (o: any) => `${o.kind} ${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -38,6 +46,8 @@ export function producedSecrets(objects: readonly any[]): ProducedSecret[] {
     else if (o?.kind === 'Certificate' && o.apiVersion?.startsWith('cert-manager.io/')) add(ns, o.spec?.secretName, o);
     else if (o?.kind === 'Secret' && o.apiVersion === 'v1') add(ns, o.metadata?.name, o);
     else if (o?.kind === 'ExternalSecret' && o.apiVersion?.startsWith('external-secrets.io/')) externalSecrets.push(o);
+    const runtime: unknown = o?.metadata?.annotations?.[PRODUCES_SECRETS_ANNOTATION];
+    if (typeof runtime === 'string') for (const name of runtime.split(',').map((n) => n.trim()).filter(Boolean)) add(ns, name, o);
   }
   const targetOf = (es: any) => es.spec?.target?.name ?? es.metadata?.name;
   for (const es of externalSecrets.filter(isGeneratorBacked)) add(es.metadata?.namespace, targetOf(es), es);

@@ -4,6 +4,8 @@
  * The cluster is behind the ClusterApi interface (lib/gitops/kube-client.ts talks to a real one).
  */
 import { crdAddOnStep } from '../addons/addon';
+import { SUPPORTED_KUBERNETES } from '../config/helm';
+import { KUBERNETES_VERSIONS as VALIDATED_KUBERNETES_VERSIONS } from '../validation/validate-dist';
 import { ADD_ONS, addOnServing } from '../addons/registry';
 import { argoSyncOrder, DistObject } from './argo-order';
 import { groupOf } from './placement';
@@ -42,8 +44,9 @@ export interface VerificationPlan {
   readonly unserved: UnservedKind[];
 }
 
-/** The platform's Kubernetes API range: validated against 1.28 and 1.33. */
-export const SUPPORTED_MINOR = { min: 28, validatedUpTo: 33 };
+const minorOf = (version: string) => Number(version.split('.')[1]);
+/** The platform's Kubernetes API range (lib/config/helm.ts SUPPORTED_KUBERNETES): from the supported minimum to the newest schema dist/ is validated against. */
+export const SUPPORTED_MINOR = { min: minorOf(SUPPORTED_KUBERNETES.minimum), validatedUpTo: Math.max(...VALIDATED_KUBERNETES_VERSIONS.map(minorOf)) };
 
 export const objectId = (o: any): string => `${o.kind} ${o.metadata?.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata?.name}`;
 

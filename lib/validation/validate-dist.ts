@@ -2,10 +2,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
+import { SUPPORTED_KUBERNETES } from '../config/helm';
 import { loadCatalog } from './schema-catalog';
+
+const compareVersions = (a: string, b: string): number => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return 0;
+};
 import { Problem, validateObject } from './validate-object';
 
-export const KUBERNETES_VERSIONS = ['1.28.0', '1.33.0'];
+/**
+ * The schemas dist/ is validated against: every reference schema from the supported minimum on
+ * (lib/config/helm.ts SUPPORTED_KUBERNETES; older clusters are not supported, so their schema is not a test).
+ */
+export const KUBERNETES_VERSIONS: readonly string[] = SUPPORTED_KUBERNETES.referenceSchemas.filter((v) => compareVersions(v, SUPPORTED_KUBERNETES.minimum) >= 0);
 
 export interface ObjectProblem extends Problem {
   readonly kubernetesVersion: string;

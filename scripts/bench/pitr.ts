@@ -9,8 +9,8 @@
 import { loadConfig } from '../../lib/config/load';
 import { parseDuration } from '../../lib/config/duration';
 import { PitrLab } from '../lab/pitr-lab';
-import { PASSWORDS } from '../lab/postgres-lab';
-import { findProgram, postgresBinDir, runAsService } from '../lab/programs';
+import { PASSWORDS, shippedPostgres } from '../lab/postgres-lab';
+import { findProgram } from '../lab/programs';
 import { Platform } from '../../charts/platform';
 import { renderPlatform } from '../../lib/synth';
 import * as yaml from 'js-yaml';
@@ -18,9 +18,9 @@ import * as yaml from 'js-yaml';
 const HOUR = 3_600_000;
 
 export async function benchPitr(): Promise<void> {
-  const bin = postgresBinDir();
-  if (!bin || !findProgram('pgbackrest') || !findProgram('openssl')) {
-    console.log('## pitr: SKIPPED (postgresql, pgbackrest and openssl are not installed; apt-get install postgresql pgbackrest openssl)');
+  const missing = Object.entries({ ...shippedPostgres().required, openssl: findProgram('openssl') }).filter(([, p]) => !p).map(([n]) => n);
+  if (missing.length > 0) {
+    console.log(`## pitr: SKIPPED (${missing.join(', ')} missing: npm ci, scripts/trixie/build.sh as root, apt-get install openssl)`);
     return;
   }
   const scale = Number(process.env.PITR_BENCH_SCALE ?? 70);
@@ -30,7 +30,7 @@ export async function benchPitr(): Promise<void> {
   try {
     await lab.start();
     const pgbench = (args: string[]) => {
-      const r = runAsService(`${bin}/pgbench`, [...args, '-h', '127.0.0.1', '-p', String(lab.pg.primaryPort), '-U', 'app', 'app'], { env: { PGPASSWORD: PASSWORDS.app }, timeoutMs: 2 * HOUR });
+      const r = lab.pg.run(`${lab.pg.bin}/pgbench`, [...args, '-h', '127.0.0.1', '-p', String(lab.pg.primaryPort), '-U', 'app', 'app'], { env: { PGPASSWORD: PASSWORDS.app }, timeoutMs: 2 * HOUR });
       if (r.status !== 0) throw new Error(`pgbench ${args.join(' ')} failed: ${r.stderr}`);
     };
     const t0 = Date.now();

@@ -5,6 +5,10 @@
  * with a token of the synthesized ServiceAccount, so the synthesized Role is what it may do.
  * A TCP proxy plays kube-proxy for the `postgres-rw` Service: it forwards to the member whose
  * pod IP the Service's Endpoints list (the pod Patroni labelled as leader).
+ *
+ * The programs are the trixie root's (scripts/lab/trixie.ts): Patroni 4.0.7, the series the image carries,
+ * managing PostgreSQL 17. Not the image's 16: Patroni needs pg_basebackup, pg_rewind and pg_controldata of
+ * the server's major, which the npm PostgreSQL 16 build (server only) lacks, and trixie has no 16.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -16,7 +20,8 @@ import { PATHS } from '../../lib/services/postgres/config-files';
 import { PATRONI_PATHS, PATRONI_PORT } from '../../lib/services/postgres/patroni';
 import { LabCluster } from './cluster';
 import { PASSWORDS } from './postgres-lab';
-import { freePort, ownForService, postgresBinDir, serviceTempDir, startAsService, stop } from './programs';
+import { freePort, ownForService, serviceTempDir, startAsService, stop } from './programs';
+import { TRIXIE_PG_BIN, trixieRunner } from './trixie';
 
 export interface PatroniMember {
   readonly name: string;
@@ -30,7 +35,9 @@ export interface PatroniMember {
 export interface ClusterMember { name: string; role: string; state: string; timeline?: number; lag?: number | string }
 
 export class PatroniLab {
-  readonly bin = postgresBinDir()!;
+  /** PostgreSQL's bin dir inside the trixie root. */
+  readonly bin = TRIXIE_PG_BIN;
+  private readonly runner = trixieRunner();
   readonly dir = serviceTempDir('patroni-lab-');
   readonly members: PatroniMember[] = [];
   rwPort = 0;
@@ -118,7 +125,7 @@ export class PatroniLab {
     ownForService(this.dir);
   }
 
-  /** The synthesized patroni.yml with loopback ports, member paths, the Debian bin dir and the lab context. */
+  /** The synthesized patroni.yml with loopback ports, member paths, trixie's PostgreSQL bin dir and the lab context. */
   memberConfig(m: PatroniMember): string {
     const text = this.relocate(this.file('postgres-patroni', 'patroni.yml'), m.name)
       .replace(/0\.0\.0\.0:5432/g, `127.0.0.1:${m.pgPort}`)
@@ -187,7 +194,9 @@ export class PatroniLab {
   /** A command as `kubectl exec` runs it in a member's postgres container: `argv` with exactly `env`. */
   exec(argv: string[], env: Record<string, string>, timeoutMs = 90_000): Promise<{ status: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn(argv[0], argv.slice(1), { env, cwd: this.dir });
+      // In the trixie root, where `argv[0]` is looked up on the env's PATH, as in the container.
+      const [cmd, args] = this.runner('/usr/bin/env', argv, false);
+      const child = spawn(cmd, args, { env, cwd: this.dir });
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));
@@ -201,7 +210,7 @@ export class PatroniLab {
   }
 
   start(m: PatroniMember): void {
-    m.child = startAsService('/usr/bin/patroni', [`${m.dir}/patroni.yml`], `${m.dir}.log`, this.env(m));
+    m.child = startAsService('/usr/bin/patroni', [`${m.dir}/patroni.yml`], `${m.dir}.log`, this.env(m), this.runner);
   }
 
   log(m: PatroniMember): string {
@@ -306,7 +315,8 @@ export class PatroniLab {
   psql(port: number, user: string, password: string, db: string, sql: string, timeoutMs = 10_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const args = [`host=127.0.0.1 port=${port} dbname=${db} user=${user}`, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-qAt', '-c', sql];
-      const child = spawn(`${this.bin}/psql`, args, { env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '3' } });
+      const [cmd, argv] = this.runner(`${this.bin}/psql`, args, false);
+      const child = spawn(cmd, argv, { env: { PATH: process.env.PATH, PGPASSWORD: password, PGCONNECT_TIMEOUT: '3' } });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -326,7 +336,8 @@ export class PatroniLab {
   /** patronictl with a member's config (its Kubernetes login and REST API credentials). */
   patronictl(m: PatroniMember, args: string[]): Promise<{ status: number | null; output: string }> {
     return new Promise((resolve) => {
-      const child = spawn('/usr/bin/patronictl', ['-c', `${m.dir}/patroni.yml`, ...args], { env: { ...this.env(m), HOME: this.dir } });
+      const [cmd, argv] = this.runner('/usr/bin/patronictl', ['-c', `${m.dir}/patroni.yml`, ...args], false);
+      const child = spawn(cmd, argv, { env: { ...process.env, ...this.env(m), HOME: this.dir } });
       let output = '';
       child.stdout.on('data', (d) => (output += d));
       child.stderr.on('data', (d) => (output += d));

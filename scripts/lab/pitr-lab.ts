@@ -1,6 +1,7 @@
 /**
  * Point-in-time recovery on loopback, for tests and the bench: a PostgresLab primary running the
- * synthesized postgresql.conf (archive_command → pgbackrest), the pgbackrest.conf the construct
+ * synthesized postgresql.conf (archive_command → pgbackrest) at the shipped versions (PostgreSQL 16.6 of npm
+ * in the trixie root, so that archive_command and the scripts run trixie's pgBackRest 2.55.1), the pgbackrest.conf the construct
  * renders with loopback paths, port and endpoint (the same pure function), the synthesized scripts
  * of the ConfigMap `pgbackrest`, and the real MinIO over TLS (scripts/lab/minio-lab.ts).
  */
@@ -10,8 +11,8 @@ import * as yaml from 'js-yaml';
 import { PlatformConfig } from '../../lib/config/schema';
 import { PITR_JOBS } from '../../lib/services/postgres/pitr';
 import { pgbackrestConf, STANZA } from '../../lib/services/postgres/pitr-scripts';
-import { configMapsOf, PASSWORDS, PostgresLab } from './postgres-lab';
-import { ownForService, postgresBinDir, runAsService } from './programs';
+import { configMapsOf, PASSWORDS, PostgresLab, shippedPostgres } from './postgres-lab';
+import { ownForService } from './programs';
 import { MinioServer, startMinio } from './minio-lab';
 
 export const CIPHER_PASS = 'lab cipher pass, kept outside the cluster';
@@ -32,7 +33,6 @@ export interface PitrLayout {
 }
 
 export class PitrLab {
-  readonly bin = postgresBinDir()!;
   /** The S3 server, once started. */
   s3!: MinioServer;
   readonly pg: PostgresLab;
@@ -49,7 +49,7 @@ export class PitrLab {
     const primary = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres');
     const sidecar = primary.spec.template.spec.containers.find((c: any) => c.name === 'pgbackrest');
     this.sidecarEnv = Object.fromEntries(sidecar.env.filter((e: any) => e.value !== undefined && /SECONDS$/.test(e.name)).map((e: any) => [e.name, e.value]));
-    this.pg = new PostgresLab(configMaps);
+    this.pg = new PostgresLab(configMaps, {}, shippedPostgres());
     // archive_command names the conf (relocated by PostgresLab); a restore's restore_command finds it by PGBACKREST_CONFIG, as in the pod.
     this.confFile = path.join(this.pg.dir, 'pgbackrest', 'pgbackrest.conf');
     this.pg.serverEnv.PGBACKREST_CONFIG = this.confFile;
@@ -93,8 +93,8 @@ export class PitrLab {
 
   /** A script of the ConfigMap `pgbackrest`, run as the postgres user with pgBackRest's env. */
   run(script: string, env: Record<string, string>, cipherPass = CIPHER_PASS) {
-    return runAsService('/bin/sh', [path.join(path.dirname(this.confFile), script)], {
-      env: { PATH: `${this.bin}:/usr/bin:/bin`, PGBACKREST_CONFIG: this.confFile, STANZA, ...this.secrets(cipherPass), ...env },
+    return this.pg.run('/bin/sh', [path.join(path.dirname(this.confFile), script)], {
+      env: { PGBACKREST_CONFIG: this.confFile, STANZA, ...this.secrets(cipherPass), ...env },
       timeoutMs: 3_600_000,
     });
   }

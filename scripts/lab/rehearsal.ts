@@ -21,28 +21,35 @@ import { loadConfig } from '../../lib/config/load';
 import { findProjectRoot, referenceDir } from '../../lib/project';
 import { helmBinary } from '../../lib/helm-binary';
 import { LabArgoCd } from './argocd';
-import { serveChartRepo } from './chart-repo';
+import { ChartRepo, serveChartRepo } from './chart-repo';
 import { LabCluster, LabClusterOptions, nodesFor } from './cluster';
 import { LabExternalSecrets } from './external-secrets';
+import type { PodOutcomeHook } from './kubelet';
 import { startGitServer } from './git-server';
 import { LabSealedSecrets } from './sealed-secrets';
 import { LabTraefik, traefikValuesOf } from './traefik-lab';
 import { loadDist } from './sync';
 
 export const README_BOOTSTRAP_HEADING = '### Bootstrap runbook';
+/** The runbook of an environment that shares a cluster (`cluster.sharedWith`), written for `staging` beside `prod`. */
+export const README_SECONDARY_BOOTSTRAP_HEADING = '### Bootstrap a second environment on the same cluster';
 
-/** The bash block of the README's bootstrap runbook, exactly as written. */
-export function bootstrapBlock(readme: string): string {
-  const at = readme.indexOf(README_BOOTSTRAP_HEADING);
-  if (at < 0) throw new Error(`README.md has no "${README_BOOTSTRAP_HEADING}" section`);
+/** The bash block under a README heading (the primary's bootstrap runbook by default), exactly as written. */
+export function bootstrapBlock(readme: string, heading = README_BOOTSTRAP_HEADING): string {
+  const at = readme.indexOf(heading);
+  if (at < 0) throw new Error(`README.md has no "${heading}" section`);
   const fence = /```bash\n([\s\S]*?)```/.exec(readme.slice(at));
-  if (!fence) throw new Error(`README.md's "${README_BOOTSTRAP_HEADING}" has no bash block`);
+  if (!fence) throw new Error(`README.md's "${heading}" has no bash block`);
   return fence[1];
 }
 
-/** The block for another environment: the README's example environment `prod` replaced by `env`, nothing else. */
-export function bootstrapScript(block: string, env: string): string {
-  return block.replace(/\bprod\b/g, env);
+/**
+ * The block for another environment: the README's example environment `prod` replaced by `env`, nothing
+ * else; in the secondary's block (`staging` beside `prod`) `staging` becomes `env` and `prod` its primary.
+ */
+export function bootstrapScript(block: string, env: string, primary?: string): string {
+  if (primary === undefined) return block.replace(/\bprod\b/g, env);
+  return block.replace(/\b(staging|prod)\b/g, (name) => (name === 'staging' ? env : primary));
 }
 
 /** Outside secret entries (`<scope>.<name>.<key>`) of an environment: what a person puts in ~/<env>-secrets.env. */
@@ -103,6 +110,7 @@ export interface RehearsalOptions {
   readonly prepare?: (repoDir: string) => void;
   /** Environments whose block runs first on the same cluster (an environment that shares a cluster runs after its primary). @default none */
   readonly before?: readonly string[];
+
   readonly podOutcome?: LabClusterOptions['podOutcome'];
   readonly log?: (line: string) => void;
   /** Keep the rehearsal's folder (repository copy, logs) after stop(), for a person to look at. @default false */
@@ -180,8 +188,17 @@ export class Rehearsal {
   public readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rehearsal-'));
   public readonly repoDir = path.join(this.dir, 'repo');
   public readonly home = path.join(this.dir, 'home');
+  /** The folder the loopback chart repository serves (a copy: a test may publish a chart there and re-index). */
+  public readonly chartsDir = path.join(this.dir, 'charts');
   public lab!: LabCluster;
   public argocd?: LabArgoCd;
+  /** The loopback chart repository (its `requests` say what Argo CD fetched). */
+  public chartRepo!: ChartRepo;
+  /**
+   * How containers end from now on, asked after `options.podOutcome` (a day-2 step that fails the new
+   * revision's migration sets it on a started rehearsal). @default undefined (the kubelet's default)
+   */
+  public podOutcome?: PodOutcomeHook;
   private sealedSecrets?: LabSealedSecrets;
   private externalSecrets?: LabExternalSecrets;
   /** The real Traefik (the edge's ingress controller), started once its CRDs, IngressClass and Service exist. */
@@ -204,6 +221,11 @@ export class Rehearsal {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** The environment rehearsed (the last one whose block ran). */
+  public get env(): string {
+    return this.options.env;
+  }
+
   private git(args: string[], cwd = this.repoDir): string {
     const run = spawnSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, ...GIT_IDENTITY, HOME: this.home } });
     if (run.status !== 0) throw new Error(`git ${args.join(' ')}: ${run.stderr || run.stdout}`);
@@ -222,7 +244,8 @@ export class Rehearsal {
     const git = await startGitServer(gitRoot, { push: true });
     this.stops.push(() => git.stop());
     this.gitUrl = git.url('platform.git');
-    const charts = await serveChartRepo(labChartRepository(path.join(this.dir, 'charts')));
+    const charts = await serveChartRepo(labChartRepository(this.chartsDir));
+    this.chartRepo = charts;
     this.stops.push(() => charts.stop());
     this.mirror = charts.url;
 
@@ -244,7 +267,7 @@ export class Rehearsal {
       podOutcome: (pod, container) => {
         const effect = HOOK_EFFECTS[pod.metadata.labels?.['job-name'] ?? ''];
         if (effect && !container.init) void effect(this.lab, pod.metadata.namespace).catch((err) => this.log(`hook effect of ${pod.metadata.name}: ${(err as Error).message}`));
-        return this.options.podOutcome?.(pod, container);
+        return this.options.podOutcome?.(pod, container) ?? this.podOutcome?.(pod, container);
       },
     });
     this.stops.push(() => this.lab.stop());
@@ -253,6 +276,17 @@ export class Rehearsal {
     for (const env of envs) await this.runBlock(env);
     this.argocd = await LabArgoCd.start(this.lab, { log: this.log });
     await this.refreshRoot();
+  }
+
+  /**
+   * A team adds an environment to the running cluster (e.g. `staging` with `cluster.sharedWith` set to
+   * this one): its file is written into the copy with the lab rewrite, and its README block runs (the
+   * secondary's runbook when it shares the cluster). Resolves when the block has applied its root.
+   */
+  public async addEnvironment(env: string, fileText: string): Promise<void> {
+    fs.writeFileSync(path.join(this.repoDir, 'lib', 'config', 'environments', `${env}.yaml`), fileText);
+    this.rewrite(env);
+    await this.runBlock(env);
   }
 
   /** Tracked and untracked (not ignored) files of the working tree, plus the compiled build/ (so tsc finds nothing to do). */
@@ -284,32 +318,47 @@ export class Rehearsal {
     const config = loadConfig(env, { environmentsDir: path.join(this.repoDir, 'lib', 'config', 'environments') });
     const values = outsideSecretEntries(config).map((entry) => `${entry}=lab-${entry.replace(/[^a-z0-9]+/gi, '-')}`);
     fs.writeFileSync(path.join(this.home, `${env}-secrets.env`), `${values.join('\n')}\n`, { mode: 0o600 });
+    const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
+    const primary = config.cluster.sharedWith;
+    const script = primary === undefined
+      ? bootstrapScript(bootstrapBlock(readme), env)
+      : bootstrapScript(bootstrapBlock(readme, README_SECONDARY_BOOTSTRAP_HEADING), env, primary);
+    const t0 = Date.now();
+    const run = await this.shell(`bootstrap-${env}`, script, 900_000);
+    this.blockSeconds += (Date.now() - t0) / 1000;
+    if (run.status !== 0) {
+      throw new Error(`the README's bootstrap block failed for ${env} (${run.status}):\n${run.log.trim().split('\n').slice(-25).join('\n')}`);
+    }
+    this.rootAppliedAt = Date.now();
+    this.log(`rehearsal ${env}: bootstrap block done in ${Math.round((Date.now() - t0) / 1000)} s`);
+  }
+
+  /**
+   * Runs a bash script in the copy of the repository as a person at the terminal (`bash -euo pipefail -x`,
+   * HOME, PATH with helm and kubectl, KUBECONFIG of the lab, git identity; its `git push` goes to the lab's
+   * git server). The script and its output are kept as <name>.sh and <name>.log in the rehearsal's folder.
+   * Resolves with the exit code (or 'timeout') and the output.
+   */
+  public async shell(name: string, script: string, timeoutMs = 600_000): Promise<{ status: number | string; log: string }> {
     const bin = path.join(this.dir, 'bin');
     fs.mkdirSync(bin, { recursive: true });
     const helm = helmBinary((reason) => { throw new Error(reason); })!;
-    for (const [name, target] of [['helm', helm], ['kubectl', kubectlBinary()]] as const) {
-      if (!fs.existsSync(path.join(bin, name))) fs.symlinkSync(target, path.join(bin, name));
+    for (const [tool, target] of [['helm', helm], ['kubectl', kubectlBinary()]] as const) {
+      if (!fs.existsSync(path.join(bin, tool))) fs.symlinkSync(target, path.join(bin, tool));
     }
-    const readme = fs.readFileSync(path.join(this.repoDir, 'README.md'), 'utf8');
-    const script = bootstrapScript(bootstrapBlock(readme), env);
-    fs.writeFileSync(path.join(this.dir, `bootstrap-${env}.sh`), script);
-    const t0 = Date.now();
+    const file = path.join(this.dir, `${name}.sh`);
+    fs.writeFileSync(file, script);
     // Asynchronously: the lab's kubelet runs in this process and must complete the chart's hook Jobs while helm waits.
-    const log = path.join(this.dir, `bootstrap-${env}.log`);
-    const status = await runLogged('bash', ['-euo', 'pipefail', '-x', path.join(this.dir, `bootstrap-${env}.sh`)], log, {
-      cwd: this.repoDir, timeoutMs: 900_000,
+    const log = path.join(this.dir, `${name}.log`);
+    const status = await runLogged('bash', ['-euo', 'pipefail', '-x', file], log, {
+      cwd: this.repoDir, timeoutMs,
       env: {
         PATH: `${bin}:${process.env.PATH}`, HOME: this.home, KUBECONFIG: this.lab.kubeconfig, ...GIT_IDENTITY,
         CI: process.env.CI ?? '', CDK8S_CHECK_UPGRADE: 'false', HELM_CACHE_HOME: path.join(this.dir, 'helm-cache'),
         HELM_CONFIG_HOME: path.join(this.dir, 'helm-config'), HELM_DATA_HOME: path.join(this.dir, 'helm-data'),
       },
     });
-    this.blockSeconds += (Date.now() - t0) / 1000;
-    if (status !== 0) {
-      throw new Error(`the README's bootstrap block failed for ${env} (${status}):\n${fs.readFileSync(log, 'utf8').trim().split('\n').slice(-25).join('\n')}`);
-    }
-    this.rootAppliedAt = Date.now();
-    this.log(`rehearsal ${env}: bootstrap block done in ${Math.round((Date.now() - t0) / 1000)} s`);
+    return { status, log: fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '' };
   }
 
   /** The sealed-secrets and External Secrets controllers start once their CRDs exist, as their pods would. */
@@ -339,7 +388,9 @@ export class Rehearsal {
 
   /** Starts the real Traefik as the edge's pod would, once what it watches exists (the traefik chart's CRDs, IngressClass and Service). */
   private async startTraefik(): Promise<void> {
-    const objects = this.options.before?.length ? [] : loadDist(path.join(this.repoDir, 'dist'), this.options.env).map((d) => d.object);
+    // The first environment's: a cluster's Traefik is its primary's (a sharing environment installs none).
+    const primary = this.options.before?.[0] ?? this.options.env;
+    const objects = loadDist(path.join(this.repoDir, 'dist'), primary).map((d) => d.object);
     let values: Record<string, any>;
     try {
       values = traefikValuesOf(objects);
@@ -495,7 +546,7 @@ export class Rehearsal {
 }
 
 /** The Application that manages a live object: Argo CD's tracking annotation, else its instance label. */
-function trackedBy(o: any): string | undefined {
+export function trackedBy(o: any): string | undefined {
   return o.metadata.annotations?.['argocd.argoproj.io/tracking-id']?.split(':')[0] ?? o.metadata.labels?.['app.kubernetes.io/instance'];
 }
 

@@ -36,8 +36,8 @@ export function unknownKeys(ours: unknown, ref: unknown, passthrough: ReadonlySe
 /** Keys the charts' values.yaml cannot show, by chart (a new add-on needs an entry only when it has such keys). */
 export const PASSTHROUGH: Record<string, { keys: string[]; why: string }> = {
   'kube-prometheus-stack': {
-    keys: ['kube-state-metrics.resources', 'prometheus-node-exporter.resources', 'grafana.grafana.ini'],
-    why: 'two subcharts whose values.yaml is not in the reference (resources is a top-level key of both), and Grafana\'s own ini file',
+    keys: ['kube-state-metrics.resources', 'prometheus-node-exporter.resources', 'grafana.grafana.ini', 'alertmanager.alertmanagerSpec.configSecret'],
+    why: 'two subcharts whose values.yaml is not in the reference (resources is a top-level key of both), Grafana\'s own ini file, and configSecret, commented out in values.yaml but read by the Alertmanager template',
   },
   loki: { keys: ['loki.limits_config', 'loki.storage.bucketNames'], why: 'Loki\'s own config block; bucketNames is a commented-out example in values.yaml' },
   'prometheus-blackbox-exporter': { keys: ['config'], why: 'blackbox.yml itself, checked by the real blackbox_exporter (monitoring.real.test.ts)' },

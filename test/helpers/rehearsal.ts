@@ -39,52 +39,71 @@ export function describeRehearsal(): jest.Describe {
 export const REHEARSAL_TIMEOUT_MS = 20 * 60_000;
 
 /**
- * The environments of shard `shard` of `of` (the team's environments, whatever they are), each
- * rehearsed from an empty cluster.
+ * The environments of shard `shard` of `of` (the team's environments, whatever they are, but those a
+ * longer rehearsal installs first: `except`), each rehearsed from an empty cluster.
  */
-export function rehearseEnvironments(shard: number, of: number, extra: { name: string; options: Omit<RehearsalOptions, 'log'> }[] = []): void {
-  const all = [...listEnvironments().map((env) => ({ name: env, options: { env } as Omit<RehearsalOptions, 'log'> })), ...extra];
+export function rehearseEnvironments(shard: number, of: number, options: { except?: readonly string[] } = {}): void {
+  const all = listEnvironments().filter((env) => !options.except?.includes(env)).map((env) => ({ name: env, options: { env } as Omit<RehearsalOptions, 'log'> }));
   const mine = all.filter((_, i) => i % of === shard);
   const describeIt = describeRehearsal();
   for (const { name, options } of mine) {
     describeIt(`GIVEN an empty lab cluster shaped like ${name} WHEN the README's bootstrap block runs and the real Argo CD takes over`, () => {
-      let rehearsal: Rehearsal | undefined;
-      let report: RehearsalReport;
-      const progress: string[] = [];
-
-      beforeAll(async () => {
-        const missing = rehearsalMissing();
-        if (missing.length > 0) throw new Error(`CI=true but the rehearsal cannot run: ${missing.join(', ')} missing; .ci/run must build them`);
-        rehearsal = await Rehearsal.start({ ...options, log: (l) => progress.push(`${new Date().toISOString().slice(11, 19)} ${l}`) });
-        report = await rehearsal.waitHealthy(applicationsOf(path.join(rehearsal.repoDir, 'dist', options.env)), REHEARSAL_TIMEOUT_MS);
-        console.log(formatReport(report));
-      }, REHEARSAL_TIMEOUT_MS + 20 * 60_000);
-
-      afterAll(async () => {
-        await rehearsal?.stop();
-      }, 120_000);
-
-      test('THEN every Application reaches Synced and Healthy', () => {
-        const failing = report.applications.filter((a) => a.sync !== 'Synced' || a.health !== 'Healthy');
-        if (report.minutesToHealthy === undefined) {
-          throw new Error(`${formatReport(report)}\nprogress:\n${progress.slice(-40).join('\n')}\n${rehearsal?.tailLogs(40) ?? ''}`);
-        }
-        expect(failing).toEqual([]);
-      });
-
-      test('THEN no pod is held back by the kubelet (every mount, Secret key and ConfigMap key it names exists)', () => {
-        expect(report.stuck).toEqual([]);
-      });
-
-      test('THEN the real Traefik routes every Ingress host, and routed each when its Application first became healthy', () => {
-        expect(report.routes.length).toBeGreaterThan(0);
-        expect(report.routes.filter((r) => r.status !== 'routed')).toEqual([]);
-        expect(report.routesAtHealthy).toEqual({});
-      });
-
-      test('THEN every hook that ran succeeded', () => {
-        expect(report.hooks.filter((h) => h.result !== 'Succeeded')).toEqual([]);
-      });
+      const run = startRehearsal(options);
+      expectFirstInstall(() => run.report, run);
     });
   }
+}
+
+/** What a started rehearsal holds for the tests of its block: the lab, its report, its progress lines. */
+export interface RehearsalRun {
+  rehearsal?: Rehearsal;
+  report: RehearsalReport;
+  readonly progress: string[];
+  log(line: string): void;
+}
+
+/** beforeAll: a rehearsal of `options.env` until its Applications are healthy (or the time runs out); afterAll: stop it. */
+export function startRehearsal(options: Omit<RehearsalOptions, 'log'>): RehearsalRun {
+  const progress: string[] = [];
+  const run: RehearsalRun = {
+    report: undefined as unknown as RehearsalReport, progress,
+    log: (l) => progress.push(`${new Date().toISOString().slice(11, 19)} ${l}`),
+  };
+  beforeAll(async () => {
+    const missing = rehearsalMissing();
+    if (missing.length > 0) throw new Error(`CI=true but the rehearsal cannot run: ${missing.join(', ')} missing; .ci/run must build them`);
+    run.rehearsal = await Rehearsal.start({ ...options, log: run.log });
+    run.report = await run.rehearsal.waitHealthy(applicationsOf(path.join(run.rehearsal.repoDir, 'dist', options.env)), REHEARSAL_TIMEOUT_MS);
+    console.log(formatReport(run.report));
+  }, REHEARSAL_TIMEOUT_MS + 20 * 60_000);
+  afterAll(async () => {
+    await run.rehearsal?.stop();
+  }, 120_000);
+  return run;
+}
+
+/** The first-install assertions on a report (the one `report()` returns when they run). */
+export function expectFirstInstall(report: () => RehearsalReport, run: RehearsalRun): void {
+  test('THEN every Application reaches Synced and Healthy', () => {
+    const r = report();
+    const failing = r.applications.filter((a) => a.sync !== 'Synced' || a.health !== 'Healthy');
+    if (r.minutesToHealthy === undefined) {
+      throw new Error(`${formatReport(r)}\nprogress:\n${run.progress.slice(-40).join('\n')}\n${run.rehearsal?.tailLogs(40) ?? ''}`);
+    }
+    expect(failing).toEqual([]);
+  });
+
+  test('THEN no pod is held back by the kubelet (every mount, Secret key and ConfigMap key it names exists)', () => {
+    expect(report().stuck).toEqual([]);
+  });
+
+  test('THEN the real Traefik routes every Ingress host, and routed each when its Application first became healthy', () => {
+    expect(report().routes.length).toBeGreaterThan(0);
+    expect(report().routes.filter((r) => r.status !== 'routed')).toEqual([]);
+    expect(report().routesAtHealthy).toEqual({});
+  });
+
+  test('THEN every hook that ran succeeded', () => {
+    expect(report().hooks.filter((h) => h.result !== 'Succeeded')).toEqual([]);
+  });
 }

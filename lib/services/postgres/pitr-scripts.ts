@@ -1,6 +1,6 @@
 /**
  * pgBackRest's configuration and the scripts of point-in-time recovery, rendered from config by
- * pure functions. Tests run these exact texts with Debian's PostgreSQL and pgbackrest against a
+ * pure functions. Tests run these exact texts with PostgreSQL 16 and pgBackRest 2.55 (scripts/lab/pitr-lab.ts) against a
  * real S3 server on loopback; only the paths, ports and the endpoint differ (PgbackrestLocal).
  *
  * Object layout under `<bucket>/<prefix>/<environment>/pgbackrest/`: pgBackRest's own
