@@ -5,32 +5,28 @@
 import { IMAGES } from '../../config/versions';
 import { builtInService, InDataNamespace, ServiceContext } from '../service';
 import { RedisConfig } from './config';
-import { Redis } from './redis';
+import { Redis, RedisProps } from './redis';
 
 /** What the Redis service reads. */
 export interface RedisServiceConfig extends InDataNamespace {
   readonly redis: RedisConfig;
 }
 
+/** The construct's props from the `redis` section: its maxmemory and persistence as written, the images pinned unless overridden. */
+export function redisProps({ config, peers }: ServiceContext<RedisServiceConfig>): RedisProps {
+  const { redis: r, images } = config;
+  return {
+    namespace: config.namespaces.data, monitoringNamespace: peers.monitoring,
+    image: images.redis ?? IMAGES.redis, exporterImage: images.redisExporter ?? IMAGES.redisExporter,
+    storageSize: r.storage.size, storageClass: r.storage.storageClass ?? config.storageClass,
+    resources: r.resources, exporterResources: r.exporter.resources,
+    maxmemory: r.maxmemory, maxmemoryPolicy: r.maxmemoryPolicy, appendfsync: r.appendfsync, save: r.save,
+  };
+}
+
 export const redisService = builtInService({
   section: undefined,
   key: 'redis',
   resourceKeys: { redis: 'redis.resources' },
-  build: (chart, { config, peers }: ServiceContext<RedisServiceConfig>) => {
-    const r = config.redis;
-    return new Redis(chart, 'Redis', {
-      namespace: config.namespaces.data,
-      monitoringNamespace: peers.monitoring,
-      image: config.images.redis ?? IMAGES.redis,
-      exporterImage: config.images.redisExporter ?? IMAGES.redisExporter,
-      storageSize: r.storage.size,
-      storageClass: r.storage.storageClass ?? config.storageClass,
-      resources: r.resources,
-      exporterResources: r.exporter.resources,
-      maxmemory: r.maxmemory,
-      maxmemoryPolicy: r.maxmemoryPolicy,
-      appendfsync: r.appendfsync,
-      save: r.save,
-    });
-  },
+  build: (chart, context: ServiceContext<RedisServiceConfig>) => new Redis(chart, 'Redis', redisProps(context)),
 });
