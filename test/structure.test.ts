@@ -26,7 +26,7 @@ const MAX_CONSTRUCTOR_LINES = 80;
 const STILL_LONG_CONSTRUCTORS = [
   'lib/constructs/app/app-workload.ts AppWorkload', 'lib/constructs/generated-secrets.ts GeneratedSecrets',
   'lib/services/glitchtip/glitchtip.ts GlitchTip', 'lib/services/minio/minio.ts Minio', 'lib/services/postgres/pgbouncer.ts PgBouncer',
-'lib/services/redis/redis.ts Redis',
+  'lib/services/redis/redis.ts Redis',
 ];
 
 describe('the structure of lib/', () => {
