@@ -34,7 +34,8 @@ export class BackupChart extends Chart {
     // The official postgres image of the server's major unless overridden (and then its major is checked).
     const clientImage = config.backup.clientImage ?? config.images.postgresClient ?? IMAGES.postgresClient;
     this.backups = new Backups(this, 'backups', {
-      config,
+      backup: config.backup,
+      environment: config.name,
       namespace,
       clientImage,
       rcloneImage: config.images.rclone ?? IMAGES.rclone,

@@ -2,15 +2,14 @@ import { ApiObject, App, Chart, JsonPatch } from 'cdk8s';
 import { BaseChart } from './base';
 import { AppChart } from './app';
 import { EdgeChart } from './edge';
-import { PostgresChart } from './postgres';
-import { MinioChart } from './minio';
 import { MonitoringChart } from './monitoring';
 import { ProbeTarget } from '../lib/constructs/monitoring/probes';
-import { RedisChart } from './redis';
-import { GlitchTipChart } from './glitchtip';
-import { GlitchTip } from '../lib/constructs/glitchtip';
+import { GlitchTip } from '../lib/services/glitchtip/glitchtip';
+import { Postgres } from '../lib/services/postgres/postgres';
+import { DATABASE_SERVICE, SERVICES } from '../lib/services/registry';
+import { ServiceContext } from '../lib/services/service';
 import { BackupChart } from './backup';
-import { ROLES } from '../lib/constructs/postgres/config-files';
+import { ROLES } from '../lib/services/postgres/config-files';
 import { ARGOCD_NAMESPACE, PlatformConfig, SECRET_SCOPES, SecretScope, secretScopeNamespace } from '../lib/config/schema';
 import { notificationsSecretRefs } from '../lib/gitops/notifications';
 import { ArgoCdChart } from './argocd';
@@ -18,8 +17,8 @@ import { SecretsChart } from './secrets';
 import { assertSecretsDeclared } from '../lib/gitops/secret-references';
 import { addRolloutChecksums } from '../lib/gitops/rollout-checksums';
 import { appCharts } from '../lib/gitops/rendered';
-import { Minio } from '../lib/constructs/minio';
-import { Redis } from '../lib/constructs/redis';
+import { Minio } from '../lib/services/minio/minio';
+import { Redis } from '../lib/services/redis/redis';
 import { IDataService } from '../lib/constructs/data-service';
 import { HelmAddOn } from '../lib/addons/addon';
 import { ADD_ONS } from '../lib/addons/registry';
@@ -27,6 +26,14 @@ import { IMAGES } from '../lib/config/versions';
 import { TRAEFIK_PORTS } from '../lib/addons/traefik';
 import { assertKnownAddOnIds } from '../lib/addons/inline';
 import { clusterPeers, isSecondary } from '../lib/config/shared-cluster';
+
+/** The edge as the database sees it, built before the edge chart: it has no route. */
+const NO_EDGE: ServiceContext<unknown>['edge'] = {
+  attachment: () => {
+    throw new Error('the database service is built before the edge chart and has no route; fix: route it from a service built after it');
+  },
+  traefikPodLabels: {},
+};
 
 /** The chart that holds data services given through `PlatformOptions.dataServices`. */
 export const EXTRA_DATA_SERVICES_CHART = 'data-services';
@@ -54,7 +61,8 @@ export class Platform {
   public readonly app: App;
   public readonly config: PlatformConfig;
   public readonly base: BaseChart;
-  public readonly postgres: PostgresChart;
+  /** The database (Patroni cluster and PgBouncer); services ask it for theirs (addDatabase). */
+  public readonly postgres: Postgres;
   /** Every data service, in the order apps are bound to them (env, flows) and dashboards list them. */
   public readonly services: IDataService[];
   public readonly apps: AppChart;
@@ -81,23 +89,26 @@ export class Platform {
     this.config = config;
     this.app = new App();
     this.base = new BaseChart(this.app, 'base', { config });
-    this.postgres = new PostgresChart(this.app, 'postgres', { config });
+    // The built-in services of lib/services/registry.ts, each in its own chart: the database first,
+    // then the edge (MinIO's and the admin UIs' routes attach to it), then the others in registry order.
+    const built = new Map<string, IDataService>();
+    const context = (): ServiceContext<PlatformConfig> => ({
+      config, built, postgres: built.get(DATABASE_SERVICE.key) as Postgres | undefined, peers: clusterPeers(config),
+      // The database is built before the edge chart: it reaches neither.
+      edge: this.edge ? { attachment: (role, access) => this.edge.attachment(role, access), traefikPodLabels: this.edge.traefikPodLabels } : NO_EDGE,
+    });
+    const serviceChart = (key: string) => new Chart(this.app, key, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
+    this.postgres = DATABASE_SERVICE.build(serviceChart(DATABASE_SERVICE.key), context());
+    built.set(DATABASE_SERVICE.key, this.postgres);
     this.edge = new EdgeChart(this.app, 'edge', { config, addOns });
-    this.redis = new RedisChart(this.app, 'redis', { config }).redis;
-    this.minio = new MinioChart(this.app, 'minio', {
-      config,
-      edge: { public: this.edge.attachment('data', 'public'), admin: this.edge.attachment('data', 'admin') },
-    }).minio;
-
-    this.services = [this.postgres.postgres, this.redis, this.minio];
-    if (config.glitchtip.enabled) {
-      // Error tracking: bound to the apps like a data service (SENTRY_DSN), probed, its Secrets declared.
-      this.glitchtip = new GlitchTipChart(this.app, 'glitchtip', {
-        config, postgres: this.postgres.postgres, redis: this.redis, minio: this.minio,
-        edge: this.edge.attachment('monitoring', 'admin'), traefikPodLabels: this.edge.traefikPodLabels,
-      }).glitchtip;
-      this.services.push(this.glitchtip);
+    for (const service of SERVICES) {
+      if (service === DATABASE_SERVICE || !(service.enabled?.(config) ?? true)) continue;
+      built.set(service.key, service.build(serviceChart(service.key), context()));
     }
+    this.redis = built.get('redis') as Redis;
+    this.minio = built.get('minio') as Minio;
+    this.glitchtip = built.get('glitchtip') as GlitchTip | undefined;
+    this.services = [...built.values()];
     if (options.dataServices) {
       const chart = new Chart(this.app, EXTRA_DATA_SERVICES_CHART, { labels: { 'app.kubernetes.io/part-of': 'platform' } });
       this.services.push(...options.dataServices(chart, config));
@@ -109,7 +120,7 @@ export class Platform {
       postgres: {
         host: cluster.primaryHost, port: cluster.port, database: cluster.database, appUser: cluster.appUser,
         backupUser: ROLES.backup, backupSecret: cluster.secrets.backup,
-        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, servers: this.postgres.postgres.servers,
+        superuser: ROLES.superuser, superuserSecret: cluster.secrets.superuser, servers: this.postgres.servers,
         serviceDatabases: cluster.serviceDatabases.map((d) => d.database),
       },
       minio: {

@@ -9,6 +9,7 @@ import * as yaml from 'js-yaml';
 import { ConfigError, ConfigProblem } from './config/errors';
 import { parseQuantity } from './config/quantity';
 import { PlatformConfig } from './config/schema';
+import { serviceResourceKey } from './services/registry';
 import { allocatable, BUDGETS, k3sReserved, SizeName, sizeOf } from './config/sizing';
 
 export interface FootprintRow {
@@ -25,6 +26,8 @@ export interface FootprintRow {
   /** Jobs and hooks: they run now and then and are left out of the steady-state total. */
   readonly transient: boolean;
   readonly source: 'object' | 'helm';
+  /** The config key that sets its requests, when its owner says (an add-on's descriptor). @default resourceKey() finds it */
+  readonly key?: string;
 }
 
 export interface Footprint {
@@ -113,6 +116,8 @@ export const perNodeRow = (workload: string, nodes: number, parts: { cpu: number
 export interface FootprintRule {
   readonly chart: string;
   readonly footprint: FootprintExtractor;
+  /** The config key that sets the requests of one of its workloads (by the extractor's workload name). @default none */
+  readonly resourceKey?: (workload: string) => string;
 }
 
 /** Helm releases: Argo CD Applications with a Helm source and valuesObject. */
@@ -121,11 +126,12 @@ export function helmRows(objects: { chart: string; object: any }[], nodes: numbe
     .filter(({ object: o }) => o.kind === 'Application' && o.spec?.source?.chart)
     .flatMap(({ chart, object: o }) => {
       const name: string = o.spec.source.chart;
-      const extract = rules.find((r) => r.chart === name)?.footprint;
+      const rule = rules.find((r) => r.chart === name);
+      const extract = rule?.footprint;
       if (!extract) throw new Error(`Application ${o.metadata.name}: no footprint rule for chart ${name}; fix: give its add-on descriptor in lib/addons/ a footprint`);
       const values = o.spec.source.helm?.valuesObject ?? {};
       return extract(values, nodes, (part) => `Application ${o.metadata.name} (chart ${name}) values ${part}`).map((r) => ({
-        ...r, chart, workload: `${o.metadata.name}/${r.workload}`, source: 'helm' as const,
+        ...r, chart, workload: `${o.metadata.name}/${r.workload}`, source: 'helm' as const, ...(rule.resourceKey ? { key: rule.resourceKey(r.workload) } : {}),
       }));
     });
 }
@@ -207,18 +213,11 @@ export function resourceKey(r: FootprintRow): string {
   const [owner, part] = r.workload.split('/');
   if (r.source === 'object') {
     if (r.chart === 'app') return `apps.${part}.resources`;
-    if (part === 'postgres') return 'postgres.replicas, postgres.resources';
-    if (['pgbouncer', 'redis', 'minio'].includes(part)) return `${part}.resources`;
-    return 'monitoring.resources.statusPage';
+    // A built-in service's workloads name their keys in its descriptor (lib/services/registry.ts).
+    return serviceResourceKey(r.chart, part) ?? 'monitoring.resources.statusPage';
   }
-  const keys: Record<string, string> = {
-    argocd: `gitops.resources.argoCd.${part}`, 'sealed-secrets-controller': 'gitops.resources.sealedSecrets',
-    'external-secrets': 'gitops.resources.externalSecrets',
-    traefik: 'edge.resources.traefik', 'cert-manager': 'edge.resources.certManager', loki: part === 'loki' ? 'monitoring.resources.loki' : `monitoring.loki.${part}MB`,
-    alloy: 'monitoring.resources.alloy', 'prometheus-blackbox-exporter': 'monitoring.resources.blackbox',
-  };
-  const stack: Record<string, string> = { 'kube-state-metrics': 'kubeStateMetrics', 'node-exporter': 'nodeExporter', 'prometheus-operator': 'operator' };
-  return keys[owner] ?? `monitoring.resources.${stack[part] ?? part}`;
+  // A Helm add-on's descriptor names its keys (HelmAddOn.resourceKey, lib/addons/).
+  return r.key ?? `${owner} (its add-on descriptor names no key)`;
 }
 
 /** The footprint as a table (for `npm run bench -- footprint`). */

@@ -12,7 +12,7 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'sync-commit-local',
     test: 'test/patroni.real.test.ts',
     description: '`synchronous_commit = local` in postgresql.conf (Patroni still names a synchronous standby)',
-    patches: [{ source: 'lib/constructs/postgres/config-files.ts', search: "    ['wal_level', 'replica'],\n", replace: "    ['wal_level', 'replica'],\n    ['synchronous_commit', 'local'],\n" }],
+    patches: [{ source: 'lib/services/postgres/config-files.ts', search: "    ['wal_level', 'replica'],\n", replace: "    ['wal_level', 'replica'],\n    ['synchronous_commit', 'local'],\n" }],
   },
   {
     id: 'seal-namespace-wide',
@@ -27,13 +27,13 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'pooler-hba-metrics',
     test: 'test/postgres.real.test.ts',
     description: 'pgbouncer_hba.conf admits the metrics role next to the pooled roles',
-    patches: [{ source: 'lib/constructs/postgres/config-files.ts', search: '    ...pooledRoles(config).flatMap((role) =>', replace: '    ...[...pooledRoles(config), ROLES.metrics].flatMap((role) =>' }],
+    patches: [{ source: 'lib/services/postgres/config-files.ts', search: '    ...pooledRoles(config, databases).flatMap((role) =>', replace: '    ...[...pooledRoles(config, databases), ROLES.metrics].flatMap((role) =>' }],
   },
   {
     id: 'rotation-next-owner',
     test: 'test/rotation.real.test.ts',
     description: "the second app login no longer acts as the owner role (no `ALTER ROLE ... SET role`): its objects belong to it",
-    patches: [{ source: 'lib/constructs/postgres/app-logins.ts', search: "ALTER ROLE ${next.role} SET role = '${main.role}';\n", replace: '' }],
+    patches: [{ source: 'lib/services/postgres/app-logins.ts', search: "ALTER ROLE ${next.role} SET role = '${main.role}';\n", replace: '' }],
   },
   {
     id: 'fetch-oldest-dump',
@@ -51,7 +51,7 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'backup-plain-remote',
     test: 'test/backup-encryption.real.test.ts',
     description: 'the "b2" rclone remote is the bucket itself, not the crypt remote over it',
-    patches: [{ source: 'lib/constructs/backup/backups.ts', search: "{ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }", replace: "{ type: 'alias', remote: 'b2raw:' }" }],
+    patches: [{ source: 'lib/constructs/backup/backup-kit.ts', search: "{ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }", replace: "{ type: 'alias', remote: 'b2raw:' }" }],
   },
   {
     id: 'mirror-no-history',
@@ -63,7 +63,7 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'minio-anonymous-list',
     test: 'test/minio.real.test.ts',
     description: 'public-download buckets get `mc anonymous set download` (anyone may list them)',
-    patches: [{ source: 'lib/constructs/minio-provisioning.ts', search: '  mc anonymous set-json "$policy" "target/$1"\n', replace: '  mc anonymous set download "target/$1"\n' }],
+    patches: [{ source: 'lib/services/minio/minio-provisioning.ts', search: '  mc anonymous set-json "$policy" "target/$1"\n', replace: '  mc anonymous set download "target/$1"\n' }],
   },
   {
     id: 'minio-restore-no-bucket-check',
@@ -75,14 +75,14 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'minio-app-lists-all',
     test: 'test/minio-rotation.real.test.ts',
     description: "an app's policy lets it list every bucket (ListBucket on `arn:aws:s3:::*`): the rotated key reaches other apps' buckets",
-    patches: [{ source: 'lib/constructs/minio-provisioning.ts', search: '        Resource: buckets.map((b) => `arn:aws:s3:::${b}`),\n', replace: "        Resource: ['arn:aws:s3:::*'],\n" }],
+    patches: [{ source: 'lib/services/minio/minio-provisioning.ts', search: '        Resource: buckets.map((b) => `arn:aws:s3:::${b}`),\n', replace: "        Resource: ['arn:aws:s3:::*'],\n" }],
   },
   {
     // Missed by minio-rotation.real (the rotated key is a new user, so nothing is attached twice there).
     id: 'minio-attach-not-idempotent',
     test: 'test/minio.real.test.ts',
     description: 'attach_policy no longer tolerates "already attached": a second run of the provisioning Job fails',
-    patches: [{ source: 'lib/constructs/minio-provisioning.ts', search: '      *"already"*) ;;\n', replace: '' }],
+    patches: [{ source: 'lib/services/minio/minio-provisioning.ts', search: '      *"already"*) ;;\n', replace: '' }],
   },
   {
     id: 'blackbox-tls-optional',
@@ -94,7 +94,7 @@ export const MUTATION_CASES: readonly MutationCase[] = [
     id: 'pitr-no-cipher',
     test: 'test/pitr.real.test.ts',
     description: 'pgbackrest.conf without repo1-cipher-type: the repository in B2 is plaintext',
-    patches: [{ source: 'lib/constructs/postgres/pitr-scripts.ts', search: "    ['repo1-cipher-type', 'aes-256-cbc'],\n", replace: '' }],
+    patches: [{ source: 'lib/services/postgres/pitr-scripts.ts', search: "    ['repo1-cipher-type', 'aes-256-cbc'],\n", replace: '' }],
   },
   {
     id: 'generated-owner-policy',

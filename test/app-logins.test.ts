@@ -1,8 +1,8 @@
 /**
- * The app's two database logins (lib/constructs/postgres/app-logins.ts): derived from config, chosen
+ * The app's two database logins (lib/services/postgres/app-logins.ts): derived from config, chosen
  * by `postgres.appLogin`, and the errors a rotation step meets when it is done half-way.
  */
-import { activeAppLogin, appLoginRoles, rotationSql } from '../lib/constructs/postgres/app-logins';
+import { activeAppLogin, appLoginRoles, rotationSql } from '../lib/services/postgres/app-logins';
 import { configFor, synth } from './helpers/platform';
 
 describe('GIVEN an environment whose app role is named "shop"', () => {

@@ -5,11 +5,11 @@
  */
 import { Chart, Testing } from 'cdk8s';
 import { appPorts, AppRef, IDataService, migrationPorts } from '../lib/constructs/data-service';
-import { Minio } from '../lib/constructs/minio';
+import { Minio } from '../lib/services/minio/minio';
 import { DashboardKit } from '../lib/constructs/monitoring/dashboards';
 import { AllowFlows, connect } from '../lib/constructs/network-policy';
-import { Postgres } from '../lib/constructs/postgres/postgres';
-import { Redis } from '../lib/constructs/redis';
+import { Postgres } from '../lib/services/postgres/postgres';
+import { Redis } from '../lib/services/redis/redis';
 import { configFor } from './helpers/platform';
 
 const thresholds = configFor('prod').alerts;

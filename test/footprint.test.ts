@@ -1,11 +1,17 @@
 import { ADD_ONS } from '../lib/addons/registry';
-import { footprint, helmRows, objectRows } from '../lib/footprint';
+import { footprint, helmRows, objectRows, resourceKey } from '../lib/footprint';
 import { parseQuantity } from '../lib/config/quantity';
 import { ENVIRONMENTS, synthEnv } from './helpers/platform';
 
 describe.each(ENVIRONMENTS)('GIVEN %s', (env) => {
   const s = synthEnv(env);
   const f = footprint(s.objects, s.config, ADD_ONS);
+
+  test('THEN every steady row outside the apps (what the budget error names) names a config key that exists, from its owner\'s descriptor', () => {
+    const at = (key: string) => key.split('.').reduce<any>((o, k) => o?.[k], s.config);
+    const keys = f.rows.filter((r) => r.chart !== 'app' && !r.transient).flatMap((r) => resourceKey(r).split(', ').map((key) => [r.workload, key]));
+    expect(keys.filter(([, key]) => at(key) === undefined)).toEqual([]);
+  });
 
   test(`THEN the requests of everything it runs stay within the budget of its node size`, () => {
     expect(f.cpu).toBeLessThanOrEqual(f.capacity.cpu * f.budget.cpu);

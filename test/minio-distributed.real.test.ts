@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as crypto from 'crypto';
 import { MC_BIN, MINIO_BIN, startMinio } from '../scripts/lab/minio-lab';
 import { MinioPoolLab, sha256, startMinioPool } from '../scripts/lab/minio-pool-lab';
-import { erasureLayout } from '../lib/constructs/minio-distributed';
+import { erasureLayout } from '../lib/services/minio/minio-distributed';
 import { describeWithPrograms } from './helpers/real-programs';
 import { synthEnv } from './helpers/platform';
 

@@ -12,7 +12,7 @@ import * as http from 'http';
 import * as https from 'https';
 import * as os from 'os';
 import * as path from 'path';
-import { BACKUP_READER } from '../lib/constructs/minio-provisioning';
+import { BACKUP_READER } from '../lib/services/minio/minio-provisioning';
 import { MC_BIN, MINIO_BIN, MinioServer, runProvisionJob, startMinio } from '../scripts/lab/minio-lab';
 import { synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';

@@ -3,7 +3,7 @@ import { ENVIRONMENTS, find, one, synthEnv } from './helpers/platform';
 describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the minio chart is synthesized', (env) => {
   const s = synthEnv(env);
   const ns = s.config.namespaces.data;
-  // Three nodes or more: the distributed pool (lib/constructs/minio-distributed.ts) instead of the standalone server.
+  // Three nodes or more: the distributed pool (lib/services/minio/minio-distributed.ts) instead of the standalone server.
   const distributed = s.config.node.count >= 3;
   const sts = one(s, 'StatefulSet', distributed ? 'minio-pool' : 'minio');
   const minio = sts.spec.template.spec.containers[0];

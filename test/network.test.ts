@@ -10,7 +10,7 @@ import { PROBER_LABELS } from '../lib/constructs/monitoring/names';
 import { Endpoint, NetworkModel, workloadEndpoints } from '../lib/validation/reachability';
 import { certManager } from '../lib/addons/cert-manager';
 import { ACME_SOLVER_PORT } from '../lib/constructs/network-policy';
-import { ROLE_LABEL, ROLE_VALUES } from '../lib/constructs/postgres/patroni';
+import { ROLE_LABEL, ROLE_VALUES } from '../lib/services/postgres/patroni';
 import { configFor, ENVIRONMENTS, synth, synthEnv } from './helpers/platform';
 
 // prod with a streaming replica (as on more than one node), so the replica's flows are modelled too.

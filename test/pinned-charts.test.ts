@@ -18,7 +18,7 @@ import { readLock } from '../lib/addons/chart-cache';
 import { compareKube, constraintMinimum, KUBERNETES_FEATURES, newestKube, OWN_OBJECTS_MINIMUM } from '../lib/addons/kubernetes';
 import { ADD_ONS } from '../lib/addons/registry';
 import { certManager } from '../lib/addons/cert-manager';
-import { ROLE_LABEL } from '../lib/constructs/postgres/patroni';
+import { ROLE_LABEL } from '../lib/services/postgres/patroni';
 import { ConfigError } from '../lib/config/errors';
 import { DEFAULTS } from '../lib/config/defaults';
 import { SUPPORTED_KUBERNETES } from '../lib/config/helm';

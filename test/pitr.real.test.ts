@@ -11,8 +11,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { pgbackrestConf } from '../lib/constructs/postgres/pitr-scripts';
-import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
+import { pgbackrestConf } from '../lib/services/postgres/pitr-scripts';
+import { PITR_JOBS } from '../lib/services/postgres/pitr';
 import { PitrLab } from '../scripts/lab/pitr-lab';
 import { MC_BIN, MINIO_BIN } from '../scripts/lab/minio-lab';
 import { findProgram } from '../scripts/lab/programs';

@@ -1,11 +1,11 @@
 /**
- * Point-in-time recovery's objects (lib/constructs/postgres/pitr.ts): what the Postgres pods gain,
+ * Point-in-time recovery's objects (lib/services/postgres/pitr.ts): what the Postgres pods gain,
  * the pitr Jobs, their policies and Secrets, and the config's errors. What the scripts and
  * pgbackrest.conf do is proven with the real programs in pitr.real.test.ts.
  */
 import * as path from 'path';
 import * as yaml from 'js-yaml';
-import { PITR_JOBS } from '../lib/constructs/postgres/pitr';
+import { PITR_JOBS } from '../lib/services/postgres/pitr';
 import { configFor, ENVIRONMENTS, find, one, synth, synthEnv, synthUserEnv } from './helpers/platform';
 
 const s = synthEnv('prod');

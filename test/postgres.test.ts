@@ -1,6 +1,6 @@
 import * as yaml from 'js-yaml';
 import { poolPerPod } from '../lib/config/connection-budget';
-import { appLoginRoles } from '../lib/constructs/postgres/app-logins';
+import { appLoginRoles } from '../lib/services/postgres/app-logins';
 import { find, one, synthEnv } from './helpers/platform';
 
 describe.each([

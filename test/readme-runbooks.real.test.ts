@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
 import { containerEnv, findProgram, postgresBinDir } from '../scripts/lab/programs';
-import { PATHS } from '../lib/constructs/postgres/config-files';
+import { PATHS } from '../lib/services/postgres/config-files';
 import { classify, runbookUnits } from './helpers/runbooks';
 import { one, synthEnv } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';

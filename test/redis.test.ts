@@ -6,7 +6,7 @@ describe.each(ENVIRONMENTS)('GIVEN the %s environment WHEN the redis chart is sy
   const sts = one(s, 'StatefulSet', 'redis');
   const pod = sts.spec.template.spec;
   const container = (name: string) => pod.containers.find((c: any) => c.name === name);
-  // Three nodes or more: Sentinel and HAProxy (lib/constructs/redis-sentinel.ts); clients reach HAProxy.
+  // Three nodes or more: Sentinel and HAProxy (lib/services/redis/redis-sentinel.ts); clients reach HAProxy.
   const failover = s.config.node.count >= 3;
 
   test('THEN the redis folder holds the StatefulSet, Service, ConfigMap, ServiceMonitor and NetworkPolicy in the data namespace', () => {

@@ -9,7 +9,7 @@
 import { execFile, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { appLogins, rotationSql } from '../lib/constructs/postgres/app-logins';
+import { appLogins, rotationSql } from '../lib/services/postgres/app-logins';
 import { configMapsOf, PASSWORDS, PostgresLab } from '../scripts/lab/postgres-lab';
 import { containerEnv, findProgram, postgresBinDir } from '../scripts/lab/programs';
 import { configFor, find, one, synth, Synthesized, synthEnv } from './helpers/platform';

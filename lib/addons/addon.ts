@@ -119,6 +119,11 @@ export interface HelmAddOn<V extends object = object> extends HelmChartScope {
   readonly pods: Readonly<Record<string, AddOnPods>>;
   /** Which values hold the resources of which workload, and how many pods run (lib/footprint.ts). */
   readonly footprint: FootprintExtractor;
+  /**
+   * The config key that sets the requests of each of its workloads (the footprint's budget error names it).
+   * @default the error names the release and says the descriptor gives no key
+   */
+  readonly resourceKey?: (workload: string) => string;
   readonly values: (inputs: AddOnInputs) => V;
   /**
    * The release's NetworkPolicies.

@@ -9,10 +9,10 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { perNodeRow, row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { KPS } from './kube-prometheus-stack';
-import { LOKI, lokiUrl } from './loki';
+import { ALLOY, KPS, lokiEgress } from './monitoring-pods';
+import { lokiUrl } from './loki';
 
-export const ALLOY = { release: 'alloy', port: 12345, pods: { 'app.kubernetes.io/name': 'alloy', 'app.kubernetes.io/instance': 'alloy' } } as const;
+export { ALLOY };
 
 export interface AlloyValues {
   readonly crds: { readonly create: boolean };
@@ -126,6 +126,7 @@ export const alloy: HelmAddOn<AlloyValues> = {
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { alloy: { labels: ALLOY.pods, ports: { http: ALLOY.port } } },
+  resourceKey: () => 'monitoring.resources.alloy',
   footprint: (v, nodes, at) => {
     const parts = [sized(at('alloy.resources'), v.alloy?.resources), sized(at('configReloader.resources'), v.configReloader?.resources)];
     return [v.controller?.type === 'daemonset' ? perNodeRow('alloy', nodes, parts) : row('alloy', v.controller?.replicas ?? 1, parts)];
@@ -135,6 +136,6 @@ export const alloy: HelmAddOn<AlloyValues> = {
     name: 'alloy',
     podLabels: ALLOY.pods,
     ingress: [{ peers: [podsPeer(KPS.prometheus.pods)], ports: tcp(ALLOY.port) }],
-    egress: [{ peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) }, { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }],
+    egress: [lokiEgress(), { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }],
   }],
 };

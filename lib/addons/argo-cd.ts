@@ -71,6 +71,8 @@ export const argoCd: HelmAddOn<ArgoCdValues> = {
   crdGroups: ['argoproj.io'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   runtimeSecrets: [{ name: ARGOCD_REDIS_SECRET, producer: { kind: 'Job', name: 'argocd-redis-secret-init' } }],
   pods: { server: { labels: { 'app.kubernetes.io/name': 'argocd-server' }, ports: { http: 8080 } } },
+  // The Redis password hook Job has a fixed size (REDIS_SECRET_INIT_RESOURCES), not a config key.
+  resourceKey: (part) => (part === 'redis-secret-init' ? 'REDIS_SECRET_INIT_RESOURCES (lib/addons/argo-cd.ts, fixed)' : `gitops.resources.argoCd.${part}`),
   footprint: (v, _n, at) => [
     ...COMPONENTS.filter((part) => v[part]?.enabled !== false).map((part) => row(part, v[part]?.replicas ?? 1, [sized(at(`${part}.resources`), v[part]?.resources)])),
     row('redis-secret-init', 1, [sized(at('redisSecretInit.resources'), v.redisSecretInit?.resources)], true),

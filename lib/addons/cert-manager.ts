@@ -57,6 +57,7 @@ export const certManager: HelmAddOn<CertManagerValues> = {
     /** HTTP-01 solver pods run beside the Ingress or Gateway they answer for, in that namespace. */
     solver: { labels: { 'acme.cert-manager.io/http01-solver': 'true' }, ports: { http: ACME_SOLVER_PORT } },
   },
+  resourceKey: () => 'edge.resources.certManager',
   footprint: (v, _n, at) => [
     row('controller', 1, [sized(at('resources'), v.resources)]),
     row('webhook', 1, [sized(at('webhook.resources'), v.webhook?.resources)]),

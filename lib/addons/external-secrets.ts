@@ -51,6 +51,7 @@ export const externalSecrets: HelmAddOn<ExternalSecretsValues> = {
   serverSideApply: true,
   crdGroups: ['external-secrets.io', 'generators.external-secrets.io'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   pods: { controller: { labels: { 'app.kubernetes.io/name': 'external-secrets', 'app.kubernetes.io/instance': EXTERNAL_SECRETS_CONTROLLER.name }, ports: { metrics: 8080 } } },
+  resourceKey: () => 'gitops.resources.externalSecrets',
   footprint: (v, _n, at) => [row('external-secrets', 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => externalSecretsValues(config.gitops.resources.externalSecrets),
 };

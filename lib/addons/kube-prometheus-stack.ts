@@ -15,32 +15,11 @@ import * as yaml from 'js-yaml';
 import { ESO_API, GENERATORS_API } from '../constructs/generated-secrets';
 import { toYaml } from '../yaml';
 import { chartPin, HelmAddOn } from './addon';
-import { LOKI, lokiUrl } from './loki';
+import { lokiUrl } from './loki';
+import { KPS, lokiEgress } from './monitoring-pods';
 import { traefik } from './traefik';
 
-/**
- * Names, ports and pod labels of what the chart creates, derived from its naming rules and our
- * release name (a release name that contains the chart name is used as the full name).
- */
-export const KPS = {
-  release: 'kube-prometheus-stack',
-  prometheus: { service: 'kube-prometheus-stack-prometheus', port: 9090, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'prometheus' } },
-  alertmanager: { service: 'kube-prometheus-stack-alertmanager', port: 9093, reloaderPort: 8080, pods: { 'app.kubernetes.io/name': 'alertmanager' } },
-  grafana: { service: 'kube-prometheus-stack-grafana', port: 80, containerPort: 3000, pods: { 'app.kubernetes.io/name': 'grafana' } },
-  /** The operator serves its admission webhook and metrics on one TLS port. */
-  operator: { port: 10250, pods: { app: 'kube-prometheus-stack-operator' } },
-  kubeStateMetrics: { port: 8080, pods: { 'app.kubernetes.io/name': 'kube-state-metrics' } },
-  /** Alertmanager mounts each Secret in `alertmanagerSpec.secrets` here, one folder per Secret. */
-  alertmanagerSecretsDir: '/etc/alertmanager/secrets',
-  /**
-   * The Secret holding alertmanager.yaml (`alertmanagerSpec.configSecret`), made in the cluster by
-   * the External Secrets Operator from the template in the chart's `extraManifests`, so the chart
-   * renders no Secret with data (which would reach git when rendered inline).
-   */
-  alertmanagerConfigSecret: 'alertmanager-config',
-  /** Its key: the file the operator reads. */
-  alertmanagerConfigKey: 'alertmanager.yaml',
-} as const;
+export { KPS };
 
 /** Labels Grafana's sidecars watch: dashboards (ConfigMaps in any namespace) and datasources. */
 export const GRAFANA_SIDECAR_LABELS = {
@@ -365,6 +344,8 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
     kubeStateMetrics: { labels: KPS.kubeStateMetrics.pods, ports: { http: KPS.kubeStateMetrics.port } },
     release: { labels: { release: KPS.release }, ports: {} },
   },
+  // The chart's workloads by their keys under monitoring.resources (the admission Jobs are sized like the config reloader).
+  resourceKey: (part) => `monitoring.resources.${({ 'kube-state-metrics': 'kubeStateMetrics', 'node-exporter': 'nodeExporter', 'prometheus-operator': 'operator', 'admission-webhook-jobs': 'configReloader' } as Record<string, string>)[part] ?? part}`,
   footprint: (v, nodes, at) => {
     const reloader = sized(at('prometheusOperator.prometheusConfigReloader.resources'), v.prometheusOperator?.prometheusConfigReloader?.resources);
     const sidecar = sized(at('grafana.sidecar.resources'), v.grafana?.sidecar?.resources);
@@ -439,7 +420,7 @@ export const kubePrometheusStack: HelmAddOn<KubePrometheusStackValues> = {
         egress: [
           { peers: [prometheus], ports: tcp(KPS.prometheus.port) },
           { peers: [podsPeer(KPS.alertmanager.pods)], ports: tcp(KPS.alertmanager.port) },
-          { peers: [podsPeer(LOKI.pods)], ports: tcp(LOKI.port) },
+          lokiEgress(),
           apiServer, // the dashboard and datasource sidecars watch ConfigMaps
         ],
       },

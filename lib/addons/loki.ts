@@ -10,17 +10,9 @@ import { HelmResources, helmResources } from '../constructs/resources';
 import { row, sized } from '../footprint';
 import { RBAC } from '../gitops/helm-scope';
 import { chartPin, HelmAddOn } from './addon';
-import { ALLOY } from './alloy';
-import { KPS } from './kube-prometheus-stack';
+import { KPS, LOKI, lokiIngress } from './monitoring-pods';
 
-export const LOKI = {
-  release: 'loki',
-  service: 'loki',
-  port: 3100,
-  /** Every pod of the release (single binary and the memcached caches). */
-  pods: { 'app.kubernetes.io/name': 'loki', 'app.kubernetes.io/instance': 'loki' },
-  cacheExporterPort: 9150,
-} as const;
+export { LOKI };
 
 /** Loki's in-cluster URL (queries, and pushes under /loki/api/v1/push). */
 export const lokiUrl = (config: PlatformConfig) => `http://${serviceHost(LOKI.service, loki.namespace(config))}:${LOKI.port}`;
@@ -181,6 +173,7 @@ export const loki: HelmAddOn<LokiValues> = {
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: RBAC, extraNamespaces: [],
   pods: { loki: { labels: LOKI.pods, ports: { http: LOKI.port, cacheExporter: LOKI.cacheExporterPort } } },
+  resourceKey: (part) => (part === 'loki' ? 'monitoring.resources.loki' : `monitoring.loki.${part}MB`),
   footprint: (v, _n, at) => {
     const exporter = () => sized(at('memcachedExporter.resources'), v.memcachedExporter?.resources);
     const caches = (['chunksCache', 'resultsCache'] as const)
@@ -200,7 +193,7 @@ export const loki: HelmAddOn<LokiValues> = {
       podLabels: LOKI.pods,
       ingress: [
         { peers: [podsPeer(LOKI.pods)], ports: [] }, // the single binary and its caches (memberlist, gRPC, memcached)
-        { peers: [podsPeer(ALLOY.pods), podsPeer(KPS.grafana.pods)], ports: tcp(LOKI.port) },
+        lokiIngress(), // Alloy and Grafana (LOKI_CLIENTS)
         { peers: [prometheus], ports: tcp(LOKI.port, LOKI.cacheExporterPort) },
       ],
       egress: [

@@ -44,6 +44,7 @@ export const blackboxExporter: HelmAddOn<BlackboxValues> = {
   namespace: (config) => config.namespaces.monitoring,
   crdGroups: [], clusterKinds: [], extraNamespaces: [],
   pods: { exporter: { labels: { ...BLACKBOX.pods, ...PROBER_LABELS }, ports: { http: BLACKBOX.port } } },
+  resourceKey: () => 'monitoring.resources.blackbox',
   footprint: (v, _n, at) => [row('blackbox-exporter', v.replicas ?? 1, [sized(at('resources'), v.resources)])],
   // The Probes' results: targets down, certificates about to expire.
   alerts: (config) => {

@@ -45,6 +45,7 @@ export const sealedSecrets: HelmAddOn<SealedSecretsValues> = {
   serverSideApply: true,
   crdGroups: ['bitnami.com'], clusterKinds: [CRD, ...RBAC], extraNamespaces: [],
   pods: { controller: { labels: { 'app.kubernetes.io/name': 'sealed-secrets' }, ports: { http: 8080 } } },
+  resourceKey: () => 'gitops.resources.sealedSecrets',
   footprint: (v, _n, at) => [row('sealed-secrets-controller', 1, [sized(at('resources'), v.resources)])],
   values: ({ config }) => sealedSecretsValues(config.gitops.resources.sealedSecrets),
 };

@@ -3,6 +3,7 @@
  * only keys that exist in the chart's values.yaml (test/addons.test.ts validates them against the
  * chart's own schema). Security contexts are left at the chart defaults: Pod Security restricted already.
  */
+import { MINIO_ROUTED_PORTS } from '../services/minio/minio';
 import { PlatformConfig } from '../config/schema';
 import { anywhere, API_SERVER_PORTS, namespacePeer, tcp } from '../constructs/network-policy';
 import { HelmResources, helmResources } from '../constructs/resources';
@@ -75,8 +76,6 @@ export const TRAEFIK_PORTS = { web: 8000, websecure: 8443, metrics: 9100 } as co
 export const TRAEFIK_LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5];
 /** The IngressClass every Ingress names (Traefik's chart creates it in Ingress mode). */
 export const TRAEFIK_INGRESS_CLASS = 'traefik';
-/** MinIO API and console in the data namespace, published through Traefik. */
-const MINIO_PORTS = [9000, 9001];
 
 /**
  * RED per routed app from the edge: Traefik labels its service metrics with the router's backend
@@ -138,6 +137,7 @@ export const traefik: HelmAddOn<TraefikValues> = {
   // Its ServiceMonitor (metrics.prometheus.serviceMonitor) needs kube-prometheus-stack's CRDs.
   rendersMonitoringObjects: true,
   pods: { traefik: { labels: { 'app.kubernetes.io/name': 'traefik' }, ports: TRAEFIK_PORTS } },
+  resourceKey: () => 'edge.resources.traefik',
   footprint: (v, nodes, at) => {
     const parts = [sized(at('resources'), v.resources)];
     return [v.deployment?.kind === 'DaemonSet' ? perNodeRow('traefik', nodes, parts) : row('traefik', v.deployment?.replicas ?? 1, parts)];
@@ -179,7 +179,7 @@ export const traefik: HelmAddOn<TraefikValues> = {
       egress: [
         // HTTP-01 solvers: the edge chart opens them for every namespace that holds a route (EdgeChart.openSolverPaths).
         { peers: [namespacePeer(config.namespaces.app)], ports: tcp(...appPorts) },
-        { peers: [namespacePeer(config.namespaces.data)], ports: tcp(...MINIO_PORTS) },
+        { peers: [namespacePeer(config.namespaces.data)], ports: tcp(...MINIO_ROUTED_PORTS) }, // MinIO's API and console (its attribute)
         { peers: anywhere(), ports: tcp(...API_SERVER_PORTS) }, // Traefik watches Ingresses, Services, EndpointSlices and its CRDs
       ],
     }];

@@ -7,6 +7,7 @@
 import { CLOUDFLARE_CIDRS } from './cloudflare';
 import { SUPPORTED_KUBERNETES } from './helm';
 import { deepMerge } from './merge';
+import { SERVICE_DEFAULTS } from '../services/registry';
 import type { PlatformConfigInput } from './schema';
 import { NodeShape, sizedDefaults } from './sizing';
 
@@ -172,16 +173,8 @@ const BASE = {
     blackbox: { interval: '60s' },
     statusPage: { host: 'status.{domain}', title: 'Service status', storage: { size: '1Gi' } },
   },
-  // Error tracking for the apps that use Sentry (crm, web). GlitchTip documents 256 MB for its
-  // all-in-one mode (512 MB recommended): request the former, allow the latter.
-  glitchtip: {
-    enabled: true,
-    host: 'errors.{domain}',
-    database: 'glitchtip',
-    retentionDays: 90,
-    resources: { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '512Mi' } },
-    storage: { size: '2Gi' },
-  },
+  // The sections of the built-in services that own theirs (GlitchTip: error tracking for the apps that use Sentry, crm and web).
+  ...SERVICE_DEFAULTS,
   // --- GitOps ---
   gitops: {
     // Replace with your fork: Argo CD pulls <pathPrefix>/<env>/ from here.

@@ -13,6 +13,17 @@ export interface ConfigProblem {
   readonly origin?: string;
 }
 
+export interface CrossCheckIssue {
+  readonly path: (string | number)[];
+  readonly message: string;
+  /**
+   * The other keys the rule compares `path` with. When the environment file sets one of these but
+   * not `path` itself, the error names the key the user wrote (lib/config/load.ts).
+   * @default none
+   */
+  readonly related?: (string | number)[][];
+}
+
 export class ConfigError extends Error {
   constructor(
     public readonly source: string,

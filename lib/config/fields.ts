@@ -233,3 +233,11 @@ export function isSealedValue(value: string): boolean {
   const wrappedKey = bytes.readUInt16BE(0);
   return [256, 384, 512].includes(wrappedKey) && bytes.length >= 2 + wrappedKey + 16;
 }
+
+/** A volume of a data service: its PVC size and StorageClass. */
+export const storage = z.strictObject({
+  /** PVC size. */
+  size: quantity(),
+  /** StorageClass; omitted means the platform-wide `storageClass`. */
+  storageClass: k8sName().optional(),
+});

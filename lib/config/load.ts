@@ -15,6 +15,7 @@ import { deepMerge, isPlainObject } from './merge';
 import { derivedSecrets } from './derived-secrets';
 import { crossCheck, looksLikeCredential, nodeSchema, PlatformConfig, platformConfigSchema } from './schema';
 import { withoutUrlPassword } from './fields';
+import { SERVICES } from '../services/registry';
 
 export { deepMerge };
 
@@ -109,7 +110,22 @@ export function withDefaults(overrides: Record<string, unknown>): Record<string,
   const node = nodeSchema.safeParse(deepMerge(DEFAULTS.node, overrides.node));
   const defaults = node.success ? defaultsFor(node.data) : DEFAULTS;
   // Declarations that follow from the merged settings (derived-secrets.ts) sit between the defaults and the file.
-  return deepMerge(deepMerge(defaults, derivedSecrets(deepMerge(defaults, overrides))), overrides);
+  return withServiceSecrets(deepMerge(deepMerge(defaults, derivedSecrets(deepMerge(defaults, overrides))), overrides));
+}
+
+/**
+ * The Secrets a built-in service declares while it is on (`<key>.enabled: true`; its section's
+ * `secrets`, lib/services/registry.ts), under those the defaults and the file declare: the file may
+ * seal or replace them. A service that is off declares none.
+ */
+function withServiceSecrets(merged: Record<string, unknown>): Record<string, unknown> {
+  let secrets: Record<string, unknown> = {};
+  for (const service of SERVICES) {
+    const declared = (service.section as { readonly secrets?: Record<string, unknown> } | undefined)?.secrets;
+    const section = merged[service.key];
+    if (declared && isPlainObject(section) && section.enabled === true) secrets = deepMerge(secrets, declared);
+  }
+  return Object.keys(secrets).length === 0 ? merged : { ...merged, secrets: deepMerge(secrets, merged.secrets) };
 }
 
 /** The file each loaded configuration came from, for errors raised later (at render time). */

@@ -5,7 +5,7 @@
 import { z } from './zod';
 import { count, dnsName, k8sName, quantity, resources, s3BucketName } from './fields';
 import { parseQuantity } from './quantity';
-import type { CrossCheckIssue, PlatformConfig } from './schema';
+import { CrossCheckIssue } from './errors';
 
 /** Memcached sizes count against the node like any request. */
 const CACHE_MB = { max: 8192, why: 'a cache larger than 8 GiB outgrows the nodes this platform is sized for' };
@@ -175,8 +175,17 @@ export type MonitoringConfig = z.output<typeof monitoringSchema>;
 /** Loki's index period: retention must be a whole number of these. */
 const LOKI_INDEX_PERIOD_MS = 24 * 3600e3;
 
+/** The keys the monitoring section's rules and warnings read. */
+export interface MonitoringCheckConfig {
+  readonly name: string;
+  readonly domain: string;
+  readonly extraHosts: readonly string[];
+  readonly monitoring: MonitoringConfig;
+  readonly minio: { readonly buckets: readonly { readonly name: string; readonly access: string }[] };
+}
+
 /** Cross-key rules of the monitoring section. */
-export function monitoringIssues(config: PlatformConfig, publicHosts: ReadonlyMap<string, string>): CrossCheckIssue[] {
+export function monitoringIssues(config: MonitoringCheckConfig, publicHosts: ReadonlyMap<string, string>): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const issue = (path: (string | number)[], message: string) => issues.push({ path, message });
   const m = config.monitoring;
@@ -228,7 +237,7 @@ const HEARTBEAT_FIX =
   "set monitoring.alertmanager.heartbeat: { secret: { name: alertmanager-heartbeat, key: url } } and put the ping URL of a healthchecks.io / Better Stack check into that Secret (docs/monitoring.md, \"Dead man's switch\")";
 
 /** Loud warnings that do not stop the synth (main.ts prints them). */
-export function monitoringWarnings(config: PlatformConfig): string[] {
+export function monitoringWarnings(config: Pick<MonitoringCheckConfig, 'name' | 'monitoring'>): string[] {
   if (config.monitoring.alertmanager.heartbeat !== null) return [];
   return [
     `${config.name}: NO DEAD MAN'S SWITCH. monitoring.alertmanager.heartbeat is not set, so a dead node (or a dead Alertmanager) alerts nobody; fix: ${HEARTBEAT_FIX}`,

@@ -1,6 +1,6 @@
 /**
  * `backup.pitr` (continuous WAL archiving and base backups with pgBackRest, see
- * lib/constructs/postgres/pitr.ts) and `backup.encryption` (the client-side key of everything
+ * lib/services/postgres/pitr.ts) and `backup.encryption` (the client-side key of everything
  * written to B2). Kept apart from schema.ts so that the backup schema only names them.
  */
 import { z } from './zod';

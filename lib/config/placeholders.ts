@@ -7,10 +7,10 @@
 import { ConfigProblem } from './errors';
 import { sealCommand, sealingCertNote } from '../sealing';
 import type { PlatformConfig } from './schema';
+import { Stage, STAGES } from './stages';
 
-/** How an environment treats the sample values left in it. */
-export const STAGES = ['production', 'development', 'sample'] as const;
-export type Stage = (typeof STAGES)[number];
+export { STAGES };
+export type { Stage };
 
 /** True for the stages whose placeholders fail the synth. */
 export const placeholdersFail = (stage: Stage): boolean => stage === 'production';

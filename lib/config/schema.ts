@@ -2,22 +2,26 @@
  * The typed configuration of one environment. Environment files under ./environments are
  * deep-merged over ./defaults.ts and parsed with this schema; unknown keys are errors.
  */
-import { STAGES } from './placeholders';
+import { STAGES } from './stages';
+import { CrossCheckIssue } from './errors';
 import { z } from './zod';
 import { backupEncryptionSchema, pitrSchema } from './pitr';
 import { duration } from './duration';
-import { BOUNDS, cidr, count, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
+import { BOUNDS, cidr, cron, dnsName, gitRevision, gitUrl, httpPath, image, isPrivateCidr, k8sName, positiveInt, quantity, replicas, repoPath, Resources, resources, s3BucketName, sealedValue } from './fields';
 import { isQuantity, parseQuantity } from './quantity';
 import { IMAGES, ImageName } from './versions';
 import { isSealFingerprint, sealCommand, sealingCertHint } from '../sealing';
 import { alertsSchema } from './alerts';
 import { monitoringIssues, monitoringSchema } from './monitoring';
 import { helmSchema } from './helm';
-import { glitchtipIssues, glitchtipSchema } from './glitchtip';
+import { SERVICE_SECTIONS, SERVICES } from '../services/registry';
+import { pgbouncerSchema as pgbouncer, postgresSchema as postgres } from '../services/postgres/config';
+import { redisSchema as redis } from '../services/redis/config';
+import { minioSchema as minio } from '../services/minio/config';
+
+export type { CrossCheckIssue };
 import { poolPerPod, pooledServerConnections } from './connection-budget';
 
-/** Server connections come out of postgres.tuning.maxConnections (cross-checked), which is bounded too. */
-const SERVER_CONNECTIONS = { max: 5000, why: 'server connections come out of postgres.tuning.maxConnections, at most 5000' };
 const APP_REPLICAS = { max: 50, why: 'every replica reserves its resource requests on the nodes, and 50 pods of one app is beyond a small team\'s cluster' };
 
 /** `node: { cpu, memory, count }`: `count` nodes of `cpu` cores (2 or "2") and `memory` (4Gi). */
@@ -25,105 +29,6 @@ export const nodeSchema = z.strictObject({
   cpu: z.union([z.number().positive(), quantity()], { error: 'is not a CPU count; fix: write the vCPUs like 2 or 4' }).transform(String),
   memory: quantity().refine((q) => !isQuantity(q) || parseQuantity(q) >= 2 ** 31, 'is less than 2Gi, too small for k3s and the platform; fix: use at least 4Gi'),
   count: positiveInt('nodes', { max: 50, why: 'the platform runs one Postgres primary, one Redis and one MinIO, a design for one to a few dozen nodes' }),
-});
-
-const storage = z.strictObject({
-  /** PVC size. */
-  size: quantity(),
-  /** StorageClass; omitted means the platform-wide `storageClass`. */
-  storageClass: k8sName().optional(),
-});
-
-const postgres = z.strictObject({
-  /** The PostgreSQL major the image must carry; backup clients derive from it. */
-  major: z.number().int().min(14, 'must be 14 or newer; fix: use 16').max(18, 'must be 18 or older'),
-  /** Streaming replicas next to the primary. */
-  replicas: replicas({ max: 5, why: 'every streaming replica is a full copy of the database with its own replication slot on the primary, and one or two cover a small team' }),
-  storage,
-  resources: resources(),
-  database: k8sName(),
-  appUser: k8sName(),
-  /**
-   * The login the apps use: `main` (role <appUser>, Secret postgres-app) or `next` (role <appUser>_next,
-   * Secret postgres-app-next). Flipped by a password rotation (README "Rotating credentials").
-   * @default main
-   */
-  appLogin: z.enum(['main', 'next'], { error: 'must be "main" or "next"; fix: use the login whose password the apps should use (docs/runbooks.md "Rotating credentials")' }).default('main'),
-  /**
-   * Failover semantics (Patroni): `synchronous` waits for one replica to confirm each commit, so a
-   * failover loses no acknowledged commit (RPO 0); `asynchronous` acknowledges on the primary alone.
-   * @default synchronous with 2 or more replicas (ha), asynchronous otherwise
-   */
-  replication: z.enum(['synchronous', 'asynchronous'], { error: 'is not a replication mode; fix: use synchronous (RPO 0, needs a replica) or asynchronous' }).optional(),
-  tuning: z.strictObject({
-    maxConnections: positiveInt('connections', { max: 5000, why: 'every Postgres connection is a server process with its own work_mem (PgBouncer pools the clients in front of it)' }),
-    superuserReservedConnections: z.number().int().min(1, 'must be at least 1 so an admin can always connect').max(50, 'is more than 50, the most this platform accepts because reserved slots come out of maxConnections; fix: use 3'),
-    sharedBuffers: quantity(),
-    effectiveCacheSize: quantity(),
-    workMem: quantity(),
-    maintenanceWorkMem: quantity(),
-    walBuffers: quantity(),
-    /** WAL kept for a lagging or dead replica before its slot is invalidated. */
-    maxSlotWalKeepSize: quantity(),
-  }),
-});
-
-const pgbouncer = z.strictObject({
-  replicas: replicas({ max: 10, why: 'every PgBouncer pod opens its own pool of server connections to Postgres' }),
-  resources: resources(),
-  maxClientConn: positiveInt('client connections', { max: 50000, why: 'every client connection holds a file descriptor in PgBouncer' }),
-  defaultPoolSize: positiveInt('server connections', SERVER_CONNECTIONS),
-  minPoolSize: count('server connections', SERVER_CONNECTIONS),
-  reservePoolSize: count('server connections', SERVER_CONNECTIONS),
-  reservePoolTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
-  serverLifetimeSeconds: positiveInt('seconds', BOUNDS.seconds),
-  serverIdleTimeoutSeconds: positiveInt('seconds', BOUNDS.seconds),
-});
-
-const redis = z.strictObject({
-  storage,
-  resources: resources(),
-  /** `maxmemory`; the memory limit must leave REDIS_MEMORY_HEADROOM on top (fork for AOF rewrite, fragmentation). */
-  maxmemory: quantity(),
-  maxmemoryPolicy: z.enum(['allkeys-lru', 'allkeys-lfu', 'volatile-lru', 'volatile-lfu', 'allkeys-random', 'volatile-ttl', 'noeviction']),
-  appendfsync: z.enum(['always', 'everysec', 'no']),
-  /** RDB snapshots: `save <seconds> <changes>` lines. */
-  save: z.array(z.strictObject({ seconds: positiveInt('seconds', BOUNDS.seconds), changes: positiveInt('changes', { max: 100_000_000, why: 'a snapshot that waits for more changes than that never runs' }) })).max(10, 'lists more than 10 save rules, the most this platform accepts because each is one snapshot trigger and two or three cover every pattern; fix: keep at most 10'),
-  exporter: z.strictObject({ resources: resources() }),
-});
-
-const minioBucket = z.strictObject({
-  name: s3BucketName(),
-  /** `public-download`: anyone may GET objects (no listing); `private`: access keys only. */
-  access: z.enum(['public-download', 'private']),
-  /** Turned on by provisioning; turning it off again is a manual decision (old versions stay). */
-  versioning: z.boolean().default(false),
-});
-
-const minio = z.strictObject({
-  storage,
-  resources: resources(),
-  /** The web console (MINIO_BROWSER_REDIRECT_URL): an admin UI on its own host (IP allow-list). */
-  consoleHost: dnsName(),
-  /** The S3 API for apps and presigned URLs (uploads and private downloads). */
-  apiHost: dnsName(),
-  /** Public downloads: anonymous GETs of objects in public-download buckets only (S3_PUBLIC_URL). */
-  publicHost: dnsName(),
-  buckets: z.array(minioBucket),
-  /** One access key per app, limited by a policy to the buckets listed here. */
-  appAccess: z
-    .record(
-      k8sName(),
-      z.strictObject({
-        buckets: z.array(z.string()).min(1, 'lists no bucket; fix: name at least one bucket or remove the app'),
-        /** Buckets whose objects the app links to publicly; each must be public-download. */
-        publicLinks: z.array(z.string()).default([]),
-      }).nullable(),
-    )
-    .default({})
-    // `<app>: null` removes a default entry (with the app).
-    .transform((access) => Object.fromEntries(Object.entries(access).filter((e): e is [string, NonNullable<typeof e[1]>] => e[1] !== null))),
-  provisioning: z.strictObject({ resources: resources() }),
 });
 
 /** A Secret data key. */
@@ -503,8 +408,8 @@ export const platformConfigSchema = z
     alerts: alertsSchema,
     /** Prometheus, Alertmanager, Grafana, Loki, Alloy, probes and the status page (lib/config/monitoring.ts). */
     monitoring: monitoringSchema,
-    /** GlitchTip, the error tracker (lib/config/glitchtip.ts). */
-    glitchtip: glitchtipSchema,
+    /** The sections of the built-in services that own theirs (lib/services/registry.ts): glitchtip, ... */
+    ...SERVICE_SECTIONS,
     /** Argo CD source of this environment (see README, "GitOps"). */
     gitops,
     /** Every Secret the platform's pods read, declared once per namespace role: `secrets.<role>.<name>`. */
@@ -516,17 +421,6 @@ export const platformConfigSchema = z
 export type PlatformConfigInput = z.input<typeof platformConfigSchema>;
 export type PlatformConfig = z.output<typeof platformConfigSchema>;
 export type AppConfig = PlatformConfig['apps'][number];
-
-export interface CrossCheckIssue {
-  readonly path: (string | number)[];
-  readonly message: string;
-  /**
-   * The other keys the rule compares `path` with. When the environment file sets one of these but
-   * not `path` itself, the error names the key the user wrote (lib/config/load.ts).
-   * @default none
-   */
-  readonly related?: (string | number)[][];
-}
 
 /** Rules that span several keys, run once every key is valid on its own. Paths point at the key to change. */
 export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
@@ -713,7 +607,7 @@ export function crossCheck(config: PlatformConfig): CrossCheckIssue[] {
 
   // Monitoring: receivers, retention against volumes, Loki's bucket, Grafana and status hosts.
   issues.push(...monitoringIssues(config, hostOwner));
-  issues.push(...glitchtipIssues(config));
+  for (const service of SERVICES) issues.push(...(service.section?.crossChecks?.(config) ?? []));
   issues.push(...backupCrossCheck(config));
   issues.push(...crossCheckSecrets(config));
   return issues;

@@ -25,6 +25,8 @@ export const IMAGES = {
   gatus: 'twinproduction/gatus:v5.36.0',
   // Error tracking (Sentry-compatible), all-in-one mode (chart glitchtip).
   glitchtip: 'glitchtip/glitchtip:6.1.0',
+  // The database admin UI (optional service pgadmin, lib/services/pgadmin): the official image.
+  pgadmin: 'dpage/pgadmin4:9.16',
   // The PostSync smoke test of the public routes (app chart).
   curl: 'curlimages/curl:8.16.0',
 } as const;

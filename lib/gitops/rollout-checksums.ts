@@ -7,7 +7,7 @@
  *
  * A component whose server reloads some settings without a restart registers a fingerprint of the
  * settings that need one (`restartFingerprint`); then only those roll its pods (Postgres: see
- * lib/constructs/postgres/*, "restart vs reload").
+ * lib/services/postgres/*, "restart vs reload").
  */
 import { createHash } from 'crypto';
 import { ApiObject, Chart, JsonPatch } from 'cdk8s';

@@ -9,7 +9,7 @@
  * Secrets at run time, named by its add-on descriptor: lib/addons/addon.ts `runtimeSecrets`).
  */
 import { PlatformConfig, SECRET_SCOPES, secretScopeNamespace } from '../config/schema';
-import { findSecretReferences, SecretReference } from './secret-references';
+import { findSecretReferences, SecretReference } from './secret-reads';
 
 export interface ProducedSecret {
   readonly namespace: string;

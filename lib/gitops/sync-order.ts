@@ -3,6 +3,7 @@
  * `platform.charts` must appear: a new chart without a place in the order is an error, not a
  * silent wave 0.
  */
+import { serviceCharts } from '../services/registry';
 
 /** Pseudo chart id of the CRD-bearing Helm add-ons (HelmRelease Applications with a negative wave). */
 export const CRD_ADDONS = '(crd-bearing add-ons)';
@@ -51,8 +52,8 @@ export const SYNC_ORDER: readonly SyncStep[] = [
     charts: ['edge'],
     why: 'issuers and middlewares before every Ingress that names them: at wave 20 the routes of MinIO (wave 0) and the apps (wave 10) answered 404 until then (Traefik drops a router whose middleware does not exist; found by the first-install rehearsal on the real Traefik), and cert-manager waited for the ClusterIssuer',
   },
-  { wave: 0, charts: ['postgres', 'redis', 'minio', 'data-services'], why: 'data services (`data-services` holds those given to the Platform as options)' },
-  { wave: 5, charts: ['glitchtip'], why: 'error tracking, on the data services, before the apps that report to it' },
+  { wave: 0, charts: [...serviceCharts(0), 'data-services'], why: 'data services (lib/services/registry.ts; `data-services` holds those given to the Platform as options)' },
+  { wave: 5, charts: serviceCharts(5), why: 'services on the data services (error tracking), before the apps that report to them' },
   {
     wave: 7,
     charts: ['backup'],

@@ -6,8 +6,8 @@
 import { ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { PATHS } from '../../lib/constructs/postgres/config-files';
-import { PITR_PATHS } from '../../lib/constructs/postgres/pitr-scripts';
+import { PATHS } from '../../lib/services/postgres/config-files';
+import { PITR_PATHS } from '../../lib/services/postgres/pitr-scripts';
 import { pg16 } from './pg16';
 import { findProgram, freePort, onHost, ownForService, postgresBinDir, Runner, runAsService, serviceTempDir, startAsService, stop, waitFor } from './programs';
 import { TRIXIE_PG_BIN, trixieProgram, trixieRunner } from './trixie';

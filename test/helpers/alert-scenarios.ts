@@ -9,7 +9,7 @@ import { parseDuration } from '../../lib/config/duration';
 import { parseQuantity } from '../../lib/config/quantity';
 import { PlatformConfig } from '../../lib/config/schema';
 import { BACKUP_JOBS } from '../../lib/backup-names';
-import { PITR_JOBS, pitrCheckWindowSeconds } from '../../lib/constructs/postgres/pitr';
+import { PITR_JOBS, pitrCheckWindowSeconds } from '../../lib/services/postgres/pitr';
 
 type Labels = Record<string, string>;
 type Severity = 'warning' | 'critical';

@@ -1,19 +1,21 @@
 import { Construct } from 'constructs';
 import { BACKUP_JOBS } from '../../backup-names';
 import { parseDuration } from '../../config/duration';
-import { PlatformConfig } from '../../config/schema';
-import { Container, EnvVar, KubeConfigMap, KubeCronJob, KubeJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
+import { KubeJob, PodSpec } from '../../k8s';
 import { componentLabels } from '../../labels';
-import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { SecretKeyRef } from '../postgres/postgres-cluster';
-import { containerResources } from '../resources';
-import { minioRestoreScript } from './minio-restore';
-import { IMPORT_JOBS, importFetchScript, importFilesScript, importPostgresScript } from './imports';
-import { drillVerifyScript, dumpStatsScript, newestSql, tableRowsSql } from './drill-stats';
-import { BACKUP_PATHS, drillChecks, drillScript, fetchScript, mirrorScript, pgDumpScript, pgRestoreScript, uploadScript } from './scripts';
+import { SecretKeyRef } from '../data-service';
+import { BACKUP_PATHS } from './scripts';
+import { IMPORT_JOBS } from './imports';
+import { BackupKit, BackupSettings, POSTGRES_CLIENT_LABEL, rcloneRemote } from './backup-kit';
+
+export { b2Region, POSTGRES_CLIENT_LABEL } from './backup-kit';
+export type { BackupSettings } from './backup-kit';
 
 export interface BackupsProps {
-  readonly config: PlatformConfig;
+  /** The `backup` section. */
+  readonly backup: BackupSettings;
+  /** The environment's name: its objects live below `<bucket>/<prefix>/<environment>` in B2. */
+  readonly environment: string;
   readonly namespace: string;
   /** pg_dump / pg_restore image: same major as the server (checked at config load). */
   readonly clientImage: string;
@@ -48,19 +50,7 @@ export interface BackupsProps {
   };
 }
 
-/** Pods with this label (dumps, restore) may reach Postgres; the chart's NetworkPolicy selects it. */
-export const POSTGRES_CLIENT_LABEL = { 'platform.io/postgres-client': 'true' };
-
-const UID = 999; // the postgres user of the official image; rclone runs as any user
-const SCRIPTS_CONFIGMAP = 'backup-scripts';
-/** Runs that miss their start by more than this are skipped rather than piled up. */
-const STARTING_DEADLINE_SECONDS = 900;
 const DEADLINES = { dump: 50 * 60, mirror: 3 * 3600, restore: 4 * 3600, drill: 3 * 3600 };
-
-/** The <region> of https://s3.<region>.backblazeb2.com. */
-export function b2Region(endpoint: string): string | undefined {
-  return /^https:\/\/s3\.([a-z0-9-]+)\.backblazeb2\.com$/.exec(endpoint)?.[1];
-}
 
 /**
  * Postgres dumps to Backblaze B2 (one CronJob per schedule), the MinIO → B2 mirror, a
@@ -78,227 +68,104 @@ export class Backups extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupsProps) {
     super(scope, id);
-    const { config, namespace } = props;
-    const b = config.backup;
-    this.b2Root = `${b.b2.bucket}/${b.b2.prefix}/${config.name}`;
-    const pgPath = `${this.b2Root}/postgres`;
-    const minioPath = `${this.b2Root}/minio`;
-
-    const secretEnv = (name: string, ref: SecretKeyRef): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } } });
-    const b2Key = { name: b.credentials.secretName, key: b.credentials.keyIdKey };
-    const b2Secret = { name: b.credentials.secretName, key: b.credentials.applicationKeyKey };
-    const minioKey = { name: props.minio.secretName, key: 'access-key' };
-    const minioSecret = { name: props.minio.secretName, key: 'secret-key' };
-    const minioRootUser = { name: props.minio.rootSecretName, key: 'root-user' };
-    const minioRootPassword = { name: props.minio.rootSecretName, key: 'root-password' };
-    const cryptPassword = { name: b.encryption.secretName, key: b.encryption.rclonePasswordKey };
-    const cryptSalt = { name: b.encryption.secretName, key: b.encryption.rcloneSaltKey };
-    this.secrets = [props.postgres.backupSecret, props.postgres.superuserSecret, b2Key, b2Secret, minioKey, minioSecret, minioRootUser, minioRootPassword, cryptPassword, cryptSalt];
-
-    // rclone remotes from environment variables: no config file, nothing written but scratch.
-    const remote = (name: string, settings: Record<string, string>, key: SecretKeyRef, secret: SecretKeyRef): EnvVar[] => [
-      ...Object.entries({ type: 's3', force_path_style: 'true', no_check_bucket: 'true', ...settings }).map(([k, value]) => ({
-        name: `RCLONE_CONFIG_${name}_${k.toUpperCase()}`, value,
-      })),
-      secretEnv(`RCLONE_CONFIG_${name}_ACCESS_KEY_ID`, key),
-      secretEnv(`RCLONE_CONFIG_${name}_SECRET_ACCESS_KEY`, secret),
-    ];
-    const rcloneCommon: EnvVar[] = [
-      { name: 'HOME', value: BACKUP_PATHS.tmp },
-      { name: 'RCLONE_CONFIG', value: '/dev/null' }, // remotes come from RCLONE_CONFIG_<REMOTE>_*, no file
-      { name: 'RCLONE_RETRIES', value: '3' },
-      { name: 'RCLONE_LOW_LEVEL_RETRIES', value: '5' },
-      { name: 'RCLONE_CONTIMEOUT', value: '15s' },
-      { name: 'RCLONE_STATS_ONE_LINE', value: 'true' },
-      { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
-    ];
-    // "b2" is an rclone crypt remote over the bucket ("b2raw"): the scripts write through it, so B2
-    // holds only ciphertext (NaCl secretbox) under the key of backup.encryption, kept outside the
-    // cluster. Names stay readable (no filename encryption, ".bin" appended): retention and the
-    // runbooks list keys by their timestamps. A restore without the key fails to decrypt.
-    // The bucket itself: the compose imports read the plain objects a team uploads under imports/.
-    const b2RawEnv = remote('B2RAW', { provider: 'Other', endpoint: b.b2.endpoint, region: b.b2.region ?? b2Region(b.b2.endpoint) ?? 'us-east-1' }, b2Key, b2Secret);
-    const b2Env = [
-      ...b2RawEnv,
-      ...Object.entries({ type: 'crypt', remote: 'b2raw:', filename_encryption: 'off', directory_name_encryption: 'false' }).map(([k, value]) => ({
-        name: `RCLONE_CONFIG_B2_${k.toUpperCase()}`, value,
-      })),
-      // rclone wants them obscured (`rclone obscure`), which is how the Secret holds them (README, "Backup encryption").
-      secretEnv('RCLONE_CONFIG_B2_PASSWORD', cryptPassword),
-      secretEnv('RCLONE_CONFIG_B2_PASSWORD2', cryptSalt),
-    ];
-    const minioEnv = remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioKey, minioSecret);
-    const libpq = (user: string, secret: SecretKeyRef, database: string): EnvVar[] => [
-      { name: 'PGHOST', value: props.postgres.host },
-      { name: 'PGPORT', value: String(props.postgres.port) },
-      { name: 'PGDATABASE', value: database },
-      { name: 'PGUSER', value: user },
-      secretEnv('PGPASSWORD', secret),
-      { name: 'PGCONNECT_TIMEOUT', value: '15' },
-      { name: 'HOME', value: BACKUP_PATHS.tmp },
-      { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
-      { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
-    ];
-
-    const scripts = new KubeConfigMap(this, 'Scripts', {
-      metadata: { name: SCRIPTS_CONFIGMAP, namespace, labels: componentLabels('backup', 'scripts') },
-      data: {
-        'pg-dump.sh': pgDumpScript(),
-        'upload.sh': uploadScript(),
-        'fetch.sh': fetchScript(),
-        'pg-restore.sh': pgRestoreScript(),
-        'drill.sh': drillScript(),
-        'drill-checks.txt': drillChecks(b.drill.checks),
-        'dump-stats.sh': dumpStatsScript(),
-        'drill-verify.sh': drillVerifyScript(),
-        'table-rows.sql': tableRowsSql(),
-        'newest.sql': newestSql(),
-        'mirror.sh': mirrorScript(),
-        'minio-restore.sh': minioRestoreScript(),
-        'import-fetch.sh': importFetchScript(),
-        'import-postgres.sh': importPostgresScript(),
-        'import-files.sh': importFilesScript(),
-      },
-    });
-
-    const mounts: VolumeMount[] = [
-      { name: 'scripts', mountPath: BACKUP_PATHS.scripts, readOnly: true },
-      { name: 'scratch', mountPath: BACKUP_PATHS.scratch },
-      { name: 'tmp', mountPath: BACKUP_PATHS.tmp },
-    ];
-    const volumes: Volume[] = [
-      { name: 'scripts', configMap: { name: scripts.name, defaultMode: 0o555 } },
-      { name: 'scratch', emptyDir: { sizeLimit: Quantity.fromString(b.scratchSize) } },
-      { name: 'tmp', emptyDir: { sizeLimit: Quantity.fromString('64Mi') } },
-    ];
-    const container = (name: string, kind: 'postgres' | 'rclone', script: string, env: EnvVar[]): Container => ({
-      name,
-      image: kind === 'postgres' ? props.clientImage : props.rcloneImage,
-      command: ['/bin/sh', `${BACKUP_PATHS.scripts}/${script}`],
-      env,
-      resources: containerResources(b.resources[kind]),
-      securityContext: restrictedContainerSecurity(),
-      volumeMounts: mounts,
-    });
-    // Init containers run one after the other and stop the pod at the first failure.
-    const pod = (containers: Container[], initContainers: Container[] = []): PodSpec => ({
-      restartPolicy: 'Never',
-      automountServiceAccountToken: false,
-      enableServiceLinks: false,
-      securityContext: restrictedPodSecurity(UID),
-      initContainers: initContainers.length ? initContainers : undefined,
-      containers,
-      volumes,
-    });
-    const cronJob = (name: string, component: string, schedule: string, deadline: number, spec: PodSpec, options: { suspend?: boolean; postgres?: boolean } = {}) => {
-      const labels = componentLabels(name, component);
-      const podLabels = { ...labels, ...(options.postgres ? POSTGRES_CLIENT_LABEL : {}) };
-      new KubeCronJob(this, name, {
-        metadata: { name, namespace, labels },
-        spec: {
-          schedule,
-          timeZone: b.timeZone,
-          suspend: options.suspend || undefined,
-          concurrencyPolicy: 'Forbid',
-          startingDeadlineSeconds: STARTING_DEADLINE_SECONDS,
-          successfulJobsHistoryLimit: 3,
-          failedJobsHistoryLimit: 3,
-          jobTemplate: {
-            metadata: { labels },
-            spec: { backoffLimit: 1, activeDeadlineSeconds: deadline, template: { metadata: { labels: podLabels }, spec } },
-          },
-        },
-      });
-    };
-
-    const { postgres: pg } = props;
+    const { backup: b, namespace, postgres: pg } = props;
     this.namespace = namespace;
-    this.appDumpPod = (scheduleName, retentionDays, jobName) => {
-      const jobEnv = [{ name: 'SCHEDULE', value: scheduleName }];
-      return pod(
-        [container('upload', 'rclone', 'upload.sh', [
-          ...rcloneCommon, ...b2Env, ...jobEnv,
-          { name: 'B2_PATH', value: pgPath },
-          { name: 'RETENTION_DAYS', value: String(retentionDays) },
-        ])],
-        [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, pg.database), ...jobEnv, { name: 'PGAPPNAME', value: jobName }])],
-      );
-    };
-    for (const schedule of b.schedules) {
-      cronJob(BACKUP_JOBS.dump(schedule.name), 'backup', schedule.cron, DEADLINES.dump, this.appDumpPod(schedule.name, schedule.retentionDays, BACKUP_JOBS.dump(schedule.name)), { postgres: true });
-    }
+    this.b2Root = `${b.b2.bucket}/${b.b2.prefix}/${props.environment}`;
+    const kit = new BackupKit(this, props);
+    this.secrets = [pg.backupSecret, pg.superuserSecret, ...kit.secrets];
     this.dailyRetentionDays = b.schedules[0].retentionDays;
+    this.appDumpPod = (schedule, retentionDays, jobName) => dumpPod(kit, props, pg.database, `${this.b2Root}/postgres`, { schedule, retentionDays, jobName });
+    // Each kind of backup Job, in this order.
+    this.dumps(kit, props);
+    this.minioJobs(kit, props);
+    this.restore(kit, props);
+    this.imports(kit, props);
+    this.drill(kit, props);
+  }
 
+  /** A dump CronJob per schedule of the app database, and a daily one per platform service's database. */
+  private dumps(kit: BackupKit, props: BackupsProps): void {
+    const { backup: b, postgres: pg } = props;
+    for (const schedule of b.schedules) {
+      const jobName = BACKUP_JOBS.dump(schedule.name);
+      kit.cronJob(jobName, 'backup', schedule.cron, DEADLINES.dump, this.appDumpPod(schedule.name, schedule.retentionDays, jobName), { postgres: true });
+    }
     const daily = b.schedules[0];
     for (const database of pg.serviceDatabases ?? []) {
-      const jobEnv = [{ name: 'SCHEDULE', value: daily.name }];
-      cronJob(BACKUP_JOBS.serviceDump(database), 'backup', daily.cron, DEADLINES.dump, pod(
-        [container('upload', 'rclone', 'upload.sh', [
-          ...rcloneCommon, ...b2Env, ...jobEnv,
-          { name: 'B2_PATH', value: `${this.b2Root}/${database}` },
-          { name: 'RETENTION_DAYS', value: String(daily.retentionDays) },
-        ])],
-        [container('dump', 'postgres', 'pg-dump.sh', [...libpq(pg.backupUser, pg.backupSecret, database), ...jobEnv, { name: 'PGAPPNAME', value: BACKUP_JOBS.serviceDump(database) }])],
-      ), { postgres: true });
+      const jobName = BACKUP_JOBS.serviceDump(database);
+      const spec = dumpPod(kit, props, database, `${this.b2Root}/${database}`, { schedule: daily.name, retentionDays: daily.retentionDays, jobName });
+      kit.cronJob(jobName, 'backup', daily.cron, DEADLINES.dump, spec, { postgres: true });
     }
+  }
 
-    cronJob(BACKUP_JOBS.minioMirror, 'mirror', b.minioMirror.cron, DEADLINES.mirror, pod([
-      container('mirror', 'rclone', 'mirror.sh', [
-        ...rcloneCommon, ...b2Env, ...minioEnv,
+  /** The MinIO → B2 mirror, and its reverse (never scheduled: run after the provisioning Job recreated the buckets, README). */
+  private minioJobs(kit: BackupKit, props: BackupsProps): void {
+    const b = props.backup;
+    const minioPath = `${this.b2Root}/minio`;
+    kit.cronJob(BACKUP_JOBS.minioMirror, 'mirror', b.minioMirror.cron, DEADLINES.mirror, kit.pod([
+      kit.container('mirror', 'rclone', 'mirror.sh', [
+        ...kit.rcloneCommon, ...kit.b2Env, ...kit.minioEnv,
         { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
         { name: 'B2_PATH', value: minioPath },
         { name: 'RETENTION_DAYS', value: String(b.minioMirror.retentionDays) },
       ]),
     ]));
-
-    // Never scheduled: the mirror in reverse, after the provisioning Job recreated the buckets (README).
     // MIRROR_REMOTE names the rclone remote the mirror is read from.
-    cronJob(BACKUP_JOBS.minioRestore, 'restore', '0 0 1 1 *', DEADLINES.restore, pod([
-      container('restore', 'rclone', 'minio-restore.sh', [
-        ...rcloneCommon, ...b2Env,
-        ...remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioRootUser, minioRootPassword),
+    kit.cronJob(BACKUP_JOBS.minioRestore, 'restore', '0 0 1 1 *', DEADLINES.restore, kit.pod([
+      kit.container('restore', 'rclone', 'minio-restore.sh', [
+        ...kit.rcloneCommon, ...kit.b2Env,
+        ...rcloneRemote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, kit.minioRoot.user, kit.minioRoot.password),
         { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
         { name: 'B2_PATH', value: minioPath },
         { name: 'MIRROR_REMOTE', value: 'b2' },
       ]),
     ]), { suspend: true });
+  }
 
-    const fetch = (dump: string) => container('fetch', 'rclone', 'fetch.sh', [...rcloneCommon, ...b2Env, { name: 'B2_PATH', value: pgPath }, { name: 'DUMP', value: dump }]);
-    // Never scheduled: `kubectl create job --from=cronjob/pg-restore` (README, "Backups").
-    cronJob(BACKUP_JOBS.restore, 'restore', '0 0 1 1 *', DEADLINES.restore, pod(
-      [container('restore', 'postgres', 'pg-restore.sh', [
-        ...libpq(pg.superuser, pg.superuserSecret, 'postgres'),
+  /** The suspended restore (`kubectl create job --from=cronjob/pg-restore`, README "Backups"). */
+  private restore(kit: BackupKit, props: BackupsProps): void {
+    const pg = props.postgres;
+    kit.cronJob(BACKUP_JOBS.restore, 'restore', '0 0 1 1 *', DEADLINES.restore, kit.pod(
+      [kit.container('restore', 'postgres', 'pg-restore.sh', [
+        ...kit.libpq(pg.superuser, pg.superuserSecret, 'postgres'),
         { name: 'TARGET_DATABASE', value: `${pg.database}_restore` },
         { name: 'TARGET_OWNER', value: pg.appUser },
         { name: 'REPLACE_TARGET', value: 'no' },
         { name: 'RESTORE_JOBS', value: '2' },
         { name: 'PGAPPNAME', value: BACKUP_JOBS.restore },
       ])],
-      [fetch('latest')],
+      [this.fetch(kit, 'latest')],
     ), { suspend: true, postgres: true });
+  }
 
-    // Never scheduled: a compose stack's dump and files, uploaded under imports/ (imports.ts, README "Moving from docker-compose").
+  /** Never scheduled: a compose stack's dump and files, uploaded under imports/ (imports.ts, README "Moving from docker-compose"). */
+  private imports(kit: BackupKit, props: BackupsProps): void {
+    const pg = props.postgres;
     const importPath = `${this.b2Root}/imports`;
-    cronJob(IMPORT_JOBS.postgres, 'import', '0 0 1 1 *', DEADLINES.restore, pod(
-      [container('import', 'postgres', 'import-postgres.sh', [
-        ...libpq(pg.superuser, pg.superuserSecret, pg.database),
+    kit.cronJob(IMPORT_JOBS.postgres, 'import', '0 0 1 1 *', DEADLINES.restore, kit.pod(
+      [kit.container('import', 'postgres', 'import-postgres.sh', [
+        ...kit.libpq(pg.superuser, pg.superuserSecret, pg.database),
         { name: 'TARGET_OWNER', value: pg.appUser },
         { name: 'REPLACE_TARGET', value: 'no' },
         { name: 'PGAPPNAME', value: IMPORT_JOBS.postgres },
       ])],
-      [container('fetch', 'rclone', 'import-fetch.sh', [...rcloneCommon, ...b2RawEnv, { name: 'IMPORT_PATH', value: importPath }, { name: 'DUMP', value: 'latest' }])],
+      [kit.container('fetch', 'rclone', 'import-fetch.sh', [...kit.rcloneCommon, ...kit.b2RawEnv, { name: 'IMPORT_PATH', value: importPath }, { name: 'DUMP', value: 'latest' }])],
     ), { suspend: true, postgres: true });
-    cronJob(IMPORT_JOBS.files, 'import', '0 0 1 1 *', DEADLINES.restore, pod([
-      container('import', 'rclone', 'import-files.sh', [
-        ...rcloneCommon, ...b2RawEnv,
-        ...remote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, minioRootUser, minioRootPassword),
+    kit.cronJob(IMPORT_JOBS.files, 'import', '0 0 1 1 *', DEADLINES.restore, kit.pod([
+      kit.container('import', 'rclone', 'import-files.sh', [
+        ...kit.rcloneCommon, ...kit.b2RawEnv,
+        ...rcloneRemote('MINIO', { provider: 'Minio', endpoint: props.minio.endpoint, region: 'us-east-1' }, kit.minioRoot.user, kit.minioRoot.password),
         { name: 'BUCKETS', value: props.minio.buckets.join(' ') },
         { name: 'IMPORT_PATH', value: importPath },
       ]),
     ]), { suspend: true });
+  }
 
-    cronJob(BACKUP_JOBS.drill, 'drill', b.drill.cron, DEADLINES.drill, pod(
-      [container('drill', 'postgres', 'drill.sh', [
+  /** The weekly drill: restores the latest dump into a scratch server and checks it. */
+  private drill(kit: BackupKit, props: BackupsProps): void {
+    const { backup: b, postgres: pg } = props;
+    kit.cronJob(BACKUP_JOBS.drill, 'drill', b.drill.cron, DEADLINES.drill, kit.pod(
+      [kit.container('drill', 'postgres', 'drill.sh', [
         { name: 'HOME', value: BACKUP_PATHS.tmp },
         { name: 'SCRATCH_DIR', value: BACKUP_PATHS.scratch },
         { name: 'SCRIPTS_DIR', value: BACKUP_PATHS.scripts },
@@ -308,8 +175,13 @@ export class Backups extends Construct {
         { name: 'MAX_DATA_AGE_SECONDS', value: String(parseDuration(b.drill.maxDataAge)) },
         { name: 'RESTORE_JOBS', value: '2' },
       ])],
-      [fetch('latest')],
+      [this.fetch(kit, 'latest')],
     ));
+  }
+
+  /** The init container that fetches (and decrypts) a dump of the app database from B2. */
+  private fetch(kit: BackupKit, dump: string) {
+    return kit.container('fetch', 'rclone', 'fetch.sh', [...kit.rcloneCommon, ...kit.b2Env, { name: 'B2_PATH', value: `${this.b2Root}/postgres` }, { name: 'DUMP', value: dump }]);
   }
 
   /**
@@ -329,4 +201,18 @@ export class Backups extends Construct {
       },
     });
   }
+}
+
+/** A dump pod: pg_dump of `database` (init container), then the upload to `b2Path` with its retention. */
+function dumpPod(kit: BackupKit, props: BackupsProps, database: string, b2Path: string, job: { schedule: string; retentionDays: number; jobName: string }): PodSpec {
+  const pg = props.postgres;
+  const jobEnv = [{ name: 'SCHEDULE', value: job.schedule }];
+  return kit.pod(
+    [kit.container('upload', 'rclone', 'upload.sh', [
+      ...kit.rcloneCommon, ...kit.b2Env, ...jobEnv,
+      { name: 'B2_PATH', value: b2Path },
+      { name: 'RETENTION_DAYS', value: String(job.retentionDays) },
+    ])],
+    [kit.container('dump', 'postgres', 'pg-dump.sh', [...kit.libpq(pg.backupUser, pg.backupSecret, database), ...jobEnv, { name: 'PGAPPNAME', value: job.jobName }])],
+  );
 }

@@ -3,9 +3,14 @@ import { PrometheusRule, PrometheusRuleSpecGroupsRules, PrometheusRuleSpecGroups
 import { BACKUP_JOBS } from '../../backup-names';
 import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
-import { IMonitoringContributor } from './contributions';
 
 export type Severity = 'warning' | 'critical';
+
+/** An owner of alert rules (the alert half of IMonitoringContributor, lib/constructs/monitoring/contributions.ts). */
+export interface IAlertContributor {
+  /** Rule groups by area; each area becomes one PrometheusRule `platform-<area>`. */
+  alertRules(thresholds: AlertThresholds): readonly AlertGroup[];
+}
 export const SEVERITIES: readonly Severity[] = ['warning', 'critical'];
 
 export interface PlatformAlertRulesProps {
@@ -32,7 +37,7 @@ export interface PlatformAlertRulesProps {
    * Owners of more rule groups (the data services): each returns its own rules from the same thresholds.
    * @default none
    */
-  readonly contributors?: readonly IMonitoringContributor[];
+  readonly contributors?: readonly IAlertContributor[];
   /**
    * Extra labels on every PrometheusRule (for a Prometheus `ruleSelector`).
    * @default {}
@@ -141,7 +146,7 @@ export interface AlertGroup {
 }
 
 /** The contributed groups, rules of one area merged in contributor order. */
-function contributed(contributors: readonly IMonitoringContributor[], thresholds: AlertThresholds, builtIn: readonly string[]): Record<string, readonly AlertRule[]> {
+function contributed(contributors: readonly IAlertContributor[], thresholds: AlertThresholds, builtIn: readonly string[]): Record<string, readonly AlertRule[]> {
   const areas: Record<string, AlertRule[]> = {};
   for (const group of contributors.flatMap((c) => c.alertRules(thresholds))) {
     if (builtIn.includes(group.area)) throw new Error(`alert area "${group.area}" is the platform's own; fix: contribute rules under another area name`);

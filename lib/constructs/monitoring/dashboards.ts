@@ -14,7 +14,6 @@ import { BACKUP_JOBS } from '../../backup-names';
 import { AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { KubeConfigMap } from '../../k8s';
-import { IMonitoringContributor } from './contributions';
 
 export interface PlatformDashboardsProps {
   /** Namespace of the ConfigMaps (the monitoring namespace, where Grafana's sidecar looks). */
@@ -37,7 +36,7 @@ export interface PlatformDashboardsProps {
    * Owners of more rows (the data services, the add-ons), placed by each row's `order`.
    * @default none
    */
-  readonly contributors?: readonly IMonitoringContributor[];
+  readonly contributors?: readonly IDashboardContributor[];
   /**
    * PromQL regex of the database-dump CronJobs.
    * @default BACKUP_JOBS.dumpPattern
@@ -53,6 +52,12 @@ export interface PlatformDashboardsProps {
 type Levels = { warning: number; critical: number };
 type Targets = [expr: string, legend: string][];
 /** A panel builder of the Grafana SDK. */
+/** An owner of overview rows (the dashboard half of IMonitoringContributor, lib/constructs/monitoring/contributions.ts). */
+export interface IDashboardContributor {
+  /** Rows of the platform overview dashboard, in order. */
+  dashboardRows(kit: DashboardKit): readonly DashboardRow[];
+}
+
 export interface PanelLike {
   build(): unknown;
 }

@@ -5,7 +5,7 @@
  * so tests run the very same file with the real patroni on loopback.
  */
 import * as yaml from 'js-yaml';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { parseQuantity } from '../../config/quantity';
 import { PATHS, ROLES } from './config-files';
 
@@ -30,13 +30,13 @@ export type ReplicationMode = 'synchronous' | 'asynchronous';
  * so a failover may lose the last commits. Default: synchronous with two or more replicas (ha),
  * asynchronous otherwise, since a single replica's loss would then stall writes.
  */
-export function replicationMode(config: PlatformConfig): ReplicationMode {
+export function replicationMode(config: PostgresSettings): ReplicationMode {
   return config.postgres.replication ?? (config.postgres.replicas >= 2 ? 'synchronous' : 'asynchronous');
 }
 
 
 /** Settings Patroni passes on postgres' command line: they must be the same on every member. */
-export function patroniDcsParameters(config: PlatformConfig): Record<string, string | number> {
+export function patroniDcsParameters(config: PostgresSettings): Record<string, string | number> {
   const t = config.postgres.tuning;
   // Room for every member plus a basebackup and a re-seed in flight.
   const senders = config.postgres.replicas + 4;
@@ -60,7 +60,7 @@ export interface PatroniYamlOptions {
 }
 
 /** The patroni.yml every member runs. Pod-specific values come from PATRONI_* env vars. */
-export function patroniYaml(config: PlatformConfig, options: PatroniYamlOptions): string {
+export function patroniYaml(config: PostgresSettings, options: PatroniYamlOptions): string {
   const sync = replicationMode(config) === 'synchronous';
   const doc = {
     scope: PATRONI_SCOPE,

@@ -10,11 +10,11 @@
  * `mc mirror` (README "One node to three").
  */
 import { Construct } from 'constructs';
-import { parseQuantity } from '../config/quantity';
-import { Container, IntOrString, KubePodDisruptionBudget, KubeStatefulSet, PodSecurityContext, Volume } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
-import { AllowFlows, connect } from './network-policy';
-import { dataVolumeClaim, governingService } from './storage';
+import { parseQuantity } from '../../config/quantity';
+import { Container, IntOrString, KubePodDisruptionBudget, KubeStatefulSet, PodSecurityContext, Volume } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
+import { AllowFlows, connect } from '../../constructs/network-policy';
+import { dataVolumeClaim, governingService } from '../../constructs/storage';
 
 export interface MinioDistributedProps {
   /** Name of the standalone server's objects, e.g. `minio` (the pool is `<name>-pool`). */

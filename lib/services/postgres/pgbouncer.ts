@@ -1,14 +1,15 @@
+import { Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, Quantity } from '../../k8s';
 import { componentLabels } from '../../labels';
-import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { containerResources } from '../resources';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
 import { PATHS, pgbouncerHbaConf, pgbouncerIni, pgbouncerStartScript, ROLES } from './config-files';
 import { antiAffinity, PostgresCluster, SecretKeyRef } from './postgres-cluster';
 
 export interface PgBouncerProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   readonly namespace: string;
   /** The cluster whose primary PgBouncer pools connections to. */
   readonly cluster: PostgresCluster;
@@ -41,7 +42,12 @@ export class PgBouncer extends Construct {
 
     new KubeConfigMap(this, 'Config', {
       metadata: { name: 'pgbouncer-config', namespace, labels: componentLabels('pgbouncer', 'config') },
-      data: { 'pgbouncer.ini': pgbouncerIni(config, { primaryHost: cluster.primaryHost, primaryPort: cluster.port, listenPort: this.port }), 'start.sh': pgbouncerStartScript(), 'pgbouncer_hba.conf': pgbouncerHbaConf(config) },
+      // Rendered at synth time: the service databases are added after this construct (Postgres.addDatabase).
+      data: {
+        'pgbouncer.ini': Lazy.any({ produce: () => pgbouncerIni(config, { primaryHost: cluster.primaryHost, primaryPort: cluster.port, listenPort: this.port, databases: cluster.serviceDatabases }) }),
+        'start.sh': pgbouncerStartScript(),
+        'pgbouncer_hba.conf': Lazy.any({ produce: () => pgbouncerHbaConf(config, cluster.serviceDatabases) }),
+      },
     });
 
     new KubeService(this, 'Service', {

@@ -1,19 +1,19 @@
 import { Construct } from 'constructs';
-import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
-import { Resources } from '../config/fields';
-import { parseQuantity } from '../config/quantity';
-import { ALERT_ACTIONS, AlertThresholds } from '../config/alerts';
-import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
-import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim, governingService } from './storage';
-import { containerResources } from './resources';
+import { ServiceMonitor } from '../../../imports/monitoring.coreos.com';
+import { Resources } from '../../config/fields';
+import { parseQuantity } from '../../config/quantity';
+import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
+import { IntOrString, KubeConfigMap, KubeService, KubeStatefulSet, Quantity } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { dataVolumeClaim, governingService } from '../../constructs/storage';
+import { containerResources } from '../../constructs/resources';
 import { REDIS_SECRET_KEYS, redisPasswordEnv, renderRedisConf, renderRedisStartScript } from './redis-conf';
-import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from './data-service';
-import { AlertGroup, configKey, pair } from './monitoring/alert-rules';
-import { DashboardKit, DashboardRow } from './monitoring/dashboards';
-import { ProbeTarget } from './monitoring/probes';
-import { AllowFlows, namespacePeer, tcp } from './network-policy';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from '../../constructs/data-service';
+import { AlertGroup, configKey, pair } from '../../constructs/monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, namespacePeer, tcp } from '../../constructs/network-policy';
 import { RedisSentinel, RedisSentinelProps } from './redis-sentinel';
 
 export interface RedisProps {
@@ -42,7 +42,7 @@ export interface RedisProps {
    */
   readonly secretName?: string;
   /**
-   * A primary and replicas with Sentinel, HAProxy in front (lib/constructs/redis-sentinel.ts); the Service
+   * A primary and replicas with Sentinel, HAProxy in front (lib/services/redis/redis-sentinel.ts); the Service
    * apps use then selects HAProxy, which routes to the primary.
    * @default one server
    */

@@ -3,9 +3,10 @@
  * (official image, pinned in versions.ts) on the platform's Postgres and Redis. Kept beside
  * schema.ts so that the shared file only gains one key and one call.
  */
-import { z } from './zod';
-import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from './fields';
-import type { CrossCheckIssue, PlatformConfig } from './schema';
+import { z } from '../../config/zod';
+import { BOUNDS, dnsName, k8sName, positiveInt, quantity, resources, s3BucketName } from '../../config/fields';
+import { CrossCheckIssue } from '../../config/errors';
+import { hostIssues, PlatformBasics } from '../service';
 
 export const glitchtipSchema = z.strictObject({
   /** Run GlitchTip (apps with `sentry: true` need it). */
@@ -28,8 +29,18 @@ export const glitchtipSchema = z.strictObject({
 });
 export type GlitchTipConfig = z.output<typeof glitchtipSchema>;
 
+/** The keys GlitchTip's service reads besides its own section (its rules and its build). */
+export interface GlitchTipServiceConfig extends PlatformBasics {
+  readonly glitchtip: GlitchTipConfig;
+  readonly namespaces: { readonly monitoring: string };
+  readonly images: { readonly glitchtip?: string };
+  readonly apps: readonly { readonly name: string; readonly sentry: boolean }[];
+  readonly postgres: { readonly database: string };
+  readonly minio: { readonly buckets: readonly { readonly name: string; readonly access: string }[] };
+}
+
 /** Cross-key rules: apps that report errors need GlitchTip; the bucket must exist and be private. */
-export function glitchtipIssues(config: PlatformConfig): CrossCheckIssue[] {
+export function glitchtipIssues(config: GlitchTipServiceConfig): CrossCheckIssue[] {
   const issues: CrossCheckIssue[] = [];
   const g = config.glitchtip;
   config.apps.forEach((app) => {
@@ -37,9 +48,7 @@ export function glitchtipIssues(config: PlatformConfig): CrossCheckIssue[] {
   });
   if (!g.enabled) return issues;
   if (g.database === config.postgres.database) issues.push({ path: ['glitchtip', 'database'], message: `is the apps' database; fix: give GlitchTip its own, e.g. glitchtip` });
-  if (!g.host.endsWith(`.${config.domain}`) && !config.extraHosts.includes(g.host)) {
-    issues.push({ path: ['glitchtip', 'host'], message: `is outside the domain ${config.domain}; fix: use a host under ${config.domain} or list it in extraHosts` });
-  }
+  issues.push(...hostIssues(config, 'glitchtip', g.host));
   if (g.s3) {
     const bucket = config.minio.buckets.find((b) => b.name === g.s3!.bucket);
     if (!bucket) issues.push({ path: ['glitchtip', 's3', 'bucket'], message: 'is not in minio.buckets; fix: add it to minio.buckets as a private bucket' });

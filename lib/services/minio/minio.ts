@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
-import { Resources } from '../config/fields';
-import { isS3BucketName } from '../config/fields';
-import { Container, EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity, Volume } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
+import { ServiceMonitor } from '../../../imports/monitoring.coreos.com';
+import { Resources } from '../../config/fields';
+import { isS3BucketName } from '../../config/fields';
+import { Container, EnvVar, IntOrString, KubeConfigMap, KubeJob, KubeService, KubeStatefulSet, Quantity, Volume } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
 import {
   AppAccessSpec,
   BACKUP_READER,
@@ -17,14 +17,14 @@ import {
   renderMcClient,
   renderProvisionScript,
 } from './minio-provisioning';
-import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { dataVolumeClaim, governingService } from './storage';
-import { containerResources } from './resources';
-import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from './data-service';
-import { AlertGroup } from './monitoring/alert-rules';
-import { DashboardKit, DashboardRow } from './monitoring/dashboards';
-import { ProbeTarget } from './monitoring/probes';
-import { AllowFlows, namespacePeer, podsPeer, tcp } from './network-policy';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { dataVolumeClaim, governingService } from '../../constructs/storage';
+import { containerResources } from '../../constructs/resources';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, secretEnv, ServicePort } from '../../constructs/data-service';
+import { AlertGroup } from '../../constructs/monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, namespacePeer, podsPeer, tcp } from '../../constructs/network-policy';
 import { MinioDistributed, MinioDistributedProps, minioPoolLabels } from './minio-distributed';
 
 export interface MinioProps {
@@ -65,7 +65,7 @@ export interface MinioProps {
    */
   readonly rootSecretName?: string;
   /**
-   * Distributed: `pods` servers × `drivesPerPod` volumes, one server per node (lib/constructs/minio-distributed.ts),
+   * Distributed: `pods` servers × `drivesPerPod` volumes, one server per node (lib/services/minio/minio-distributed.ts),
    * in place of the standalone server; `storageSize` is then the usable capacity.
    * @default one standalone server
    */
@@ -75,6 +75,8 @@ export interface MinioProps {
 const UID = 1000; // the image runs as root by default; any non-root uid owns the PVC via fsGroup
 const API_PORT = 9000;
 const CONSOLE_PORT = 9001;
+/** The ports MinIO serves routes on (S3 API and console): what Traefik's side of its routes opens. */
+export const MINIO_ROUTED_PORTS: readonly number[] = [API_PORT, CONSOLE_PORT];
 const SCRIPT_DIR = '/opt/provision';
 const METRICS_PATH = '/minio/v2/metrics/cluster';
 

@@ -7,19 +7,19 @@
  * (`apps.<app>.sentry`) are bound like to any data service and get SENTRY_DSN.
  */
 import { Construct } from 'constructs';
-import { AlertThresholds } from '../config/alerts';
-import { GlitchTipConfig } from '../config/glitchtip';
-import { EnvVar, IntOrString, KubeService, Quantity } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
-import { AppBinding, appPorts, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from './data-service';
-import { EdgeAttachment, PublicIngress } from './edge/public-ingress';
-import { AlertGroup } from './monitoring/alert-rules';
-import { DashboardRow } from './monitoring/dashboards';
-import { ProbeTarget } from './monitoring/probes';
-import { AllowFlows, anywhere, connect, tcp } from './network-policy';
-import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { containerResources } from './resources';
-import { singleVolumePod } from './storage';
+import { AlertThresholds } from '../../config/alerts';
+import { GlitchTipConfig } from './config';
+import { EnvVar, IntOrString, KubeService, Quantity } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
+import { AppBinding, appPorts, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../../constructs/data-service';
+import { EdgeAttachment, PublicIngress } from '../../constructs/edge/public-ingress';
+import { AlertGroup } from '../../constructs/monitoring/alert-rules';
+import { DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, anywhere, connect, tcp } from '../../constructs/network-policy';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
+import { singleVolumePod } from '../../constructs/storage';
 
 /** The database GlitchTip uses, as bound by the Postgres service (through PgBouncer). */
 export interface GlitchTipDatabase {
@@ -35,7 +35,7 @@ export interface GlitchTipProps {
   readonly config: GlitchTipConfig;
   readonly namespace: string;
   readonly image: string;
-  /** Its database on the platform Postgres (`Postgres.bindServiceDatabase`). */
+  /** Its database on the platform Postgres (`Postgres.addDatabase`). */
   readonly database: GlitchTipDatabase;
   /** Redis as bound for GlitchTip (REDIS_PASSWORD and the flow); GlitchTip uses its own logical database. */
   readonly redis: { readonly host: string; readonly port: number; readonly username: string; readonly binding: AppBinding };

@@ -7,7 +7,7 @@
  * (archive/<stanza>/... WAL, backup/<stanza>/... base backups), every file encrypted with
  * aes-256-cbc (repo1-cipher-type) by a key that lives outside the cluster.
  */
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { parseDuration } from '../../config/duration';
 import { PATHS, ROLES } from './config-files';
 
@@ -42,16 +42,16 @@ export function s3Endpoint(url: string): { host: string; port?: number } {
 }
 
 /** The repository path inside the bucket: beside the dumps, `/<prefix>/<env>/pgbackrest`. */
-export const repoPath = (config: PlatformConfig): string => `/${config.backup.b2.prefix}/${config.name}/pgbackrest`;
+export const repoPath = (config: PostgresSettings): string => `/${config.backup.b2.prefix}/${config.name}/pgbackrest`;
 
 /** Days of base backups (and their WAL) kept: the pitr setting, else the first dump schedule's. */
-export const retentionDays = (config: PlatformConfig): number => config.backup.pitr.retentionDays ?? config.backup.schedules[0].retentionDays;
+export const retentionDays = (config: PostgresSettings): number => config.backup.pitr.retentionDays ?? config.backup.schedules[0].retentionDays;
 
 /**
  * pgbackrest.conf. Keys and the cipher pass come from the environment (PGBACKREST_REPO1_S3_KEY,
  * PGBACKREST_REPO1_S3_KEY_SECRET, PGBACKREST_REPO1_CIPHER_PASS), never from this file.
  */
-export function pgbackrestConf(config: PlatformConfig, local: PgbackrestLocal = {}): string {
+export function pgbackrestConf(config: PostgresSettings, local: PgbackrestLocal = {}): string {
   const b2 = config.backup.b2;
   const fromConfig = s3Endpoint(b2.endpoint);
   const endpoint = local.endpoint ? s3Endpoint(`https://${local.endpoint}`) : fromConfig;
@@ -96,7 +96,7 @@ export function pgbackrestConf(config: PlatformConfig, local: PgbackrestLocal = 
 }
 
 /** The postgresql.conf lines that archive every WAL segment to the repository. */
-export function archiveSettings(config: PlatformConfig, configDir: string = PITR_PATHS.configDir): [string, string][] {
+export function archiveSettings(config: PostgresSettings, configDir: string = PITR_PATHS.configDir): [string, string][] {
   return [
     ['archive_mode', 'on'],
     ['archive_command', `'pgbackrest --config=${configDir}/pgbackrest.conf --stanza=${STANZA} archive-push %p'`],

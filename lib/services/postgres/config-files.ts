@@ -3,7 +3,7 @@
  * config. Tests run these exact files with the real programs, so keep them valid on
  * PostgreSQL 15 (Debian, in tests) and 16 (the platform).
  */
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { appLoginRoles, nextLoginSql } from './app-logins';
 import { parseQuantity, toPostgresMemory } from '../../config/quantity';
 import { poolPerPod } from '../../config/connection-budget';
@@ -38,7 +38,7 @@ export const ROLES = {
 } as const;
 
 /**
- * Databases the platform's own services get besides the apps' (GlitchTip), each with its own
+ * Databases the platform's own services get besides the apps' (GlitchTip's, through Postgres.addDatabase), each with its own
  * login role that owns it; the role's password comes from the Secret `secret` (key `password`)
  * in the data namespace, through the init script's env `env`.
  */
@@ -49,9 +49,26 @@ export interface ServiceDatabase {
   readonly env: string;
 }
 
-export function serviceDatabases(config: PlatformConfig): ServiceDatabase[] {
-  const g = config.glitchtip;
-  return g.enabled ? [{ database: g.database, owner: g.database, secret: `postgres-${g.database.replace(/_/g, '-')}`, env: `${g.database.toUpperCase()}_DB_PASSWORD` }] : [];
+/**
+ * A read-only login of a platform service (an admin UI such as pgAdmin): reads every table of the
+ * apps' database (pg_read_all_data), writes nothing (its transactions are read-only by default and it
+ * owns nothing), connects to Postgres directly (not through PgBouncer: an admin UI needs its session).
+ * Its password comes from the Secret `secret` (key `password`) through the init script's env `env`.
+ */
+export interface ServiceLogin {
+  readonly role: string;
+  readonly secret: string;
+  readonly env: string;
+}
+
+/** The read-only login `role` of a platform service (Postgres.addReadOnlyLogin). */
+export function serviceLogin(role: string): ServiceLogin {
+  return { role, secret: `postgres-${role.replace(/_/g, '-')}`, env: `${role.toUpperCase()}_LOGIN_PASSWORD` };
+}
+
+/** The database `database` of a platform service, owned by a login role of the same name (Postgres.addDatabase). */
+export function serviceDatabase(database: string): ServiceDatabase {
+  return { database, owner: database, secret: `postgres-${database.replace(/_/g, '-')}`, env: `${database.toUpperCase()}_DB_PASSWORD` };
 }
 
 /**
@@ -60,9 +77,9 @@ export function serviceDatabases(config: PlatformConfig): ServiceDatabase[] {
  * backup and replication roles and superusers are refused at the pooler. New app roles (a second
  * login role per app for credential rotation, say) are added here, and only here.
  */
-export function pooledRoles(config: PlatformConfig): string[] {
+export function pooledRoles(config: PostgresSettings, databases: readonly ServiceDatabase[] = []): string[] {
   // Both logins of the app (the second one takes over at a password rotation), then the service databases' owners.
-  return [...appLoginRoles(config), ...serviceDatabases(config).map((d) => d.owner)];
+  return [...appLoginRoles(config), ...databases.map((d) => d.owner)];
 }
 
 export interface PostgresqlConfOptions {
@@ -70,7 +87,7 @@ export interface PostgresqlConfOptions {
   readonly port: number;
 }
 
-export function postgresqlConf(config: PlatformConfig, options: PostgresqlConfOptions): string {
+export function postgresqlConf(config: PostgresSettings, options: PostgresqlConfOptions): string {
   const t = config.postgres.tuning;
   const mem = (q: string) => toPostgresMemory(parseQuantity(q));
   // Room for every replica plus a pg_basebackup and a re-bootstrap in flight.
@@ -113,7 +130,7 @@ export function postgresqlConf(config: PlatformConfig, options: PostgresqlConfOp
 }
 
 /** scram-sha-256 everywhere: no trust, no md5. NetworkPolicies decide who reaches the port. */
-export function pgHbaConf(config: PlatformConfig): string {
+export function pgHbaConf(config: PostgresSettings): string {
   const rows = [
     ['local', 'all', 'all', '', 'scram-sha-256'],
     ['host', 'replication', ROLES.replication, '0.0.0.0/0', 'scram-sha-256'],
@@ -134,9 +151,16 @@ export function pgHbaConf(config: PlatformConfig): string {
  * Roles, the app database and the PgBouncer auth_query function. Passwords arrive as psql
  * variables (from Secrets), never as literals. Idempotent, so it can be re-run by hand.
  */
-export function initSql(config: PlatformConfig): string {
+export function initSql(config: PostgresSettings, services: readonly ServiceDatabase[] = [], logins: readonly ServiceLogin[] = []): string {
   const { database, appUser } = config.postgres;
-  const services = serviceDatabases(config);
+  const loginSql = logins.map((l) => `
+-- ${l.role}: a read-only login of a platform service (reads every table of ${database}, writes nothing).
+SELECT 'CREATE ROLE ${l.role}' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${l.role}') \\gexec
+ALTER ROLE ${l.role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'${l.role}_password';
+GRANT pg_read_all_data TO ${l.role};
+ALTER ROLE ${l.role} SET default_transaction_read_only = on;
+GRANT CONNECT ON DATABASE ${database} TO ${l.role};
+`).join('');
   const serviceSql = services.map((d) => `
 -- ${d.database}: its own role and database (a platform service, not an app).
 SELECT 'CREATE ROLE ${d.owner}' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${d.owner}') \\gexec
@@ -177,7 +201,7 @@ GRANT CONNECT ON DATABASE ${database} TO ${ROLES.pgbouncerAuth}, ${ROLES.metrics
 \\connect postgres
 \\ir pgbouncer-auth.sql
 
-${serviceSql}
+${serviceSql}${loginSql}
 \\connect ${database}
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
 `;
@@ -187,8 +211,8 @@ CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
  * The auth_query function, applied in each database PgBouncer serves: verifiers of pooledRoles()
  * only, never of a superuser.
  */
-export function pgbouncerAuthSql(config: PlatformConfig): string {
-  const roles = pooledRoles(config).map((r) => `'${r}'`).join(', ');
+export function pgbouncerAuthSql(config: PostgresSettings, databases: readonly ServiceDatabase[] = []): string {
+  const roles = pooledRoles(config, databases).map((r) => `'${r}'`).join(', ');
   return `-- PgBouncer auth_query function (SECURITY DEFINER, owned by the superuser).
 CREATE SCHEMA IF NOT EXISTS pgbouncer AUTHORIZATION ${ROLES.superuser};
 REVOKE ALL ON SCHEMA pgbouncer FROM PUBLIC;
@@ -210,8 +234,8 @@ GRANT EXECUTE ON FUNCTION pgbouncer.get_auth(text) TO ${ROLES.pgbouncerAuth};
  * Patroni's post_bootstrap: run once on the first member's new cluster, with the local superuser
  * connection string as $1 and PGPASSFILE exported. Without an argument (by hand) it uses PG* env.
  */
-export function initScript(config: PlatformConfig): string {
-  const services = serviceDatabases(config).map((d) => `  -v ${d.owner}_password="$${d.env}" \\\n`).join('');
+export function initScript(databases: readonly ServiceDatabase[] = [], logins: readonly ServiceLogin[] = []): string {
+  const services = [...databases.map((d) => [d.owner, d.env]), ...logins.map((l) => [l.role, l.env])].map(([role, env]) => `  -v ${role}_password="$${env}" \\\n`).join('');
   return `#!/bin/sh
 # Applies init.sql with passwords from the environment (Secrets). Runs once, on an empty volume.
 set -eu
@@ -232,14 +256,16 @@ export interface PgbouncerIniOptions {
   readonly primaryPort: number;
   /** The port PgBouncer listens on (its `port` attribute). */
   readonly listenPort: number;
+  /** The platform services' databases it serves besides the apps'. @default none */
+  readonly databases?: readonly ServiceDatabase[];
 }
 
-export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOptions): string {
+export function pgbouncerIni(config: PostgresSettings, options: PgbouncerIniOptions): string {
   const p = { ...config.pgbouncer, ...poolPerPod(config) };
   const lines = [
     '; Rendered by the platform from lib/config; edit the config, not this file.',
     '[databases]',
-    ...[config.postgres.database, ...serviceDatabases(config).map((d) => d.database)].map((db) => `${db} = host=${options.primaryHost} port=${options.primaryPort} dbname=${db}`),
+    ...[config.postgres.database, ...(options.databases ?? []).map((d) => d.database)].map((db) => `${db} = host=${options.primaryHost} port=${options.primaryPort} dbname=${db}`),
     '',
     '[pgbouncer]',
     'listen_addr = 0.0.0.0',
@@ -279,11 +305,11 @@ export function pgbouncerIni(config: PlatformConfig, options: PgbouncerIniOption
  * which), PgBouncer's auth user only to its admin console from inside the pod (the exporter), and
  * nobody else: the metrics, backup and replication roles and superusers connect to Postgres directly.
  */
-export function pgbouncerHbaConf(config: PlatformConfig): string {
+export function pgbouncerHbaConf(config: PostgresSettings, databases: readonly ServiceDatabase[] = []): string {
   const rows = [
     ['local', 'pgbouncer', ROLES.pgbouncerAuth, '', 'scram-sha-256'],
     ['host', 'pgbouncer', ROLES.pgbouncerAuth, '127.0.0.1/32', 'scram-sha-256'],
-    ...pooledRoles(config).flatMap((role) => [['host', 'all', role, '0.0.0.0/0', 'scram-sha-256'], ['host', 'all', role, '::/0', 'scram-sha-256']]),
+    ...pooledRoles(config, databases).flatMap((role) => [['host', 'all', role, '0.0.0.0/0', 'scram-sha-256'], ['host', 'all', role, '::/0', 'scram-sha-256']]),
     ['host', 'all', 'all', '0.0.0.0/0', 'reject'],
     ['host', 'all', 'all', '::/0', 'reject'],
   ];

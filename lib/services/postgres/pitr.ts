@@ -2,46 +2,20 @@ import { Construct } from 'constructs';
 import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
 import { Resources } from '../../config/fields';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { Container, EnvVar, KubeConfigMap, KubeCronJob, PodSpec, Quantity, Volume, VolumeMount } from '../../k8s';
 import { componentLabels } from '../../labels';
-import { AlertGroup, configKey, pair } from '../monitoring/alert-rules';
-import { AllowFlows, anywhere, tcp } from '../network-policy';
-import { restrictedContainerSecurity, restrictedPodSecurity } from '../pod-security';
-import { containerResources } from '../resources';
+import { AlertGroup, configKey, pair } from '../../constructs/monitoring/alert-rules';
+import { AllowFlows, anywhere, tcp } from '../../constructs/network-policy';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
 import { PATHS, ROLES } from './config-files';
 import { archiveSettings, baseBackupScript, checkScript, pgbackrestConf, PITR_PATHS, restoreScript, s3Endpoint, STANZA } from './pitr-scripts';
-import { POSTGRES_UID, SecretKeyRef } from './postgres-cluster';
-
-/** What an extension adds to every Postgres pod: settings, env of the server, volumes, sidecars. */
-export interface PostgresPodAdditions {
-  /** postgresql.conf lines (name, value as written). */
-  readonly parameters: readonly [string, string][];
-  /** Env of the postgres container (archive_command runs there). */
-  readonly env: readonly EnvVar[];
-  readonly volumes: readonly Volume[];
-  /** Mounts of the postgres container. */
-  readonly mounts: readonly VolumeMount[];
-  readonly sidecars: readonly Container[];
-}
-
-/** The Postgres pod as an extension sees it: its mounts (the sidecar shares `data` and the socket dir `run`). */
-export interface PostgresPodShape {
-  readonly mounts: readonly VolumeMount[];
-  readonly port: number;
-  /** Labels of every Postgres pod (primary and replicas). */
-  readonly podLabels: Record<string, string>;
-  /** The superuser's password Secret: the sidecar's backup connects over the pod's socket. */
-  readonly superuserSecret: SecretKeyRef;
-}
-
-/** Something PostgresCluster lets into its pods (PITR today); kept narrow so the pod's owner stays in charge. */
-export interface IPostgresExtension {
-  bindPod(pod: PostgresPodShape): PostgresPodAdditions;
-}
+import { IPostgresExtension, POSTGRES_UID, PostgresPodAdditions, PostgresPodShape } from './extension';
+import { SecretKeyRef } from '../../constructs/data-service';
 
 export interface PitrProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   readonly namespace: string;
   /** An image carrying pgbackrest and python3 (timescale/timescaledb-ha: PG16 + Patroni + pgBackRest). */
   readonly image: string;
@@ -257,7 +231,7 @@ export class Pitr extends Construct implements IPostgresExtension {
 
 // Idle between backups (a shell and sleep); a backup bursts towards the limit for minutes a day.
 /** PitrBaseBackupTooOld fires when pitr-check has not succeeded for this long: `every`, the grace, and an hour of checks. */
-export const pitrCheckWindowSeconds = (config: PlatformConfig): number => parseDuration(config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
+export const pitrCheckWindowSeconds = (config: PostgresSettings): number => parseDuration(config.backup.pitr.baseBackup.every)! + BACKUP_GRACE_SECONDS + 3600;
 
 const SIDECAR_RESOURCES: Resources = { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '512Mi' } };
 

@@ -2,7 +2,7 @@
  * redis.conf and the start script of the Redis container, rendered from typed config. The
  * passwords never appear here: the start script writes the ACL file from Secret env vars.
  */
-import { parseQuantity, toRedisMemory } from '../config/quantity';
+import { parseQuantity, toRedisMemory } from '../../config/quantity';
 
 export interface RedisConfOptions {
   readonly port: number;

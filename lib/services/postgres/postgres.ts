@@ -1,22 +1,34 @@
 import { Construct } from 'constructs';
 import { ALERT_ACTIONS, AlertThresholds } from '../../config/alerts';
 import { parseDuration } from '../../config/duration';
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 import { componentLabels } from '../../labels';
-import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../data-service';
-import { AlertGroup, AlertRule, configKey, pair } from '../monitoring/alert-rules';
-import { DashboardKit, DashboardRow } from '../monitoring/dashboards';
-import { ProbeTarget } from '../monitoring/probes';
-import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../network-policy';
-import { MetricsEndpoint } from '../service-monitor';
+import { AppBinding, AppRef, DeclaredSecret, endpointEnv, IDataService, SecretKeyRef, secretEnv, ServicePort } from '../../constructs/data-service';
+import { AlertGroup, AlertRule, configKey, pair } from '../../constructs/monitoring/alert-rules';
+import { DashboardKit, DashboardRow } from '../../constructs/monitoring/dashboards';
+import { ProbeTarget } from '../../constructs/monitoring/probes';
+import { AllowFlows, anywhere, API_SERVER_PORTS, connect, namespacePeer, tcp } from '../../constructs/network-policy';
+import { MetricsEndpoint } from '../../constructs/service-monitor';
 import { activeAppLogin, AppLogin } from './app-logins';
 import { PgBouncer } from './pgbouncer';
 import { PostgresCluster } from './postgres-cluster';
 import { Pitr } from './pitr';
 import { replicationMode } from './patroni';
 
+/** How a platform service reaches its own database (Postgres.addDatabase). */
+export interface ServiceDatabaseBinding {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  /** The password's Secret key (in the data namespace; copied into the service's). */
+  readonly secret: SecretKeyRef;
+  /** PgBouncer's port, to connect the service's pods to. */
+  readonly connectTo: ServicePort[];
+}
+
 export interface PostgresProps {
-  readonly config: PlatformConfig;
+  readonly config: PostgresSettings;
   /** Namespace of the data services. */
   readonly namespace: string;
   /** Namespace of Prometheus, admitted to the exporters. */
@@ -56,7 +68,7 @@ export class Postgres extends Construct implements IDataService {
   public readonly pooler: ServicePort;
   /** The replicas' port (the ro Service, DATABASE_READ_URL), when the environment runs replicas. */
   public readonly replicas?: ServicePort;
-  /** The login the apps use now, of the two (`postgres.appLogin`, lib/constructs/postgres/app-logins.ts). */
+  /** The login the apps use now, of the two (`postgres.appLogin`, lib/services/postgres/app-logins.ts). */
   public readonly appLogin: AppLogin;
   /** How commits are acknowledged (Patroni's synchronous_mode or not). */
   public readonly replication: 'synchronous' | 'asynchronous';
@@ -152,18 +164,30 @@ export class Postgres extends Construct implements IDataService {
     return [
       ...Object.values(this.cluster.secrets).map((ref) => ({ namespace: this.namespace, ...ref })),
       ...this.cluster.serviceDatabases.map((d) => ({ namespace: this.namespace, name: d.secret, key: 'password' })),
+      ...this.cluster.serviceLogins.map((l) => ({ namespace: this.namespace, name: l.secret, key: 'password' })),
       ...(this.pitr?.secrets ?? []).map((ref) => ({ namespace: this.namespace, ...ref })),
     ];
   }
 
   /**
-   * A platform service's own database (one of `cluster.serviceDatabases`) through PgBouncer:
-   * host, port, database, user and the Secret key of the password (copied into the service's namespace).
+   * A platform service's own database and role (PostgresCluster.addDatabase), reached through
+   * PgBouncer: host, port, database, user and the Secret key of the password (which the service's
+   * namespace gets as a copy, `secrets.<role>.postgres-<database>: { copyOf: data }`).
    */
-  public bindServiceDatabase(database: string): { host: string; port: number; database: string; user: string; secret: SecretKeyRef; connectTo: ServicePort[] } {
-    const d = this.cluster.serviceDatabases.find((x) => x.database === database);
-    if (!d) throw new Error(`no service database ${database}; fix: enable the service that owns it in the config`);
+  public addDatabase(database: string): ServiceDatabaseBinding {
+    const d = this.cluster.addDatabase(database);
     return { host: this.pgbouncer.host, port: this.pgbouncer.port, database: d.database, user: d.owner, secret: { name: d.secret, key: 'password' }, connectTo: [this.pooler] };
+  }
+
+  /**
+   * A platform service's read-only login (PostgresCluster.addReadOnlyLogin) on the apps' database,
+   * reached directly on the primary (an admin UI needs a session, which PgBouncer's transaction mode
+   * does not keep): host, port, database, user, the password's Secret key (data namespace) and the port
+   * to connect the service's pods to.
+   */
+  public addReadOnlyLogin(role: string): ServiceDatabaseBinding {
+    const l = this.cluster.addReadOnlyLogin(role);
+    return { host: this.cluster.primaryHost, port: this.cluster.port, database: this.cluster.database, user: l.role, secret: { name: l.secret, key: 'password' }, connectTo: [this.primary] };
   }
 
   public alertRules(t: AlertThresholds): AlertGroup[] {

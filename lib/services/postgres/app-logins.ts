@@ -7,7 +7,7 @@
  * Secret), then disables the old one. PgBouncer's auth_query reads each login's current verifier, so
  * it serves both during the roll.
  */
-import { PlatformConfig } from '../../config/schema';
+import { PostgresSettings } from './config';
 
 export type AppLoginSlot = 'main' | 'next';
 
@@ -20,7 +20,7 @@ export interface AppLogin {
 }
 
 /** Both logins, `main` first. */
-export function appLogins(config: Pick<PlatformConfig, 'postgres'>): readonly [AppLogin, AppLogin] {
+export function appLogins(config: Pick<PostgresSettings, 'postgres'>): readonly [AppLogin, AppLogin] {
   const { appUser } = config.postgres;
   return [
     { slot: 'main', role: appUser, secret: 'postgres-app' },
@@ -29,15 +29,15 @@ export function appLogins(config: Pick<PlatformConfig, 'postgres'>): readonly [A
 }
 
 /** The login role names PgBouncer must pool for the apps (both, so a roll never refuses a pod). */
-export const appLoginRoles = (config: Pick<PlatformConfig, 'postgres'>): string[] => appLogins(config).map((l) => l.role);
+export const appLoginRoles = (config: Pick<PostgresSettings, 'postgres'>): string[] => appLogins(config).map((l) => l.role);
 
 /** The login the apps use now (`postgres.appLogin`). */
-export function activeAppLogin(config: Pick<PlatformConfig, 'postgres'>): AppLogin {
+export function activeAppLogin(config: Pick<PostgresSettings, 'postgres'>): AppLogin {
   return appLogins(config).find((l) => l.slot === config.postgres.appLogin)!;
 }
 
 /** The second login, created without LOGIN by the init SQL; idempotent. */
-export function nextLoginSql(config: Pick<PlatformConfig, 'postgres'>): string {
+export function nextLoginSql(config: Pick<PostgresSettings, 'postgres'>): string {
   const [main, next] = appLogins(config);
   return `-- ${next.role}: the app's second login (password rotation, README "Rotating credentials"). It acts as
 -- ${main.role} (member, and SET role at login), so objects it creates belong to ${main.role}. LOGIN is given by a rotation.
@@ -53,7 +53,7 @@ ALTER ROLE ${next.role} SET role = '${main.role}';
  * as the psql variable `new_password`, never as a literal): `prepare` before the apps roll,
  * `retire` once every pod runs on `to`.
  */
-export function rotationSql(config: Pick<PlatformConfig, 'postgres'>, to: AppLoginSlot): { prepare: string; retire: string } {
+export function rotationSql(config: Pick<PostgresSettings, 'postgres'>, to: AppLoginSlot): { prepare: string; retire: string } {
   const logins = appLogins(config);
   const target = logins.find((l) => l.slot === to)!;
   const old = logins.find((l) => l.slot !== to)!;

@@ -10,13 +10,13 @@
  */
 import { JsonPatch } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ServiceMonitor } from '../../imports/monitoring.coreos.com';
-import { Resources } from '../config/fields';
-import { Affinity, Container, EnvVar, IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet, Quantity } from '../k8s';
-import { componentLabels, selectorLabels } from '../labels';
-import { AllowFlows, connect, namespacePeer, tcp } from './network-policy';
-import { restrictedContainerSecurity, restrictedPodSecurity } from './pod-security';
-import { containerResources } from './resources';
+import { ServiceMonitor } from '../../../imports/monitoring.coreos.com';
+import { Resources } from '../../config/fields';
+import { Affinity, Container, EnvVar, IntOrString, KubeConfigMap, KubeDeployment, KubePodDisruptionBudget, KubeService, KubeStatefulSet, Quantity } from '../../k8s';
+import { componentLabels, selectorLabels } from '../../labels';
+import { AllowFlows, connect, namespacePeer, tcp } from '../../constructs/network-policy';
+import { restrictedContainerSecurity, restrictedPodSecurity } from '../../constructs/pod-security';
+import { containerResources } from '../../constructs/resources';
 
 /** Sentinel's name for the primary it watches. */
 export const SENTINEL_MASTER_NAME = 'primary';
@@ -112,9 +112,40 @@ export class RedisSentinel extends Construct {
     this.memberHosts = Array.from({ length: members }, (_, i) => `${name}-${i}.${props.governingServiceName}.${ns}.svc.cluster.local`);
     const proxyName = `${name}-haproxy`;
     this.proxyLabels = selectorLabels(proxyName);
+    this.growMembers(props, minReplicas);
+    // Replication (replica → primary) and Sentinel (Sentinels ↔ Sentinels, Sentinels → every Redis).
+    const members$ = { policy: props.policy, podLabels: props.podLabels };
+    connect(members$, members$, [props.redisPort, SENTINEL_PORT]);
+
+    // HAProxy: the Service apps use points here.
+    const proxyLabels = componentLabels(proxyName, 'cache-proxy');
+    this.proxy(props, proxyName, proxyLabels);
+    // The members' exporters: the Service `name` now selects the proxies.
+    const membersName = `${name}-members`;
+    const membersLabels = componentLabels(membersName, 'cache');
+    new KubeService(this, 'MembersService', {
+      metadata: { name: membersName, namespace: ns, labels: membersLabels },
+      spec: { selector: props.podLabels, ports: [{ name: 'metrics', port: 9121, targetPort: IntOrString.fromString('metrics') }] },
+    });
+    new ServiceMonitor(this, 'MembersMonitor', {
+      metadata: { name: membersName, namespace: ns, labels: membersLabels },
+      spec: { selector: { matchLabels: selectorLabels(membersName) }, endpoints: [{ port: 'metrics', interval: '30s' }] },
+    });
+    this.proxyPolicy = new AllowFlows(this, 'ProxyNetworkPolicy', {
+      name: proxyName,
+      namespace: ns,
+      podLabels: this.proxyLabels,
+      labels: proxyLabels,
+      ingress: [{ peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(HAPROXY_HEALTH_PORT) }],
+    });
+    connect({ policy: this.proxyPolicy }, members$, [props.redisPort]);
+  }
+
+  /** The StatefulSet grows: the failover scripts, replicas, Sentinel beside Redis, one member per node, a disruption budget. */
+  private growMembers(props: RedisSentinelProps, minReplicas: MinReplicasToWrite): void {
+    const { name, namespace: ns, members } = props;
     const haName = `${name}-ha`;
     const labels = componentLabels(haName, 'cache');
-
     const scripts = new KubeConfigMap(this, 'Scripts', {
       metadata: { name: haName, namespace: ns, labels },
       data: {
@@ -125,7 +156,7 @@ export class RedisSentinel extends Construct {
     });
 
     // The StatefulSet grows: replicas, the failover start, Sentinel beside Redis, one member per node.
-    const secretEnv = (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: props.secretName, key } } });
+    const secretEnv = secretEnvOf(props.secretName);
     const podName: EnvVar = { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } };
     const sentinelPing = { exec: { command: ['sh', '-c', `[ "$(redis-cli --no-auth-warning -p ${SENTINEL_PORT} ping)" = PONG ]`] } };
     const sentinel: Container = {
@@ -160,12 +191,11 @@ export class RedisSentinel extends Construct {
       metadata: { name, namespace: ns, labels: componentLabels(name, 'cache') },
       spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: props.podLabels } },
     });
-    // Replication (replica → primary) and Sentinel (Sentinels ↔ Sentinels, Sentinels → every Redis).
-    const members$ = { policy: props.policy, podLabels: props.podLabels };
-    connect(members$, members$, [props.redisPort, SENTINEL_PORT]);
+  }
 
-    // HAProxy: the Service apps use points here.
-    const proxyLabels = componentLabels(proxyName, 'cache-proxy');
+  /** HAProxy: the proxies' config, Deployment (spread over the nodes) and disruption budget. */
+  private proxy(props: RedisSentinelProps, proxyName: string, proxyLabels: Record<string, string>): void {
+    const ns = props.namespace;
     const config = new KubeConfigMap(this, 'ProxyConfig', {
       metadata: { name: proxyName, namespace: ns, labels: proxyLabels },
       data: { 'haproxy.cfg': renderHaproxyConfig({ hosts: this.memberHosts, redisPort: props.redisPort, port: HAPROXY_PORT, healthPort: HAPROXY_HEALTH_PORT }) },
@@ -192,7 +222,7 @@ export class RedisSentinel extends Construct {
               image: props.haproxyImage,
               command: ['haproxy', '-W', '-db', '-f', `${HAPROXY_DIR}/haproxy.cfg`],
               ports: [{ name: 'redis', containerPort: HAPROXY_PORT }, { name: 'metrics', containerPort: HAPROXY_HEALTH_PORT }],
-              env: [secretEnv('REDIS_EXPORTER_PASSWORD', 'exporter-password')],
+              env: [secretEnvOf(props.secretName)('REDIS_EXPORTER_PASSWORD', 'exporter-password')],
               resources: containerResources(props.haproxyResources),
               securityContext: restrictedContainerSecurity(),
               livenessProbe: { httpGet: { path: '/healthz', port: IntOrString.fromString('metrics') }, periodSeconds: 10, failureThreshold: 3 },
@@ -208,27 +238,13 @@ export class RedisSentinel extends Construct {
       metadata: { name: proxyName, namespace: ns, labels: proxyLabels },
       spec: { maxUnavailable: IntOrString.fromNumber(1), selector: { matchLabels: this.proxyLabels } },
     });
-    // The members' exporters: the Service `name` now selects the proxies.
-    const membersName = `${name}-members`;
-    const membersLabels = componentLabels(membersName, 'cache');
-    new KubeService(this, 'MembersService', {
-      metadata: { name: membersName, namespace: ns, labels: membersLabels },
-      spec: { selector: props.podLabels, ports: [{ name: 'metrics', port: 9121, targetPort: IntOrString.fromString('metrics') }] },
-    });
-    new ServiceMonitor(this, 'MembersMonitor', {
-      metadata: { name: membersName, namespace: ns, labels: membersLabels },
-      spec: { selector: { matchLabels: selectorLabels(membersName) }, endpoints: [{ port: 'metrics', interval: '30s' }] },
-    });
-    this.proxyPolicy = new AllowFlows(this, 'ProxyNetworkPolicy', {
-      name: proxyName,
-      namespace: ns,
-      podLabels: this.proxyLabels,
-      labels: proxyLabels,
-      ingress: [{ peers: [namespacePeer(props.monitoringNamespace)], ports: tcp(HAPROXY_HEALTH_PORT) }],
-    });
-    connect({ policy: this.proxyPolicy }, members$, [props.redisPort]);
   }
 }
+
+type MinReplicasToWrite = NonNullable<RedisSentinelProps['minReplicasToWrite']>;
+
+/** An env var from a key of the Redis passwords' Secret. */
+const secretEnvOf = (secretName: string) => (env: string, key: string): EnvVar => ({ name: env, valueFrom: { secretKeyRef: { name: secretName, key } } });
 
 /** One pod per node: required when there are as many nodes as pods, preferred otherwise. */
 function spread(labels: Record<string, string>, required: boolean): Affinity {
