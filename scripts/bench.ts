@@ -75,7 +75,7 @@ function ciPhases(file: string): { phases: [string, number][]; header?: string }
     const started = /^ci: started (.*)$/.exec(line);
     if (started) header = started[1];
     const m = /^(ci|build-programs): (.+?) (\d+) s\b/.exec(line);
-    if (m && !started) phases.push([m[1] === 'ci' ? m[2] : `Go build: ${m[2]}`, Number(m[3])]);
+    if (m && !started) phases.push([m[1] === 'ci' ? m[2] : m[2] === 'all in' ? 'Go builds, all' : `Go build: ${m[2]}`, Number(m[3])]);
   }
   return { phases, header };
 }
