@@ -1,5 +1,7 @@
 /** Synthesizes platforms in memory for tests. */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as yaml from 'js-yaml';
 import { referenceDir } from '../../lib/project';
@@ -63,11 +65,87 @@ export function synthUserEnv(env: string): Synthesized {
 function once(key: string, config: () => PlatformConfig): Synthesized {
   let s = shipped.get(key);
   if (s === undefined) {
-    s = synth(config());
+    s = cachedSynth(config());
     deepFreeze(s.objects);
     shipped.set(key, s);
   }
   return s;
+}
+
+/**
+ * The shipped environments are rendered by some 30 test files; each render is kept on disk (in the
+ * OS temp folder) under a hash of the whole parsed config and of the path, size and mtime of every
+ * file the render can read (lib/, charts/, imports/, this helper, package-lock.json), so each fixture
+ * is synthesized once per source state and the other test files, on any worker, read its objects
+ * instead. `platform` (the construct tree) is built on first use only. Configs that render Helm charts
+ * inline (they read the chart cache and run helm) are never cached. SYNTH_CACHE=off disables it.
+ */
+const CACHE_DIR = path.join(os.tmpdir(), `platform-as-code-synth-cache-${process.getuid?.() ?? 0}`);
+let sourcesHash: string | undefined;
+
+function sourcesFingerprint(): string {
+  if (sourcesHash !== undefined) return sourcesHash;
+  const root = path.join(__dirname, '..', '..');
+  const files = [path.join(root, 'package-lock.json'), __filename];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile()) files.push(full);
+    }
+  };
+  for (const dir of ['lib', 'charts', 'imports']) walk(path.join(root, dir));
+  const hash = createHash('sha256');
+  for (const file of files.sort()) {
+    const st = fs.statSync(file);
+    hash.update(`${path.relative(root, file)}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  sourcesHash = hash.digest('hex');
+  return sourcesHash;
+}
+
+function cachedSynth(config: PlatformConfig): Synthesized {
+  const configText = JSON.stringify(config);
+  if (process.env.SYNTH_CACHE === 'off' || /"render":"inline"/.test(configText)) return synth(config);
+  const file = path.join(CACHE_DIR, `${createHash('sha256').update(`${sourcesFingerprint()}\n${configText}`).digest('hex')}.json`);
+  let objects: Synthesized['objects'] | undefined;
+  try {
+    objects = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    objects = undefined;
+  }
+  if (objects === undefined) {
+    const s = synth(config);
+    fs.mkdirSync(CACHE_DIR, { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    // The objects are parsed YAML of plain JSON data (lib/yaml.ts writes nothing else), so JSON keeps them whole.
+    fs.writeFileSync(tmp, JSON.stringify(s.objects));
+    fs.renameSync(tmp, file);
+    pruneCache();
+    return s;
+  }
+  let platform: Platform | undefined;
+  return {
+    config,
+    get platform(): Platform {
+      platform ??= synth(config).platform;
+      return platform;
+    },
+    objects,
+  };
+}
+
+/** Drops renders older than a day (old source states). */
+function pruneCache(): void {
+  const dayAgo = Date.now() - 24 * 3600 * 1000;
+  for (const name of fs.readdirSync(CACHE_DIR)) {
+    const file = path.join(CACHE_DIR, name);
+    try {
+      if (fs.statSync(file).mtimeMs < dayAgo) fs.rmSync(file, { force: true });
+    } catch {
+      // another worker removed it
+    }
+  }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,10 +1,18 @@
 /**
  * Suites that run real programs. When a program is missing the suite skips with a loud
  * warning, except under CI=true, where it must run (.ci/run installs them).
+ * `npm run test:unit` sets UNIT_ONLY=true: every block that needs a real program then skips
+ * loudly, CI or not, so the unit suite runs with no program, no network and no Go build;
+ * `npm test` (CI) runs them all.
  */
 import { spawnSync } from 'child_process';
 
 const IS_CI = process.env.CI === 'true';
+export const UNIT_ONLY = process.env.UNIT_ONLY === 'true';
+
+function unitOnlySkip(what: string): void {
+  console.warn(`!!! UNIT_ONLY: SKIPPING ${what} (needs a real program; npm test runs it) !!!`);
+}
 
 /**
  * `describe` when every program is present; otherwise a loud skip — or, under CI=true, a
@@ -12,7 +20,10 @@ const IS_CI = process.env.CI === 'true';
  */
 export function describeWithPrograms(title: string, programs: Record<string, string | undefined>, body: () => void): void {
   const missing = Object.entries(programs).filter(([, p]) => !p).map(([n]) => n);
-  if (missing.length === 0) {
+  if (UNIT_ONLY) {
+    unitOnlySkip(`"${title}" (${Object.keys(programs).join(', ')})`);
+    describe.skip(title, body);
+  } else if (missing.length === 0) {
     describe(title, body);
   } else if (IS_CI) {
     describe(title, () => test(`requires ${missing.join(', ')}`, () => {
@@ -26,6 +37,10 @@ export function describeWithPrograms(title: string, programs: Record<string, str
 
 /** The path of `name` on PATH, or null (after a warning) when it is missing outside CI. */
 export function requireBinary(name: string): string | null {
+  if (UNIT_ONLY) {
+    unitOnlySkip(`the tests that run ${name}`);
+    return null;
+  }
   const found = spawnSync('sh', ['-c', `command -v "$1"`, 'sh', name], { encoding: 'utf8' });
   const path = found.status === 0 ? found.stdout.trim() : '';
   if (path) return path;
