@@ -62,6 +62,7 @@ const PROBES: Record<string, () => string> = {
   'PgBouncer (trixie)': () => first(trixieOutput('pgbouncer', ['--version']), /^PgBouncer (\S+)/),
   'PgBouncer (bookworm)': () => first(output(findProgram('pgbouncer'), ['--version']), /^PgBouncer (\S+)/),
   'Redis (bookworm)': () => first(output(findProgram('redis-server'), ['--version']), /v=(\S+)/),
+  'HAProxy (bookworm)': () => first(output(findProgram('haproxy'), ['-v']), /HAProxy version (\d+\.\d+\.\d+)/),
   'rclone (bookworm)': () => first(output(findProgram('rclone'), ['version']), /^rclone v(\d[\d.]*)/),
   'blackbox_exporter (bookworm)': () => first(output(findProgram('prometheus-blackbox-exporter'), ['--version']), /version (\S+)/),
   'promtool (Go module)': () => goModuleVersion(PROMTOOL_BIN ?? tools('prometheus', 'promtool'), 'github.com/prometheus/prometheus'),
