@@ -78,7 +78,14 @@ export function summarize(config: PlatformConfig, files: ReadonlyMap<string, str
   const routes = routesOf(all);
   const model = new NetworkModel(all);
   const workloads = workloadEndpoints(all).filter((w) => w.namespace !== undefined);
-  const endpoint = (name: string) => workloads.find((w) => w.name === name && w.namespace === config.namespaces.data) ?? workloads.find((w) => w.name === name);
+  // The workload behind the data service's Service (in ha, Service redis selects the HAProxy pods, redis-haproxy),
+  // else the workload of that name.
+  const endpoint = (name: string) => {
+    const service = all.find((o) => o?.kind === 'Service' && o.metadata?.name === name && o.metadata?.namespace === config.namespaces.data);
+    const selector: Record<string, string> | undefined = service?.spec?.selector;
+    const selected = selector && workloads.find((w) => w.namespace === config.namespaces.data && Object.entries(selector).every(([k, v]) => w.labels[k] === v));
+    return selected || (workloads.find((w) => w.name === name && w.namespace === config.namespaces.data) ?? workloads.find((w) => w.name === name));
+  };
   const access = new Map<string, string[]>();
   for (const target of DATA_TARGETS) {
     const to = endpoint(target.name);
