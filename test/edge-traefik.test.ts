@@ -4,7 +4,6 @@
  * traefik-file.ts, checked against dist/ below), served on loopback to clients bound to distinct source
  * addresses (127.0.0.2, 127.0.0.3, ...). Every request loop is bounded in count, every request in time.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as https from 'https';
@@ -15,10 +14,10 @@ import * as tls from 'tls';
 import * as zlib from 'zlib';
 import * as yaml from 'js-yaml';
 import { listEnvironments, loadConfig } from '../lib/config/load';
-import { freePort } from '../scripts/lab/programs';
 import { configFor, synth } from './helpers/platform';
 import { describeWithPrograms } from './helpers/real-programs';
-import { ClusterSecrets, clusterSecretsOf, fileRef, middlewaresOf, routersOf, translate } from './helpers/traefik-file';
+import { ClusterSecrets, clusterSecretsOf, fileRef, middlewaresOf, routersOf } from './helpers/traefik-file';
+import { startTraefikEdge } from './helpers/edge-traffic';
 
 const ROOT = path.join(__dirname, '..');
 const TRAEFIK = path.join(ROOT, '.tools', 'traefik', 'bin', 'traefik');
@@ -106,35 +105,14 @@ function startBackend(): Promise<{ server: http.Server; port: number }> {
 }
 
 async function startEdge(objects: any[], dir: string, backendPort: number, secrets: ClusterSecrets): Promise<Edge> {
-  const [web, websecure, metrics] = [await freePort(), await freePort(), await freePort()];
-  const certFile = path.join(dir, 'tls.crt');
-  const keyFile = path.join(dir, 'tls.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
-    '-addext', 'subjectAltName=DNS:example.com,DNS:*.example.com', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  const dynamicFile = path.join(dir, 'dynamic.yaml');
-  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile }, secrets });
   const logFile = path.join(dir, 'access.log');
-  fs.writeFileSync(dynamicFile, yaml.dump(cfg.dynamic));
-  const staticFile = path.join(dir, 'traefik.yaml');
-  fs.writeFileSync(staticFile, yaml.dump({ ...cfg.static, ...(cfg.static.accessLog ? { accessLog: { ...cfg.static.accessLog, filePath: logFile } } : {}) }));
-  const child: ChildProcess = spawn(TRAEFIK, [`--configFile=${staticFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d) => { stderr += d; });
   // Ready when a public router answers (bounded: 100 tries, 100 ms apart).
-  for (let i = 0; ; i++) {
-    const r = await request({ from: '127.0.0.1', port: websecure, host: 'example.com', tls: true }).catch(() => undefined);
-    if (r && r.status !== 404) break; // 200, or 403 where only Cloudflare may ask: the router is loaded
-    if (i >= 100 || child.exitCode !== null) throw new Error(`Traefik did not come up: ${stderr}`);
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return {
-    web, websecure, metrics, logFile,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
-  };
+  const edge = await startTraefikEdge({
+    objects, dir, backendPort, secrets, accessLogFile: logFile, tries: 100,
+    // 200, or 403 where only Cloudflare may ask: the router is loaded
+    ready: async (websecure) => (await request({ from: '127.0.0.1', port: websecure, host: 'example.com', tls: true })).status !== 404,
+  });
+  return { web: edge.web, websecure: edge.websecure, metrics: edge.metrics, logFile, stop: edge.stop };
 }
 
 /**

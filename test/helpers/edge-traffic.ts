@@ -56,35 +56,53 @@ export function startBackend(): Promise<{ server: http.Server; port: number }> {
 
 export interface Edge { websecure: number; pid: number; stop(): Promise<void> }
 
-export async function startEdge(objects: any[], dir: string, backendPort: number): Promise<Edge> {
+/** A real Traefik fed the translated routes of `objects`, in front of one loopback backend. */
+export interface TraefikEdge { web: number; websecure: number; metrics: number; pid: number; stop(): Promise<void> }
+
+/**
+ * Starts the real Traefik on the synthesized routes (translated by ./traefik-file.ts) with a self-signed
+ * certificate for example.com, and waits (bounded: `tries` × 100 ms) until `ready(websecure)` says a router
+ * answers. Access logging goes to `accessLogFile` where the static config has it, and is off without one.
+ */
+export async function startTraefikEdge(o: {
+  objects: any[]; dir: string; backendPort: number; secrets: ReturnType<typeof clusterSecretsOf>;
+  accessLogFile?: string; tries: number; ready: (websecure: number) => Promise<boolean>;
+}): Promise<TraefikEdge> {
   const [web, websecure, metrics] = [await freePort(), await freePort(), await freePort()];
-  const certFile = path.join(dir, 'tls.crt');
-  const keyFile = path.join(dir, 'tls.key');
+  const certFile = path.join(o.dir, 'tls.crt');
+  const keyFile = path.join(o.dir, 'tls.key');
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=example.com',
     '-addext', 'subjectAltName=DNS:example.com,DNS:*.example.com', '-keyout', keyFile, '-out', certFile], { stdio: 'ignore' });
-  const dynamicFile = path.join(dir, 'dynamic.yaml');
-  const cfg = translate({ objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${backendPort}`, dynamicFile, cert: { certFile, keyFile }, secrets: clusterSecretsOf(objects) });
+  const dynamicFile = path.join(o.dir, 'dynamic.yaml');
+  const cfg = translate({ objects: o.objects, addresses: { web: `127.0.0.1:${web}`, websecure: `127.0.0.1:${websecure}`, metrics: `127.0.0.1:${metrics}` }, backendUrl: `http://127.0.0.1:${o.backendPort}`, dynamicFile, cert: { certFile, keyFile }, secrets: o.secrets });
   fs.writeFileSync(dynamicFile, yaml.dump(cfg.dynamic));
-  const staticFile = path.join(dir, 'traefik.yaml');
-  const { accessLog: _unused, ...staticCfg } = cfg.static;
-  fs.writeFileSync(staticFile, yaml.dump(staticCfg));
+  const staticFile = path.join(o.dir, 'traefik.yaml');
+  const { accessLog, ...rest } = cfg.static;
+  fs.writeFileSync(staticFile, yaml.dump(o.accessLogFile && accessLog ? { ...rest, accessLog: { ...accessLog, filePath: o.accessLogFile } } : rest));
   const child: ChildProcess = spawn(TRAEFIK, [`--configFile=${staticFile}`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d) => { stderr += d; });
-  for (let i = 0; ; i++) { // bounded: 150 tries, 100 ms apart
-    const up = await upload({ port: websecure, host: 'example.com', size: 1 }).catch(() => undefined);
-    if (up && up.status !== 404) break;
-    if (i >= 150 || child.exitCode !== null) throw new Error(`Traefik did not come up: ${stderr}`);
+  for (let i = 0; ; i++) {
+    if (await o.ready(websecure).catch(() => false)) break;
+    if (i >= o.tries || child.exitCode !== null) throw new Error(`Traefik did not come up: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    websecure, pid: child.pid!,
+    web, websecure, metrics, pid: child.pid!,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
       child.kill('SIGTERM');
     }),
   };
+}
+
+export async function startEdge(objects: any[], dir: string, backendPort: number): Promise<Edge> {
+  // Ready when an app router answers an upload (bounded: 150 tries).
+  return startTraefikEdge({
+    objects, dir, backendPort, secrets: clusterSecretsOf(objects), tries: 150,
+    ready: async (websecure) => { const up = await upload({ port: websecure, host: 'example.com', size: 1 }); return up.status !== 404; },
+  });
 }
 
 const tlsOptions = (host: string) => ({ servername: host, rejectUnauthorized: false, agent: false as const });
